@@ -1,0 +1,177 @@
+/**
+ * Selection steps over score columns: `top` and `min`, run in order, with the summary the CLI prints.
+ *
+ * Everything here works on row indices into a table of Float32Array score columns. How rows are
+ * identified (uids, keys) is the caller's business: the only thing a step needs from it is an
+ * ordering of rows by uid, used to break ties, so results do not depend on the order files were read.
+ *
+ * NaN policy: a NaN score in a column a step uses is rejected with an error naming the rows, before
+ * anything is selected. Dropping such rows silently would change N-relative budgets without notice,
+ * and a NaN score always means broken input (a NaN embedding), which the user must see.
+ */
+
+/** Keep, among the rows that survived the steps before, the top ⌊N·fraction⌋ rows by `column` (N = pool size). */
+export interface TopStep {
+  kind: 'top';
+  column: string;
+  /** In [0, 1]; relative to the pool, not to the survivors. */
+  fraction: number;
+}
+
+/** Keep the rows whose `column` is ≥ `value`. */
+export interface MinStep {
+  kind: 'min';
+  column: string;
+  value: number;
+}
+
+export type SelectionStep = TopStep | MinStep;
+
+/** What one step did. */
+export interface StepOutcome {
+  step: SelectionStep;
+  /** Rows kept after this step. */
+  kept: number;
+  /**
+   * The score the step implied: for `top`, the lowest score it kept (null when it kept nothing);
+   * for `min`, its value.
+   */
+  threshold: number | null;
+}
+
+/** Pool size and the effect of each step, in order. */
+export interface SelectionSummary {
+  /** N: the rows the fractions refer to (after any given-uids restriction). */
+  poolSize: number;
+  steps: StepOutcome[];
+  /** Rows kept at the end. */
+  kept: number;
+}
+
+/** The rows and scores the steps run over. */
+export interface ScoreColumns {
+  /** Named score columns, all of the same length (the table's row count). */
+  columns: Readonly<Record<string, Float32Array>>;
+  /** Orders two rows by uid, ascending; ties between equal scores keep the row with the smaller uid. */
+  compareRows(a: number, b: number): number;
+  /** Names a row in error messages (e.g. its uid); defaults to "row <index>". */
+  describeRow?(row: number): string;
+}
+
+/** Which rows survived, in ascending row order, and the summary. */
+export interface SelectionResult {
+  rows: Uint32Array;
+  summary: SelectionSummary;
+}
+
+/**
+ * Runs `steps` in order over `pool` (row indices, ascending; every row of the table when omitted).
+ * Throws on an unknown column, a fraction outside [0, 1], a NaN min value, or NaN scores in a used column.
+ */
+export function runSteps(table: ScoreColumns, steps: readonly SelectionStep[], pool?: Uint32Array): SelectionResult {
+  const rowCount = tableRowCount(table);
+  let rows = pool ?? identityRows(rowCount);
+  for (const step of steps) validateStep(table, step);
+  for (const column of new Set(steps.map((s) => s.column))) assertNoNaN(table, column, rows);
+
+  const poolSize = rows.length;
+  const outcomes: StepOutcome[] = [];
+  for (const step of steps) {
+    const scores = table.columns[step.column]!;
+    if (step.kind === 'top') {
+      const kept = keepTop(rows, scores, Math.floor(poolSize * step.fraction), table.compareRows);
+      rows = kept.rows;
+      outcomes.push({ step, kept: rows.length, threshold: kept.threshold });
+    } else {
+      rows = keepAtLeast(rows, scores, step.value);
+      outcomes.push({ step, kept: rows.length, threshold: step.value });
+    }
+  }
+  return { rows, summary: { poolSize, steps: outcomes, kept: rows.length } };
+}
+
+/**
+ * The `count` rows of `rows` with the highest `scores`, ties broken by `compareRows` (smaller first),
+ * returned in ascending row order with the lowest kept score. Scores must not be NaN.
+ * Sorting a copy of the scores natively finds the cut-off; only rows tied at the cut-off need the
+ * (slower) uid comparison, so this stays fast on pools of tens of millions of rows.
+ */
+export function keepTop(
+  rows: Uint32Array,
+  scores: Float32Array,
+  count: number,
+  compareRows: (a: number, b: number) => number,
+): { rows: Uint32Array; threshold: number | null } {
+  if (count <= 0 || rows.length === 0) return { rows: new Uint32Array(0), threshold: null };
+  const values = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) values[i] = scores[rows[i]!]!;
+  values.sort();
+  if (count >= rows.length) return { rows: rows.slice(), threshold: values[0]! };
+
+  const threshold = values[rows.length - count]!;
+  let above = 0;
+  const tied: number[] = [];
+  for (const row of rows) {
+    const score = scores[row]!;
+    if (score > threshold) above++;
+    else if (score === threshold) tied.push(row); // -0 and +0 are one value here, as in `>`.
+  }
+  tied.sort(compareRows);
+  const keepTied = new Set(tied.slice(0, count - above));
+  const kept = new Uint32Array(count);
+  let n = 0;
+  for (const row of rows) {
+    const score = scores[row]!;
+    if (score > threshold || (score === threshold && keepTied.has(row))) kept[n++] = row;
+  }
+  return { rows: kept, threshold };
+}
+
+/** The rows of `rows` whose score is ≥ `value`, in the same order. */
+export function keepAtLeast(rows: Uint32Array, scores: Float32Array, value: number): Uint32Array {
+  let n = 0;
+  const kept = new Uint32Array(rows.length);
+  for (const row of rows) if (scores[row]! >= value) kept[n++] = row;
+  return kept.slice(0, n);
+}
+
+/** Throws, naming up to five rows, when `column` holds NaN in any of `rows`. */
+export function assertNoNaN(table: ScoreColumns, column: string, rows: Uint32Array): void {
+  const scores = table.columns[column];
+  if (!scores) return;
+  const bad: number[] = [];
+  let count = 0;
+  for (const row of rows) {
+    if (Number.isNaN(scores[row]!)) {
+      count++;
+      if (bad.length < 5) bad.push(row);
+    }
+  }
+  if (count === 0) return;
+  const describe = table.describeRow ?? ((row: number) => `row ${row}`);
+  const names = bad.map(describe).join(', ');
+  throw new Error(`column ${column} is NaN in ${count} row${count === 1 ? '' : 's'}: ${names}${count > bad.length ? ', …' : ''}`);
+}
+
+function validateStep(table: ScoreColumns, step: SelectionStep): void {
+  if (!(step.column in table.columns)) {
+    const known = Object.keys(table.columns).join(', ') || 'none';
+    throw new Error(`unknown score column "${step.column}" (columns: ${known})`);
+  }
+  if (step.kind === 'top' && !(step.fraction >= 0 && step.fraction <= 1)) {
+    throw new Error(`top ${step.column}: fraction must be in [0, 1], got ${step.fraction}`);
+  }
+  if (step.kind === 'min' && Number.isNaN(step.value)) throw new Error(`min ${step.column}: value is NaN`);
+}
+
+function tableRowCount(table: ScoreColumns): number {
+  const lengths = new Set(Object.values(table.columns).map((c) => c.length));
+  if (lengths.size > 1) throw new Error(`score columns differ in length: ${[...lengths].join(', ')}`);
+  return lengths.size === 0 ? 0 : [...lengths][0]!;
+}
+
+function identityRows(count: number): Uint32Array {
+  const rows = new Uint32Array(count);
+  for (let i = 0; i < count; i++) rows[i] = i;
+  return rows;
+}
