@@ -52,3 +52,10 @@ export async function expectInputError(fn: () => Promise<unknown>, ...patterns: 
   expect(error.message).not.toContain('\n')
   return error
 }
+
+/** Byte-exact comparison that stays fast on large arrays and reports the first difference. */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length, 'byte length').toBe(expected.length)
+  const first = actual.findIndex((b, i) => b !== expected[i])
+  expect(first, `first differing byte (${actual[first]} vs ${expected[first]})`).toBe(-1)
+}
