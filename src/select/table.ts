@@ -1,0 +1,74 @@
+/**
+ * Selection over a score table: uids plus named score columns, as read back from score files.
+ * Adds what needs uids to the uid-agnostic steps: tie-breaking by uid and the given-uids restriction.
+ */
+import { compareUids, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
+import { runSteps, type SelectionStep, type SelectionSummary } from './steps.js';
+
+/** One row per scored pair: uid i is words [4i, 4i+4) of `uids` (see io/uid.ts). */
+export interface ScoreTable {
+  uids: Uint32Array;
+  /** Score columns by name (clip_score, negclip_loss, normsim_inf, …), one value per row. */
+  columns: Record<string, Float32Array>;
+}
+
+export interface TableSelection {
+  /** Kept rows of the table, ascending. */
+  rows: Uint32Array;
+  /** Their uids, sorted ascending, each once. */
+  uids: Uint32Array;
+  summary: SelectionSummary & {
+    /** When given uids were used: how many there were, and how many rows of the table they matched. */
+    given?: { uids: number; matchedRows: number };
+  };
+}
+
+/**
+ * Runs `steps` over `table`; with `givenUids`, first restricts the pool to the rows whose uid is among
+ * them (N is then the number of such rows). A uid that appears in several rows (the same pair in two
+ * shards) counts once per row in N, and once in the output.
+ */
+export function selectFromTable(table: ScoreTable, steps: readonly SelectionStep[], givenUids?: Uint32Array): TableSelection {
+  const rowCount = uidCount(table.uids);
+  for (const [name, column] of Object.entries(table.columns)) {
+    if (column.length !== rowCount) throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
+  }
+  const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : undefined;
+  const { rows, summary } = runSteps(
+    {
+      columns: table.columns,
+      compareRows: (a, b) => compareUids(table.uids, a, table.uids, b),
+      describeRow: (row) => `uid ${formatUid(table.uids, row)}`,
+    },
+    steps,
+    pool,
+  );
+  const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
+  if (givenUids && pool) result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
+  return result;
+}
+
+/** Rows of `uids` (ascending) whose uid is in `set`; binary search in a sorted copy of `set`. */
+export function rowsWithUidIn(uids: Uint32Array, set: Uint32Array): Uint32Array {
+  const sorted = sortUids(set, { unique: true });
+  const n = uidCount(sorted);
+  const rows: number[] = [];
+  for (let row = 0; row < uidCount(uids); row++) {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareUids(sorted, mid, uids, row) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < n && compareUids(sorted, lo, uids, row) === 0) rows.push(row);
+  }
+  return Uint32Array.from(rows);
+}
+
+/** The uids of `rows`, in that order. */
+export function gatherUids(uids: Uint32Array, rows: Uint32Array): Uint32Array {
+  const out = new Uint32Array(rows.length * UID_WORDS);
+  rows.forEach((row, k) => out.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
+  return out;
+}
