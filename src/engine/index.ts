@@ -1,0 +1,134 @@
+/**
+ * The clipsift engine: CLIPScore, negCLIPLoss and NormSim over embedding matrices, computed by
+ * SIMD WebAssembly kernels in one or more threads.
+ */
+import type { Executor } from './executor.js';
+import { openExecutor, type ExecutorInfo, type ExecutorOptions } from './open.js';
+import * as ops from './ops.js';
+import { checkEmbeddings, checkPairs, checkPositiveInteger, normalizeRows, type Embeddings } from './validate.js';
+
+export type { Embeddings } from './validate.js';
+export type { ExecutorInfo as EngineInfo } from './open.js';
+
+export interface EngineOptions extends ExecutorOptions {}
+
+export interface NegClipLossOptions {
+  /** Rows per batch (default 32768); the last batch of a shuffle may be smaller. */
+  batchSize?: number;
+  /** τ (default 0.01). */
+  temperature?: number;
+  /** Independent shuffles averaged (default 10). */
+  repeats?: number;
+  /** Seed of the shuffles (default 0). */
+  seed?: number;
+  /** L2-normalise rows first (default false: DataComp and clip-retrieval embeddings already are). */
+  normalize?: boolean;
+}
+
+export interface PrepareTargetOptions {
+  /** The norm: Infinity (default, max similarity) or any p >= 1. */
+  p?: number;
+  normalize?: boolean;
+}
+
+/** A target set prepared for NormSim: reuse it across candidate batches. */
+export interface Target {
+  readonly p: number;
+  readonly rows: number;
+  readonly dim: number;
+}
+
+const prepared = new WeakMap<Target, ops.PreparedTarget>();
+
+export interface Engine {
+  /** CLIPScore_i = img_i · txt_i. */
+  clipScore(img: Embeddings, txt: Embeddings, options?: { normalize?: boolean }): Promise<Float32Array>;
+  /** negCLIPLoss_i = s_ii − τ/2·[log Σ_j exp(s_ij/τ) + log Σ_j exp(s_ji/τ)] over i's batch, averaged over shuffles. */
+  negClipLoss(img: Embeddings, txt: Embeddings, options?: NegClipLossOptions): Promise<Float32Array>;
+  /** Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix). */
+  prepareTarget(target: Embeddings, options?: PrepareTargetOptions): Promise<Target>;
+  /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
+  normSim(candidates: Embeddings, target: Target, options?: { normalize?: boolean }): Promise<Float32Array>;
+  /** Runtime, threads and SIMD variant in use. */
+  info(): ExecutorInfo;
+  /** Terminates workers; later calls reject. */
+  close(): Promise<void>;
+}
+
+/** Creates an engine. `threads: 'auto'` uses every core where workers and shared memory exist. */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const { executor, info } = await openExecutor(options);
+  const k: ops.Kernels = {
+    executor,
+    heapBase: executor.kernels.heap_base(),
+    blockRows: executor.kernels.block_rows(),
+    stripBytes: executor.kernels.strip_bytes(),
+  };
+  return new SerialEngine(k, executor, info);
+}
+
+/** Runs one operation at a time: operations share the wasm scratch memory. */
+class SerialEngine implements Engine {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly k: ops.Kernels, private readonly executor: Executor, private readonly about: ExecutorInfo) {}
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      if (this.closed) throw new Error('clipsift: engine is closed');
+      return work();
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  clipScore(img: Embeddings, txt: Embeddings, options: { normalize?: boolean } = {}) {
+    checkPairs(img, txt);
+    if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
+    return this.serial(() => ops.clipScore(this.k, img, txt));
+  }
+
+  negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
+    checkPairs(img, txt);
+    const { batchSize = 32768, temperature = 0.01, repeats = 10, seed = 0 } = options;
+    checkPositiveInteger('batchSize', batchSize);
+    checkPositiveInteger('repeats', repeats);
+    if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
+    if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
+    return this.serial(() => ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed }));
+  }
+
+  async prepareTarget(target: Embeddings, options: PrepareTargetOptions = {}): Promise<Target> {
+    checkEmbeddings('target embeddings', target);
+    const p = options.p ?? Infinity;
+    if (typeof p !== 'number' || Number.isNaN(p) || p < 1) throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
+    if (options.normalize) target = normalizeRows(target);
+    const ready = await this.serial(() => ops.prepareTarget(this.k, target, p));
+    const handle: Target = Object.freeze({ p, rows: target.rows, dim: target.dim });
+    prepared.set(handle, ready);
+    return handle;
+  }
+
+  normSim(candidates: Embeddings, target: Target, options: { normalize?: boolean } = {}) {
+    checkEmbeddings('candidate embeddings', candidates);
+    const ready = prepared.get(target);
+    if (!ready) throw new TypeError('clipsift: target was not made by prepareTarget of an engine');
+    if (candidates.dim !== target.dim) throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
+    if (options.normalize) candidates = normalizeRows(candidates);
+    return this.serial(() => ops.normSim(this.k, candidates, ready));
+  }
+
+  info() {
+    return { ...this.about };
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.executor.close();
+  }
+}

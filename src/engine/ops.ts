@@ -1,0 +1,283 @@
+/**
+ * The engine's operations: lay out wasm memory, stage rows from JS memory batch by batch, and hand
+ * the executor independent tasks. Task boundaries depend on the data only, never on the thread
+ * count, which keeps results bitwise identical however many threads run them.
+ */
+import { Arena } from './arena.js';
+import type { Executor, Task } from './executor.js';
+import { mixSeed, permutation } from './random.js';
+import { halfToFloat, type Embeddings } from './validate.js';
+
+/** What an operation needs besides its arguments. */
+export interface Kernels {
+  executor: Executor;
+  heapBase: number;
+  blockRows: number;
+  stripBytes: number;
+}
+
+const LHS_ROWS = 4;
+const RHS_ROWS = 8;
+/** Candidate rows staged per round of NormSim, and target rows per chunk. */
+const CANDIDATE_CHUNK = 8192;
+const TARGET_CHUNK = 8192;
+/** Rows staged per round of CLIPScore. */
+const PAIR_CHUNK = 16384;
+/** Target rows per Gram partial, and partials summed per wave. */
+const GRAM_CHUNK = 1024;
+const GRAM_WAVE = 8;
+
+const MODE = { maxAbs: 0, sumSquares: 1, power: 2, quadraticForm: 3 } as const;
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+const elementBytes = (e: Embeddings) => (e.data instanceof Uint16Array ? 2 : 4);
+const typeSuffix = (e: Embeddings) => (e.data instanceof Uint16Array ? 'f16' : 'f32');
+
+/** Splits [0, count) into tasks of `per` items: fn(...head, start, end). */
+function rangeTasks(fn: string, head: number[], count: number, per: number): Task[] {
+  const tasks: Task[] = [];
+  for (let start = 0; start < count; start += per) tasks.push({ fn, args: [...head, start, Math.min(count, start + per)] });
+  return tasks;
+}
+
+/** Copies rows of `e` (all of [first, first+count), or the listed ones) into wasm memory at `at`. */
+function stageRows(memory: WebAssembly.Memory, at: number, e: Embeddings, first: number, count: number, order?: Uint32Array): void {
+  const { dim, data } = e;
+  const View = data instanceof Uint16Array ? Uint16Array : Float32Array;
+  const dst = new View(memory.buffer, at, count * dim);
+  if (!order) {
+    dst.set(data.subarray(first * dim, (first + count) * dim));
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const row = order[first + i];
+    dst.set(data.subarray(row * dim, (row + 1) * dim), i * dim);
+  }
+}
+
+function packTasks(side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
+  const panels = Math.ceil(rows / (side === 'lhs' ? LHS_ROWS : RHS_ROWS));
+  const perTask = Math.max(1, Math.ceil(16384 / e.dim));
+  return rangeTasks(`pack_${side}_${typeSuffix(e)}`, [src, rows, e.dim, dst], panels, perTask);
+}
+
+function readFloats(memory: WebAssembly.Memory, at: number, count: number): Float32Array {
+  return new Float32Array(memory.buffer, at, count).slice();
+}
+
+/** CLIPScore_i = img_i · txt_i. */
+export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): Promise<Float32Array> {
+  const { rows, dim } = img;
+  const chunk = Math.min(rows, PAIR_CHUNK);
+  const arena = new Arena(k.executor.memory, k.heapBase);
+  const a = arena.take(chunk * dim * elementBytes(img));
+  const b = arena.take(chunk * dim * elementBytes(txt));
+  const out = arena.take(chunk * 4);
+  arena.commit('CLIPScore');
+  const result = new Float32Array(rows);
+  const sameType = typeSuffix(img) === typeSuffix(txt);
+  for (let first = 0; first < rows; first += chunk) {
+    const count = Math.min(chunk, rows - first);
+    // Mixed f16/f32 pairs are compared in f32.
+    const [ci, ct] = sameType ? [img, txt] : [toFloat32(img), toFloat32(txt)];
+    stageRows(k.executor.memory, a, ci, first, count);
+    stageRows(k.executor.memory, b, ct, first, count);
+    await k.executor.run(rangeTasks(`dot_rows_${typeSuffix(ci)}`, [a, b, dim, out], count, 1024));
+    result.set(new Float32Array(k.executor.memory.buffer, out, count), first);
+  }
+  return result;
+}
+
+export interface NegClipOptions {
+  batchSize: number;
+  temperature: number;
+  repeats: number;
+  seed: number;
+}
+
+/** negCLIPLoss, averaged over `repeats` seeded shuffles cut into batches of `batchSize` rows. */
+export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, o: NegClipOptions): Promise<Float32Array> {
+  if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
+  const n = img.rows;
+  const dim = img.dim;
+  const batch = Math.min(o.batchSize, n);
+  // One batch holds every row whatever the shuffle, so every repeat would give the same values.
+  const repeats = batch === n ? 1 : o.repeats;
+  const layout = negClipLayout(k, img, batch);
+  const sum = new Float64Array(n);
+  for (let rep = 0; rep < repeats; rep++) {
+    const order = batch === n ? undefined : permutation(n, mixSeed(o.seed, rep));
+    for (let first = 0; first < n; first += batch) {
+      const count = Math.min(batch, n - first);
+      stageRows(k.executor.memory, layout.img, img, first, count, order);
+      stageRows(k.executor.memory, layout.txt, txt, first, count, order);
+      const values = await negClipBatch(k, layout, img, count, dim, o.temperature);
+      for (let i = 0; i < count; i++) sum[order ? order[first + i] : first + i] += values[i];
+    }
+  }
+  const result = new Float32Array(n);
+  for (let i = 0; i < n; i++) result[i] = sum[i] / repeats;
+  return result;
+}
+
+interface NegClipLayout {
+  img: number; txt: number; lhs: number; rhs: number;
+  rowMax: number; rowSum: number; diag: number; colLse: number; out: number;
+  colMax: number; colSum: number; strips: number;
+}
+
+function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout {
+  const { dim } = e;
+  const blocks = Math.ceil(batch / k.blockRows);
+  const stride = roundUp(batch, 4);
+  const arena = new Arena(k.executor.memory, k.heapBase);
+  const layout: NegClipLayout = {
+    img: arena.take(batch * dim * elementBytes(e)),
+    txt: arena.take(batch * dim * elementBytes(e)),
+    lhs: arena.take(roundUp(batch, LHS_ROWS) * dim * 4),
+    rhs: arena.take(roundUp(batch, RHS_ROWS) * dim * 4),
+    rowMax: arena.take(stride * 4),
+    rowSum: arena.take(stride * 4),
+    diag: arena.take(stride * 4),
+    colLse: arena.take(stride * 4),
+    out: arena.take(stride * 4),
+    colMax: arena.take(blocks * stride * 4),
+    colSum: arena.take(blocks * stride * 4),
+    strips: arena.take(blocks * k.stripBytes),
+  };
+  arena.commit(`negCLIPLoss with a batch of ${batch} rows of dim ${dim}`);
+  return layout;
+}
+
+async function negClipBatch(k: Kernels, l: NegClipLayout, e: Embeddings, n: number, dim: number, temperature: number): Promise<Float32Array> {
+  const x = k.executor;
+  const staged = { ...e, rows: n };
+  await x.run([...packTasks('lhs', staged, l.img, n, l.lhs), ...packTasks('rhs', staged, l.txt, n, l.rhs)]);
+  const blocks = Math.ceil(n / k.blockRows);
+  const blockTasks: Task[] = [];
+  for (let b = 0; b < blocks; b++) {
+    blockTasks.push({ fn: 'negclip_block', args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colMax, l.colSum, l.strips] });
+  }
+  await x.run(blockTasks);
+  await x.run(rangeTasks('negclip_merge', [l.colMax, l.colSum, blocks, n, l.colLse], roundUp(n, 4), 512));
+  x.kernels.negclip_finish(l.diag, l.rowMax, l.rowSum, l.colLse, temperature, l.out, 0, n);
+  return new Float32Array(x.memory.buffer, l.out, n);
+}
+
+/** A target made ready for NormSim: its rows (p ≠ 2, or few rows) or its Gram matrix (p = 2). */
+export type PreparedTarget =
+  | { kind: 'rows'; p: number; rows: number; dim: number; embeddings: Embeddings }
+  | { kind: 'gram'; p: 2; rows: number; dim: number; gram: Float64Array };
+
+/** Prepares a target once for many candidate batches. */
+export async function prepareTarget(k: Kernels, target: Embeddings, p: number): Promise<PreparedTarget> {
+  const { rows, dim } = target;
+  // Below dim rows, Σ_t (x·t)² directly costs less than xᵀGx and is exact to the last bit of each product.
+  if (p !== 2 || rows <= dim) {
+    return { kind: 'rows', p, rows, dim, embeddings: { ...target, data: target.data.slice() } };
+  }
+  return { kind: 'gram', p: 2, rows, dim, gram: await gramMatrix(k, target) };
+}
+
+/** G = TᵀT in float64, summed over chunks of target rows in a fixed order. */
+export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Array> {
+  const { rows, dim } = t;
+  const x = k.executor;
+  const chunkRows = Math.min(GRAM_CHUNK, rows);
+  const wave = Math.min(GRAM_WAVE, Math.ceil(rows / chunkRows));
+  const partialBytes = roundUp(dim, 4) * roundUp(dim, 8) * 4;
+  const arena = new Arena(x.memory, k.heapBase);
+  const gram = arena.take(dim * dim * 8);
+  const slots = Array.from({ length: wave }, () => ({
+    raw: arena.take(chunkRows * dim * elementBytes(t)),
+    lhs: arena.take(roundUp(dim, LHS_ROWS) * chunkRows * 4),
+    rhs: arena.take(roundUp(dim, RHS_ROWS) * chunkRows * 4),
+  }));
+  const partials = arena.take(wave * partialBytes);
+  arena.commit(`the Gram matrix of a dim-${dim} target`);
+  x.kernels.fill_f64(gram, dim * dim, 0);
+  const suffix = typeSuffix(t);
+  for (let first = 0; first < rows; first += wave * chunkRows) {
+    const chunks = Math.min(wave, Math.ceil((rows - first) / chunkRows));
+    const packs: Task[] = [];
+    const products: Task[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const start = first + c * chunkRows;
+      const count = Math.min(chunkRows, rows - start);
+      const s = slots[c];
+      stageRows(x.memory, s.raw, t, start, count);
+      packs.push({ fn: `pack_lhs_transposed_${suffix}`, args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / LHS_ROWS)] });
+      packs.push({ fn: `pack_rhs_transposed_${suffix}`, args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / RHS_ROWS)] });
+      products.push({ fn: 'gram_partial', args: [s.lhs, s.rhs, count, dim, partials + c * partialBytes] });
+    }
+    await x.run(packs);
+    await x.run(products);
+    await x.run(rangeTasks('gram_accumulate', [partials, chunks, dim, gram], dim, 32));
+  }
+  return new Float64Array(x.memory.buffer, gram, dim * dim).slice();
+}
+
+/** NormSim_p of every candidate against a prepared target. */
+export async function normSim(k: Kernels, candidates: Embeddings, target: PreparedTarget): Promise<Float32Array> {
+  const x = k.executor;
+  const { rows, dim } = candidates;
+  const chunk = Math.min(rows, CANDIDATE_CHUNK);
+  const arena = new Arena(x.memory, k.heapBase);
+  const raw = arena.take(chunk * dim * elementBytes(candidates));
+  const lhs = arena.take(roundUp(chunk, LHS_ROWS) * dim * 4);
+  const acc0 = arena.take(roundUp(chunk, 4) * 8);
+  const acc1 = arena.take(roundUp(chunk, 4) * 4);
+  const out = arena.take(roundUp(chunk, 4) * 4);
+  const strips = arena.take(Math.ceil(chunk / k.blockRows) * k.stripBytes);
+  const targetChunk = target.kind === 'rows' ? Math.min(target.rows, TARGET_CHUNK) : 0;
+  const targetRaw = target.kind === 'rows' ? arena.take(targetChunk * dim * elementBytes(target.embeddings)) : 0;
+  const rhs = arena.take(roundUp(target.kind === 'rows' ? targetChunk : dim, RHS_ROWS) * dim * 4);
+  const gram64 = target.kind === 'gram' ? arena.take(dim * dim * 8) : 0;
+  arena.commit(`NormSim of dim-${dim} candidates`);
+
+  const mode = target.kind === 'gram' ? MODE.quadraticForm
+    : target.p === Infinity ? MODE.maxAbs : target.p === 2 ? MODE.sumSquares : MODE.power;
+  const stageTarget = async (first: number, count: number) => {
+    if (target.kind !== 'rows') return;
+    stageRows(x.memory, targetRaw, target.embeddings, first, count);
+    await x.run(packTasks('rhs', target.embeddings, targetRaw, count, rhs));
+  };
+  if (target.kind === 'gram') {
+    new Float64Array(x.memory.buffer, gram64, dim * dim).set(target.gram);
+    await x.run(rangeTasks('gram_pack', [gram64, dim, rhs], Math.ceil(dim / RHS_ROWS), 8));
+  } else if (target.rows <= TARGET_CHUNK) {
+    await stageTarget(0, target.rows);
+  }
+
+  const result = new Float32Array(rows);
+  for (let first = 0; first < rows; first += chunk) {
+    const count = Math.min(chunk, rows - first);
+    const blocks = Math.ceil(count / k.blockRows);
+    stageRows(x.memory, raw, candidates, first, count);
+    await x.run(packTasks('lhs', candidates, raw, count, lhs));
+    if (mode === MODE.quadraticForm) {
+      x.kernels.fill_f64(acc0, count, 0);
+      await x.run(Array.from({ length: blocks }, (_, b) => ({ fn: 'normsim_quadratic_block', args: [lhs, count, rhs, dim, b, acc0, strips] })));
+    } else {
+      x.kernels.fill_f32(acc0, count, mode === MODE.power ? -Infinity : 0);
+      x.kernels.fill_f32(acc1, count, 0);
+      for (let t0 = 0; t0 < target.rows; t0 += TARGET_CHUNK) {
+        const tCount = Math.min(TARGET_CHUNK, target.rows - t0);
+        if (target.rows > TARGET_CHUNK) await stageTarget(t0, tCount);
+        await x.run(Array.from({ length: blocks }, (_, b) => ({
+          fn: 'normsim_block', args: [lhs, count, rhs, tCount, dim, b, mode, target.p, acc0, acc1, strips],
+        })));
+      }
+    }
+    x.kernels.normsim_finish(mode, target.p, acc0, acc1, out, 0, count);
+    result.set(new Float32Array(x.memory.buffer, out, count), first);
+  }
+  return result;
+}
+
+function toFloat32(e: Embeddings): Embeddings {
+  if (e.data instanceof Float32Array) return e;
+  const data = new Float32Array(e.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = halfToFloat(e.data[i]);
+  return { data, rows: e.rows, dim: e.dim };
+}

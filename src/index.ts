@@ -1,0 +1,8 @@
+/**
+ * clipsift: score and select CLIP pretraining data from embeddings.
+ * @module
+ */
+export { createEngine } from './engine/index.js';
+export type { Engine, EngineOptions, EngineInfo, Embeddings, NegClipLossOptions, PrepareTargetOptions, Target } from './engine/index.js';
+export { deriveSeed, permutation, mixSeed } from './engine/random.js';
+export type { ModuleSource, SimdVariant } from './engine/load.js';
