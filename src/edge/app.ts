@@ -1,0 +1,136 @@
+/**
+ * The edge function: routes, limits and error mapping over one single-threaded engine per isolate.
+ * Runtime entries (handler.ts for workerd, deno.ts for `deno serve`) only say where the kernel module
+ * and the bundled target come from.
+ *
+ *   POST /score   image + text embeddings → clip_score, negclip_loss (the posted rows are one batch),
+ *                 normsim_inf and normsim_2 against the bundled target
+ *   GET  /health  build variant, engine info, target shape and limits
+ */
+import { createEngine, type Embeddings, type Engine, type EngineOptions, type Target } from '../index.js';
+import { parseScoreRequest, type ParseLimits } from './parse.js';
+import { errorResponse, HttpError } from './http-error.js';
+import { scoresResponse, wantsBinary } from './respond.js';
+import { decodeBundledTarget } from './target.js';
+
+export interface EdgeLimits extends ParseLimits {}
+
+/** Defaults sized for crawler-side scoring: a 4096 × 768 float32 pair is 25 MiB of body. */
+export const DEFAULT_LIMITS: EdgeLimits = { maxBodyBytes: 32 * 1024 * 1024, maxRows: 4096 };
+
+/** negCLIPLoss temperature: the paper's (and the CLI's) default. */
+const TEMPERATURE = 0.01;
+
+export interface ScoreAppOptions {
+  /** Which SIMD build is bundled, for /health. */
+  variant: string;
+  /** The kernel module (precompiled where the runtime requires it). */
+  kernels: () => Promise<NonNullable<EngineOptions['module']>>;
+  /** The bundled target .npy: its name and bytes. */
+  target: () => Promise<{ name: string; bytes: Uint8Array }>;
+  limits?: Partial<EdgeLimits>;
+}
+
+interface Ready {
+  engine: Engine;
+  targetName: string;
+  targetShape: [number, number];
+  normSimInf: Target;
+  normSim2: Target;
+}
+
+export interface FetchHandler {
+  fetch(request: Request, env?: unknown): Promise<Response>;
+}
+
+export function createScoreApp(options: ScoreAppOptions): FetchHandler {
+  // Opened on the first request, not at import: workerd allows no I/O or heavy work at global scope.
+  let ready: Promise<Ready> | undefined;
+  const open = (): Promise<Ready> => {
+    ready ??= openReady(options).catch((error: unknown) => {
+      ready = undefined; // let the next request retry rather than failing forever
+      throw error;
+    });
+    return ready;
+  };
+
+  return {
+    async fetch(request: Request, env?: unknown): Promise<Response> {
+      const limits = { ...DEFAULT_LIMITS, ...options.limits, ...limitsFromEnv(env) };
+      try {
+        return await route(request, limits, open, options.variant);
+      } catch (error) {
+        if (error instanceof HttpError) return errorResponse(error.status, error.message, error.headers);
+        // Anything else is our bug: log it where the operator looks, tell the client nothing more.
+        console.error('clipsift edge: internal error:', error);
+        return errorResponse(500, 'internal error');
+      }
+    },
+  };
+}
+
+async function route(request: Request, limits: EdgeLimits, open: () => Promise<Ready>, variant: string): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  if (pathname === '/health') {
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
+    const { engine, targetName, targetShape } = await open();
+    return Response.json({
+      status: 'ok',
+      variant,
+      engine: engine.info(),
+      target: { name: targetName, rows: targetShape[0], dim: targetShape[1], p: ['inf', '2'] },
+      limits,
+    });
+  }
+  if (pathname === '/score') {
+    if (request.method !== 'POST') throw methodNotAllowed('POST');
+    const input = await parseScoreRequest(request, limits);
+    const ready = await open();
+    const columns = await score(ready, input.img, input.txt);
+    return scoresResponse(columns, input.img.rows, wantsBinary(request));
+  }
+  throw new HttpError(404, `no route ${pathname}; use POST /score or GET /health`);
+}
+
+async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Record<string, Float32Array>> {
+  const targetDim = ready.targetShape[1];
+  if (img.dim !== targetDim) throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
+  const { engine } = ready;
+  return {
+    clip_score: await engine.clipScore(img, txt),
+    // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
+    negclip_loss: await engine.negClipLoss(img, txt, { batchSize: img.rows, temperature: TEMPERATURE, repeats: 1, seed: 0 }),
+    normsim_inf: await engine.normSim(img, ready.normSimInf),
+    normsim_2: await engine.normSim(img, ready.normSim2),
+  };
+}
+
+async function openReady(options: ScoreAppOptions): Promise<Ready> {
+  const [module, targetFile] = await Promise.all([options.kernels(), options.target()]);
+  // Threads need SharedArrayBuffer and Worker, which edge runtimes do not offer.
+  const engine = await createEngine({ threads: 1, simd: 'baseline', module });
+  const target = await decodeBundledTarget(targetFile.name, targetFile.bytes);
+  return {
+    engine,
+    targetName: target.name,
+    targetShape: [target.embeddings.rows, target.embeddings.dim],
+    normSimInf: await engine.prepareTarget(target.embeddings, { p: Infinity }),
+    normSim2: await engine.prepareTarget(target.embeddings, { p: 2 }),
+  };
+}
+
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, `method not allowed; this route accepts ${allow}`, { allow });
+}
+
+/** Operators override limits with Worker vars / env: MAX_BODY_BYTES, MAX_ROWS. */
+function limitsFromEnv(env: unknown): Partial<EdgeLimits> {
+  if (typeof env !== 'object' || env === null) return {};
+  const vars = env as Record<string, unknown>;
+  const limits: Partial<EdgeLimits> = {};
+  const body = Number(vars.MAX_BODY_BYTES);
+  const rows = Number(vars.MAX_ROWS);
+  if (Number.isSafeInteger(body) && body > 0) limits.maxBodyBytes = body;
+  if (Number.isSafeInteger(rows) && rows > 0) limits.maxRows = rows;
+  return limits;
+}

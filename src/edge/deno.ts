@@ -1,0 +1,42 @@
+/**
+ * Deno / Deno Deploy entry for `deno serve dist/edge/deno.js`: `export default { fetch }`.
+ *
+ * Deno may compile wasm from bytes, so the kernels and the bundled target are read from the files
+ * scripts/build-edge.js copies next to the bundle. Limits come from MAX_BODY_BYTES / MAX_ROWS in the
+ * environment (read with --allow-env; without it the defaults apply).
+ */
+import { createScoreApp, type EdgeLimits } from './app.js';
+
+interface DenoGlobal {
+  readFile(path: URL): Promise<Uint8Array>;
+  env: { get(name: string): string | undefined };
+}
+const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
+
+const read = (name: string) => deno.readFile(new URL(`./${name}`, import.meta.url));
+
+export default createScoreApp({
+  variant: 'baseline',
+  kernels: () => read('clipsift.baseline.wasm'),
+  target: async () => ({ name: 'target.npy', bytes: await read('target.npy') }),
+  limits: limitsFromEnvironment(),
+});
+
+function limitsFromEnvironment(): Partial<EdgeLimits> {
+  const get = (name: string): number | undefined => {
+    let text: string | undefined;
+    try {
+      text = deno.env.get(name);
+    } catch {
+      return undefined; // no --allow-env: keep the defaults
+    }
+    const value = Number(text);
+    return text !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  };
+  const limits: Partial<EdgeLimits> = {};
+  const body = get('MAX_BODY_BYTES');
+  const rows = get('MAX_ROWS');
+  if (body !== undefined) limits.maxBodyBytes = body;
+  if (rows !== undefined) limits.maxRows = rows;
+  return limits;
+}

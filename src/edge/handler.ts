@@ -1,0 +1,16 @@
+/**
+ * Cloudflare Workers (workerd) entry: `export default { fetch }`.
+ *
+ * workerd forbids compiling wasm from bytes at run time, so the kernels arrive as a module compiled
+ * at deploy time (wrangler.toml: [[rules]] type = "CompiledWasm"), and the bundled NormSim target as
+ * a Data module. scripts/build-edge.js copies both next to the bundle in dist/edge/.
+ */
+import kernels from './clipsift.baseline.wasm';
+import targetBytes from './target.npy';
+import { createScoreApp } from './app.js';
+
+export default createScoreApp({
+  variant: 'baseline',
+  kernels: async () => kernels,
+  target: async () => ({ name: 'target.npy', bytes: new Uint8Array(targetBytes) }),
+});
