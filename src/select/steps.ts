@@ -98,12 +98,13 @@ export function runSteps(table: ScoreColumns, steps: readonly SelectionStep[], p
  */
 export function keepTop(
   rows: Uint32Array,
-  scores: Float32Array,
+  scores: Float32Array | Float64Array,
   count: number,
   compareRows: (a: number, b: number) => number,
 ): { rows: Uint32Array; threshold: number | null } {
   if (count <= 0 || rows.length === 0) return { rows: new Uint32Array(0), threshold: null };
-  const values = new Float32Array(rows.length);
+  // Same element type as the scores, so the cut-off compares exactly with them.
+  const values = scores instanceof Float64Array ? new Float64Array(rows.length) : new Float32Array(rows.length);
   for (let i = 0; i < rows.length; i++) values[i] = scores[rows[i]!]!;
   values.sort();
   if (count >= rows.length) return { rows: rows.slice(), threshold: values[0]! };
