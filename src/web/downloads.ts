@@ -1,0 +1,46 @@
+/**
+ * What the page offers for download: DataComp's subset.npy of the kept uids (src/io's writer, the
+ * one `clipsift select` uses) and the score table as CSV or parquet (src/io's score-table writer).
+ */
+import { encodeSubsetFile } from '../io/subset-file.js';
+import { writeScoreTable, type ScoreColumn } from '../io/parquet.js';
+import type { ScoredPool } from './protocol.js';
+
+/** subset.npy for the kept uids, byte-identical to what `clipsift select` writes. */
+export function subsetNpy(keptUids: Uint32Array | null): Uint8Array {
+  if (!keptUids) throw new Error('these rows have no DataComp uids, so there is no subset.npy to write');
+  return encodeSubsetFile(keptUids);
+}
+
+/** The score table with a `kept` column (1 = kept by the current selection), as CSV (RFC 4180). */
+export function scoreCsv(pool: ScoredPool, kept: Uint8Array): string {
+  const columns = Object.keys(pool.scores);
+  const header = [pool.hasUids ? 'uid' : 'key', ...columns, 'kept', 'caption', 'url'];
+  const lines = [header.join(',')];
+  for (let row = 0; row < pool.rows; row++) {
+    const fields = [
+      quote(pool.ids[row]!),
+      // String(float32 as double) is exact: parsing it back and rounding to float32 gives the same bits.
+      ...columns.map((column) => String(pool.scores[column]![row]!)),
+      kept[row] ? '1' : '0',
+      quote(pool.captions[row] ?? ''),
+      quote(pool.urls[row] ?? ''),
+    ];
+    lines.push(fields.join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** The same table as parquet: the score file's columns plus `kept`, caption and url. */
+export function scoreParquet(pool: ScoredPool, kept: Uint8Array): Uint8Array {
+  const columns: Record<string, ScoreColumn> = { [pool.hasUids ? 'uid' : 'key']: pool.ids };
+  for (const [name, values] of Object.entries(pool.scores)) columns[name] = values;
+  columns.kept = Int32Array.from(kept);
+  columns.caption = pool.captions.map((caption) => caption ?? '');
+  columns.url = pool.urls.map((url) => url ?? '');
+  return writeScoreTable({ columns, metadata: { 'clipsift.source': pool.source } });
+}
+
+function quote(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

@@ -1,0 +1,312 @@
+/**
+ * The demo page: collects files (or the sample pool), hands them to the scoring worker, then lets the
+ * user move the selection sliders and see the effect on counts, charts and tables at once.
+ */
+import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
+import { scoreCsv, subsetNpy, scoreParquet } from './downloads.js';
+import type { PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
+import { keptMask, selectionSteps, selectRows } from './selection.js';
+import { rowTable, type RowTable } from './table.js';
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`page is missing #${id}`);
+  return element as T;
+};
+
+const SCORE_LABELS: Record<string, string> = {
+  clip_score: 'CLIPScore',
+  negclip_loss: 'negCLIPLoss',
+  normsim_inf: 'NormSim∞',
+  normsim_2: 'NormSim₂',
+};
+
+/** State the test (and a curious user) can read: data-state on <body> is idle | scoring | ready | error. */
+function setState(state: 'idle' | 'scoring' | 'ready' | 'error'): void {
+  document.body.dataset.state = state;
+}
+
+let poolFiles: File[] = [];
+let targetFile: File | null = null;
+let worker: Worker | null = null;
+let view: ResultView | null = null;
+
+function main(): void {
+  setState('idle');
+  showIsolation();
+  wireDrop(byId('pool-drop'), byId<HTMLInputElement>('pool-input'), (files) => {
+    poolFiles = files;
+    listFiles(byId('pool-files'), files);
+    byId<HTMLButtonElement>('score-button').disabled = files.length === 0;
+  });
+  wireDrop(byId('target-drop'), byId<HTMLInputElement>('target-input'), (files) => {
+    targetFile = files[0] ?? null;
+    listFiles(byId('target-files'), files.slice(0, 1));
+  });
+  byId('sample-button').addEventListener('click', () => score({ kind: 'sample' }));
+  byId('score-button').addEventListener('click', () => {
+    const arch = byId<HTMLSelectElement>('arch').value === 'b32' ? 'b32' : 'l14';
+    score({ kind: 'files', files: poolFiles, target: targetFile, arch });
+  });
+}
+
+function showIsolation(): void {
+  const badge = byId('isolation-badge');
+  if (globalThis.crossOriginIsolated) {
+    badge.textContent = 'cross-origin isolated · threads available';
+    badge.className = 'badge ok';
+  } else {
+    badge.textContent = 'not cross-origin isolated · scoring on one thread';
+    badge.className = 'badge warn';
+    badge.title = 'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (clipsift serve-demo does) to score on all cores.';
+  }
+}
+
+function showEngine(pool: ScoredPool): void {
+  const runtime = byId('runtime');
+  runtime.querySelectorAll('.engine').forEach((node) => node.remove());
+  const badge = document.createElement('span');
+  badge.className = 'badge engine';
+  badge.id = 'engine-badge';
+  const { threads, simd } = pool.engine;
+  badge.textContent = `${threads} thread${threads === 1 ? '' : 's'} · ${simd} SIMD`;
+  runtime.appendChild(badge);
+}
+
+function wireDrop(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: File[]) => void): void {
+  zone.addEventListener('click', (event) => {
+    if ((event.target as HTMLElement).tagName !== 'A') input.click();
+  });
+  zone.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') input.click();
+  });
+  input.addEventListener('change', () => onFiles(Array.from(input.files ?? [])));
+  zone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    onFiles(Array.from(event.dataTransfer?.files ?? []));
+  });
+}
+
+function listFiles(list: HTMLElement, files: File[]): void {
+  list.replaceChildren(
+    ...files.map((file) => {
+      const item = document.createElement('li');
+      item.textContent = `${file.name} (${formatBytes(file.size)})`;
+      return item;
+    }),
+  );
+}
+
+function score(pool: PoolRequest): void {
+  const p = byId<HTMLSelectElement>('normsim-p').value === '2' ? 2 : Infinity;
+  setState('scoring');
+  showError(null);
+  setBusy(true);
+  progress('starting the engine', 0, 1);
+  worker ??= startWorker();
+  worker.postMessage({ pool, p, simd: simdFromUrl() } satisfies ScoreJob);
+}
+
+/** `?simd=baseline` (or relaxed) in the page URL forces a SIMD build; the default picks the fastest. */
+function simdFromUrl(): ScoreJob['simd'] {
+  const simd = new URLSearchParams(location.search).get('simd');
+  return simd === 'baseline' || simd === 'relaxed' ? simd : 'auto';
+}
+
+function startWorker(): Worker {
+  const next = new Worker(new URL('./score-worker.js', import.meta.url), { type: 'module', name: 'clipsift-score' });
+  next.onmessage = (event: MessageEvent<WorkerReply>) => {
+    const reply = event.data;
+    if (reply.type === 'progress') progress(reply.phase, reply.done, reply.total);
+    else if (reply.type === 'error') fail(reply.message);
+    else showResult(reply.pool);
+  };
+  next.onerror = (event) => {
+    event.preventDefault();
+    worker = null;
+    fail(event.message || 'the scoring worker stopped');
+  };
+  return next;
+}
+
+function progress(phase: string, done: number, total: number): void {
+  byId('progress').hidden = false;
+  const fraction = total > 0 ? done / total : 0;
+  byId('progress-fill').style.width = `${(fraction * 100).toFixed(1)}%`;
+  byId('progress-text').textContent = total > 1 ? `${phase} · ${done.toLocaleString()} / ${total.toLocaleString()}` : phase;
+}
+
+function fail(message: string): void {
+  setBusy(false);
+  byId('progress').hidden = true;
+  showError(message);
+  setState('error');
+}
+
+function showError(message: string | null): void {
+  const box = byId('error');
+  box.hidden = message === null;
+  box.textContent = message ?? '';
+}
+
+function setBusy(busy: boolean): void {
+  byId<HTMLButtonElement>('sample-button').disabled = busy;
+  byId<HTMLButtonElement>('score-button').disabled = busy || poolFiles.length === 0;
+}
+
+function showResult(pool: ScoredPool): void {
+  setBusy(false);
+  progress(`scored ${pool.rows.toLocaleString()} rows from ${pool.source}`, 1, 1);
+  showEngine(pool);
+  view?.destroy();
+  for (const id of ['select-card', 'charts-card', 'table-card']) byId(id).hidden = false;
+  view = new ResultView(pool);
+  setState('ready');
+}
+
+/** Everything shown for one scored pool; rebuilt when another pool is scored. */
+class ResultView {
+  private readonly histograms: { column: string; chart: Histogram }[] = [];
+  private readonly scatter: Scatter;
+  private readonly table: RowTable;
+  private readonly negclipSlider = byId<HTMLInputElement>('negclip-slider');
+  private readonly normsimSlider = byId<HTMLInputElement>('normsim-slider');
+  private showing: 'kept' | 'dropped' = 'kept';
+  private kept: Uint32Array = new Uint32Array(0);
+  private keptUids: Uint32Array | null = null;
+  private dropped: Uint32Array = new Uint32Array(0);
+
+  constructor(private readonly pool: ScoredPool) {
+    const normsim = pool.normsimColumn;
+    byId('normsim-name').textContent = normsim ? SCORE_LABELS[normsim] ?? normsim : 'NormSim';
+    this.normsimSlider.disabled = !normsim;
+    byId('normsim-slider-label').classList.toggle('muted', !normsim);
+    const note = byId('normsim-note');
+    note.hidden = Boolean(normsim);
+    note.textContent = 'Drop a target file (image embeddings of data you want to resemble) to select by NormSim too.';
+    byId('hist-normsim-figure').hidden = !normsim;
+
+    for (const column of ['clip_score', 'negclip_loss', ...(normsim ? [normsim] : [])]) {
+      const container = byId(column === normsim ? 'hist-normsim' : `hist-${column}`);
+      if (column === normsim) byId('hist-normsim-caption').textContent = SCORE_LABELS[column] ?? column;
+      container.replaceChildren();
+      this.histograms.push({ column, chart: histogram(container, pool.scores[column]!, SCORE_LABELS[column] ?? column) });
+    }
+    const scatterBox = byId('scatter');
+    scatterBox.replaceChildren();
+    this.scatter = scatter(scatterBox, pool.scores.clip_score!, pool.scores.negclip_loss!, ['CLIPScore', 'negCLIPLoss']);
+    // A new pool brings its own columns: start the table from scratch.
+    byId<HTMLTableElement>('rows-table').replaceChildren();
+    this.table = rowTable(byId<HTMLTableElement>('rows-table'), { prev: byId('page-prev'), next: byId('page-next'), info: byId('page-info') }, pool);
+
+    this.negclipSlider.oninput = () => this.update();
+    this.normsimSlider.oninput = () => this.update();
+    byId('tab-kept').onclick = () => this.showTab('kept');
+    byId('tab-dropped').onclick = () => this.showTab('dropped');
+    byId('download-subset').onclick = () => this.downloadSubset();
+    byId<HTMLButtonElement>('download-subset').disabled = !pool.hasUids;
+    byId('download-subset').title = pool.hasUids ? '' : 'subset.npy lists DataComp uids; these rows have none';
+    byId('download-csv').onclick = () => save(scoreCsv(this.pool, this.keptFlags()), 'scores.csv', 'text/csv');
+    byId('download-parquet').onclick = () => save(scoreParquet(this.pool, this.keptFlags()), 'scores.parquet', 'application/vnd.apache.parquet');
+    this.update();
+  }
+
+  destroy(): void {
+    for (const { chart } of this.histograms) chart.destroy();
+    this.scatter.destroy();
+  }
+
+  private fractions() {
+    return { negclip: Number(this.negclipSlider.value) / 100, normsim: Number(this.normsimSlider.value) / 100 };
+  }
+
+  private update(): void {
+    const fractions = this.fractions();
+    byId('negclip-value').textContent = this.negclipSlider.value;
+    byId('normsim-value').textContent = this.normsimSlider.value;
+    const steps = selectionSteps(this.pool, fractions);
+    const { rows, uids, summary } = selectRows(this.pool, steps);
+    this.kept = rows;
+    this.keptUids = uids;
+    const mask = keptMask(this.pool.rows, rows);
+    this.dropped = complement(mask);
+
+    byId('kept-count').textContent = summary.kept.toLocaleString('en-US');
+    byId('kept-count').dataset.value = String(summary.kept);
+    byId('pool-count').textContent = summary.poolSize.toLocaleString('en-US');
+    byId('steps').replaceChildren(
+      ...summary.steps.map((outcome) => {
+        const item = document.createElement('li');
+        const name = SCORE_LABELS[outcome.step.column] ?? outcome.step.column;
+        const threshold = outcome.threshold === null ? 'nothing kept' : `${name} ≥ ${outcome.threshold.toFixed(4)}`;
+        item.textContent = `top ${name}: ${outcome.kept.toLocaleString('en-US')} rows (${threshold})`;
+        item.dataset.kept = String(outcome.kept);
+        return item;
+      }),
+    );
+    for (const { column, chart } of this.histograms) {
+      const outcome = summary.steps.find((s) => s.step.column === column);
+      chart.update(mask, outcome?.threshold ?? null);
+    }
+    this.scatter.update(mask);
+    byId('tab-kept-count').textContent = `(${rows.length.toLocaleString('en-US')})`;
+    byId('tab-dropped-count').textContent = `(${this.dropped.length.toLocaleString('en-US')})`;
+    this.table.setRows(this.showing === 'kept' ? this.kept : this.dropped);
+  }
+
+  private showTab(which: 'kept' | 'dropped'): void {
+    this.showing = which;
+    byId('tab-kept').setAttribute('aria-selected', String(which === 'kept'));
+    byId('tab-dropped').setAttribute('aria-selected', String(which === 'dropped'));
+    this.table.setRows(which === 'kept' ? this.kept : this.dropped);
+  }
+
+  private keptFlags(): Uint8Array {
+    return keptMask(this.pool.rows, this.kept);
+  }
+
+  private downloadSubset(): void {
+    try {
+      save(subsetNpy(this.keptUids), 'subset.npy', 'application/octet-stream');
+    } catch (error) {
+      showError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+function complement(mask: Uint8Array): Uint32Array {
+  const rows: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (!mask[i]) rows.push(i);
+  return Uint32Array.from(rows);
+}
+
+function save(bytes: Uint8Array | string, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+main();

@@ -1,0 +1,53 @@
+/**
+ * Messages between the page (main.ts) and the scoring worker (score-worker.ts). Scoring runs in a
+ * worker so the page keeps answering while the engine works; the worker itself may start the
+ * engine's thread pool when the page is cross-origin isolated.
+ */
+
+/** What to score: the built-in sample pool, or files the user dropped. */
+export type PoolRequest =
+  | { kind: 'sample' }
+  | { kind: 'files'; files: File[]; target: File | null; arch: 'l14' | 'b32' };
+
+export interface ScoreJob {
+  pool: PoolRequest;
+  /** NormSim's p: Infinity or 2. */
+  p: number;
+  /** SIMD build: 'auto' picks relaxed where the browser has it; `?simd=baseline` in the page URL forces
+   * the build Node 20 runs, whose scores equal the CLI's bit for bit. Read when the engine opens. */
+  simd: 'auto' | 'baseline' | 'relaxed';
+}
+
+/** What the engine reports about itself, shown in the page header. */
+export interface EngineSummary {
+  runtime: string;
+  threads: number;
+  simd: string;
+}
+
+/** A scored pool: one entry per row in every array. */
+export interface ScoredPool {
+  /** Where the rows came from, for the page ("sample pool", file names). */
+  source: string;
+  rows: number;
+  /** DataComp uids (32 hex digits) when the input has them, else keys like "img_emb_0.npy:17". */
+  ids: string[];
+  /** Whether `ids` are uids, i.e. whether a DataComp subset.npy can be written. */
+  hasUids: boolean;
+  /** The same uids as src/io's 4-word arrays (tie-breaks, subset.npy); null without uids. */
+  uids: Uint32Array | null;
+  captions: (string | null)[];
+  urls: (string | null)[];
+  /** The sample pool's planted defect per row (clean, mismatched, …); absent for real data. */
+  kinds: string[] | null;
+  /** Score columns by their score-file names: clip_score, negclip_loss, and normsim_inf / normsim_2 with a target. */
+  scores: Record<string, Float32Array>;
+  /** The NormSim column's name when a target was given. */
+  normsimColumn: string | null;
+  engine: EngineSummary;
+}
+
+export type WorkerReply =
+  | { type: 'progress'; phase: string; done: number; total: number }
+  | { type: 'result'; pool: ScoredPool }
+  | { type: 'error'; message: string };

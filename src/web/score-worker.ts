@@ -1,0 +1,65 @@
+/**
+ * The page's scoring worker: opens the engine once (its own thread pool when the page is
+ * cross-origin isolated, inline otherwise), reads the pool through src/io or generates the sample
+ * pool, scores it, and posts the columns back (transferred, not copied).
+ */
+import { createEngine, type Engine } from '../index.js';
+import type { EngineSummary, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
+import { loadPool, type LoadedPool } from './pool-input.js';
+import { scorePool } from './scoring.js';
+
+interface WorkerScope {
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<ScoreJob>) => void) | null;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+let engine: Promise<Engine> | undefined;
+
+function openEngine(simd: ScoreJob['simd']): Promise<Engine> {
+  engine ??= createEngine({
+    threads: 'auto',
+    simd,
+    // The pool's own worker script is bundled next to this one (see scripts/build-web.js).
+    workerUrl: new URL('./engine-worker.js', import.meta.url),
+  });
+  return engine;
+}
+
+const post = (reply: WorkerReply, transfer: Transferable[] = []) => scope.postMessage(reply, transfer);
+const progress = (phase: string, done = 0, total = 0) => post({ type: 'progress', phase, done, total });
+
+// One job at a time: the page disables its buttons while scoring, and the engine serialises anyway.
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (event) => {
+  const job = event.data;
+  queue = queue.then(() => run(job));
+};
+
+async function run(job: ScoreJob): Promise<void> {
+  try {
+    progress('starting the engine');
+    const ready = await openEngine(job.simd);
+    const loaded: LoadedPool = await loadPool(job.pool, progress);
+    const scores = await scorePool(ready, loaded, job.p, progress);
+    const info = ready.info();
+    const summary: EngineSummary = { runtime: info.runtime, threads: info.threads, simd: info.simd };
+    const pool: ScoredPool = {
+      source: loaded.source,
+      rows: loaded.rows,
+      ids: loaded.ids,
+      hasUids: loaded.hasUids,
+      uids: loaded.uids,
+      captions: loaded.captions,
+      urls: loaded.urls,
+      kinds: loaded.kinds,
+      scores: scores.columns,
+      normsimColumn: scores.normsimColumn,
+      engine: summary,
+    };
+    post({ type: 'result', pool }, Object.values(scores.columns).map((column: Float32Array) => column.buffer as ArrayBuffer));
+  } catch (error) {
+    // Input errors from src/io are one line naming the file; show exactly that.
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  }
+}
