@@ -7,7 +7,11 @@ import { HttpError } from './http-error.js';
 
 export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null && Number(declared) > maxBytes) {
+    // Refuse before reading a byte; cancelling tells the runtime the rest of the body is unwanted.
+    await request.body?.cancel().catch(() => undefined);
+    throw tooLarge(maxBytes);
+  }
   if (!request.body) return new Uint8Array(0);
 
   const reader = request.body.getReader();

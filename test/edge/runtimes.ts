@@ -1,0 +1,78 @@
+/**
+ * Starts the built edge function (dist/edge) in its two target runtimes on 127.0.0.1:
+ * workerd through miniflare (the same module rules as wrangler.toml), and `deno serve` from the npm
+ * `deno` package. Both get the same limits so the error-code tests can hit them with small bodies.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+
+export const EDGE_DIR = fileURLToPath(new URL('../../dist/edge/', import.meta.url));
+const DENO = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
+
+export interface EdgeLimits {
+  maxBodyBytes: number;
+  maxRows: number;
+}
+
+export interface RunningEdge {
+  name: 'workerd' | 'deno';
+  url: URL;
+  stop(): Promise<void>;
+}
+
+function checkBuilt(): void {
+  if (!existsSync(`${EDGE_DIR}handler.js`)) throw new Error(`${EDGE_DIR}handler.js not found; run npm run build`);
+}
+
+export async function startWorkerd(limits: EdgeLimits): Promise<RunningEdge> {
+  checkBuilt();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${EDGE_DIR}handler.js`,
+    modulesRules: [
+      { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: false },
+      { type: 'Data', include: ['**/*.npy'], fallthrough: false },
+    ],
+    compatibilityDate: '2026-04-01',
+    host: '127.0.0.1',
+    port: 0,
+    bindings: { MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_ROWS: String(limits.maxRows) },
+  });
+  const url = await mf.ready;
+  return { name: 'workerd', url, stop: () => mf.dispose() };
+}
+
+export async function startDeno(limits: EdgeLimits): Promise<RunningEdge> {
+  checkBuilt();
+  const child = spawn(
+    DENO,
+    ['serve', '--host', '127.0.0.1', '--port', '0', `--allow-read=${EDGE_DIR}`, '--allow-env=MAX_BODY_BYTES,MAX_ROWS', `${EDGE_DIR}deno.js`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_ROWS: String(limits.maxRows) },
+    },
+  );
+  let output = '';
+  const url = await new Promise<URL>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (match) resolve(new URL(match[1]!));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`deno serve exited with code ${code}:\n${output}`)));
+  });
+  return {
+    name: 'deno',
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
