@@ -59,3 +59,32 @@ export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void 
   const first = actual.findIndex((b, i) => b !== expected[i])
   expect(first, `first differing byte (${actual[first]} vs ${expected[first]})`).toBe(-1)
 }
+
+/**
+ * The contract every parser keeps under fuzzing: it either finishes, or
+ * throws an InputError whose one-line message starts with the file's name.
+ * Anything else (a RangeError from a typed array, a TypeError, a hang past
+ * `timeoutMs`) fails the property.
+ * @returns whether it parsed
+ */
+export async function parsesOrInputError(file: string, run: () => Promise<unknown>, timeoutMs = 2000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${file}: still running after ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    await Promise.race([run(), hang])
+    return true
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err
+    expect(err.message.startsWith(file), err.message).toBe(true)
+    expect(err.message).not.toContain('\n')
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Fuzzing budget per property: bounded runs and wall time, so the whole io suite stays well under 20 s. */
+export const FUZZ_RUNS = 300
+export const FUZZ_TIME_MS = 1500
