@@ -15,11 +15,16 @@ import type { ByteSource } from './source.js'
 export function asyncBufferOf(source: ByteSource): AsyncBuffer {
   return {
     byteLength: source.size,
-    async slice(start: number, end = source.size) {
-      const bytes = await source.read(start, end - start)
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
-        ? bytes.buffer
-        : bytes.slice().buffer
+    slice(start: number, end = source.size) {
+      const read = source.read(start, end - start).then((bytes) =>
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+          ? bytes.buffer
+          : bytes.slice().buffer)
+      // hyparquet starts several reads at once and stops awaiting the rest when
+      // one fails; mark each as handled so the others do not surface as
+      // unhandled rejections. The caller awaiting it still sees the error.
+      read.catch(() => undefined)
+      return read
     },
   }
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { openNpz } from '../../src/io/npz.js'
 import { bytesSource } from '../../src/io/source.js'
 import { entryDataOffset, readZipDirectory } from '../../src/io/zip.js'
-import { FUZZ_RUNS, FUZZ_TIME_MS, fixtureBytes, parsesOrInputError } from './helpers.js'
+import { bytesOf, expectedBytes, FUZZ_RUNS, FUZZ_TIME_MS, fixtureBytes, parsesOrInputError } from './helpers.js'
 
 const options = { numRuns: FUZZ_RUNS, plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)] }
 const ARCHIVES = ['stored.npz', 'compressed.npz', 'zip64_stored.npz', 'zip64_deflated.npz', 'commented.npz']
@@ -81,7 +81,7 @@ describe('zip reader fuzzing', () => {
       }), options)
   })
 
-  it('corrupting a deflated stream is always caught (inflate error, size or CRC-32)', async () => {
+  it('a corrupted deflated stream is caught (inflate error, size or CRC-32) or still yields the exact data', async () => {
     const bytes = fixtureBytes('compressed.npz')
     const source = bytesSource('compressed.npz', bytes)
     const directory = await readZipDirectory(source)
@@ -91,12 +91,14 @@ describe('zip reader fuzzing', () => {
     await fc.assert(fc.asyncProperty(fc.integer({ min: dataStart, max: dataEnd - 1 }), fc.integer({ min: 1, max: 255 }), async (at, flip) => {
       const noisy = bytes.slice()
       noisy[at]! ^= flip
+      const parts: number[] = []
       const first = async () => {
         const npz = await openNpz(bytesSource('flip.npz', noisy))
         const array = await npz.open(entry.name.slice(0, -4))
-        for await (const _ of array.readRowChunks(100)) { /* drain */ }
+        for await (const chunk of array.readRowChunks(100)) parts.push(...bytesOf(chunk.data))
       }
-      expect(await parsesOrInputError('flip.npz', first)).toBe(false)
+      // Flipping padding bits after the final deflate block changes nothing, so "parsed" must mean "parsed right".
+      if (await parsesOrInputError('flip.npz', first)) expect(new Uint8Array(parts)).toEqual(expectedBytes(`stored.npz.${entry.name.slice(0, -4)}`))
     }), options)
   })
 })

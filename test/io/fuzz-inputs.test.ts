@@ -1,0 +1,79 @@
+/** Issue 6 item 1: the uid parser and parquet inputs (through hyparquet) under fuzzing. */
+import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { InputError } from '../../src/io/errors.js'
+import { openParquet, writeScoreTable } from '../../src/io/parquet.js'
+import { bytesSource } from '../../src/io/source.js'
+import { decodeSubsetFile, encodeSubsetFile } from '../../src/io/subset-file.js'
+import { formatUid, parseUids, uidCount, uidHalves } from '../../src/io/uid.js'
+import { FUZZ_RUNS, FUZZ_TIME_MS, parsesOrInputError, REAL } from './helpers.js'
+
+const options = { numRuns: FUZZ_RUNS, plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)] }
+const hexUid = fc.stringMatching(/^[0-9a-fA-F]{32}$/)
+
+describe('uid parser fuzzing', () => {
+  it('accepts exactly the 32-hex-character strings, splitting them as int(uid[:16],16), int(uid[16:],16)', () => {
+    fc.assert(fc.property(fc.oneof(hexUid, fc.string({ maxLength: 40 }), fc.stringMatching(/^[0-9a-f]{30,34}$/)), (text) => {
+      const valid = /^[0-9a-fA-F]{32}$/.test(text)
+      try {
+        const uids = parseUids(['0'.repeat(32), text], 'u.parquet')
+        expect(valid).toBe(true)
+        expect(uidHalves(uids, 1)).toEqual([BigInt('0x' + text.slice(0, 16)), BigInt('0x' + text.slice(16))])
+      } catch (err) {
+        expect(valid).toBe(false)
+        expect(err).toBeInstanceOf(InputError)
+        expect((err as InputError).row).toBe(1)
+        expect((err as InputError).file).toBe('u.parquet')
+      }
+    }), options)
+  })
+
+  it('subset files round-trip any uid set, sorted by BigInt value', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(hexUid, { maxLength: 40 }), async (texts) => {
+      const decoded = await decodeSubsetFile('s.npy', encodeSubsetFile(parseUids(texts, 's')))
+      const expected = [...new Set(texts.map((t) => t.toLowerCase()))].sort((a, b) => (BigInt('0x' + a) < BigInt('0x' + b) ? -1 : 1))
+      expect(Array.from({ length: uidCount(decoded) }, (_, i) => formatUid(decoded, i))).toEqual(expected)
+    }), options)
+  })
+})
+
+describe('parquet input fuzzing', () => {
+  const real = new Uint8Array(readFileSync(REAL + 'metadata_0.parquet'))
+  const ours = writeScoreTable({
+    columns: { uid: Array.from({ length: 50 }, (_, i) => i.toString(16).padStart(32, '0')), clip_score: Float32Array.from({ length: 50 }, (_, i) => i / 50) },
+    metadata: { seed: '0' },
+  })
+  const files = { 'real.parquet': real, 'ours.parquet': ours }
+
+  /** Everything a shard does with a metadata file: footer, metadata, every column. */
+  async function readEverything(name: string, bytes: Uint8Array): Promise<void> {
+    const file = await openParquet(bytesSource(name, bytes))
+    await file.readColumns(file.columns)
+  }
+
+  it('the untouched files read', async () => {
+    for (const [name, bytes] of Object.entries(files)) expect(await parsesOrInputError(name, () => readEverything(name, bytes))).toBe(true)
+  })
+
+  it('truncation anywhere gives InputError, never a crash or hang', async () => {
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(files)), fc.nat(), async (name, cut) => {
+      const bytes = files[name as keyof typeof files]
+      expect(await parsesOrInputError('cut.parquet', () => readEverything('cut.parquet', bytes.subarray(0, cut % bytes.length)))).toBe(false)
+    }), options)
+  })
+
+  it('corrupted bytes (footer, page headers, data) give a result or InputError', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...Object.keys(files)),
+      fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+      async (name, edits, nearFooter) => {
+        const bytes = files[name as keyof typeof files].slice()
+        // Half the edits land in the footer, where lengths and offsets live.
+        const footer = Math.max(0, bytes.length - 600)
+        for (const [at, value] of edits) bytes[nearFooter ? footer + (at % (bytes.length - footer)) : at % bytes.length] = value
+        await parsesOrInputError('noisy.parquet', () => readEverything('noisy.parquet', bytes))
+      }), options)
+  })
+})
