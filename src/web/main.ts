@@ -7,6 +7,7 @@ import { scoreCsv, subsetNpy, scoreParquet } from './downloads.js';
 import type { PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
 import { keptMask, selectionSteps, selectRows } from './selection.js';
 import { rowTable, type RowTable } from './table.js';
+import { keepTop } from '../select/steps.js';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -191,6 +192,7 @@ class ResultView {
     note.hidden = Boolean(normsim);
     note.textContent = 'Drop a target file (image embeddings of data you want to resemble) to select by NormSim too.';
     byId('hist-normsim-figure').hidden = !normsim;
+    byId('kinds').hidden = !pool.kinds;
 
     for (const column of ['clip_score', 'negclip_loss', ...(normsim ? [normsim] : [])]) {
       const container = byId(column === normsim ? 'hist-normsim' : `hist-${column}`);
@@ -258,6 +260,7 @@ class ResultView {
     byId('tab-kept-count').textContent = `(${rows.length.toLocaleString('en-US')})`;
     byId('tab-dropped-count').textContent = `(${this.dropped.length.toLocaleString('en-US')})`;
     this.table.setRows(this.showing === 'kept' ? this.kept : this.dropped);
+    if (this.pool.kinds) renderKinds(this.pool, this.pool.kinds, rows);
   }
 
   private showTab(which: 'kept' | 'dropped'): void {
@@ -278,6 +281,34 @@ class ResultView {
       showError(error instanceof Error ? error.message : String(error));
     }
   }
+}
+
+/** Per planted kind: rows in the pool, kept by this selection, kept by CLIPScore alone at the same size. */
+function renderKinds(pool: ScoredPool, kinds: string[], kept: Uint32Array): void {
+  byId('kinds').hidden = false;
+  const byClip = clipScoreAlone(pool, kept.length);
+  const count = (rows: ArrayLike<number>) => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < rows.length; i++) counts.set(kinds[rows[i]!]!, (counts.get(kinds[rows[i]!]!) ?? 0) + 1);
+    return counts;
+  };
+  const inPool = count(Array.from(kinds.keys()));
+  const inSelection = count(kept);
+  const inClip = count(byClip);
+  const table = byId<HTMLTableElement>('kinds-table');
+  const header = `<thead><tr><th>pair</th><th class="num">in pool</th><th class="num">kept here</th><th class="num">CLIPScore alone</th></tr></thead>`;
+  const body = [...inPool.keys()].sort().map((kind) => {
+    const badge = `<span class="kind ${kind}">${kind}</span>`;
+    return `<tr><td>${badge}</td><td class="num">${inPool.get(kind) ?? 0}</td><td class="num">${inSelection.get(kind) ?? 0}</td><td class="num">${inClip.get(kind) ?? 0}</td></tr>`;
+  });
+  // The kind names come from src/sample's fixed list, never from user input.
+  table.innerHTML = `${header}<tbody>${body.join('')}</tbody>`;
+}
+
+function clipScoreAlone(pool: ScoredPool, count: number): Uint32Array {
+  const all = Uint32Array.from({ length: pool.rows }, (_, i) => i);
+  const ids = pool.ids;
+  return keepTop(all, pool.scores.clip_score!, count, (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0)).rows;
 }
 
 function complement(mask: Uint8Array): Uint32Array {

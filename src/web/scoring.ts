@@ -1,24 +1,36 @@
 /**
- * Scores a loaded pool shard by shard with the same parameters and per-shard seeds as
- * `clipsift score`, so the page's columns are the CLI's score files, bit for bit (same SIMD variant).
+ * Scores a loaded pool. The sample pool is scored by src/sample's scoreSamplePool, exactly as
+ * `clipsift demo` scores it; dropped shards with `clipsift score`'s parameters and per-shard seeds.
+ * Same SIMD build, same bits: the page's columns equal the CLI's.
  */
 import { deriveSeed, type Engine, type Target } from '../index.js';
+import { scoreSamplePool } from '../sample/demo.js';
 import type { LoadedPool, ProgressReport } from './pool-input.js';
 
 /** `clipsift score`'s defaults (the paper's): batch 32768, τ = 0.01, 10 shuffles, seed 0. */
-export const NEGCLIP_DEFAULTS = { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 } as const;
+export const SCORE_DEFAULTS = { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 } as const;
 
 export interface ScoreColumnsResult {
   columns: Record<string, Float32Array>;
+  /** The column the NormSim slider selects by; null without a target. */
   normsimColumn: string | null;
 }
 
-/** The score-file column name for NormSim_p: normsim_inf, normsim_2, normsim_p<p>. */
+/** The score-file column name for NormSim_p, as `clipsift score` names it. */
 export function normsimColumnName(p: number): string {
-  return p === Infinity ? 'normsim_inf' : Number.isInteger(p) && p === 2 ? 'normsim_2' : `normsim_p${p}`;
+  return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
 }
 
 export async function scorePool(engine: Engine, pool: LoadedPool, p: number, progress: ProgressReport): Promise<ScoreColumnsResult> {
+  if (pool.sample) {
+    progress('scoring the sample pool: CLIPScore, negCLIPLoss, NormSim∞ and NormSim₂');
+    const scores = await scoreSamplePool(engine, pool.sample);
+    return { columns: { ...scores }, normsimColumn: normsimColumnName(p) };
+  }
+  return scoreShards(engine, pool, p, progress);
+}
+
+async function scoreShards(engine: Engine, pool: LoadedPool, p: number, progress: ProgressReport): Promise<ScoreColumnsResult> {
   const normsimColumn = pool.target ? normsimColumnName(p) : null;
   let target: Target | null = null;
   if (pool.target) {
@@ -31,26 +43,28 @@ export async function scorePool(engine: Engine, pool: LoadedPool, p: number, pro
   };
   if (normsimColumn) columns[normsimColumn] = new Float32Array(pool.rows);
 
-  const steps = pool.shards.length * (target ? 3 : 2);
-  let step = 0;
+  // Progress in rows: each shard counts once per score.
+  const total = pool.rows * (target ? 3 : 2);
+  let done = 0;
   let offset = 0;
   for (const shard of pool.shards) {
     const where = pool.shards.length > 1 ? ` · ${shard.name}` : '';
-    progress(`reading embeddings${where}`, step, steps);
+    progress(`reading embeddings${where}`, done, total);
     const { img, txt } = await shard.read();
-    progress(`CLIPScore${where}`, step, steps);
+    progress(`CLIPScore${where}`, done, total);
     columns.clip_score!.set(await engine.clipScore(img, txt), offset);
-    progress(`negCLIPLoss${where}`, ++step, steps);
-    const seed = deriveSeed(NEGCLIP_DEFAULTS.seed, shard.name);
-    columns.negclip_loss!.set(await engine.negClipLoss(img, txt, { ...NEGCLIP_DEFAULTS, seed }), offset);
-    ++step;
+    done += shard.rows;
+    progress(`negCLIPLoss${where}`, done, total);
+    const seed = deriveSeed(SCORE_DEFAULTS.seed, shard.name);
+    columns.negclip_loss!.set(await engine.negClipLoss(img, txt, { ...SCORE_DEFAULTS, seed }), offset);
+    done += shard.rows;
     if (target && normsimColumn) {
-      progress(`NormSim${where}`, step, steps);
+      progress(`NormSim${where}`, done, total);
       columns[normsimColumn]!.set(await engine.normSim(img, target), offset);
-      ++step;
+      done += shard.rows;
     }
     offset += shard.rows;
   }
-  progress('done', steps, steps);
+  progress('done', total, total);
   return { columns, normsimColumn };
 }
