@@ -105,7 +105,10 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   const exists = () => stat(path).then(() => true, () => false)
   if (!options.force && (await exists())) throw new OutputError(path, 'already exists; refusing to overwrite it without --force')
 
-  const temporary = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const directory = dirname(resolve(path))
+  const isDirectory = await stat(directory).then((info) => info.isDirectory(), () => false)
+  if (!isDirectory) throw new OutputError(path, `cannot be written: ${directory} is not an existing directory`)
+  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     const handle = await open(temporary, 'wx')
     try {

@@ -90,5 +90,5 @@ export async function parsesOrInputError(file: string, run: () => Promise<unknow
  * suite stays well under 20 s. For a deeper local search set
  * CLIPSIFT_FUZZ_RUNS and CLIPSIFT_FUZZ_MS (e.g. 20000 and 60000).
  */
-export const FUZZ_RUNS = Number(process.env.CLIPSIFT_FUZZ_RUNS ?? 300)
-export const FUZZ_TIME_MS = Number(process.env.CLIPSIFT_FUZZ_MS ?? 1500)
+export const FUZZ_RUNS = Number(process.env.CLIPSIFT_FUZZ_RUNS ?? 200)
+export const FUZZ_TIME_MS = Number(process.env.CLIPSIFT_FUZZ_MS ?? 500)

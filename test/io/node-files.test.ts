@@ -78,6 +78,10 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(join(dir, 'in.npy'), 'utf8')).toBe('input')
   })
 
+  it('says so when the output directory does not exist', async () => {
+    await expect(writeFileAtomic(join(dir, 'missing', 'out.npy'), bytes)).rejects.toThrow(/is not an existing directory/)
+  })
+
   it('lets exactly one of two racing writers create the file', async () => {
     const results = await Promise.allSettled([
       writeFileAtomic(join(dir, 'race.npy'), new Uint8Array([1])),
