@@ -127,32 +127,40 @@ export async function runDemo<Target>(
   };
 }
 
-/** The report as a short plain-text table, for a terminal. */
+/** The report as a short plain-text table, for a terminal (under 100 columns). */
 export function formatDemoReport(report: DemoReport): string {
-  const labelWidth = Math.max(...report.methods.map((m) => m.label.length), 'pool'.length);
-  const columns = ROW_KINDS;
-  const cellWidth = Math.max(...columns.map((k) => k.length), 'kept'.length) + 1;
-  const line = (label: string, cells: string[]): string => `  ${label.padEnd(labelWidth)}${cells.map((c) => c.padStart(cellWidth + 2)).join('')}`;
-  const share = (kept: number, total: number): string => (total === 0 ? '–' : `${Math.round((100 * kept) / total)}%`);
+  const percent = (part: number, total: number): string => (total === 0 ? '–' : `${Math.round((100 * part) / total)}%`);
+  // One row per method: rows kept, the share of each kind it keeps, and the share of its selection that is defects.
+  const header = ['kept', ...ROW_KINDS, 'defects'];
+  const rowOf = (label: string, kept: number, cells: string[], byKind: Record<RowKind, number>): string[] => [
+    label,
+    String(kept),
+    ...cells,
+    percent(kept - byKind.clean, kept),
+  ];
+  const table = [
+    ['', ...header],
+    rowOf('pool', report.rows, ROW_KINDS.map((k) => String(report.totalByKind[k])), report.totalByKind),
+    ...report.methods.map((m) => rowOf(m.label, m.rows.length, ROW_KINDS.map((k) => percent(m.keptByKind[k], report.totalByKind[k])), m.keptByKind)),
+  ];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  const lines = table.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]! + 2))).join('')}`);
 
   const out: string[] = [];
-  out.push(`clipsift demo: ${report.rows} image-text pairs (sample pool, seed ${report.seed}); NormSim target: ${report.targetRows} ImageNet-like images.`);
-  out.push('Share of each kind of pair that a method keeps: clean pairs should stay, planted defects should go.');
+  out.push(`clipsift demo: ${report.rows} image-text pairs (sample pool, seed ${report.seed}), NormSim target: ${report.targetRows} ImageNet-like images.`);
+  out.push('Each method\'s share of every kind of pair kept: clean pairs should stay, planted defects should go.');
   out.push('');
-  out.push(line('', ['kept', ...columns]));
-  out.push(line('pool', [String(report.rows), ...columns.map((k) => String(report.totalByKind[k]))]));
-  for (const method of report.methods) {
-    out.push(line(method.label, [String(method.rows.length), ...columns.map((k) => share(method.keptByKind[k], report.totalByKind[k]))]));
-  }
+  out.push(...lines);
   out.push('');
-  out.push('  mismatched: caption of another topic · generic: "photo of a thing"-style caption that fits every image');
-  out.push('  duplicate: near-identical copies of one pair · off-target: good pair, but far from the target data');
+  out.push('  mismatched: caption of another topic    generic: "photo of a thing"-style caption that fits any image');
+  out.push('  duplicate: near-identical copies        off-target: good pair, far from the target data');
+  out.push('  defects: share of the method\'s selection that is planted defects');
   out.push('');
-  out.push(`${report.demotedCount} pairs are kept by CLIPScore but dropped by negCLIPLoss, for instance (rank 1 = best of ${report.rows}):`);
+  out.push(`${report.demotedCount} pairs are kept by CLIPScore but dropped by negCLIPLoss, e.g. (rank 1 = best of ${report.rows}):`);
   const captionWidth = Math.min(40, Math.max(...report.examples.map((e) => e.caption.length + 2), 10));
   for (const e of report.examples) {
     const caption = `"${e.caption}"`.padEnd(captionWidth);
-    out.push(`  ${caption}  ${e.kind.padEnd(10)}  CLIPScore rank ${String(e.clipScoreRank).padStart(4)}  negCLIPLoss rank ${String(e.negClipLossRank).padStart(4)}`);
+    out.push(`  ${caption}  ${e.kind.padEnd(10)}  CLIPScore rank ${String(e.clipScoreRank).padStart(4)}, negCLIPLoss rank ${String(e.negClipLossRank).padStart(4)}`);
   }
   return out.join('\n');
 }
