@@ -4,7 +4,8 @@
  */
 import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
 import { scoreCsv, subsetNpy, scoreParquet } from './downloads.js';
-import type { PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
+import { filesFromDrop, filesFromInput } from './dropped-files.js';
+import type { DroppedFile, PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
 import { keptMask, selectionSteps, selectRows } from './selection.js';
 import { rowTable, type RowTable } from './table.js';
 import { keepTop } from '../select/steps.js';
@@ -27,7 +28,7 @@ function setState(state: 'idle' | 'scoring' | 'ready' | 'error'): void {
   document.body.dataset.state = state;
 }
 
-let poolFiles: File[] = [];
+let poolFiles: DroppedFile[] = [];
 let targetFile: File | null = null;
 let worker: Worker | null = null;
 let view: ResultView | null = null;
@@ -41,7 +42,7 @@ function main(): void {
     byId<HTMLButtonElement>('score-button').disabled = files.length === 0;
   });
   wireDrop(byId('target-drop'), byId<HTMLInputElement>('target-input'), (files) => {
-    targetFile = files[0] ?? null;
+    targetFile = files[0]?.file ?? null;
     listFiles(byId('target-files'), files.slice(0, 1));
   });
   byId('sample-button').addEventListener('click', () => score({ kind: 'sample' }));
@@ -74,14 +75,14 @@ function showEngine(pool: ScoredPool): void {
   runtime.appendChild(badge);
 }
 
-function wireDrop(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: File[]) => void): void {
+function wireDrop(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: DroppedFile[]) => void): void {
   zone.addEventListener('click', (event) => {
     if ((event.target as HTMLElement).tagName !== 'A') input.click();
   });
   zone.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' || event.key === ' ') input.click();
   });
-  input.addEventListener('change', () => onFiles(Array.from(input.files ?? [])));
+  input.addEventListener('change', () => onFiles(filesFromInput(input)));
   zone.addEventListener('dragover', (event) => {
     event.preventDefault();
     zone.classList.add('over');
@@ -90,15 +91,16 @@ function wireDrop(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: F
   zone.addEventListener('drop', (event) => {
     event.preventDefault();
     zone.classList.remove('over');
-    onFiles(Array.from(event.dataTransfer?.files ?? []));
+    if (!event.dataTransfer) return;
+    filesFromDrop(event.dataTransfer).then(onFiles, (error: unknown) => showError(`could not read the dropped files: ${error instanceof Error ? error.message : String(error)}`));
   });
 }
 
-function listFiles(list: HTMLElement, files: File[]): void {
+function listFiles(list: HTMLElement, files: DroppedFile[]): void {
   list.replaceChildren(
-    ...files.map((file) => {
+    ...files.map(({ path, file }) => {
       const item = document.createElement('li');
-      item.textContent = `${file.name} (${formatBytes(file.size)})`;
+      item.textContent = `${path} (${formatBytes(file.size)})`;
       return item;
     }),
   );

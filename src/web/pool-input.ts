@@ -17,7 +17,7 @@ import { listShards, openEmbeddingFile, openShard, type Arch, type KeyColumns, t
 import type { EmbeddingReader } from '../io/reader.js';
 import { parseUids } from '../io/uid.js';
 import { generateSamplePool, type SamplePool } from '../sample/pool.js';
-import type { PoolRequest } from './protocol.js';
+import type { DroppedFile, PoolRequest } from './protocol.js';
 
 /** One unit of negCLIPLoss batching: a DataComp shard, a clip-retrieval part, or a pair of plain files. */
 export interface PoolShard {
@@ -77,9 +77,10 @@ function samplePool(): LoadedPool {
   };
 }
 
-async function droppedPool(files: File[], arch: Arch): Promise<LoadedPool> {
-  if (files.length === 0) throw new Error('drop some embedding files first');
-  const fs = memoryFileSystem(new Map(files.map((file) => [placeFile(file), file])));
+async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPool> {
+  if (dropped.length === 0) throw new Error('drop some embedding files first');
+  const files = dropped.map(({ file }) => file);
+  const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [placeFile(path), file])));
   const embeddingFiles = files.filter((file) => /\.(npy|npz)$/i.test(file.name));
   const isLayout = files.some((file) => file.name.endsWith('.parquet')) || files.some((file) => /^(img|text)_emb_\d+\.npy$/.test(file.name));
   if (!isLayout && embeddingFiles.length === 2) return plainPool(fs, embeddingFiles);
@@ -114,14 +115,13 @@ async function droppedPool(files: File[], arch: Arch): Promise<LoadedPool> {
   };
 }
 
-/** Where a dropped file sits in the layout's directory structure. */
-function placeFile(file: File): string {
-  const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath;
-  if (relative) return relative.split('/').slice(1).join('/') || file.name; // drop the chosen folder's own name
-  if (/^img_emb_\d+\.npy$/.test(file.name)) return `img_emb/${file.name}`;
-  if (/^text_emb_\d+\.npy$/.test(file.name)) return `text_emb/${file.name}`;
-  if (/^metadata_\d+\.parquet$/.test(file.name)) return `metadata/${file.name}`;
-  return file.name;
+/** Where a dropped file sits in the layout's directory structure: folders as dropped, loose clip-retrieval files in their folders. */
+function placeFile(path: string): string {
+  if (path.includes('/')) return path;
+  if (/^img_emb_\d+\.npy$/.test(path)) return `img_emb/${path}`;
+  if (/^text_emb_\d+\.npy$/.test(path)) return `text_emb/${path}`;
+  if (/^metadata_\d+\.parquet$/.test(path)) return `metadata/${path}`;
+  return path;
 }
 
 /** Two plain embedding files: the one named img/image holds the images, txt/text the captions. */

@@ -4,10 +4,16 @@
  * engine's thread pool when the page is cross-origin isolated.
  */
 
+/** A dropped file and its path inside what was dropped ('img_emb/img_emb_0.npy', or just its name). */
+export interface DroppedFile {
+  path: string;
+  file: File;
+}
+
 /** What to score: the built-in sample pool, or files the user dropped. */
 export type PoolRequest =
   | { kind: 'sample' }
-  | { kind: 'files'; files: File[]; target: File | null; arch: 'l14' | 'b32' };
+  | { kind: 'files'; files: DroppedFile[]; target: File | null; arch: 'l14' | 'b32' };
 
 export interface ScoreJob {
   pool: PoolRequest;

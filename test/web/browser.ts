@@ -1,0 +1,20 @@
+/**
+ * Chromium for the end-to-end tests: the apt package at /usr/bin/chromium driven by playwright-core.
+ * A missing browser is an error, never a skip: CI installs it (`apt-get install -y chromium`), and a
+ * silently skipped browser test would hide a broken demo.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    // playwright rejects --user-data-dir here; it makes its own profile.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
