@@ -302,7 +302,21 @@ export async function gatherImageEmbeddings(
     const missing = found.indexOf(0);
     throw new InputError(dirs.join(', '), `${count - foundCount} selected uids have no image embeddings here (first: ${formatUid(uids, missing)})`);
   }
+  if (data) {
+    // The engine would reject a NaN/Inf row by its position in this gathered matrix; name the uid instead.
+    const bad = firstNonFiniteRow(data, dim);
+    if (bad >= 0) throw new InputError(dirs.join(', '), `image embedding of uid ${formatUid(uids, bad)} has a non-finite value (NaN or Infinity)`);
+  }
   return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] };
+}
+
+/** Index of the first row holding NaN or ±Infinity (float16 bits: exponent all ones), or -1. */
+function firstNonFiniteRow(data: RowData, dim: number): number {
+  for (let i = 0; i < data.length; i++) {
+    const bad = data instanceof Uint16Array ? (data[i]! & 0x7c00) === 0x7c00 : !Number.isFinite(data[i]!);
+    if (bad) return Math.floor(i / dim);
+  }
+  return -1;
 }
 
 /** Index of uid `row` of `table` in the sorted unique uid array `sorted`, or -1. */

@@ -9,8 +9,11 @@
  * Exact mode (the default) never rebuilds G. Removing rows R changes it to G' = G − Σ_{r∈R} r rᵀ, so
  *   score_i² ← score_i² − Σ_{r∈R} (x_i · r)²,
  * which is NormSim_2(x_i)² against a p = 2 target made of R alone. The engine computes that as a
- * direct product when |R| < dim, so an iteration costs O(n·|R|·d) and the whole run O(n·(n₀ − n_final)·d)
- * instead of O(T·n·d²). Squared scores are kept in float64 so the subtractions do not drift.
+ * direct product when |R| < dim (O(n·|R|·d) per round, O(n·(n₀ − n_final)·d) in all, instead of
+ * O(T·n·d²) for rebuilding G), and through the Gram matrix of R otherwise, so a round never costs
+ * more than O(n·d²). Squared scores are kept in float64 so the subtractions do not drift.
+ * Every round rescores all n input rows, removed ones included: cheaper than gathering the
+ * survivors into a new matrix each round, and at most n₀/n_final times the work.
  *
  * Sample mode mimics the reference implementation: each iteration re-estimates G from a random
  * `sampleFraction` of the current selection (seeded) and rescores everything against it.

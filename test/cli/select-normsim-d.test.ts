@@ -82,6 +82,20 @@ describe('clipsift select --normsim-d', () => {
     expect(first.every((u) => allowed.has(u))).toBe(true);
   });
 
+  it('names the uid of a NaN image embedding', async () => {
+    const root = tempDir();
+    const bad = ['a'.repeat(32), 'b'.repeat(32)];
+    const image = new Uint16Array(2 * DIM).fill(toFloat16Bits(1 / Math.sqrt(DIM)));
+    image[DIM + 7] = 0x7e00; // NaN in the second row
+    writeDataCompShard(root, 'bad', bad, image, image, DIM, 'b32');
+    const scoreDir = tempDir();
+    writeScoreFile(join(scoreDir, 'bad.scores.parquet'), bad, { negclip_loss: Float32Array.of(1, 2) });
+    const out = join(tempDir(), 'subset.npy');
+    const result = await runCli(['select', scoreDir, '--out', out, '--top', 'negclip_loss:1', '--normsim-d', '--embeddings', root, '--arch', 'b32']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(`image embedding of uid ${'b'.repeat(32)} has a non-finite value`);
+  });
+
   it('names a selected uid that has no embedding', async () => {
     const extra = tempDir();
     writeScoreFile(join(extra, 'x.scores.parquet'), ['f'.repeat(32)], { negclip_loss: Float32Array.of(9) });
