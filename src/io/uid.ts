@@ -3,19 +3,32 @@
  * DataComp into two u64 halves (int(uid[:16], 16), int(uid[16:], 16)).
  *
  * We keep uids as 4 u32 words each, most significant first, in one
- * Uint32Array: compact, no BigInt on the hot path, and comparing two uids is
- * at most four number comparisons, so sorting millions stays fast.
+ * Uint32Array: compact, no BigInt on the hot path, comparing two uids is at
+ * most four number comparisons, and sorting is a linear radix sort.
  */
 import { InputError } from './errors.js'
 
 /** Words per uid in a uid array. */
 export const UID_WORDS = 4
 
-const HEX32 = /^[0-9a-fA-F]{32}$/
+/** Value of each ASCII hex digit, -1 for every other character code below 128. */
+const HEX_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1)
+  for (let c = 0; c < 16; c++) {
+    table['0123456789abcdef'.charCodeAt(c)] = c
+    table['0123456789ABCDEF'.charCodeAt(c)] = c
+  }
+  return table
+})()
 
 /** Number of uids in a uid array. */
 export function uidCount(uids: Uint32Array): number {
   return uids.length / UID_WORDS
+}
+
+function badUid(file: string, row: number, text: unknown): InputError {
+  const shown = typeof text === 'string' ? `'${text.length > 40 ? text.slice(0, 40) + '…' : text}'` : String(text)
+  return new InputError(file, `uid ${shown} is not 32 hex characters`, { row, field: 'uid' })
 }
 
 /**
@@ -28,11 +41,18 @@ export function parseUids(texts: ArrayLike<unknown>, file: string): Uint32Array 
   const out = new Uint32Array(texts.length * UID_WORDS)
   for (let row = 0; row < texts.length; row++) {
     const text = texts[row]
-    if (typeof text !== 'string' || !HEX32.test(text)) {
-      const shown = typeof text === 'string' ? `'${text.length > 40 ? text.slice(0, 40) + '…' : text}'` : String(text)
-      throw new InputError(file, `uid ${shown} is not 32 hex characters`, { row, field: 'uid' })
+    if (typeof text !== 'string' || text.length !== 32) throw badUid(file, row, text)
+    // Decode by character code: pools hold hundreds of millions of uids, and a
+    // regex plus four substrings and parseInt per uid costs several times more.
+    for (let w = 0; w < UID_WORDS; w++) {
+      let word = 0
+      for (let c = w * 8; c < w * 8 + 8; c++) {
+        const digit = HEX_VALUE[text.charCodeAt(c)] ?? -1
+        if (digit < 0) throw badUid(file, row, text)
+        word = word * 16 + digit
+      }
+      out[row * UID_WORDS + w] = word
     }
-    for (let w = 0; w < UID_WORDS; w++) out[row * UID_WORDS + w] = parseInt(text.slice(w * 8, w * 8 + 8), 16)
   }
   return out
 }
@@ -63,11 +83,31 @@ export function compareUids(a: Uint32Array, i: number, b: Uint32Array, j: number
 /**
  * The order that sorts `uids` ascending, as indices; stable, so equal uids
  * keep their input order (which lets callers keep the first of duplicates).
+ * An LSD radix sort over 16-bit digits: linear in the number of uids, where a
+ * comparison sort of tens of millions takes minutes.
  */
 export function uidOrder(uids: Uint32Array): Uint32Array {
-  const order = new Uint32Array(uidCount(uids))
-  for (let i = 0; i < order.length; i++) order[i] = i
-  return order.sort((i, j) => compareUids(uids, i, uids, j) || i - j)
+  const n = uidCount(uids)
+  let order = new Uint32Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  if (n < 2) return order
+  let next = new Uint32Array(n)
+  const starts = new Uint32Array(0x10001)
+  for (let word = UID_WORDS - 1; word >= 0; word--) {
+    for (const shift of [0, 16]) {
+      starts.fill(0)
+      for (let i = 0; i < n; i++) starts[((uids[i * UID_WORDS + word]! >>> shift) & 0xffff) + 1]!++
+      // A digit every uid shares cannot reorder anything: skip the pass.
+      if (starts.some((count) => count === n)) continue
+      for (let digit = 0; digit < 0x10000; digit++) starts[digit + 1]! += starts[digit]!
+      for (let k = 0; k < n; k++) {
+        const i = order[k]!
+        next[starts[(uids[i * UID_WORDS + word]! >>> shift) & 0xffff]!++] = i
+      }
+      ;[order, next] = [next, order]
+    }
+  }
+  return order
 }
 
 /**

@@ -71,7 +71,7 @@ async function findEndRecord(source: ByteSource): Promise<{ position: number; vi
   const view = dataView(tail)
   for (let i = tailLength - EOCD_BYTES; i >= 0; i--) {
     if (view.getUint32(i, true) !== EOCD_SIGNATURE) continue
-    // A signature-like run inside a comment must not fool us: the record's comment must fit exactly up to the tail.
+    // A signature-like run inside a comment must not fool us: the record and its comment must fit in the file.
     if (i + EOCD_BYTES + view.getUint16(i + 20, true) > tailLength) continue
     return { position: tailStart + i, view: new DataView(tail.buffer, tail.byteOffset + i, EOCD_BYTES) }
   }

@@ -6,7 +6,7 @@ import { InputError } from '../../src/io/errors.js'
 import { openParquet, writeScoreTable } from '../../src/io/parquet.js'
 import { bytesSource } from '../../src/io/source.js'
 import { decodeSubsetFile, encodeSubsetFile } from '../../src/io/subset-file.js'
-import { formatUid, parseUids, uidCount, uidHalves } from '../../src/io/uid.js'
+import { formatUid, parseUids, sortUids, uidCount, uidHalves, uidOrder } from '../../src/io/uid.js'
 import { FUZZ_RUNS, FUZZ_TIME_MS, parsesOrInputError, REAL } from './helpers.js'
 
 const options = { numRuns: FUZZ_RUNS, plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)] }
@@ -34,6 +34,22 @@ describe('uid parser fuzzing', () => {
       const decoded = await decodeSubsetFile('s.npy', encodeSubsetFile(parseUids(texts, 's')))
       const expected = [...new Set(texts.map((t) => t.toLowerCase()))].sort((a, b) => (BigInt('0x' + a) < BigInt('0x' + b) ? -1 : 1))
       expect(Array.from({ length: uidCount(decoded) }, (_, i) => formatUid(decoded, i))).toEqual(expected)
+    }), options)
+  })
+})
+
+describe('uid sorting', () => {
+  it('the radix order equals a BigInt sort, stably, even when uids share words and repeat', () => {
+    // Few distinct words, so many uids share high words, 16-bit digits, or are equal outright.
+    const word = fc.constantFrom('00000000', 'ffffffff', '0000ffff', 'ffff0000', '12345678', '12340000', '80000001')
+    const uid = fc.tuple(word, word, word, word).map((w) => w.join(''))
+    fc.assert(fc.property(fc.array(uid, { maxLength: 60 }), (texts) => {
+      const uids = parseUids(texts, 's')
+      const order = Array.from(uidOrder(uids))
+      const expected = texts.map((t, i) => [BigInt('0x' + t), i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map(([, i]) => i)
+      expect(order).toEqual(expected)
+      const unique = sortUids(uids, { unique: true })
+      expect(Array.from({ length: uidCount(unique) }, (_, i) => formatUid(unique, i))).toEqual([...new Set(texts)].sort())
     }), options)
   })
 })
