@@ -16,7 +16,7 @@ import { decodeBundledTarget } from './target.js';
 export interface EdgeLimits extends ParseLimits {}
 
 /** Defaults sized for crawler-side scoring: a 4096 × 768 float32 pair is 25 MiB of body. */
-export const DEFAULT_LIMITS: EdgeLimits = { maxBodyBytes: 32 * 1024 * 1024, maxRows: 4096 };
+export const DEFAULT_LIMITS: EdgeLimits = { maxBodyBytes: 32 * 1024 * 1024, maxJsonBytes: 8 * 1024 * 1024, maxRows: 4096 };
 
 /** negCLIPLoss temperature: the paper's (and the CLI's) default. */
 const TEMPERATURE = 0.01;
@@ -123,14 +123,20 @@ function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, `method not allowed; this route accepts ${allow}`, { allow });
 }
 
-/** Operators override limits with Worker vars / env: MAX_BODY_BYTES, MAX_ROWS. */
+/** Operators override limits with Worker vars / env: MAX_BODY_BYTES, MAX_JSON_BYTES, MAX_ROWS. */
 function limitsFromEnv(env: unknown): Partial<EdgeLimits> {
   if (typeof env !== 'object' || env === null) return {};
   const vars = env as Record<string, unknown>;
   const limits: Partial<EdgeLimits> = {};
-  const body = Number(vars.MAX_BODY_BYTES);
-  const rows = Number(vars.MAX_ROWS);
-  if (Number.isSafeInteger(body) && body > 0) limits.maxBodyBytes = body;
-  if (Number.isSafeInteger(rows) && rows > 0) limits.maxRows = rows;
+  const read = (name: string): number | undefined => {
+    const value = Number(vars[name]);
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  };
+  const body = read('MAX_BODY_BYTES');
+  const json = read('MAX_JSON_BYTES');
+  const rows = read('MAX_ROWS');
+  if (body !== undefined) limits.maxBodyBytes = body;
+  if (json !== undefined) limits.maxJsonBytes = json;
+  if (rows !== undefined) limits.maxRows = rows;
   return limits;
 }

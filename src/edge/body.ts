@@ -5,12 +5,12 @@
  */
 import { HttpError } from './http-error.js';
 
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBodyCapped(request: Request, maxBytes: number, hint?: string): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     // Refuse before reading a byte; cancelling tells the runtime the rest of the body is unwanted.
     await request.body?.cancel().catch(() => undefined);
-    throw tooLarge(maxBytes);
+    throw tooLarge(maxBytes, hint);
   }
   if (!request.body) return new Uint8Array(0);
 
@@ -24,7 +24,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
       total += value.byteLength;
       if (total > maxBytes) {
         await reader.cancel().catch(() => undefined);
-        throw tooLarge(maxBytes);
+        throw tooLarge(maxBytes, hint);
       }
       chunks.push(value);
     }
@@ -43,6 +43,6 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
   return body;
 }
 
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, `request body is larger than the limit of ${maxBytes} bytes`);
+function tooLarge(maxBytes: number, hint?: string): HttpError {
+  return new HttpError(413, `request body is larger than the limit of ${maxBytes} bytes${hint ? `; ${hint}` : ''}`);
 }

@@ -2,7 +2,7 @@
  * Deno / Deno Deploy entry for `deno serve dist/edge/deno.js`: `export default { fetch }`.
  *
  * Deno may compile wasm from bytes, so the kernels and the bundled target are read from the files
- * scripts/build-edge.js copies next to the bundle. Limits come from MAX_BODY_BYTES / MAX_ROWS in the
+ * scripts/build-edge.js copies next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
  * environment (read with --allow-env; without it the defaults apply).
  */
 import { createScoreApp, type EdgeLimits } from './app.js';
@@ -35,8 +35,10 @@ function limitsFromEnvironment(): Partial<EdgeLimits> {
   };
   const limits: Partial<EdgeLimits> = {};
   const body = get('MAX_BODY_BYTES');
+  const json = get('MAX_JSON_BYTES');
   const rows = get('MAX_ROWS');
   if (body !== undefined) limits.maxBodyBytes = body;
+  if (json !== undefined) limits.maxJsonBytes = json;
   if (rows !== undefined) limits.maxRows = rows;
   return limits;
 }

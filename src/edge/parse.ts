@@ -24,6 +24,8 @@ export interface ScoreInput {
 
 export interface ParseLimits {
   maxBodyBytes: number;
+  /** JSON parses into ~10× its size in objects; a lower cap keeps an isolate (128 MB on Workers) alive. */
+  maxJsonBytes: number;
   maxRows: number;
 }
 
@@ -53,8 +55,10 @@ async function parseByType(mediaType: string, request: Request, limits: ParseLim
     const copy = new Request('http://body/', { method: 'POST', headers: request.headers, body });
     return parseMultipart(copy);
   }
+  if (mediaType === 'application/json') {
+    return parseJson(await readBodyCapped(request, Math.min(limits.maxBodyBytes, limits.maxJsonBytes), 'send raw float16/float32 or .npy for bigger batches'));
+  }
   const body = await readBodyCapped(request, limits.maxBodyBytes);
-  if (mediaType === 'application/json') return parseJson(body);
   if (mediaType === 'application/x-npy') return parseNpyPair(body);
   const fallbackDtype = mediaType === 'application/x-float16' ? 'float16' : mediaType === 'application/x-float32' ? 'float32' : undefined;
   return parseRaw(body, new URL(request.url).searchParams, fallbackDtype);

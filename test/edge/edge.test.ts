@@ -8,7 +8,7 @@ import { bits, jsonBody, multipartBody, npyOf, npyPairBody, rawBody, rawQuery, R
 import { rawRequest } from './raw-http.js';
 import { startDeno, startWorkerd, type RunningEdge } from './runtimes.js';
 
-const LIMITS = { maxBodyBytes: 4 * 1024 * 1024, maxRows: 300 };
+const LIMITS = { maxBodyBytes: 4 * 1024 * 1024, maxJsonBytes: 1536 * 1024, maxRows: 300 };
 const runtimes: Record<string, RunningEdge> = {};
 let reference: Reference;
 
@@ -103,6 +103,11 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
       });
       const response = await post('/score?rows=1&dim=768&dtype=float32', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, duplex: 'half' } as RequestInit);
       await expectError(response, 413);
+    });
+    it('a JSON body over the (lower) JSON cap', async () => {
+      const rows = samplePairs(120, 4).f32; // ~2 MB of JSON: under the byte cap, over the JSON cap
+      const error = await expectError(await post('/score', jsonBody(rows)), 413);
+      expect(error).toMatch(/raw float16\/float32 or \.npy/);
     });
     it('more rows than the per-request cap', async () => {
       const big = samplePairs(LIMITS.maxRows + 1, 2).f16;

@@ -20,7 +20,7 @@ let reference: Reference;
 const payloads: { pair: Pair; want: Scores }[] = [];
 
 beforeAll(async () => {
-  [edge, reference] = await Promise.all([startWorkerd({ maxBodyBytes: 8 * 1024 * 1024, maxRows: 1024 }), Reference.open()]);
+  [edge, reference] = await Promise.all([startWorkerd({ maxBodyBytes: 8 * 1024 * 1024, maxJsonBytes: 1024 * 1024, maxRows: 1024 }), Reference.open()]);
   // A handful of distinct batches (sizes 1 to 48) so a mixed-up response cannot pass for another.
   for (const [i, rows] of [1, 7, 16, 33, 48].entries()) {
     const { f16, f32 } = samplePairs(rows, 100 + i);

@@ -13,7 +13,12 @@ const DENO = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.u
 
 export interface EdgeLimits {
   maxBodyBytes: number;
+  maxJsonBytes: number;
   maxRows: number;
+}
+
+function limitVars(limits: EdgeLimits): Record<string, string> {
+  return { MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_JSON_BYTES: String(limits.maxJsonBytes), MAX_ROWS: String(limits.maxRows) };
 }
 
 export interface RunningEdge {
@@ -38,7 +43,7 @@ export async function startWorkerd(limits: EdgeLimits): Promise<RunningEdge> {
     compatibilityDate: '2026-04-01',
     host: '127.0.0.1',
     port: 0,
-    bindings: { MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_ROWS: String(limits.maxRows) },
+    bindings: limitVars(limits),
   });
   const url = await mf.ready;
   return { name: 'workerd', url, stop: () => mf.dispose() };
@@ -48,10 +53,10 @@ export async function startDeno(limits: EdgeLimits): Promise<RunningEdge> {
   checkBuilt();
   const child = spawn(
     DENO,
-    ['serve', '--host', '127.0.0.1', '--port', '0', `--allow-read=${EDGE_DIR}`, '--allow-env=MAX_BODY_BYTES,MAX_ROWS', `${EDGE_DIR}deno.js`],
+    ['serve', '--host', '127.0.0.1', '--port', '0', `--allow-read=${EDGE_DIR}`, '--allow-env=MAX_BODY_BYTES,MAX_JSON_BYTES,MAX_ROWS', `${EDGE_DIR}deno.js`],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_ROWS: String(limits.maxRows) },
+      env: { ...process.env, NO_COLOR: '1', ...limitVars(limits) },
     },
   );
   let output = '';
