@@ -41,7 +41,8 @@ const BAR_WIDTH = 24;
 
 /** A counter of work done that reports itself; create one per unit of long work. */
 export class Progress {
-  private readonly label: string;
+  /** Shown before the figures; may change between phases (e.g. 'shard 3/10 reading'). */
+  label: string;
   private readonly unit: string;
   private readonly sink: ProgressSink;
   private readonly mode: ProgressMode;
@@ -93,6 +94,12 @@ export class Progress {
     const rate = elapsedS > 0 ? this.done / elapsedS : 0;
     const summary = `${this.label}: ${formatCount(this.done)} ${this.unit} in ${formatDuration(elapsedS)} (${formatRate(rate)} ${this.unit}/s)${note ? `, ${note}` : ''}`;
     this.sink.write(this.mode === 'bar' ? `\r\x1b[K${summary}\n` : `${summary}\n`);
+  }
+
+  /** Ends without a summary line: removes a drawn bar; later calls do nothing. */
+  close(): void {
+    this.clear();
+    this.finished = true;
   }
 
   /** Clears a drawn bar so another line can be written to stderr, e.g. a warning. */

@@ -1,0 +1,205 @@
+/**
+ * `clipsift inspect`: what is in an embedding file or directory, before scoring it: shapes, dtypes,
+ * norm range, and how many rows hold NaN/Inf or are all zeros.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import process from 'node:process';
+import { InputError } from '../io/errors.js';
+import { openFileSource } from '../io/node-files.js';
+import { openNpy, type NpyArray } from '../io/npy.js';
+import { openNpz } from '../io/npz.js';
+import { openParquet } from '../io/parquet.js';
+import type { EmbeddingReader } from '../io/reader.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import type { Command } from './command.js';
+import { embeddingFileKind } from './embedding-files.js';
+import { Progress, formatCount } from './progress.js';
+import { gatherRowStats, listRows, type RowStats } from './rows.js';
+
+const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--quiet]
+
+Describes .npy, .npz and .parquet files (a directory: every such file in it, recursively):
+rows, dim and dtype of each embedding array, its L2 norm range, and the rows holding NaN/Inf
+or all zeros. Parquet files also list their columns.
+
+options:
+  --headers    read headers only (fast; no norms or NaN counts)
+  --json       one JSON object per file on stdout instead of text
+  -q, --quiet  no progress output
+  -h, --help   this help`;
+
+/** One embedding matrix's description. */
+export interface ArrayReport {
+  /** npz key or parquet column; null for an .npy. */
+  key: string | null;
+  rows: number;
+  dim: number;
+  /** The stored element type: float16, float32 or float64. */
+  dtype: string;
+  /** Measured over all rows unless --headers. */
+  stats?: {
+    minNorm: number | null;
+    maxNorm: number | null;
+    meanNorm: number | null;
+    nonFiniteRows: number;
+    zeroRows: number;
+    /** First few offending rows, for a quick look. */
+    firstNonFiniteRows: number[];
+    firstZeroRows: number[];
+  };
+}
+
+/** One file's description. */
+export interface FileReport {
+  file: string;
+  kind: 'npy' | 'npz' | 'parquet';
+  bytes: number;
+  /** Parquet only: row count and column names. */
+  table?: { rows: number; columns: string[] };
+  arrays: ArrayReport[];
+  /** Arrays or columns that could not be read as embeddings, with why. */
+  skipped: { key: string; reason: string }[];
+}
+
+/** Describes the file at `path`; reads all rows unless `headersOnly`. */
+export async function inspectFile(path: string, options: { headersOnly: boolean; quiet: boolean }): Promise<FileReport> {
+  const kind = embeddingFileKind(path);
+  if (!kind) throw new InputError(path, 'not an .npy, .npz or .parquet file');
+  const source = await openFileSource(path);
+  const report: FileReport = { file: path, kind, bytes: source.size, arrays: [], skipped: [] };
+  const describe = async (reader: EmbeddingReader, key: string | null, dtype: string) => {
+    report.arrays.push(await describeArray(reader, key, dtype, options));
+  };
+  try {
+    if (kind === 'npy') {
+      const array = await openNpy(source);
+      await describe(array, null, dtypeName(array));
+    } else if (kind === 'npz') {
+      const npz = await openNpz(source);
+      for (const key of npz.keys) {
+        try {
+          const array = await npz.open(key);
+          await describe(array, key, dtypeName(array));
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          report.skipped.push({ key, reason: error.problem });
+        }
+      }
+    } else {
+      const parquet = await openParquet(source);
+      report.table = { rows: parquet.rows, columns: parquet.columns };
+      for (const column of parquet.columns) {
+        let reader: EmbeddingReader;
+        try {
+          reader = await parquet.embeddings(column);
+        } catch (error) {
+          // Most columns (uid, url, text, ...) are not embeddings; only binary ones may be and need saying why.
+          if (!(error instanceof InputError)) throw error;
+          if (/^binary embedding column/.test(error.problem)) report.skipped.push({ key: column, reason: error.problem });
+          continue;
+        }
+        await describe(reader, column, reader.dtype === 'f2' ? 'float16' : 'float32');
+      }
+    }
+  } finally {
+    await source.close();
+  }
+  return report;
+}
+
+async function describeArray(reader: EmbeddingReader, key: string | null, dtype: string, options: { headersOnly: boolean; quiet: boolean }): Promise<ArrayReport> {
+  const report: ArrayReport = { key, rows: reader.rows, dim: reader.dim, dtype };
+  if (options.headersOnly) return report;
+  const progress = new Progress({ label: reader.name, total: reader.rows, quiet: options.quiet });
+  const stats = await gatherRowStats(reader, (rows) => progress.add(rows));
+  // The report itself says what was read; a timing line per array would only be noise.
+  progress.close();
+  report.stats = summarize(stats);
+  return report;
+}
+
+function summarize(stats: RowStats): NonNullable<ArrayReport['stats']> {
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  return {
+    minNorm: finite(stats.minNorm),
+    maxNorm: finite(stats.maxNorm),
+    meanNorm: stats.normCount > 0 ? stats.normSum / stats.normCount : null,
+    nonFiniteRows: stats.nonFiniteRows.length,
+    zeroRows: stats.zeroRows.length,
+    firstNonFiniteRows: stats.nonFiniteRows.slice(0, 10),
+    firstZeroRows: stats.zeroRows.slice(0, 10),
+  };
+}
+
+function dtypeName(array: NpyArray): string {
+  const order = array.fortranOrder ? ', Fortran order' : '';
+  return `${{ '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' }[array.sourceDtype]}${order}`;
+}
+
+/** The report as text, a few lines per file. */
+export function formatReport(report: FileReport): string {
+  const lines = [`${report.file}: ${report.kind}, ${formatCount(report.bytes)} bytes`];
+  if (report.table) lines.push(`  ${formatCount(report.table.rows)} rows; columns: ${report.table.columns.join(', ')}`);
+  for (const array of report.arrays) {
+    const name = array.key === null ? '' : `${array.key}: `;
+    let line = `  ${name}${formatCount(array.rows)} × ${array.dim} ${array.dtype}`;
+    const s = array.stats;
+    if (s) {
+      const norms = s.minNorm === null ? 'norms n/a' : `norms ${s.minNorm.toFixed(4)}..${s.maxNorm!.toFixed(4)} (mean ${s.meanNorm!.toFixed(4)})`;
+      line += `, ${norms}, ${s.nonFiniteRows} NaN/Inf rows, ${s.zeroRows} zero rows`;
+      if (s.nonFiniteRows > 0) line += ` [NaN/Inf rows ${listRows(s.firstNonFiniteRows)}${s.nonFiniteRows > 10 ? ', ...' : ''}]`;
+      if (s.zeroRows > 0) line += ` [zero rows ${listRows(s.firstZeroRows)}${s.zeroRows > 10 ? ', ...' : ''}]`;
+    }
+    lines.push(line);
+  }
+  for (const skipped of report.skipped) lines.push(`  ${skipped.key}: not readable as embeddings (${skipped.reason})`);
+  return lines.join('\n');
+}
+
+/** Embedding files under `path` (itself if it is a file), sorted, recursing into directories. */
+export async function findEmbeddingFiles(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new InputError(path, 'no such file or directory');
+  }
+  if (!info.isDirectory()) return [path];
+  const found: string[] = [];
+  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.name.startsWith('.')) continue; // temporaries and hidden files
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) found.push(...(await findEmbeddingFiles(child)));
+    else if (embeddingFileKind(entry.name)) found.push(child);
+  }
+  return found;
+}
+
+/** The `clipsift inspect` command. */
+export const command: Command = {
+  name: 'inspect',
+  summary: 'describe embedding files: shapes, dtypes, norm range, NaN and zero rows',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      headers: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (positionals.length === 0) throw new UsageError('give a file or directory to inspect');
+    const options = { headersOnly: values.headers ?? false, quiet: values.quiet ?? false };
+    let files = 0;
+    for (const path of positionals) {
+      const found = await findEmbeddingFiles(path);
+      if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz or .parquet files');
+      for (const file of found) {
+        const report = await inspectFile(file, options);
+        process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+        files++;
+      }
+    }
+    return files > 0 ? 0 : 1;
+  },
+};

@@ -1,0 +1,173 @@
+/**
+ * Reading a whole embedding matrix into one typed array for the engine, checking every row on the way.
+ *
+ * The engine takes a shard's embeddings as one array, so the rows have to be gathered somewhere; doing
+ * the checks (non-finite values, zero rows, norms) while copying costs one extra pass over memory that
+ * is already hot, instead of a second read of a multi-gigabyte file.
+ */
+import type { EmbeddingReader, RowData } from '../io/reader.js';
+
+/** What was measured while gathering: enough to warn about or reject a matrix. */
+export interface RowStats {
+  rows: number;
+  /** Rows holding NaN or ±Inf, ascending. */
+  nonFiniteRows: number[];
+  /** Rows whose values are all zero (a failed encoder output), ascending. */
+  zeroRows: number[];
+  /** L2 norm range over the finite, non-zero rows (NaN when there are none). */
+  minNorm: number;
+  maxNorm: number;
+  /** Sum of the norms of those rows, for a mean. */
+  normSum: number;
+  normCount: number;
+}
+
+/** Rows gathered into one contiguous array, with their checks. */
+export interface GatheredRows {
+  data: RowData;
+  rows: number;
+  dim: number;
+  stats: RowStats;
+}
+
+/** Rows per read from the reader: ~3 MiB of f16 at dim 768, big enough that per-chunk overhead vanishes. */
+export const GATHER_CHUNK_ROWS = 2048;
+
+/**
+ * Reads every row of `reader` into a new array of its element type (float16 bits stay float16 bits)
+ * and measures each row. Memory: the result plus one chunk.
+ * @param onRows called after each chunk with the number of rows it added (for progress)
+ */
+export async function gatherRows(reader: EmbeddingReader, onRows?: (rows: number) => void): Promise<GatheredRows> {
+  const { rows, dim } = reader;
+  const data: RowData = reader.dtype === 'f2' ? new Uint16Array(rows * dim) : new Float32Array(rows * dim);
+  const stats = emptyStats();
+  for await (const chunk of reader.readRowChunks(GATHER_CHUNK_ROWS)) {
+    data.set(chunk.data as never, chunk.start * dim);
+    measureRows(chunk.data, dim, chunk.start, stats);
+    onRows?.(chunk.rows);
+  }
+  stats.rows = rows;
+  return { data, rows, dim, stats };
+}
+
+/** Measures every row of `reader` without keeping them: memory is one chunk, whatever the file size. */
+export async function gatherRowStats(reader: EmbeddingReader, onRows?: (rows: number) => void): Promise<RowStats> {
+  const stats = emptyStats();
+  for await (const chunk of reader.readRowChunks(GATHER_CHUNK_ROWS)) {
+    measureRows(chunk.data, reader.dim, chunk.start, stats);
+    onRows?.(chunk.rows);
+  }
+  stats.rows = reader.rows;
+  return stats;
+}
+
+/** Measures `data` (rows × dim) without copying it. */
+export function measureMatrix(data: RowData, dim: number): RowStats {
+  const stats = emptyStats();
+  measureRows(data, dim, 0, stats);
+  stats.rows = dim > 0 ? data.length / dim : 0;
+  return stats;
+}
+
+function emptyStats(): RowStats {
+  return { rows: 0, nonFiniteRows: [], zeroRows: [], minNorm: NaN, maxNorm: NaN, normSum: 0, normCount: 0 };
+}
+
+function measureRows(data: RowData, dim: number, firstRow: number, stats: RowStats): void {
+  const count = dim > 0 ? data.length / dim : 0;
+  const half = data instanceof Uint16Array ? halfTable() : undefined;
+  for (let r = 0; r < count; r++) {
+    let sumSquares = 0;
+    const base = r * dim;
+    // Squares are summed in float64, so a finite float32 or float16 value cannot overflow them:
+    // the sum is non-finite exactly when some value is NaN or ±Inf.
+    if (half) {
+      const bits = data as Uint16Array;
+      for (let j = 0; j < dim; j++) {
+        const v = half[bits[base + j]!]!;
+        sumSquares += v * v;
+      }
+    } else {
+      for (let j = 0; j < dim; j++) {
+        const v = data[base + j]!;
+        sumSquares += v * v;
+      }
+    }
+    if (!Number.isFinite(sumSquares)) stats.nonFiniteRows.push(firstRow + r);
+    else if (sumSquares === 0) stats.zeroRows.push(firstRow + r);
+    else {
+      const norm = Math.sqrt(sumSquares);
+      if (!(norm >= stats.minNorm)) stats.minNorm = norm;
+      if (!(norm <= stats.maxNorm)) stats.maxNorm = norm;
+      stats.normSum += norm;
+      stats.normCount++;
+    }
+  }
+}
+
+let halfToFloat: Float32Array | undefined;
+
+/** All 65536 float16 bit patterns decoded once (256 KiB): a lookup beats bit-twiddling per value in JS. */
+export function halfTable(): Float32Array {
+  if (halfToFloat) return halfToFloat;
+  const table = new Float32Array(65536);
+  for (let bits = 0; bits < 65536; bits++) {
+    const sign = bits & 0x8000 ? -1 : 1;
+    const exponent = (bits >> 10) & 0x1f;
+    const fraction = bits & 0x3ff;
+    table[bits] = exponent === 0 ? sign * fraction * 2 ** -24
+      : exponent === 31 ? (fraction ? NaN : sign * Infinity)
+      : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  }
+  halfToFloat = table;
+  return table;
+}
+
+/**
+ * Removes the rows listed in `drop` (ascending) by moving later rows down, in place; returns the
+ * shortened view. Used for --skip-invalid and duplicate uids, so no second copy of the matrix is made.
+ */
+export function dropRows<T extends RowData>(data: T, dim: number, drop: readonly number[]): T {
+  if (drop.length === 0) return data;
+  const rows = data.length / dim;
+  let write = 0;
+  let next = 0;
+  for (let r = 0; r < rows; r++) {
+    if (next < drop.length && drop[next] === r) {
+      next++;
+      continue;
+    }
+    if (write !== r) data.copyWithin(write * dim, r * dim, (r + 1) * dim);
+    write++;
+  }
+  return data.subarray(0, write * dim) as T;
+}
+
+/**
+ * L2-normalises every row: float32 in place, float16 into a new float32 array (rounding the normalised
+ * values back to float16 would leave norms off by up to ~1e-3 again). Zero rows must be removed first.
+ */
+export function normalizeRows(data: RowData, dim: number): Float32Array {
+  const out = data instanceof Float32Array ? data : new Float32Array(data.length);
+  const half = data instanceof Uint16Array ? halfTable() : undefined;
+  const rows = data.length / dim;
+  for (let r = 0; r < rows; r++) {
+    const base = r * dim;
+    let sumSquares = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = half ? half[(data as Uint16Array)[base + j]!]! : data[base + j]!;
+      out[base + j] = v;
+      sumSquares += v * v;
+    }
+    const scale = 1 / Math.sqrt(sumSquares);
+    for (let j = 0; j < dim; j++) out[base + j] = out[base + j]! * scale;
+  }
+  return out;
+}
+
+/** "3, 17, 40 and 12 more": row numbers for a one-line message. */
+export function listRows(rows: readonly number[], shown = 5): string {
+  const head = rows.slice(0, shown).join(', ');
+  return rows.length > shown ? `${head} and ${rows.length - shown} more` : head;
+}

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+/** Runs main in-process and captures what it writes to stdout and stderr. */
+async function run(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => {
+  delete process.env.CLIPSIFT_DEBUG;
+});
+
+describe('clipsift dispatcher', () => {
+  it('lists the commands that exist with their summaries', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: clipsift <command>/);
+    expect(stdout).toMatch(/^ {2}inspect +\S/m);
+    expect(stdout).toMatch(/^ {2}serve-demo +\S/m);
+  });
+
+  it('shows a command\'s usage for --help and for `help <command>`', async () => {
+    const a = await run(['inspect', '--help']);
+    const b = await run(['help', 'inspect']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/clipsift inspect/);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('answers no arguments and unknown commands with usage on stderr and exit 2', async () => {
+    const none = await run([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^usage: clipsift/);
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^clipsift: unknown command 'frobnicate' \(commands: [^)]*inspect/);
+  });
+
+  it('reports an unknown option as a one-line usage error, exit 2', async () => {
+    const { code, stderr, stdout } = await run(['inspect', '--no-such-option', 'x.npy']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^clipsift inspect: .*--no-such-option.*\(see clipsift inspect --help\)\n$/);
+  });
+
+  it('reports bad input as one line with exit 1, and a stack only with CLIPSIFT_DEBUG=1', async () => {
+    const quiet = await run(['inspect', '/nonexistent/clipsift/file.npy']);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).toMatch(/^clipsift inspect: .*\/nonexistent\/clipsift\/file\.npy.*\n$/);
+    expect(quiet.stderr.trimEnd().split('\n')).toHaveLength(1);
+    process.env.CLIPSIFT_DEBUG = '1';
+    const debug = await run(['inspect', '/nonexistent/clipsift/file.npy']);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr.split('\n').length).toBeGreaterThan(2);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('prints the package version', async () => {
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
