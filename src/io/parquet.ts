@@ -183,39 +183,51 @@ async function embeddingReader(
   readRange: (range: RowRange) => Promise<unknown[]>,
 ): Promise<EmbeddingReader> {
   const dtype: RowDtype = layout.kind === 'binary' && layout.itemsize === 2 ? 'f2' : 'f4'
-  let dim = options.dim ?? (layout.kind === 'binary' && layout.fixedLength !== undefined ? layout.fixedLength / layout.itemsize : undefined)
-  if (dim !== undefined && !Number.isInteger(dim)) {
+  const isList = (value: unknown): value is ArrayLike<number> =>
+    Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array
+
+  /** A list column's width is only known from its data: take it from row 0; pack checks the rest against it. */
+  const firstRowWidth = async (): Promise<number> => {
+    if (rows === 0) return 0
+    const [value] = await readRange({ rowStart: 0, rowEnd: 1 })
+    const width = layout.kind === 'list'
+      ? (isList(value) ? value.length : 0)
+      : (value instanceof Uint8Array ? value.length / layout.itemsize : 0)
+    if (!Number.isInteger(width) || width === 0) throw new InputError(file, 'first embedding is null, empty or not whole floats', { row: 0, field: column })
+    return width
+  }
+
+  const fixedWidth = layout.kind === 'binary' && layout.fixedLength !== undefined ? layout.fixedLength / layout.itemsize : undefined
+  if (fixedWidth !== undefined && !Number.isInteger(fixedWidth)) {
     throw new InputError(file, `binary values of ${(layout as { fixedLength: number }).fixedLength} bytes are not whole ${dtype === 'f2' ? 'float16' : 'float32'} vectors`, { field: column })
   }
+  const dim = options.dim ?? fixedWidth ?? (await firstRowWidth())
 
   /** Pack decoded rows into one row-major array, checking every row has `dim` values. */
   const pack = (values: unknown[], start: number): RowData => {
-    const width = dim!
-    const out = dtype === 'f2' ? new Uint16Array(values.length * width) : new Float32Array(values.length * width)
+    const out = dtype === 'f2' ? new Uint16Array(values.length * dim) : new Float32Array(values.length * dim)
     values.forEach((value, i) => {
       const row = start + i
       if (layout.kind === 'list') {
-        if (!Array.isArray(value) && !(value instanceof Float32Array) && !(value instanceof Float64Array)) {
-          throw new InputError(file, `embedding is ${value === null || value === undefined ? 'null' : 'not a list'}`, { row, field: column })
-        }
-        if (value.length !== width) throw new InputError(file, `embedding has ${value.length} values, expected ${width}`, { row, field: column })
-        ;(out as Float32Array).set(value as ArrayLike<number>, i * width)
+        if (!isList(value)) throw new InputError(file, `embedding is ${value === null || value === undefined ? 'null' : 'not a list'}`, { row, field: column })
+        if (value.length !== dim) throw new InputError(file, `embedding has ${value.length} values, expected ${dim}`, { row, field: column })
+        out.set(value, i * dim)
       } else {
         if (!(value instanceof Uint8Array)) throw new InputError(file, 'embedding is null', { row, field: column })
-        if (value.length !== width * layout.itemsize) {
-          throw new InputError(file, `embedding has ${value.length} bytes, expected ${width * layout.itemsize}`, { row, field: column })
+        if (value.length !== dim * layout.itemsize) {
+          throw new InputError(file, `embedding has ${value.length} bytes, expected ${dim * layout.itemsize}`, { row, field: column })
         }
-        const copy = value.slice()
-        out.set(layout.itemsize === 2 ? new Uint16Array(copy.buffer, 0, width) : new Float32Array(copy.buffer, 0, width), i * width)
+        const copy = value.slice() // aligned, whatever the offset of hyparquet's view
+        out.set(layout.itemsize === 2 ? new Uint16Array(copy.buffer, 0, dim) : new Float32Array(copy.buffer, 0, dim), i * dim)
       }
     })
     return out
   }
 
-  const reader: EmbeddingReader = {
+  return {
     name: `${file}:${column}`,
     rows,
-    dim: dim ?? (await firstRowWidth()),
+    dim,
     dtype,
     async *readRowChunks(chunkRows: number): AsyncGenerator<RowChunk> {
       checkChunkRows(chunkRows)
@@ -224,19 +236,6 @@ async function embeddingReader(
         yield { start, rows: count, data: pack(await readRange({ rowStart: start, rowEnd: start + count }), start) }
       }
     },
-  }
-  dim = reader.dim
-  return reader
-
-  /** A list column's width is only known from its data: take it from row 0; pack checks the rest against it. */
-  async function firstRowWidth(): Promise<number> {
-    if (rows === 0) return 0
-    const [value] = await readRange({ rowStart: 0, rowEnd: 1 })
-    const width = layout.kind === 'list'
-      ? (Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array ? value.length : 0)
-      : (value instanceof Uint8Array ? value.length / layout.itemsize : 0)
-    if (!Number.isInteger(width) || width === 0) throw new InputError(file, 'first embedding is null, empty or not whole floats', { row: 0, field: column })
-    return width
   }
 }
 
