@@ -1,0 +1,109 @@
+// negCLIPLoss throughput at 1 and 2 threads, baseline and relaxed SIMD, in Node or Deno:
+//   node bench/threads.js            deno run -A bench/threads.js
+// Options: --rows N (default 8192; batch = rows), --dim D (768), --runs K (3, best of), --threads 1,2
+// GFLOP/s counts the similarity matrix only: 2·rows·batch·dim flops per repeat.
+// From Node it then runs itself in Deno too (unless --no-deno), so one command prints every figure.
+// Run `npm run build` first: it measures the package's build in dist/.
+import { createEngine } from '../dist/lib/index.js';
+
+const isDeno = typeof globalThis.Deno === 'object';
+const argv = isDeno ? globalThis.Deno.args : globalThis.process.argv.slice(2);
+
+/** Reads `--name value` from the command line. */
+function option(name, fallback) {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < argv.length ? argv[at + 1] : fallback;
+}
+
+/** Seeded, L2-normalised rows (xorshift32 uniforms; the values do not matter, only the shape). */
+function randomRows(rows, dim, seed) {
+  let state = seed >>> 0 || 1;
+  const data = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let norm = 0;
+    for (let k = 0; k < dim; k++) {
+      state ^= state << 13;
+      state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      const v = state / 2 ** 32 - 0.5;
+      data[r * dim + k] = v;
+      norm += v * v;
+    }
+    const scale = 1 / Math.sqrt(norm);
+    for (let k = 0; k < dim; k++) data[r * dim + k] *= scale;
+  }
+  return { data, rows, dim };
+}
+
+/**
+ * Measures negCLIPLoss with rows = batch at each thread count and SIMD variant this runtime can
+ * run; returns one record per setup (best of `runs` after a warm-up call).
+ */
+export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads = [1, 2], log = () => {} } = {}) {
+  const img = randomRows(rows, dim, 1);
+  const txt = randomRows(rows, dim, 2);
+  const flops = 2 * rows * rows * dim;
+  const results = [];
+  for (const simd of ['baseline', 'relaxed']) {
+    for (const count of threads) {
+      let engine;
+      try {
+        engine = await createEngine({ threads: count, simd });
+      } catch (error) {
+        log(`${simd} ${count} thread(s): not available here (${error.message})`);
+        continue;
+      }
+      try {
+        const info = engine.info();
+        const call = () => engine.negClipLoss(img, txt, { batchSize: rows, repeats: 1 });
+        await call(); // warm-up: memory growth, tier-up of the compiled kernels
+        let best = Infinity;
+        for (let run = 0; run < runs; run++) {
+          const started = performance.now();
+          await call();
+          best = Math.min(best, (performance.now() - started) / 1000);
+        }
+        const record = { runtime: info.runtime, simd: info.simd, threads: info.threads, rows, dim, seconds: best, gflops: flops / best / 1e9 };
+        results.push(record);
+        log(`${record.runtime.padEnd(5)} ${record.simd.padEnd(8)} ${String(record.threads).padStart(2)} thread(s)  ${record.gflops.toFixed(1).padStart(6)} GFLOP/s  (${best.toFixed(3)} s per call)`);
+      } finally {
+        await engine.close();
+      }
+    }
+  }
+  // Speed-up of each variant's largest thread count over its one thread.
+  for (const simd of ['baseline', 'relaxed']) {
+    const mine = results.filter((r) => r.simd === simd);
+    const one = mine.find((r) => r.threads === 1);
+    const most = mine.reduce((a, b) => (b.threads > (a?.threads ?? 0) ? b : a), undefined);
+    if (one && most && most !== one) log(`${simd}: ${most.threads} threads = ${(most.gflops / one.gflops).toFixed(2)}× one thread`);
+  }
+  return results;
+}
+
+const invokedDirectly = isDeno
+  ? import.meta.main
+  : globalThis.process.argv[1] !== undefined && new URL(import.meta.url).pathname === globalThis.process.argv[1];
+if (invokedDirectly) {
+  const rows = Number(option('rows', '8192'));
+  const dim = Number(option('dim', '768'));
+  const runs = Number(option('runs', '3'));
+  const threads = option('threads', '1,2').split(',').map(Number);
+  console.log(`negCLIPLoss, rows = batch = ${rows}, dim ${dim}: GFLOP/s = 2·rows·batch·dim / time, best of ${runs}`);
+  console.log('targets (issue 3): 2 threads ≥ 1.8× one; Node baseline 2 threads ≥ 55 GFLOP/s; Deno relaxed 2 threads ≥ 70 GFLOP/s');
+  await benchThreads({ rows, dim, runs, threads, log: (line) => console.log(line) });
+  if (!isDeno && !argv.includes('--no-deno')) await alsoInDeno();
+}
+
+/** From Node, runs the same bench in Deno (from the npm `deno` package), where relaxed SIMD runs. */
+async function alsoInDeno() {
+  const { existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const deno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
+  if (!existsSync(deno)) return console.log('(deno not installed: no Deno figures)');
+  console.log('');
+  spawnSync(deno, ['run', '-A', fileURLToPath(import.meta.url), ...argv, '--no-deno'], { stdio: 'inherit' });
+}
