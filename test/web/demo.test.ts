@@ -193,7 +193,10 @@ describe('browser demo on dropped clip-retrieval files', () => {
       const want = Float32Array.from(cliScores.rows, (row) => row[column] as number);
       expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(want.buffer));
     }
-    // Captions come from the metadata parquet; without uids there is no subset.npy to offer.
+    // Captions come from the metadata parquet (all 9 rows in the table once everything is kept);
+    // without uids there is no subset.npy to offer.
+    await moveSlider(page, '#negclip-slider', 100);
+    expect(await page.getAttribute('#kept-count', 'data-value')).toBe('9');
     expect(await page.textContent('#rows-table tbody')).toContain('a black crop top with a round neckline');
     expect(await page.isDisabled('#download-subset')).toBe(true);
     expect(await page.isDisabled('#normsim-slider')).toBe(true);
