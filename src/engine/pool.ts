@@ -81,6 +81,8 @@ interface Slot {
   alive: boolean;
   /** The task this worker is running, if any. */
   current?: { job: Job; id: number; fn: string };
+  /** Settles startSlot's promise; cleared once the worker is ready. */
+  starting?: { resolve(): void; reject(error: Error): void };
 }
 
 class WorkerPool implements Executor {
@@ -104,41 +106,43 @@ class WorkerPool implements Executor {
   async startSlot(index: number): Promise<void> {
     const slot: Slot = { index, alive: true };
     this.slots[index] = slot;
-    let ready!: () => void;
-    let failed!: (error: Error) => void;
     const started = new Promise<void>((resolve, reject) => {
-      ready = resolve;
-      failed = reject;
+      slot.starting = { resolve, reject };
     });
-    let isReady = false;
-    slot.thread = await startWorker(
-      this.workerUrl,
-      {
-        message: (data) => {
-          const message = data as FromWorker;
-          if (message.type === 'ready') {
-            isReady = true;
-            slot.thread?.hold(false);
-            ready();
-          } else if (message.type === 'init-failed') {
-            this.retire(slot, `cannot instantiate the kernels: ${message.message}`);
-            failed(new Error(`clipsift: worker ${index} cannot instantiate the kernels: ${message.message}`));
-          } else this.answer(slot, message);
-        },
-        died: (reason) => {
-          this.retire(slot, reason);
-          if (!isReady) failed(new Error(`clipsift: worker ${index} failed to start from ${String(this.workerUrl)}: ${reason}`));
-        },
-      },
-      this.runtime,
-    );
-    if (this.closed) {
-      await slot.thread.terminate();
-      throw new Error('clipsift: engine is closed');
+    if (this.closed) this.retire(slot, 'engine closed');
+    else {
+      try {
+        slot.thread = await startWorker(
+          this.workerUrl,
+          {
+            message: (data) => {
+              const message = data as FromWorker;
+              if (message.type === 'ready') {
+                slot.thread?.hold(false);
+                slot.starting?.resolve();
+                slot.starting = undefined;
+              } else if (message.type === 'init-failed') {
+                this.retire(slot, `cannot instantiate the kernels: ${message.message}`);
+              } else this.answer(slot, message);
+            },
+            died: (reason) => this.retire(slot, reason),
+          },
+          this.runtime,
+        );
+      } catch (error) {
+        // The runtime refused to create the worker (a malformed URL, a blocked origin).
+        this.retire(slot, error instanceof Error ? error.message : String(error));
+        return started;
+      }
+      if (this.closed) {
+        // close() ran while the worker was being created: it never saw this thread.
+        void slot.thread.terminate();
+      } else {
+        // Keep the process alive until the worker is ready: nothing else may be pending meanwhile.
+        slot.thread.hold(true);
+        this.post(slot, { type: 'init', module: this.module, memory: this.memory });
+      }
     }
-    // Keep the process alive until the worker is ready: nothing else may be pending meanwhile.
-    slot.thread.hold(true);
-    this.post(slot, { type: 'init', module: this.module, memory: this.memory });
     return started;
   }
 
@@ -226,6 +230,10 @@ class WorkerPool implements Executor {
   private retire(slot: Slot, reason: string): void {
     if (!slot.alive) return;
     slot.alive = false;
+    slot.starting?.reject(
+      new Error(`clipsift: worker ${slot.index} failed to start from ${String(this.workerUrl)}: ${reason}`),
+    );
+    slot.starting = undefined;
     const current = slot.current;
     slot.current = undefined;
     if (current) {

@@ -1,11 +1,13 @@
 // The worker pool on its own, over fixture kernels (fixtures/kernels.ts) rather than the engine's:
 // correctness of the task hand-out, failures inside kernels, workers that die, close(), and calls
 // issued at once. Runs against the build in dist/ (npm test builds first), the way users get it.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../dist/lib/engine/pool.js';
 import { loadKernels } from '../../dist/lib/engine/load.js';
 import type { Executor, Task } from '../../dist/lib/engine/executor.js';
-import { sharedFixtureBytes } from './fixtures/build.js';
+import { sharedFixtureBytes, sharedFixturePath } from './fixtures/build.js';
 
 const DYING_WORKER = new URL('./fixtures/dying-worker.js', import.meta.url);
 const PAGE = 65536;
@@ -137,6 +139,12 @@ describe('worker pool', { timeout: 60_000 }, () => {
     await expect(pool(2, new URL('./fixtures/no-such-worker.js', import.meta.url))).rejects.toThrow(/failed to start/);
   });
 
+  it('fails to start, without hanging, when the runtime refuses the worker script outright', async () => {
+    // worker_threads throws synchronously on a bare relative path.
+    const memory = new WebAssembly.Memory({ initial: minimumPages, maximum: 65536, shared: true });
+    await expect(createPool({ module, memory, threads: 2, workerUrl: 'not-a-path.js' })).rejects.toThrow(/failed to start/);
+  });
+
   it('queues calls issued at once: none sees the tasks of another', async () => {
     const executor = await pool(3);
     const count = 300_000;
@@ -159,5 +167,19 @@ describe('worker pool', { timeout: 60_000 }, () => {
     const add = () => executor.run(Array.from({ length: 64 }, (_, t) => ({ fn: 'accumulate', args: [into, from, t * 1000, t * 1000 + 1000, 5] })));
     await Promise.all([add(), add(), add(), add()]);
     expect(floats(executor, into, count).every((value) => value === 20)).toBe(true);
+  });
+
+  it('fails the same way through the Web Worker adapter (Deno): trap, crash, close under a call', () => {
+    const deno = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
+    const script = fileURLToPath(new URL('./fixtures/deno-faults.js', import.meta.url));
+    const result = spawnSync(deno, ['run', '-A', script, sharedFixturePath()], { encoding: 'utf8', timeout: 120_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.trap).toMatch(/rejected: .*trapOn.*unreachable/);
+    expect(report.crash).toMatch(/rejected: .*died while running crashThread.*injected crash/);
+    expect(report.afterCrash).toBe('resolved');
+    expect(report.afterCrashValuesRight).toBe(true);
+    expect(report.closedUnderCall).toMatch(/rejected: .*closed/);
+    expect(report.afterClose).toMatch(/rejected: .*closed/);
   });
 });
