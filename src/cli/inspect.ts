@@ -3,7 +3,7 @@
  * norm range, and how many rows hold NaN/Inf or are all zeros.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import process from 'node:process';
 import { InputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
@@ -13,7 +13,6 @@ import { openParquet } from '../io/parquet.js';
 import type { EmbeddingReader } from '../io/reader.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './command.js';
-import { embeddingFileKind } from './embedding-files.js';
 import { Progress, formatCount } from './progress.js';
 import { gatherRowStats, listRows, type RowStats } from './rows.js';
 
@@ -155,6 +154,12 @@ export function formatReport(report: FileReport): string {
   }
   for (const skipped of report.skipped) lines.push(`  ${skipped.key}: not readable as embeddings (${skipped.reason})`);
   return lines.join('\n');
+}
+
+/** The kind of an embedding file from its extension, or undefined for anything else. */
+function embeddingFileKind(path: string): 'npy' | 'npz' | 'parquet' | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === '.npy' ? 'npy' : ext === '.npz' ? 'npz' : ext === '.parquet' ? 'parquet' : undefined;
 }
 
 /** Embedding files under `path` (itself if it is a file), sorted, recursing into directories. */

@@ -107,9 +107,12 @@ export class Progress {
     if (this.mode === 'bar' && !this.finished && Number.isFinite(this.lastShownAt)) this.sink.write('\r\x1b[K');
   }
 
-  /** Redraws now even if the interval has not passed (after clear(), or for a phase change). */
+  /**
+   * Redraws a bar now even if the interval has not passed (after clear(), or for a phase change).
+   * Plain lines keep their interval: a log gains nothing from a line per phase.
+   */
   redraw(): void {
-    if (this.mode === 'off' || this.finished) return;
+    if (this.mode !== 'bar' || this.finished) return;
     this.lastShownAt = this.now();
     this.show(this.lastShownAt);
   }

@@ -1,0 +1,129 @@
+/**
+ * From the paths on `clipsift score`'s command line to shards, through io's layouts: a directory is a
+ * DataComp metadata directory or a clip-retrieval folder; a file `<name>.parquet` or `<name>.npz` is
+ * the DataComp shard of that name (its partner must sit beside it).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../io/errors.js';
+import { listShards, openShard, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
+import { nodeFileSystem } from '../io/node-files.js';
+import type { ParquetInput } from '../io/parquet.js';
+import { parseUids } from '../io/uid.js';
+import { hashKeys } from './duplicates.js';
+import type { ScoreShard, ShardIdentities } from './score-shard.js';
+
+export type { Arch } from '../io/layouts.js';
+
+/** Opens every shard named by `paths`, in command-line order (and name order within a directory). */
+export async function openScoreShards(paths: string[], options: { arch: Arch; keyColumns: string[] }): Promise<ScoreShard[]> {
+  if (options.keyColumns.length > 1) {
+    throw new InputError(options.keyColumns.join(', '), 'only one --key-column is supported');
+  }
+  const refs: ShardRef[] = [];
+  const seenFiles = new Set<string>();
+  for (const path of paths) {
+    for (const ref of await shardRefsOf(path)) {
+      // `score x.parquet x.npz` names one shard twice.
+      const key = ref.files.image + '\0' + (ref.files.metadata ?? '');
+      if (seenFiles.has(key)) continue;
+      seenFiles.add(key);
+      refs.push(ref);
+    }
+  }
+  const shards: ScoreShard[] = [];
+  try {
+    for (const ref of refs) {
+      const keyColumn = options.keyColumns[0];
+      const shard = await openShard(nodeFileSystem, ref, { arch: options.arch, ...(keyColumn !== undefined ? { keyColumn } : {}) });
+      shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? options.arch : null));
+    }
+  } catch (error) {
+    await Promise.all(shards.map((s) => s.close()));
+    throw error;
+  }
+  return shards;
+}
+
+async function shardRefsOf(path: string): Promise<ShardRef[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new InputError(path, 'no such file or directory');
+  }
+  if (info.isDirectory()) {
+    const refs = await listShards(nodeFileSystem, path);
+    if (refs.length === 0) throw new InputError(path, 'holds no shards');
+    return refs;
+  }
+  const name = basename(path);
+  const stem = name.replace(/\.(parquet|npz)$/, '');
+  if (stem === name) {
+    throw new InputError(path, 'is not a shard: give a DataComp <name>.parquet or <name>.npz (with its partner beside it), or a directory');
+  }
+  const dir = dirname(path);
+  const npz = join(dir, `${stem}.npz`);
+  const metadata = join(dir, `${stem}.parquet`);
+  for (const partner of [npz, metadata]) {
+    try {
+      await stat(partner);
+    } catch {
+      throw new InputError(path, `is a DataComp shard file but ${partner} is missing`);
+    }
+  }
+  return [{ name: stem, layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz }];
+}
+
+async function toScoreShard(shard: Shard, arch: Arch | null): Promise<ScoreShard> {
+  const paths = [...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])])];
+  const files = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(path)).size })));
+  const metadataName = shard.files.metadata ?? shard.files.image;
+  return {
+    name: shard.name,
+    arch,
+    files,
+    img: shard.image,
+    txt: shard.text,
+    metadataRows: shard.rows,
+    metadataName,
+    async readIdentities(): Promise<ShardIdentities> {
+      const columns = await shard.readKeys();
+      return identitiesOf(metadataName, columns);
+    },
+    close: () => shard.close(),
+  };
+}
+
+/** Identity words and descriptions for a shard's key columns (uid, a key column, or file and row). */
+export function identitiesOf(file: string, columns: KeyColumns): ShardIdentities {
+  const names = Object.keys(columns);
+  const uid = columns.uid;
+  if (names.length === 1 && Array.isArray(uid)) {
+    return { columns, words: parseUids(uid, file), describe: (row) => `uid ${uid[row]}` };
+  }
+  const text = (row: number) => names.map((name) => String(columns[name]![row])).join('\u0000');
+  const rows = columns[names[0]!]!.length;
+  const keys = Array.from({ length: rows }, (_, row) => text(row));
+  return {
+    columns,
+    words: hashKeys(keys),
+    describe: (row) => names.map((name) => `${name} ${String(columns[name]![row])}`).join(', '),
+  };
+}
+
+/** Identity words of the rows of a finished score file, from whichever key columns it has. */
+export async function identityWordsOf(path: string, parquet: ParquetInput): Promise<Uint32Array> {
+  const keyNames = parquet.columns.includes('uid')
+    ? ['uid']
+    : parquet.columns.filter((c) => c !== 'clip_score' && c !== 'negclip_loss' && !c.startsWith('normsim_'));
+  const values = await parquet.readColumns(keyNames);
+  const columns: KeyColumns = {};
+  for (const name of keyNames) {
+    const column = values[name]!;
+    columns[name] = column.every((v) => typeof v === 'string') ? (column as string[])
+      : column.every((v) => typeof v === 'bigint') ? BigInt64Array.from(column as bigint[])
+      : Int32Array.from(column as number[]);
+  }
+  return identitiesOf(path, columns).words;
+}

@@ -1,0 +1,248 @@
+/**
+ * One shard of `clipsift score`: read its identities and embeddings, check them, score them, and write
+ * `<out>/<shard>.scores.parquet` atomically.
+ *
+ * Memory: the shard's image and text matrices are gathered once, in their file element type (float16
+ * stays float16), and handed to the engine, which stages its batches into wasm memory itself; rows
+ * dropped for --skip-invalid or duplicate uids are squeezed out in place. So a shard costs about its
+ * embedding bytes plus the engine's batch buffers (--normalize of float16 input adds a float32 copy).
+ */
+import type { Embeddings, Engine, Target } from '../index.js';
+import { InputError } from '../io/errors.js';
+import { writeFileAtomic } from '../io/node-files.js';
+import { writeScoreTable, type ScoreColumn } from '../io/parquet.js';
+import type { EmbeddingReader, RowData } from '../io/reader.js';
+import { UID_WORDS } from '../io/uid.js';
+import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
+import type { Progress } from './progress.js';
+import { dropRows, gatherRows, listRows, normalizeRows, type GatheredRows } from './rows.js';
+import { scoreMetadata, type ScoreParameters, type ScoreProvenance } from './score-params.js';
+
+/** The part of the engine `score` uses. */
+export type ScoringEngine = Pick<Engine, 'clipScore' | 'negClipLoss' | 'normSim'>;
+
+/** How rows of a shard are identified in its score file. */
+export interface ShardIdentities {
+  /** Output columns naming each row (uid; or key columns; or file and row), one value per row. */
+  columns: Record<string, ScoreColumn>;
+  /** 128-bit identities, 4 u32 words per row, for duplicate detection. */
+  words: Uint32Array;
+  /** Human-readable identity of a row, for messages. */
+  describe(row: number): string;
+}
+
+/** A shard as `score` sees it, whatever the directory layout it came from. */
+export interface ScoreShard {
+  name: string;
+  /** Input files, for the parameters and for messages. */
+  files: { path: string; bytes: number }[];
+  img: EmbeddingReader;
+  txt: EmbeddingReader;
+  /** The embedding pair read (DataComp l14 or b32), or null where the layout has only one. */
+  arch: string | null;
+  /** The metadata table's row count, when there is one, to check alignment with the embeddings. */
+  metadataRows: number | undefined;
+  /** The file that holds the identities (metadata parquet, or the image embedding file). */
+  metadataName: string;
+  readIdentities(): Promise<ShardIdentities>;
+  close(): Promise<void>;
+}
+
+/** Settings shared by every shard of a run. */
+export interface ShardRunSettings {
+  engine: ScoringEngine;
+  batchSize: number;
+  temperature: number;
+  repeats: number;
+  /** Prepared target and the score column it fills, when NormSim is wanted. */
+  target: { prepared: Target; dim: number; column: string } | undefined;
+  skipInvalid: boolean;
+  normalize: boolean;
+  /** Replace score files that exist with other parameters. */
+  force: boolean;
+  /** Norms outside [1 − tolerance, 1 + tolerance] count as not unit-norm. */
+  normTolerance: number;
+  provenance: ScoreProvenance;
+  warn(message: string): void;
+  progress: Progress;
+}
+
+/** What happened to one shard. */
+export interface ShardOutcome {
+  rows: number;
+  written: number;
+  droppedInvalid: number;
+  droppedDuplicates: number;
+  duplicatesInEarlierShards: number;
+}
+
+/**
+ * Scores `shard` and writes its score file to `outPath`. `seen` collects identities across the run's
+ * shards (for the cross-shard duplicate report); `index` is the shard's position in the run.
+ */
+export async function scoreShard(
+  shard: ScoreShard,
+  index: number,
+  outPath: string,
+  parameters: ScoreParameters,
+  seen: IdentitySet,
+  run: ShardRunSettings,
+): Promise<ShardOutcome> {
+  const { img: imgReader, txt: txtReader } = shard;
+  checkAlignment(shard);
+  if (run.target && imgReader.dim !== run.target.dim) {
+    throw new InputError(imgReader.name, `embeddings have dim ${imgReader.dim} but the target has dim ${run.target.dim}`);
+  }
+  const identities = await shard.readIdentities();
+  if (identities.words.length / UID_WORDS !== imgReader.rows) {
+    throw new InputError(shard.metadataName, `has ${identities.words.length / UID_WORDS} identities for ${imgReader.rows} embedding rows`);
+  }
+
+  // Progress counts a row half done once both of its embeddings are read, done once it is scored.
+  const addRows = (rows: number) => run.progress.add(rows / 4);
+  const img = await gatherRows(imgReader, addRows);
+  const txt = await gatherRows(txtReader, addRows);
+
+  // Rows that cannot be scored: non-finite values or all zeros in either matrix.
+  const invalid = sortedUnion(img.stats.nonFiniteRows, txt.stats.nonFiniteRows, img.stats.zeroRows, txt.stats.zeroRows);
+  if (invalid.length > 0 && !run.skipInvalid) throw invalidRowsError(img, txt, imgReader, txtReader);
+
+  // Duplicates are judged among the valid rows: a dropped invalid row must not shadow a good copy.
+  const validRows = complement(invalid, img.rows);
+  const validWords = gatherWords(identities.words, validRows);
+  const duplicates = checkShardDuplicates(seen, validWords, index);
+  const drop = sortedUnion(invalid, duplicates.withinShard.map((k) => validRows[k]!));
+
+  if (invalid.length > 0) {
+    run.warn(`${shard.name}: dropped ${invalid.length} row${invalid.length === 1 ? '' : 's'} with NaN/Inf or all-zero embeddings (rows ${listRows(invalid)})`);
+  }
+  if (duplicates.withinShard.length > 0) {
+    const rows = duplicates.withinShard.map((k) => validRows[k]!);
+    run.warn(`${shard.name}: ${rows.length} duplicate identit${rows.length === 1 ? 'y' : 'ies'} within the shard, kept the first (dropped rows ${listRows(rows)}; first: ${identities.describe(rows[0]!)})`);
+  }
+  if (duplicates.acrossShards.length > 0) {
+    const row = validRows[duplicates.acrossShards[0]!]!;
+    run.warn(`${shard.name}: ${duplicates.acrossShards.length} identit${duplicates.acrossShards.length === 1 ? 'y also appears' : 'ies also appear'} in earlier shards (first: ${identities.describe(row)}); kept in this score file, select keeps one`);
+  }
+
+  const rows = img.rows - drop.length;
+  let imgData: RowData = dropRows(img.data, img.dim, drop);
+  let txtData: RowData = dropRows(txt.data, txt.dim, drop);
+  const columns = keepRows(identities.columns, drop, img.rows);
+
+  warnAboutNorms(shard.name, imgReader.name, img, run);
+  warnAboutNorms(shard.name, txtReader.name, txt, run);
+  if (run.normalize) {
+    imgData = normalizeRows(imgData, img.dim);
+    txtData = normalizeRows(txtData, txt.dim);
+  }
+
+  const imgE: Embeddings = { data: imgData, rows, dim: img.dim };
+  const txtE: Embeddings = { data: txtData, rows, dim: txt.dim };
+  run.progress.label = `${shard.name} scoring`;
+  run.progress.redraw();
+  if (rows === 0) {
+    // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run
+    // records the shard as done and select sees the same columns everywhere.
+    for (const column of scoreColumnNames(run)) columns[column] = new Float32Array(0);
+  } else {
+    columns.clip_score = await run.engine.clipScore(imgE, txtE);
+    columns.negclip_loss = await run.engine.negClipLoss(imgE, txtE, {
+      batchSize: run.batchSize,
+      temperature: run.temperature,
+      repeats: run.repeats,
+      seed: parameters.shardSeed,
+    });
+    if (run.target) columns[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
+  }
+
+  const bytes = writeScoreTable({ columns, metadata: Object.fromEntries(scoreMetadata(parameters, run.provenance).map((kv) => [kv.key, kv.value])) });
+  // Without --force an existing file is never replaced (planning already refused mismatching ones).
+  await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
+  run.progress.add(img.rows / 2);
+  return {
+    rows: img.rows,
+    written: rows,
+    droppedInvalid: invalid.length,
+    droppedDuplicates: duplicates.withinShard.length,
+    duplicatesInEarlierShards: duplicates.acrossShards.length,
+  };
+}
+
+function scoreColumnNames(run: ShardRunSettings): string[] {
+  return ['clip_score', 'negclip_loss', ...(run.target ? [run.target.column] : [])];
+}
+
+/** Image, text and metadata must describe the same rows. */
+function checkAlignment(shard: ScoreShard): void {
+  const { img, txt, metadataRows } = shard;
+  if (img.rows !== txt.rows || (metadataRows !== undefined && metadataRows !== img.rows)) {
+    const metadata = metadataRows !== undefined ? `, ${shard.metadataName} ${metadataRows}` : '';
+    throw new InputError(shard.name, `row counts differ: ${img.name} ${img.rows}, ${txt.name} ${txt.rows}${metadata}`);
+  }
+  if (img.dim !== txt.dim) throw new InputError(shard.name, `image embeddings have dim ${img.dim} but text embeddings have dim ${txt.dim}`);
+}
+
+function invalidRowsError(img: GatheredRows, txt: GatheredRows, imgReader: EmbeddingReader, txtReader: EmbeddingReader): InputError {
+  const parts: { file: string; what: string; rows: number[] }[] = [
+    { file: imgReader.name, what: 'NaN or Inf', rows: img.stats.nonFiniteRows },
+    { file: txtReader.name, what: 'NaN or Inf', rows: txt.stats.nonFiniteRows },
+    { file: imgReader.name, what: 'all-zero', rows: img.stats.zeroRows },
+    { file: txtReader.name, what: 'all-zero', rows: txt.stats.zeroRows },
+  ].filter((p) => p.rows.length > 0);
+  const first = parts[0]!;
+  const more = parts.slice(1).map((p) => `; ${p.file}: ${p.rows.length} ${p.what} row${p.rows.length === 1 ? '' : 's'}`).join('');
+  return new InputError(
+    first.file,
+    `${first.rows.length} row${first.rows.length === 1 ? '' : 's'} ${first.what === 'all-zero' ? 'are all zeros' : 'hold NaN or Inf'} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
+  );
+}
+
+function warnAboutNorms(shardName: string, file: string, gathered: GatheredRows, run: ShardRunSettings): void {
+  const { minNorm, maxNorm } = gathered.stats;
+  if (!(minNorm < 1 - run.normTolerance || maxNorm > 1 + run.normTolerance)) return;
+  const range = `${minNorm.toPrecision(4)}..${maxNorm.toPrecision(4)}`;
+  run.warn(run.normalize
+    ? `${shardName}: ${file} norms range ${range}; L2-normalised before scoring (--normalize)`
+    : `${shardName}: ${file} is not unit-norm (norms ${range}); CLIP scores assume unit vectors, pass --normalize to L2-normalise`);
+}
+
+/** Ascending union of ascending lists. */
+function sortedUnion(...lists: number[][]): number[] {
+  return [...new Set(lists.flat())].sort((a, b) => a - b);
+}
+
+/** 0..n-1 without the ascending `drop`. */
+function complement(drop: readonly number[], n: number): number[] {
+  const out: number[] = [];
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    if (next < drop.length && drop[next] === i) next++;
+    else out.push(i);
+  }
+  return out;
+}
+
+function gatherWords(words: Uint32Array, rows: readonly number[]): Uint32Array {
+  if (rows.length * UID_WORDS === words.length) return words;
+  const out = new Uint32Array(rows.length * UID_WORDS);
+  rows.forEach((row, k) => out.set(words.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
+  return out;
+}
+
+/** The identity columns without the dropped rows. */
+function keepRows(columns: Record<string, ScoreColumn>, drop: readonly number[], rows: number): Record<string, ScoreColumn> {
+  if (drop.length === 0) return { ...columns };
+  const keep = complement(drop, rows);
+  const out: Record<string, ScoreColumn> = {};
+  for (const [name, column] of Object.entries(columns)) {
+    if (Array.isArray(column)) out[name] = keep.map((row) => column[row]!);
+    else {
+      const Kind = column.constructor as new (length: number) => typeof column;
+      const kept = new Kind(keep.length);
+      keep.forEach((row, k) => ((kept as { [i: number]: number | bigint })[k] = column[row]!));
+      out[name] = kept;
+    }
+  }
+  return out;
+}

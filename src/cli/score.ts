@@ -1,0 +1,344 @@
+/**
+ * `clipsift score`: one score file per input shard, resumable.
+ *
+ * The run is planned before anything heavy happens: every shard is opened (headers only), every
+ * existing score file is compared with the parameters it would be written with, and a mismatch stops
+ * the run before hours of work rather than after. Then shards are scored in order, each written
+ * atomically, so an interrupted run loses at most the shard in progress.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import process from 'node:process';
+import { createEngine, deriveSeed, type Target } from '../index.js';
+import { InputError, OutputError } from '../io/errors.js';
+import { openFileSource } from '../io/node-files.js';
+import { openParquet } from '../io/parquet.js';
+import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
+import type { Command } from './command.js';
+import { checkShardDuplicates, IdentitySet } from './duplicates.js';
+import { Progress, formatCount, formatDuration } from './progress.js';
+import { identityWordsOf, openScoreShards, type Arch } from './score-inputs.js';
+import { METADATA_KEYS, parameterDifferences, type ScoreParameters } from './score-params.js';
+import { scoreShard, type ScoreShard, type ShardRunSettings } from './score-shard.js';
+import { loadTarget, type LoadedTarget } from './score-target.js';
+import { clipsiftVersion } from './version.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
+
+const usage = `usage: clipsift score <dir or files...> --out <dir> [options]
+
+Scores every image-text pair of the input shards with CLIPScore and negCLIPLoss (and NormSim
+against a target) and writes one <out>/<shard>.scores.parquet per shard. Re-running the same
+command skips shards whose score file is complete and was computed with the same parameters.
+
+inputs:
+  a DataComp metadata directory (<name>.parquet + <name>.npz per shard), a clip-retrieval folder
+  (img_emb/, text_emb/, metadata/), or shard files given directly
+
+options:
+  --out <dir>            where score files go (created if missing)              [required]
+  --arch l14|b32         which DataComp embedding pair to read                  [l14]
+  --target <file>        target image embeddings for NormSim (.npy, .npz, .parquet)
+  --target-key <key>     array of an .npz target, or embedding column of a parquet target
+  --p inf|2|<number>     NormSim's p (>= 1)                                     [inf]
+  --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [32768]
+  --temperature <t>      negCLIPLoss temperature                                [0.01]
+  --repeats <n>          negCLIPLoss shuffles averaged                          [10]
+  --seed <n>             run seed; each shard's seed derives from it and the shard name [0]
+  --threads auto|<n>     threads that run the kernels                           [auto]
+  --key-column <name>    metadata column(s) identifying rows when there is no uid (repeatable)
+  --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
+  --normalize            L2-normalise embeddings that are not unit-norm before scoring
+  --force                overwrite score files computed with other parameters
+  --quiet                no progress output
+  -h, --help             this help
+
+Rows are identified by uid (DataComp), else by --key-column, else by file and row.`;
+
+/** Norms further than this from 1 are reported as not unit-norm (float16 rounding alone stays ~1e-3). */
+const NORM_TOLERANCE = 1e-2;
+
+/** Everything the command line says, checked. */
+export interface ScoreOptions {
+  inputs: string[];
+  out: string;
+  arch: Arch;
+  target: string | undefined;
+  targetKey: string | undefined;
+  p: number;
+  batchSize: number;
+  temperature: number;
+  repeats: number;
+  seed: number;
+  threads: number | 'auto';
+  keyColumns: string[];
+  skipInvalid: boolean;
+  normalize: boolean;
+  force: boolean;
+  quiet: boolean;
+}
+
+/** Parses and checks score's arguments. @throws {UsageError} */
+export function parseScoreOptions(argv: string[]): ScoreOptions {
+  const { values, positionals } = parseCommandArgs(argv, {
+    out: { type: 'string' },
+    arch: { type: 'string' },
+    target: { type: 'string' },
+    'target-key': { type: 'string' },
+    p: { type: 'string' },
+    'batch-size': { type: 'string' },
+    temperature: { type: 'string' },
+    repeats: { type: 'string' },
+    seed: { type: 'string' },
+    threads: { type: 'string' },
+    'key-column': { type: 'string', multiple: true },
+    'skip-invalid': { type: 'boolean' },
+    normalize: { type: 'boolean' },
+    force: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
+  if (values.out === undefined) throw new UsageError('--out <dir> is required');
+  const arch = values.arch ?? 'l14';
+  if (arch !== 'l14' && arch !== 'b32') throw new UsageError(`--arch must be l14 or b32, got '${arch}'`);
+  if (values['target-key'] !== undefined && values.target === undefined) throw new UsageError('--target-key needs --target');
+  if (values.p !== undefined && values.target === undefined) throw new UsageError('--p needs --target');
+  return {
+    inputs: positionals,
+    out: values.out,
+    arch,
+    target: values.target,
+    targetKey: values['target-key'],
+    p: parseP(values.p),
+    batchSize: numberOption('batch-size', values['batch-size'], 32768, { integer: true, positive: true }),
+    temperature: numberOption('temperature', values.temperature, 0.01, { positive: true }),
+    repeats: numberOption('repeats', values.repeats, 10, { integer: true, positive: true }),
+    seed: parseSeed(values.seed),
+    threads: threadsOption(values.threads),
+    keyColumns: values['key-column'] ?? [],
+    skipInvalid: values['skip-invalid'] ?? false,
+    normalize: values.normalize ?? false,
+    force: values.force ?? false,
+    quiet: values.quiet ?? false,
+  };
+}
+
+function parseP(text: string | undefined): number {
+  if (text === undefined || text === 'inf' || text === 'Infinity') return Infinity;
+  const p = numberOption('p', text, Infinity);
+  if (!(p >= 1) || !Number.isFinite(p)) throw new UsageError(`--p must be inf or a number >= 1, got '${text}'`);
+  return p;
+}
+
+function parseSeed(text: string | undefined): number {
+  const seed = numberOption('seed', text, 0, { integer: true, min: 0 });
+  if (seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits (0..4294967295), got '${text}'`);
+  return seed;
+}
+
+/** The NormSim column for p: normsim_inf, normsim_2, or normsim_p<p>. */
+export function normSimColumn(p: number): string {
+  return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
+}
+
+/** A shard with its output path and the parameters its file must carry. */
+interface PlannedShard {
+  shard: ScoreShard;
+  outPath: string;
+  parameters: ScoreParameters;
+  /** True when a score file with these parameters already exists. */
+  done: boolean;
+}
+
+/** Runs `clipsift score` with parsed options; resolves to the exit code. */
+export async function runScore(options: ScoreOptions): Promise<number> {
+  const warn = makeWarner();
+  const shards = await openScoreShards(options.inputs, { arch: options.arch, keyColumns: options.keyColumns });
+  try {
+    checkShardNames(shards);
+    mkdirSync(options.out, { recursive: true });
+    // Left by a run that was killed between writing and renaming; never a finished file.
+    await removeStaleTemporaries(options.out);
+    const target = options.target !== undefined ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
+    if (target) {
+      const dims = new Set(shards.map((s) => s.img.dim));
+      for (const dim of dims) {
+        if (dim !== target.dim) {
+          const shard = shards.find((s) => s.img.dim === dim)!;
+          throw new InputError(options.target!, `target has dim ${target.dim} but ${shard.img.name} has dim ${dim}`);
+        }
+      }
+      warnAboutTargetNorms(options.target!, target, options.normalize, warn.message);
+    }
+    const plan = await planShards(shards, options, target);
+    const todo = plan.filter((p) => !p.done);
+    if (todo.length === 0) {
+      process.stdout.write(`all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`);
+      return 0;
+    }
+    return await scorePlanned(plan, options, target, warn);
+  } finally {
+    await Promise.all(shards.map((s) => s.close()));
+  }
+}
+
+/** Opens the engine, scores the shards still to do in order, and prints a summary. */
+async function scorePlanned(
+  plan: PlannedShard[],
+  options: ScoreOptions,
+  target: LoadedTarget | undefined,
+  warn: ReturnType<typeof makeWarner>,
+): Promise<number> {
+  const engine = await createEngine({ threads: options.threads });
+  const started = performance.now();
+  try {
+    let prepared: Target | undefined;
+    if (target) prepared = await engine.prepareTarget({ data: target.data, rows: target.rows, dim: target.dim }, { p: options.p });
+    const info = engine.info();
+    const total = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0);
+    const progress = new Progress({ label: 'score', total, quiet: options.quiet });
+    warn.progress = progress;
+    const settings: ShardRunSettings = {
+      engine,
+      batchSize: options.batchSize,
+      temperature: options.temperature,
+      repeats: options.repeats,
+      target: prepared && target ? { prepared, dim: target.dim, column: normSimColumn(options.p) } : undefined,
+      skipInvalid: options.skipInvalid,
+      normalize: options.normalize,
+      force: options.force,
+      normTolerance: NORM_TOLERANCE,
+      provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: info.simd },
+      warn: warn.message,
+      progress,
+    };
+    const seen = new IdentitySet();
+    let written = 0;
+    let rowsScored = 0;
+    for (const [index, planned] of plan.entries()) {
+      if (planned.done) {
+        // Its identities still count for the cross-shard duplicate report of the shards after it.
+        checkShardDuplicates(seen, await identitiesOfScoreFile(planned.outPath), index);
+        continue;
+      }
+      progress.label = `${planned.shard.name} reading`;
+      const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
+      written++;
+      rowsScored += outcome.written;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    progress.label = 'score';
+    progress.finish();
+    const skipped = plan.length - written;
+    process.stdout.write(
+      `scored ${formatCount(rowsScored)} rows in ${written} shard${written === 1 ? '' : 's'} in ${formatDuration(elapsed)}` +
+        `${skipped ? `; ${skipped} already up to date` : ''}; score files in ${options.out}\n`,
+    );
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Decides, for every shard, whether its score file is already done, and refuses mismatches. */
+async function planShards(shards: ScoreShard[], options: ScoreOptions, target: LoadedTarget | undefined): Promise<PlannedShard[]> {
+  const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
+  const plan: PlannedShard[] = [];
+  const conflicts: { path: string; differences: string[] }[] = [];
+  for (const shard of shards) {
+    const outPath = join(options.out, `${shard.name}.scores.parquet`);
+    if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
+    const parameters: ScoreParameters = {
+      format: 1,
+      shard: shard.name,
+      inputs: shard.files.map((f) => ({ name: f.path.split(/[\\/]/).pop()!, bytes: f.bytes })),
+      arch: shard.arch ?? null,
+      batchSize: options.batchSize,
+      temperature: options.temperature,
+      repeats: options.repeats,
+      seed: options.seed,
+      shardSeed: deriveSeed(options.seed, shard.name),
+      target: target?.identity ?? null,
+      p: target ? (options.p === Infinity ? 'inf' : String(options.p)) : null,
+      normalize: options.normalize,
+      skipInvalid: options.skipInvalid,
+    };
+    let done = false;
+    if (existsSync(outPath)) {
+      const differences = parameterDifferences(await storedParameters(outPath), parameters);
+      if (differences.length === 0) done = true;
+      else if (!options.force) conflicts.push({ path: outPath, differences });
+    }
+    plan.push({ shard, outPath, parameters, done });
+  }
+  if (conflicts.length > 0) {
+    const [first] = conflicts;
+    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more score file${conflicts.length > 2 ? 's' : ''})` : '';
+    throw new OutputError(first!.path, `exists with other parameters: ${first!.differences.join(', ')}${more}; pass --force to overwrite, or use another --out`);
+  }
+  return plan;
+}
+
+/** The parameters stored in a score file, or undefined when it has none or cannot be read. */
+async function storedParameters(path: string): Promise<string | undefined> {
+  const source = await openFileSource(path);
+  try {
+    return (await openParquet(source)).metadata[METADATA_KEYS.parameters];
+  } catch (error) {
+    if (error instanceof InputError) return undefined;
+    throw error;
+  } finally {
+    await source.close?.();
+  }
+}
+
+/** Identities of the rows of a finished score file (for the duplicate report). */
+async function identitiesOfScoreFile(path: string): Promise<Uint32Array> {
+  const source = await openFileSource(path);
+  try {
+    const parquet = await openParquet(source);
+    return identityWordsOf(path, parquet);
+  } finally {
+    await source.close?.();
+  }
+}
+
+/** Two shards with one name would write one score file. */
+function checkShardNames(shards: ScoreShard[]): void {
+  const seen = new Map<string, ScoreShard>();
+  for (const shard of shards) {
+    const other = seen.get(shard.name);
+    if (other) {
+      throw new InputError(shard.files[0]?.path ?? shard.name, `shard name '${shard.name}' is also the name of ${other.files[0]?.path ?? 'another shard'}; score them into different --out directories`);
+    }
+    seen.set(shard.name, shard);
+  }
+}
+
+function warnAboutTargetNorms(path: string, target: LoadedTarget, normalize: boolean, warn: (m: string) => void): void {
+  const { minNorm, maxNorm } = target.stats;
+  if (!(minNorm < 1 - NORM_TOLERANCE || maxNorm > 1 + NORM_TOLERANCE)) return;
+  const range = `${minNorm.toPrecision(4)}..${maxNorm.toPrecision(4)}`;
+  warn(normalize ? `${path}: target norms range ${range}; L2-normalised (--normalize)` : `${path}: target is not unit-norm (norms ${range}); pass --normalize to L2-normalise`);
+}
+
+/** Warnings go to stderr, between progress redraws. */
+function makeWarner(): { message: (text: string) => void; progress: Progress | undefined } {
+  const warner = {
+    progress: undefined as Progress | undefined,
+    message(text: string) {
+      warner.progress?.clear();
+      process.stderr.write(`clipsift score: warning: ${text}\n`);
+      warner.progress?.redraw();
+    },
+  };
+  return warner;
+}
+
+/** The `clipsift score` command. */
+export const command: Command = {
+  name: 'score',
+  summary: 'score image-text pairs (CLIPScore, negCLIPLoss, NormSim) into one score file per shard',
+  usage,
+  run: (argv) => runScore(parseScoreOptions(argv)),
+};
