@@ -36,7 +36,8 @@ export interface ExecutorOptions {
    * A kernel module to use instead of the one in dist/wasm (required where wasm cannot be
    * compiled from bytes). A shared build (importing `env.memory`) can run threaded; a private
    * build always runs inline. Pass bytes or a URL rather than a compiled module for a shared build
-   * with static data, so its memory minimum can be read.
+   * with static data, so its memory minimum can be read. info().simd then reports the variant asked
+   * for (or detected with 'auto'): the module's own instructions are not inspected.
    */
   module?: ModuleSource;
   /**
