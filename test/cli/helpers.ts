@@ -42,17 +42,24 @@ function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 }
 
-/** rows × dim unit vectors as float16 bits; text rows are noisy copies of image rows so pairs match. */
+/**
+ * rows × dim unit vectors as float16 bits, in clusters of about 8 rows: image rows of a cluster are
+ * close (cosine ~0.9) and each text row is a noisy copy of its image row, so a pair's own similarity
+ * beats its cluster's only narrowly and negCLIPLoss depends on which rows share a batch.
+ */
 export function pairedEmbeddings(rows: number, dim: number, seed: number): { img: Uint16Array; txt: Uint16Array } {
   const next = rng(seed);
   const img = new Uint16Array(rows * dim);
   const txt = new Uint16Array(rows * dim);
+  const clusters = Math.max(1, Math.ceil(rows / 8));
+  const centers = Array.from({ length: clusters }, () => Float64Array.from({ length: dim }, () => gaussian(next)));
   const a = new Float64Array(dim);
   const b = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {
+    const center = centers[Math.floor(next() * clusters)]!;
     for (let j = 0; j < dim; j++) {
-      a[j] = gaussian(next);
-      b[j] = a[j]! + 1.5 * gaussian(next);
+      a[j] = 3 * center[j]! + gaussian(next);
+      b[j] = a[j]! + gaussian(next);
     }
     writeUnitHalf(a, img, r * dim);
     writeUnitHalf(b, txt, r * dim);
