@@ -15,7 +15,7 @@ const ROUNDING_SHIFT: f32 = 12582912.0; // 1.5 * 2^23
 @inline
 export function exp_f32x4(x: v128): v128 {
   const keep = f32x4.ge(x, f32x4.splat(EXP_MIN));
-  const xc = f32x4.max(x, f32x4.splat(EXP_MIN));
+  const xc = f32x4.pmax(x, f32x4.splat(EXP_MIN));
   // Adding 1.5·2^23 rounds x·log2(e) to an integer n held in the low mantissa bits: cheaper in V8
   // than nearest + trunc_sat, and those bits shifted into the exponent field give 2^n directly.
   const shifted = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUNDING_SHIFT));

@@ -20,7 +20,7 @@ export function update_row_lse(strip: usize, rows: i32, rowMax: usize, rowSum: u
   for (let r = 0; r < rows; r++) {
     const row = strip + <usize>r * ROW_BYTES;
     let m = v128.load(row);
-    for (let j = 1; j < STRIP_VECTORS; j++) m = f32x4.max(m, v128.load(row + (<usize>j << 4)));
+    for (let j = 1; j < STRIP_VECTORS; j++) m = f32x4.pmax(m, v128.load(row + (<usize>j << 4)));
     const oldMax = load<f32>(rowMax + (<usize>r << 2));
     const newMax = max(oldMax, hmax(m));
     const shift = f32x4.splat(newMax);
@@ -40,7 +40,7 @@ export function store_column_lse(strip: usize, rows: i32, cols: i32, colMax: usi
   for (let j = 0; j < STRIP_VECTORS && (j << 2) < cols; j++) {
     const col = strip + (<usize>j << 4);
     let m = f32x4.splat(-Infinity);
-    for (let r = 0; r < rows; r++) m = f32x4.max(m, v128.load(col + <usize>r * ROW_BYTES));
+    for (let r = 0; r < rows; r++) m = f32x4.pmax(m, v128.load(col + <usize>r * ROW_BYTES));
     let s = f32x4.splat(0);
     for (let r = 0; r < rows; r++) s = f32x4.add(s, exp_f32x4(f32x4.sub(v128.load(col + <usize>r * ROW_BYTES), m)));
     v128.store(colMax + (<usize>j << 4), m);

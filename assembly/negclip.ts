@@ -53,7 +53,7 @@ export function negclip_merge(colMax: usize, colSum: usize, blocks: i32, n: i32,
   for (let c = c0; c < c1; c += 4) {
     const at = <usize>c << 2;
     let m = f32x4.splat(-Infinity);
-    for (let b = 0; b < blocks; b++) m = f32x4.max(m, v128.load(colMax + <usize>b * stride + at));
+    for (let b = 0; b < blocks; b++) m = f32x4.pmax(m, v128.load(colMax + <usize>b * stride + at));
     let s = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
       const p = <usize>b * stride + at;

@@ -50,7 +50,7 @@ function fold_max_abs(strip: usize, rows: i32, acc: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = strip + <usize>r * ROW_BYTES;
     let m = f32x4.abs(v128.load(row));
-    for (let j = 1; j < STRIP_VECTORS; j++) m = f32x4.max(m, f32x4.abs(v128.load(row + (<usize>j << 4))));
+    for (let j = 1; j < STRIP_VECTORS; j++) m = f32x4.pmax(m, f32x4.abs(v128.load(row + (<usize>j << 4))));
     const at = acc + (<usize>r << 2);
     store<f32>(at, max(load<f32>(at), hmax(m)));
   }

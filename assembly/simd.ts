@@ -1,5 +1,7 @@
 // Lane-wise helpers shared by the kernels. `madd` is the one place where the relaxed build differs
 // from the baseline: a fused multiply-add where the runtime has relaxed SIMD, mul then add elsewhere.
+// Reductions use pmax (`a < b ? b : a`, one maxps in V8) rather than max, whose NaN and ±0 rules
+// cost V8 a sequence of instructions; neither NaN nor -0 can change a log-sum-exp here.
 
 // @ts-ignore: decorator
 @inline
@@ -11,7 +13,7 @@ export function madd(a: v128, b: v128, c: v128): v128 {
 // @ts-ignore: decorator
 @inline
 export function hmax(v: v128): f32 {
-  const m = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  const m = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
   return max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
 }
 
