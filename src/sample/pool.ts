@@ -26,7 +26,11 @@
  *   about τ·log(group size); CLIPScore cannot see them.
  * - `off-target`: otherwise clean pairs from the two topics the target does not cover (documents,
  *   logos). Good captions, so CLIPScore and negCLIPLoss keep them; NormSim against the ImageNet-like
- *   target drops them.
+ *   target drops them. Their images also sit a little off the natural-photo cone (weight
+ *   OFF_TARGET_MODALITY_WEIGHT < A on μ_img, with a larger topic weight that keeps their CLIPScore level),
+ *   as screenshots and clip-art do in CLIP space: so NormSim₂-D, whose target is the bulk of the
+ *   selection itself, demotes them too, and negCLIPLoss, which rewards pairs unlike the rest of the
+ *   batch, favours them somewhat.
  * - `clean`: everything else.
  * Rows are shuffled, so defects are spread through the pool like in a real shard.
  *
@@ -81,6 +85,12 @@ const MODALITY_WEIGHT = 0.6; // A
 const TOPIC_WEIGHT = 0.283; // B: B² ≈ 0.08
 const ITEM_WEIGHT = 0.374; // C: C² ≈ 0.14
 const MODALITY_COSINE = 0.28; // A²·0.28 ≈ 0.10
+// Images of off-target topics (documents, logos) sit off the natural-photo cone: less of μ_img.
+const OFF_TARGET_MODALITY_WEIGHT = 0.58;
+// …and more of their topic, so that their clean pairs still score like the others on CLIPScore:
+// A_off·A·c + B_off·B = A·A·c + B·B.
+const OFF_TARGET_TOPIC_WEIGHT =
+  TOPIC_WEIGHT + ((MODALITY_WEIGHT - OFF_TARGET_MODALITY_WEIGHT) * MODALITY_WEIGHT * MODALITY_COSINE) / TOPIC_WEIGHT;
 const GENERIC_PULL = 0.42; // generic captions' weight on μ_img
 const DUPLICATE_GROUP = 6;
 const DUPLICATE_NOISE = 0.04;
@@ -211,11 +221,14 @@ function planPairs(random: RandomStream, rows: number): PairPlan[] {
 function drawImage(random: RandomStream, space: Space, topic: number, out: Float64Array): void {
   fillNormal(random, space.item);
   normalise(space.item);
-  const noise = Math.sqrt(1 - MODALITY_WEIGHT ** 2 - TOPIC_WEIGHT ** 2 - ITEM_WEIGHT ** 2);
+  const inTarget = TOPICS[topic]!.inTarget;
+  const modality = inTarget ? MODALITY_WEIGHT : OFF_TARGET_MODALITY_WEIGHT;
+  const topicWeight = inTarget ? TOPIC_WEIGHT : OFF_TARGET_TOPIC_WEIGHT;
+  const noise = Math.sqrt(1 - modality ** 2 - topicWeight ** 2 - ITEM_WEIGHT ** 2);
   const u = space.topicDirections[topic]!;
   const scale = noise / Math.sqrt(space.dim);
   for (let i = 0; i < space.dim; i++) {
-    out[i] = MODALITY_WEIGHT * space.imageMean[i]! + TOPIC_WEIGHT * u[i]! + ITEM_WEIGHT * space.item[i]! + scale * random.normal();
+    out[i] = modality * space.imageMean[i]! + topicWeight * u[i]! + ITEM_WEIGHT * space.item[i]! + scale * random.normal();
   }
   normalise(out);
 }

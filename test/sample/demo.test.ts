@@ -85,6 +85,12 @@ describe('sample pool demo', () => {
     expect(combined!.keptByKind['off-target']).toBe(0);
   });
 
+  it('NormSim₂-D, with no target, still thins out the off-cone images of its own selection', () => {
+    const [, byNegClip, , , normSimD] = report.methods;
+    const share = (m: typeof byNegClip) => m!.keptByKind['off-target'] / m!.rows.length;
+    expect(share(normSimD)).toBeLessThan(share(byNegClip) / 2);
+  });
+
   it('prints one table line per method and example captions', () => {
     const text = formatDemoReport(report);
     for (const method of report.methods) expect(text).toContain(method.label);
