@@ -33,7 +33,8 @@ export function selectFromTable(table: ScoreTable, steps: readonly SelectionStep
   for (const [name, column] of Object.entries(table.columns)) {
     if (column.length !== rowCount) throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
   }
-  const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : undefined;
+  // Always an explicit pool: with no score column (NormSim_2-D alone) the columns cannot tell the row count.
+  const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : allRows(rowCount);
   const { rows, summary } = runSteps(
     {
       columns: table.columns,
@@ -44,7 +45,7 @@ export function selectFromTable(table: ScoreTable, steps: readonly SelectionStep
     pool,
   );
   const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
-  if (givenUids && pool) result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
+  if (givenUids) result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
   return result;
 }
 
@@ -71,4 +72,10 @@ export function gatherUids(uids: Uint32Array, rows: Uint32Array): Uint32Array {
   const out = new Uint32Array(rows.length * UID_WORDS);
   rows.forEach((row, k) => out.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
   return out;
+}
+
+function allRows(count: number): Uint32Array {
+  const rows = new Uint32Array(count);
+  for (let i = 0; i < count; i++) rows[i] = i;
+  return rows;
 }

@@ -82,6 +82,20 @@ describe('clipsift select --normsim-d', () => {
     expect(first.every((u) => allowed.has(u))).toBe(true);
   });
 
+  it('runs on the whole pool when no step comes before it', async () => {
+    const data = new Float32Array(uids.length * DIM);
+    for (let i = 0; i < data.length; i++) data[i] = fromFloat16Bits(images[i]!);
+    const order = [...uids.keys()].sort((a, b) => (uids[a]! < uids[b]! ? -1 : 1));
+    const sorted = new Float32Array(data.length);
+    order.forEach((row, k) => sorted.set(data.subarray(row * DIM, (row + 1) * DIM), k * DIM));
+    const reference = bruteForce({ data: sorted, rows: uids.length, dim: DIM }, removalSchedule(uids.length - 40, 5));
+    expect(reference.minGap).toBeGreaterThan(1e-4);
+    const out = join(tempDir(), 'subset.npy');
+    const result = await runCli(['select', scores, '--out', out, '--normsim-d', '--normsim-d-final', '0.5', '--normsim-d-iterations', '5', '--embeddings', metadata, '--arch', 'b32', '--threads', '1']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readSubsetUids(out)).toEqual(reference.kept.map((k) => uids[order[k]!]!).sort());
+  });
+
   it('names the uid of a NaN image embedding', async () => {
     const root = tempDir();
     const bad = ['a'.repeat(32), 'b'.repeat(32)];

@@ -24,6 +24,13 @@ describe('selectFromTable', () => {
     expect([...result.rows]).toEqual([7, 8]);
   });
 
+  it('with no steps and no score column, keeps every row', () => {
+    const result = selectFromTable({ uids: parseUids([hex(5), hex(3), hex(5)], 't'), columns: {} }, []);
+    expect(result.summary.poolSize).toBe(3);
+    expect([...result.rows]).toEqual([0, 1, 2]);
+    expect(Array.from({ length: uidCount(result.uids) }, (_, i) => formatUid(result.uids, i))).toEqual([hex(3), hex(5)]);
+  });
+
   it('names the uid of a NaN row', () => {
     const table = { uids: parseUids([hex(1), hex(2)], 't'), columns: { s: Float32Array.of(0, NaN) } };
     expect(() => selectFromTable(table, [{ kind: 'min', column: 's', value: 0 }])).toThrow(`uid ${hex(2)}`);
