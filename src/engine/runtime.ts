@@ -63,7 +63,9 @@ async function startNodeWorker(url: URL | string, listener: ReturnType<typeof de
   // Dynamic so that browsers and edge bundles never see node:worker_threads.
   const { Worker } = await import('node:worker_threads');
   // worker_threads takes a file path or a file: URL object, not a URL string.
-  const worker = new Worker(typeof url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(url) ? new URL(url) : url);
+  const worker = new Worker(typeof url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(url) ? new URL(url) : url, {
+    execArgv: workerExecArgv(process.execArgv),
+  });
   worker.on('message', (data: unknown) => listener.message(data));
   worker.on('error', (error: Error) => listener.died(error?.message ?? String(error)));
   worker.on('messageerror', (error: Error) => listener.died(`message could not be received: ${error?.message ?? error}`));
@@ -76,6 +78,18 @@ async function startNodeWorker(url: URL | string, listener: ReturnType<typeof de
       await worker.terminate();
     },
   };
+}
+
+/**
+ * Node options for the workers: the parent's (Node's default) unless they describe the main
+ * script's input (`node --input-type=module -e …`), which a worker inherits and then refuses to
+ * start with; then none. Nothing is lost: V8 flags such as --experimental-wasm-relaxed-simd act on
+ * the whole process (Node even refuses them in a worker's execArgv), and worker.js needs no Node
+ * option of its own.
+ */
+export function workerExecArgv(parent: readonly string[]): string[] | undefined {
+  const aboutInput = /^(-e|-p|--eval|--print|--input-type)(=|$)/;
+  return parent.some((flag) => aboutInput.test(flag)) ? [] : undefined;
 }
 
 async function startWebWorker(url: URL | string, listener: ReturnType<typeof deliverOnce>): Promise<WorkerThread> {

@@ -11,7 +11,7 @@ import { digests, outOfBounds, referenceErrors, runWorkload, workloadInputs } fr
 type Digests = Record<string, string>;
 
 const DENO = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
-const DENO_WORKLOAD = fileURLToPath(new URL('./fixtures/deno-workload.js', import.meta.url));
+const RUN_WORKLOAD = fileURLToPath(new URL('./fixtures/run-workload.js', import.meta.url));
 const shuffle = (n: number, seed: number, repeat: number) => permutation(n, mixSeed(seed, repeat));
 
 const inputs = workloadInputs();
@@ -27,12 +27,16 @@ async function workloadDigests(options: Parameters<typeof createEngine>[0]): Pro
   }
 }
 
-/** Runs the workload in Deno (a separate process) and returns its report. */
-function inDeno(...args: string[]): { info: Record<string, unknown>; digests: Digests; errors?: Record<string, number> } {
-  const result = spawnSync(DENO, ['run', '-A', DENO_WORKLOAD, ...args], { encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`deno failed (${result.status}): ${result.stderr}`);
+type Report = { info: Record<string, unknown>; digests: Digests; errors?: Record<string, number> };
+
+/** Runs the workload in another process (`command` plus its own arguments) and returns its report. */
+function inProcess(command: string, commandArgs: string[], args: string[]): Report {
+  const result = spawnSync(command, [...commandArgs, RUN_WORKLOAD, ...args], { encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
+
+const inDeno = (...args: string[]) => inProcess(DENO, ['run', '-A'], args);
 
 beforeAll(async () => {
   const engine = await createEngine({ threads: 1, simd: 'baseline' });
@@ -73,6 +77,12 @@ describe('results at any thread count', { timeout: 120_000 }, () => {
     expect(two.info).toMatchObject({ runtime: 'deno', threads: 2, simd: 'relaxed', shared: true });
     expect(outOfBounds(two.errors!)).toEqual([]);
     expect(inDeno('--threads', '1', '--simd', 'relaxed').digests).toEqual(two.digests);
+  });
+
+  it('run relaxed SIMD threaded in Node too when it is enabled by flag (the workers inherit the flag)', () => {
+    const node = inProcess(process.execPath, ['--experimental-wasm-relaxed-simd'], ['--threads', '2', '--simd', 'relaxed', '--errors']);
+    expect(node.info).toMatchObject({ runtime: 'node', threads: 2, simd: 'relaxed', shared: true });
+    expect(outOfBounds(node.errors!)).toEqual([]);
   });
 });
 
@@ -135,6 +145,22 @@ describe('options and info', { timeout: 60_000 }, () => {
     for (const threads of [0, -1, 1.5, Number.NaN]) await expect(createEngine({ threads })).rejects.toThrow(RangeError);
     await expect(createEngine({ threads: 'many' as never })).rejects.toThrow(/threads/);
     await expect(createEngine({ simd: 'fast' as never })).rejects.toThrow(/simd/);
+  });
+
+  it('lets a Node program that never calls close() exit once its calls are done', () => {
+    // Idle workers are unref'd: only pending work holds the process open.
+    const index = new URL('../../dist/lib/index.js', import.meta.url).href;
+    const program = `
+      const { createEngine } = await import(${JSON.stringify(index)});
+      const engine = await createEngine({ threads: 2 });
+      const rows = 300, dim = 64;
+      const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i));
+      const scores = await engine.clipScore({ data, rows, dim }, { data, rows, dim });
+      console.log(engine.info().threads, scores.length);`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.signal, 'the program had to be killed: its workers kept it alive').toBeNull();
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('2 300');
   });
 
   it('closes: calls after close() reject', async () => {
