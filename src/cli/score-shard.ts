@@ -191,10 +191,11 @@ function invalidRowsError(img: GatheredRows, txt: GatheredRows, imgReader: Embed
     { file: txtReader.name, what: 'all-zero', rows: txt.stats.zeroRows },
   ].filter((p) => p.rows.length > 0);
   const first = parts[0]!;
+  const one = first.rows.length === 1;
   const more = parts.slice(1).map((p) => `; ${p.file}: ${p.rows.length} ${p.what} row${p.rows.length === 1 ? '' : 's'}`).join('');
   return new InputError(
     first.file,
-    `${first.rows.length} row${first.rows.length === 1 ? '' : 's'} ${first.what === 'all-zero' ? 'are all zeros' : 'hold NaN or Inf'} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
+    `${first.rows.length} row${one ? '' : 's'} ${first.what === 'all-zero' ? (one ? 'is all zeros' : 'are all zeros') : one ? 'holds NaN or Inf' : 'hold NaN or Inf'} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
   );
 }
 

@@ -45,6 +45,8 @@ options:
   --repeats <n>          negCLIPLoss shuffles averaged                          [10]
   --seed <n>             run seed; each shard's seed derives from it and the shard name [0]
   --threads auto|<n>     threads that run the kernels                           [auto]
+  --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
+                         byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
   --key-column <name>    metadata column(s) identifying rows when there is no uid (repeatable)
   --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
   --normalize            L2-normalise embeddings that are not unit-norm before scoring
@@ -70,6 +72,7 @@ export interface ScoreOptions {
   repeats: number;
   seed: number;
   threads: number | 'auto';
+  simd: 'auto' | 'baseline' | 'relaxed';
   keyColumns: string[];
   skipInvalid: boolean;
   normalize: boolean;
@@ -90,6 +93,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     repeats: { type: 'string' },
     seed: { type: 'string' },
     threads: { type: 'string' },
+    simd: { type: 'string' },
     'key-column': { type: 'string', multiple: true },
     'skip-invalid': { type: 'boolean' },
     normalize: { type: 'boolean' },
@@ -101,6 +105,8 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   if (values.out === undefined) throw new UsageError('--out <dir> is required');
   const arch = values.arch ?? 'l14';
   if (arch !== 'l14' && arch !== 'b32') throw new UsageError(`--arch must be l14 or b32, got '${arch}'`);
+  const simd = values.simd ?? 'auto';
+  if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed') throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
   if (values['target-key'] !== undefined && values.target === undefined) throw new UsageError('--target-key needs --target');
   if (values.p !== undefined && values.target === undefined) throw new UsageError('--p needs --target');
   return {
@@ -115,6 +121,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     repeats: numberOption('repeats', values.repeats, 10, { integer: true, positive: true }),
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
+    simd,
     keyColumns: values['key-column'] ?? [],
     skipInvalid: values['skip-invalid'] ?? false,
     normalize: values.normalize ?? false,
@@ -189,7 +196,7 @@ async function scorePlanned(
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
 ): Promise<number> {
-  const engine = await createEngine({ threads: options.threads });
+  const engine = await createEngine({ threads: options.threads, simd: options.simd });
   const started = performance.now();
   try {
     let prepared: Target | undefined;

@@ -78,7 +78,7 @@ describe('clipsift score on bad input', () => {
     const { dir } = makeDataCompDir([{ name: 'z', rows: 20, seed: 6, edit: (m) => setRow(m.l14_txt, 8, 0) }]);
     const result = await score(dir, join(tempDir(), 'scores'));
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/z\.npz:l14_txt\.npy: 1 row are all zeros \(rows 8\); pass --skip-invalid/);
+    expect(result.stderr).toMatch(/z\.npz:l14_txt\.npy: 1 row is all zeros \(rows 8\); pass --skip-invalid/);
   });
 
   it('warns about embeddings that are not unit-norm with the measured range, and --normalize fixes them', async () => {
