@@ -136,6 +136,30 @@ describe('browser demo on the built-in sample pool', () => {
   });
 });
 
+describe('browser demo with the default SIMD choice', () => {
+  it('uses relaxed SIMD in Chromium, with scores within float32 rounding of the baseline build', async () => {
+    const pool = generateSamplePool();
+    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    const scores = await scoreSamplePool(engine, pool);
+    await engine.close();
+
+    const page = await browser.newPage();
+    await page.goto(demo.url);
+    await page.click('#sample-button');
+    await waitForScores(page);
+    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD$/);
+    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+    for (const [column, values] of Object.entries(scores)) {
+      const got = new Float32Array(csvColumnBits(csv, column).buffer);
+      let worst = 0;
+      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i]! - values[i]!) / Math.max(1, Math.abs(values[i]!)));
+      // Fused multiply-adds round differently; the engine's float64-reference bounds are 2e-5.
+      expect(worst, column).toBeLessThan(2e-5);
+    }
+    await page.close();
+  });
+});
+
 describe('browser demo on dropped DataComp files', () => {
   it('scores shards and a target like clipsift score, and selects like clipsift select', async () => {
     const { dir } = makeDataCompDir([
