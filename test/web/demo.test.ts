@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createEngine } from 'clipsift';
+import { parquetReadObjects } from 'hyparquet';
+import { createEngine, deriveSeed } from 'clipsift';
+import { encodeNpy } from '../../src/io/npy.js';
 import { writeScoreTable } from '../../src/io/parquet.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { scoreSamplePool } from '../../src/sample/demo.js';
@@ -125,6 +127,14 @@ describe('browser demo on the built-in sample pool', () => {
       expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer, values.byteOffset, values.length));
     }
 
+    const parquet = await download(page, '#download-parquet');
+    const rows = (await parquetReadObjects({ file: parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.byteLength) as ArrayBuffer })) as Record<string, unknown>[];
+    expect(rows.map((row) => row.uid)).toEqual(pool.uids);
+    for (const [column, values] of Object.entries(scores)) {
+      expect(Float32Array.from(rows, (row) => row[column] as number), column).toEqual(values);
+    }
+    expect(rows.reduce((kept, row) => kept + (row.kept as number), 0)).toBe(cli.keptRows);
+
     // Show the dropped rows sorted by CLIPScore for the screenshot: the generic captions CLIPScore
     // would have kept are at the top.
     await page.click('#tab-dropped');
@@ -224,6 +234,31 @@ describe('browser demo on dropped clip-retrieval files', () => {
     expect(await page.textContent('#rows-table tbody')).toContain('a black crop top with a round neckline');
     expect(await page.isDisabled('#download-subset')).toBe(true);
     expect(await page.isDisabled('#normsim-slider')).toBe(true);
+    await page.close();
+  });
+});
+
+describe('browser demo on a plain pair of .npy files', () => {
+  it('scores them as one shard with clipsift score\'s parameters', async () => {
+    const pool = generateSamplePool({ rows: 500, seed: 7 });
+    const files = { 'pairs_img.npy': pool.image, 'pairs_txt.npy': pool.text };
+    for (const [name, m] of Object.entries(files)) writeFileSync(join(work, name), encodeNpy(m.data, [m.rows, m.dim]));
+    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    const want = {
+      clip_score: await engine.clipScore(pool.image, pool.text),
+      // The shard is named after the image file; its seed derives from that name, as in clipsift score.
+      negclip_loss: await engine.negClipLoss(pool.image, pool.text, { batchSize: 32768, temperature: 0.01, repeats: 10, seed: deriveSeed(0, 'pairs_img') }),
+    };
+    await engine.close();
+
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.setInputFiles('#pool-input', Object.keys(files).map((name) => join(work, name)));
+    await page.click('#score-button');
+    await waitForScores(page);
+    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+    for (const [column, values] of Object.entries(want)) expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(500 * 0.3));
     await page.close();
   });
 });
