@@ -32,6 +32,7 @@ let poolFiles: DroppedFile[] = [];
 let targetFile: File | null = null;
 let worker: Worker | null = null;
 let view: ResultView | null = null;
+let shown: ScoredPool | null = null;
 
 function main(): void {
   setState('idle');
@@ -46,6 +47,7 @@ function main(): void {
     listFiles(byId('target-files'), files.slice(0, 1));
   });
   byId('sample-button').addEventListener('click', () => score({ kind: 'sample' }));
+  byId('normsim-p').addEventListener('change', switchNormSimP);
   byId('score-button').addEventListener('click', () => {
     const arch = byId<HTMLSelectElement>('arch').value === 'b32' ? 'b32' : 'l14';
     score({ kind: 'files', files: poolFiles, target: targetFile, arch });
@@ -167,10 +169,27 @@ function showResult(pool: ScoredPool): void {
   setBusy(false);
   progress(`scored ${pool.rows.toLocaleString()} rows from ${pool.source}`, 1, 1);
   showEngine(pool);
-  view?.destroy();
   for (const id of ['select-card', 'charts-card', 'table-card']) byId(id).hidden = false;
-  view = new ResultView(pool);
+  showPool(pool);
   setState('ready');
+}
+
+function showPool(pool: ScoredPool): void {
+  view?.destroy();
+  shown = pool;
+  view = new ResultView(pool);
+}
+
+/**
+ * A new NormSim p applies at once when the pool already has that column (the sample pool is scored
+ * with both p = ∞ and p = 2); otherwise it needs scoring again, which the page says.
+ */
+function switchNormSimP(): void {
+  if (!shown?.normsimColumn) return;
+  const column = byId<HTMLSelectElement>('normsim-p').value === '2' ? 'normsim_2' : 'normsim_inf';
+  if (column === shown.normsimColumn) return;
+  if (column in shown.scores) showPool({ ...shown, normsimColumn: column });
+  else progress(`score again to use NormSim with p = ${column === 'normsim_2' ? '2' : '∞'}`, 0, 0);
 }
 
 /** Everything shown for one scored pool; rebuilt when another pool is scored. */

@@ -135,6 +135,14 @@ describe('browser demo on the built-in sample pool', () => {
     }
     expect(rows.reduce((kept, row) => kept + (row.kept as number), 0)).toBe(cli.keptRows);
 
+    // NormSim with p = 2 instead: the sample has both columns, so the page switches without rescoring.
+    await page.selectOption('#normsim-p', '2');
+    expect(await page.textContent('#normsim-name')).toBe('NormSim₂');
+    const cli2 = await cliSelect(scoreFile, 'normsim_2', 0.45, 0.15);
+    expect((await pageCounts(page)).steps).toEqual(cli2.steps.map((step) => step.kept));
+    expect(Buffer.from(await download(page, '#download-subset')).equals(Buffer.from(cli2.subset))).toBe(true);
+    await page.selectOption('#normsim-p', 'inf');
+
     // Show the dropped rows sorted by CLIPScore for the screenshot: the generic captions CLIPScore
     // would have kept are at the top.
     await page.click('#tab-dropped');
