@@ -271,6 +271,25 @@ describe('browser demo on a plain pair of .npy files', () => {
   });
 });
 
+describe('browser demo on broken files', () => {
+  it('names the file and the problem, then scores the next drop', async () => {
+    const { dir } = makeDataCompDir([{ name: 'broken', rows: 50, seed: 31 }]);
+    const npz = readFileSync(join(dir, 'broken.npz'));
+    writeFileSync(join(dir, 'broken.npz'), npz.subarray(0, npz.length - 200)); // cut off the zip's central directory
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.setInputFiles('#pool-input', readdirSync(dir).map((name) => join(dir, name)));
+    await page.click('#score-button');
+    await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+    expect(await page.textContent('#error')).toMatch(/broken\.npz/);
+    // The page stays usable: the sample still scores afterwards.
+    await page.click('#sample-button');
+    await waitForScores(page);
+    expect(await page.isHidden('#error')).toBe(true);
+    await page.close();
+  });
+});
+
 describe('browser demo without cross-origin isolation', () => {
   it('scores on one thread and says so', async () => {
     const context = await browser.newContext();
