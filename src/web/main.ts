@@ -2,13 +2,13 @@
  * The demo page: collects files (or the sample pool), hands them to the scoring worker, then lets the
  * user move the selection sliders and see the effect on counts, charts and tables at once.
  */
+import { keepTop } from '../select/steps.js';
 import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
 import { scoreCsv, subsetNpy, scoreParquet } from './downloads.js';
 import { filesFromDrop, filesFromInput } from './dropped-files.js';
 import type { DroppedFile, PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
 import { keptMask, selectionSteps, selectRows } from './selection.js';
 import { rowTable, type RowTable } from './table.js';
-import { keepTop } from '../select/steps.js';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);

@@ -16,12 +16,16 @@ const scope = globalThis as unknown as WorkerScope;
 
 let engine: Promise<Engine> | undefined;
 
+/** One engine per page: `simd` comes from the page URL, so it is the same for every job. */
 function openEngine(simd: ScoreJob['simd']): Promise<Engine> {
   engine ??= createEngine({
     threads: 'auto',
     simd,
     // The pool's own worker script is bundled next to this one (see scripts/build-web.js).
     workerUrl: new URL('./engine-worker.js', import.meta.url),
+  }).catch((error: unknown) => {
+    engine = undefined; // let the next job try again rather than fail forever
+    throw error;
   });
   return engine;
 }
