@@ -6,7 +6,7 @@ import { InputError } from '../../src/io/errors.js'
 import { openParquet, writeScoreTable } from '../../src/io/parquet.js'
 import { bytesSource } from '../../src/io/source.js'
 import { decodeSubsetFile, encodeSubsetFile } from '../../src/io/subset-file.js'
-import { formatUid, parseUids, sortUids, uidCount, uidHalves, uidOrder } from '../../src/io/uid.js'
+import { formatUid, parseUids, sortUids, UID_MERGE_SORT_MAX, uidCount, uidHalves, uidOrder, uidOrderByMerge, uidOrderByRadix } from '../../src/io/uid.js'
 import { FUZZ_RUNS, FUZZ_TIME_MS, parsesOrInputError, REAL } from './helpers.js'
 
 const options = { numRuns: FUZZ_RUNS, plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)] }
@@ -39,18 +39,42 @@ describe('uid parser fuzzing', () => {
 })
 
 describe('uid sorting', () => {
-  it('the radix order equals a BigInt sort, stably, even when uids share words and repeat', () => {
-    // Few distinct words, so many uids share high words, 16-bit digits, or are equal outright.
-    const word = fc.constantFrom('00000000', 'ffffffff', '0000ffff', 'ffff0000', '12345678', '12340000', '80000001')
-    const uid = fc.tuple(word, word, word, word).map((w) => w.join(''))
-    fc.assert(fc.property(fc.array(uid, { maxLength: 60 }), (texts) => {
+  // Few distinct words, so many uids share high words, 16-bit digits, or are equal outright.
+  const word = fc.constantFrom('00000000', 'ffffffff', '0000ffff', 'ffff0000', '12345678', '12340000', '80000001')
+  const uid = fc.tuple(word, word, word, word).map((w) => w.join(''))
+
+  /** Indices that sort `texts` by BigInt value, ties in input order. */
+  function bigintOrder(texts: string[]): number[] {
+    return texts.map((t, i) => [BigInt('0x' + t), i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map(([, i]) => i)
+  }
+
+  it('the merge and radix orders both equal a BigInt sort, stably, even when uids share words and repeat', () => {
+    // size max: fast-check otherwise stops at ~10 elements, short of one 16-uid merge run.
+    // Half the arrays draw from a handful of uids, so equal uids land in different merge runs.
+    const pooled = fc.array(uid, { minLength: 1, maxLength: 6 }).chain((pool) => fc.array(fc.constantFrom(...pool), { maxLength: 150, size: 'max' }))
+    fc.assert(fc.property(fc.oneof(fc.array(uid, { maxLength: 150, size: 'max' }), pooled), (texts) => {
       const uids = parseUids(texts, 's')
-      const order = Array.from(uidOrder(uids))
-      const expected = texts.map((t, i) => [BigInt('0x' + t), i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map(([, i]) => i)
-      expect(order).toEqual(expected)
+      const expected = bigintOrder(texts)
+      expect(Array.from(uidOrderByMerge(uids))).toEqual(expected)
+      expect(Array.from(uidOrderByRadix(uids))).toEqual(expected)
+      expect(Array.from(uidOrder(uids))).toEqual(expected)
       const unique = sortUids(uids, { unique: true })
       expect(Array.from({ length: uidCount(unique) }, (_, i) => formatUid(unique, i))).toEqual([...new Set(texts)].sort())
     }), options)
+  })
+
+  it('uidOrder and sortUids agree with a BigInt sort on both sides of the merge/radix crossover', () => {
+    const cases = [UID_MERGE_SORT_MAX - 1, UID_MERGE_SORT_MAX, UID_MERGE_SORT_MAX + 37]
+    fc.assert(fc.property(fc.constantFrom(...cases), fc.integer(), (n, seed) => {
+      const texts = fc.sample(uid, { numRuns: n, seed })
+      const uids = parseUids(texts, 's')
+      const expected = bigintOrder(texts)
+      expect(Array.from(uidOrder(uids))).toEqual(expected)
+      const sorted = sortUids(uids)
+      expect(Array.from({ length: n }, (_, i) => formatUid(sorted, i))).toEqual(expected.map((i) => texts[i]))
+      const unique = sortUids(uids, { unique: true })
+      expect(Array.from({ length: uidCount(unique) }, (_, i) => formatUid(unique, i))).toEqual([...new Set(texts)].sort())
+    }), { numRuns: 3, examples: cases.map((n) => [n, 0] as [number, number]) })
   })
 })
 
