@@ -8,23 +8,23 @@
  */
 import { UID_WORDS } from '../io/uid.js';
 
-/** Where an identity was first seen. */
-export interface FirstSeen {
-  /** Index of the shard (in run order) that had it first. */
-  shard: number;
-}
-
-/** An open-addressing set of 128-bit identities, remembering which shard each came from first. */
+/**
+ * An open-addressing set of 128-bit identities (20 bytes a slot, at most half full), remembering which
+ * shard each came from first. With a `limit` it stops taking new identities once it holds that many,
+ * but still answers for those it has: memory stays bounded on runs over hundreds of shards.
+ */
 export class IdentitySet {
   private keys: Uint32Array;
   /** shard index + 1 for each slot; 0 marks an empty slot. */
   private owners: Uint32Array;
   private mask: number;
   private count = 0;
+  /** Set once an identity was turned away because the set was full. */
+  full = false;
 
-  constructor(expected = 1 << 16) {
+  constructor(expected = 1 << 16, private readonly limit = Infinity) {
     let capacity = 1 << 4;
-    while (capacity < expected * 2) capacity *= 2;
+    while (capacity < Math.min(expected, limit) * 2) capacity *= 2;
     this.keys = new Uint32Array(capacity * UID_WORDS);
     this.owners = new Uint32Array(capacity);
     this.mask = capacity - 1;
@@ -40,13 +40,17 @@ export class IdentitySet {
    * @returns the shard that had it first if it was already present, else undefined (and it is added)
    */
   add(words: Uint32Array, index: number, shard: number): number | undefined {
-    if ((this.count + 1) * 2 > this.owners.length) this.grow();
+    if ((this.count + 1) * 2 > this.owners.length && this.count < this.limit) this.grow();
     const w = index * UID_WORDS;
     const a = words[w]!, b = words[w + 1]!, c = words[w + 2]!, d = words[w + 3]!;
     let slot = slotHash(a, b, c, d) & this.mask;
     for (;;) {
       const owner = this.owners[slot]!;
       if (owner === 0) {
+        if (this.count >= this.limit) {
+          this.full = true;
+          return undefined;
+        }
         this.owners[slot] = shard + 1;
         const k = slot * UID_WORDS;
         this.keys[k] = a;

@@ -59,6 +59,9 @@ Rows are identified by uid (DataComp), else by --key-column, else by file and ro
 /** Norms further than this from 1 are reported as not unit-norm (float16 rounding alone stays ~1e-3). */
 const NORM_TOLERANCE = 1e-2;
 
+/** Most identities remembered for the cross-shard duplicate report (bounds its memory). */
+const CROSS_SHARD_IDENTITIES = 1 << 23;
+
 /** Everything the command line says, checked. */
 export interface ScoreOptions {
   inputs: string[];
@@ -219,7 +222,9 @@ async function scorePlanned(
       warn: warn.message,
       progress,
     };
-    const seen = new IdentitySet();
+    // Bounded: 2^23 identities (~16 DataComp shards) cost ~320 MiB; past that, later shards are still
+    // checked against those, and select handles repeats across the whole pool anyway.
+    const seen = new IdentitySet(1 << 16, CROSS_SHARD_IDENTITIES);
     let written = 0;
     let rowsScored = 0;
     for (const [index, planned] of plan.entries()) {
@@ -232,6 +237,9 @@ async function scorePlanned(
       const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
       written++;
       rowsScored += outcome.written;
+    }
+    if (seen.full) {
+      warn.message(`the check for uids repeated across shards covered the first ${formatCount(CROSS_SHARD_IDENTITIES)} rows only`);
     }
     const elapsed = (performance.now() - started) / 1000;
     progress.label = 'score';
