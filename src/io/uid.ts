@@ -183,8 +183,14 @@ export function sortUids(uids: Uint32Array, options: { unique?: boolean } = {}):
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!
     if (options.unique && kept > 0 && compareUids(uids, i, out, kept - 1) === 0) continue
-    out.set(uids.subarray(i * UID_WORDS, (i + 1) * UID_WORDS), kept * UID_WORDS)
+    // Word by word (UID_WORDS is 4): a subarray per row allocates a view, which dominated on millions of rows.
+    const from = i * UID_WORDS
+    const to = kept * UID_WORDS
+    out[to] = uids[from]!
+    out[to + 1] = uids[from + 1]!
+    out[to + 2] = uids[from + 2]!
+    out[to + 3] = uids[from + 3]!
     kept++
   }
-  return out.slice(0, kept * UID_WORDS)
+  return kept === order.length ? out : out.slice(0, kept * UID_WORDS)
 }
