@@ -66,17 +66,30 @@ export interface ClipRetrievalOptions {
   keyColumn?: string
 }
 
+/** Score files clipsift writes (`<shard>.scores.parquet`), which some users write next to the metadata. */
+const SCORE_FILE_SUFFIX = '.scores.parquet'
+/** Temporaries of node-files.ts writeFileAtomic: `.<name>.<pid>.<hex>.tmp`. */
+const ATOMIC_TEMPORARY = /^\..+\.\d+\.[0-9a-f]+\.tmp$/
+
+/** Whether a directory entry is clipsift's own output (a score file or a write in progress) rather than input. */
+function isClipsiftOutput(name: string): boolean {
+  return name.endsWith(SCORE_FILE_SUFFIX) || ATOMIC_TEMPORARY.test(name)
+}
+
 /** Tell the two directory layouts apart by their entries. */
 export async function detectLayout(fs: FileSystem, dir: string): Promise<LayoutKind> {
-  const names = await fs.list(dir)
+  const names = (await fs.list(dir)).filter((name) => !isClipsiftOutput(name))
   if (names.includes('img_emb') && names.includes('text_emb')) return 'clip-retrieval'
   if (names.some((n) => n.endsWith('.npz')) && names.some((n) => n.endsWith('.parquet'))) return 'datacomp'
   throw new InputError(dir, 'is neither a DataComp metadata directory (<name>.parquet + <name>.npz) nor a clip-retrieval folder (img_emb/, text_emb/, metadata/)')
 }
 
-/** List the shards of a DataComp metadata directory: every `<name>.parquet` needs its `<name>.npz`. */
+/**
+ * List the shards of a DataComp metadata directory: every `<name>.parquet` needs its `<name>.npz`.
+ * clipsift's own score files and atomic-write temporaries in the directory are not shards and are skipped.
+ */
 export async function listDataCompShards(fs: FileSystem, dir: string): Promise<ShardRef[]> {
-  const names = new Set(await fs.list(dir))
+  const names = new Set((await fs.list(dir)).filter((name) => !isClipsiftOutput(name)))
   const shards: ShardRef[] = []
   for (const name of [...names].sort()) {
     if (!name.endsWith('.parquet')) continue

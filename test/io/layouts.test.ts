@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { describe, expect, it } from 'vitest'
 import { memoryFileSystem } from '../../src/io/file-system.js'
-import { detectLayout, listShards, openEmbeddingFile, openShard, type Shard } from '../../src/io/layouts.js'
+import { detectLayout, listDataCompShards, listShards, openEmbeddingFile, openShard, type Shard } from '../../src/io/layouts.js'
+import { writeScoreTable } from '../../src/io/parquet.js'
 import { encodeNpy } from '../../src/io/npy.js'
 import type { EmbeddingReader } from '../../src/io/reader.js'
 import { bytesOf, expectedBytes, expectInputError, expectSameBytes, fixtureBytes, halfToNumber, REAL } from './helpers.js'
@@ -50,6 +51,29 @@ describe('DataComp metadata directories', () => {
         await shard.close()
       }
     }
+  })
+
+  it("skips clipsift's own score files and atomic-write temporaries written beside the metadata", async () => {
+    const scores = writeScoreTable({ columns: { uid: UIDS, clip_score: Float32Array.from(UIDS, (_, i) => i / 10) }, metadata: {} })
+    const withOutputs = memoryFileSystem({
+      'pool/00000000.parquet': metadataParquet(UIDS),
+      'pool/00000000.npz': fixtureBytes('datacomp_stored.npz'),
+      'pool/00000000.scores.parquet': scores,
+      'pool/00000001.parquet': metadataParquet(UIDS),
+      'pool/00000001.npz': fixtureBytes('datacomp_compressed.npz'),
+      'pool/00000001.scores.parquet': scores,
+      // A score file for a shard that is not here, and writes killed midway.
+      'pool/elsewhere.scores.parquet': scores,
+      'pool/.00000001.scores.parquet.4242.0a1b2c3d.tmp': scores,
+      'pool/.subset.npy.4242.deadbeef.tmp': new Uint8Array(3),
+    })
+    expect(await detectLayout(withOutputs, 'pool')).toBe('datacomp')
+    const refs = await listShards(withOutputs, 'pool')
+    expect(refs.map((r) => [r.name, r.files.metadata, r.npz])).toEqual([
+      ['00000000', 'pool/00000000.parquet', 'pool/00000000.npz'],
+      ['00000001', 'pool/00000001.parquet', 'pool/00000001.npz'],
+    ])
+    expect(await listDataCompShards(withOutputs, 'pool')).toEqual(refs)
   })
 
   it('names both files and both counts when rows are misaligned', async () => {
