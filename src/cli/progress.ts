@@ -85,6 +85,23 @@ export class Progress {
     this.show(now);
   }
 
+  /**
+   * Keeps the report alive while work runs that does not call add() (the engine scores a whole shard
+   * in one call): redraws the bar every second, or prints a line every line interval, with the rate and
+   * ETA recomputed. The timer does not keep the process alive. Returns the function that stops it.
+   */
+  keepAlive(): () => void {
+    if (this.mode === 'off') return () => undefined;
+    const interval = this.mode === 'bar' ? 1000 : this.lineIntervalMs;
+    const timer = setInterval(() => {
+      if (this.finished || this.now() - this.lastShownAt < interval) return;
+      this.lastShownAt = this.now();
+      this.show(this.lastShownAt);
+    }, interval);
+    (timer as { unref?: () => void }).unref?.();
+    return () => clearInterval(timer);
+  }
+
   /** Reports the final figures once (elapsed time and overall rate); later calls do nothing. */
   finish(note?: string): void {
     if (this.finished) return;

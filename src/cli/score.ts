@@ -201,13 +201,16 @@ async function scorePlanned(
 ): Promise<number> {
   const engine = await createEngine({ threads: options.threads, simd: options.simd });
   const started = performance.now();
+  let stopKeepAlive = () => {};
+  let progress: Progress | undefined;
   try {
     let prepared: Target | undefined;
     if (target) prepared = await engine.prepareTarget({ data: target.data, rows: target.rows, dim: target.dim }, { p: options.p });
     const info = engine.info();
     const total = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0);
-    const progress = new Progress({ label: 'score', total, quiet: options.quiet });
+    progress = new Progress({ label: 'score', total, quiet: options.quiet });
     warn.progress = progress;
+    stopKeepAlive = progress.keepAlive();
     const settings: ShardRunSettings = {
       engine,
       batchSize: options.batchSize,
@@ -242,6 +245,7 @@ async function scorePlanned(
       warn.message(`the check for uids repeated across shards covered the first ${formatCount(CROSS_SHARD_IDENTITIES)} rows only`);
     }
     const elapsed = (performance.now() - started) / 1000;
+    stopKeepAlive();
     progress.label = 'score';
     progress.finish();
     const skipped = plan.length - written;
@@ -251,6 +255,9 @@ async function scorePlanned(
     );
     return 0;
   } finally {
+    stopKeepAlive();
+    // On an error, take the bar off the line so the one-line reason stands alone.
+    progress?.close();
     await engine.close();
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Progress, formatDuration, formatRate } from '../../src/cli/progress.js';
 
 /** A sink that records writes and a clock the test advances by hand: no real time involved. */
@@ -63,6 +63,33 @@ describe('Progress', () => {
     f.advance(2000);
     p.add(4000);
     expect(f.writes).toEqual(['read: 4,000 rows, 2.00k rows/s\n']);
+  });
+});
+
+describe('Progress.keepAlive', () => {
+  it('re-reports while nothing is added, until stopped (fake timers, fake clock)', () => {
+    vi.useFakeTimers();
+    try {
+      const f = fakes(false);
+      const p = new Progress({ label: 'shard scoring', total: 100, sink: f.sink, now: f.clock, lineIntervalMs: 5000 });
+      p.add(50);
+      const stop = p.keepAlive();
+      f.advance(5000);
+      vi.advanceTimersByTime(5000);
+      f.advance(5000);
+      vi.advanceTimersByTime(5000);
+      // The rate falls while the engine works on one call, so the ETA moves and the log shows life.
+      expect(f.writes).toEqual([
+        'shard scoring: 50/100 rows (50%), 10.0 rows/s, ETA 5.0 s\n',
+        'shard scoring: 50/100 rows (50%), 5.00 rows/s, ETA 10.0 s\n',
+      ]);
+      stop();
+      f.advance(5000);
+      vi.advanceTimersByTime(5000);
+      expect(f.writes).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
