@@ -173,6 +173,8 @@ class WorkerPool implements Executor {
     const dead = this.slots.filter((slot) => !slot.alive).map((slot) => this.startSlot(slot.index));
     await Promise.all(dead);
     const workers = this.slots.filter((slot) => slot.alive);
+    // A replacement can die again before it gets a task; then nothing would ever settle the call.
+    if (workers.length === 0) throw new Error('clipsift: every worker died before the call could start');
     await new Promise<void>((resolve, reject) => {
       const job: Job = {
         tasks,
@@ -205,12 +207,13 @@ class WorkerPool implements Executor {
     }
     // Settle only once every handed-out task has answered: after rejection the memory is the
     // caller's again, so no worker may still be writing to it.
-    const finished = job.next >= job.tasks.length || job.error !== undefined;
-    if (job.inFlight === 0 && finished && this.job === job) job.settle(job.error);
-    else if (job.inFlight === 0 && !this.slots.some((other) => other.alive)) {
-      job.error ??= new Error('clipsift: no worker left to run the remaining tasks');
-      job.settle(job.error);
+    if (this.job !== job || job.inFlight > 0) return;
+    if (job.next < job.tasks.length && job.error === undefined) {
+      // Tasks are left but nothing runs: only possible when the last worker died between tasks.
+      if (this.slots.some((other) => other.alive)) return;
+      job.error = new Error('clipsift: no worker left to run the remaining tasks');
     }
+    job.settle(job.error);
   }
 
   /** A worker answered a task. */
