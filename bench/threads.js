@@ -83,9 +83,16 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
   return results;
 }
 
-const invokedDirectly = isDeno
-  ? import.meta.main
-  : globalThis.process.argv[1] !== undefined && new URL(import.meta.url).pathname === globalThis.process.argv[1];
+const invokedDirectly = isDeno ? import.meta.main : await isNodeMain();
+
+/** Whether Node was started on this file (rather than importing it for benchThreads). */
+async function isNodeMain() {
+  const script = globalThis.process.argv[1];
+  if (script === undefined) return false;
+  const { resolve } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  return fileURLToPath(import.meta.url) === resolve(script);
+}
 if (invokedDirectly) {
   const rows = Number(option('rows', '8192'));
   const dim = Number(option('dim', '768'));
