@@ -6,7 +6,7 @@
  * the run before hours of work rather than after. Then shards are scored in order, each written
  * atomically, so an interrupted run loses at most the shard in progress.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { createEngine, deriveSeed, type Target } from '../index.js';
@@ -166,6 +166,12 @@ export async function runScore(options: ScoreOptions): Promise<number> {
   const shards = await openScoreShards(options.inputs, { arch: options.arch, keyColumns: options.keyColumns });
   try {
     checkShardNames(shards);
+    for (const input of options.inputs) {
+      // <shard>.scores.parquet beside <shard>.parquet would be taken for a shard of its own next time.
+      if (resolve(input) === resolve(options.out) && statSync(input).isDirectory()) {
+        throw new OutputError(options.out, 'is an input directory; write score files to another --out');
+      }
+    }
     mkdirSync(options.out, { recursive: true });
     // Left by a run that was killed between writing and renaming; never a finished file.
     await removeStaleTemporaries(options.out);

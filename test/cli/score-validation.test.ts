@@ -163,6 +163,14 @@ describe('clipsift score on bad input', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('refuses to write score files into the input directory', async () => {
+    const { dir } = makeDataCompDir([{ name: 'a', rows: 5, seed: 1 }]);
+    const result = await score(dir, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/is an input directory; write score files to another --out/);
+    expect(readdirSync(dir).sort()).toEqual(['a.npz', 'a.parquet']);
+  });
+
   it('names a missing input and a directory that is no known layout', async () => {
     const missing = await score(join(tempDir(), 'nope'), join(tempDir(), 'scores'));
     expect(missing.code).toBe(1);
