@@ -60,12 +60,12 @@ export const METADATA_KEYS = {
  * The key-value metadata for a score file. Parameters are JSON with a fixed key order, so equal
  * parameters give equal bytes and two runs of the same job write identical files.
  */
-export function scoreMetadata(parameters: ScoreParameters, provenance: ScoreProvenance): { key: string; value: string }[] {
-  return [
-    { key: METADATA_KEYS.parameters, value: canonicalJson(parameters) },
-    { key: METADATA_KEYS.version, value: provenance.clipsiftVersion },
-    { key: METADATA_KEYS.engine, value: provenance.engineVariant },
-  ];
+export function scoreMetadata(parameters: ScoreParameters, provenance: ScoreProvenance): Record<string, string> {
+  return {
+    [METADATA_KEYS.parameters]: canonicalJson(parameters),
+    [METADATA_KEYS.version]: provenance.clipsiftVersion,
+    [METADATA_KEYS.engine]: provenance.engineVariant,
+  };
 }
 
 /**

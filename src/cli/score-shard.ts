@@ -156,7 +156,7 @@ export async function scoreShard(
     if (run.target) columns[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
   }
 
-  const bytes = writeScoreTable({ columns, metadata: Object.fromEntries(scoreMetadata(parameters, run.provenance).map((kv) => [kv.key, kv.value])) });
+  const bytes = writeScoreTable({ columns, metadata: scoreMetadata(parameters, run.provenance) });
   // Without --force an existing file is never replaced (planning already refused mismatching ones).
   await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
   run.progress.add(img.rows / 2);

@@ -74,6 +74,20 @@ describe('clipsift score on bad input', () => {
     expectCloseArray(file.rows.map((r) => r.negclip_loss), referenceNegClip(img, txt, DIM, ONE_BATCH), 2e-5);
   });
 
+  it('still writes a score file, with no rows, when every row is dropped', async () => {
+    const poison = (m: ShardMatrices) => {
+      m.l14_img[0] = 0x7e00;
+      m.l14_txt[DIM] = 0x7e00;
+    };
+    const { dir } = makeDataCompDir([{ name: 'gone', rows: 2, seed: 4, edit: poison }]);
+    const out = join(tempDir(), 'scores');
+    const result = await score(dir, out, '--skip-invalid');
+    expect(result.code).toBe(0);
+    const file = await readScoreFile(join(out, 'gone.scores.parquet'));
+    expect(file.columns).toEqual(['uid', 'clip_score', 'negclip_loss']);
+    expect(file.rows).toEqual([]);
+  });
+
   it('treats all-zero rows (failed encodings) like NaN rows', async () => {
     const { dir } = makeDataCompDir([{ name: 'z', rows: 20, seed: 6, edit: (m) => setRow(m.l14_txt, 8, 0) }]);
     const result = await score(dir, join(tempDir(), 'scores'));
