@@ -16,10 +16,7 @@ import type { ScoreShard, ShardIdentities } from './score-shard.js';
 export type { Arch } from '../io/layouts.js';
 
 /** Opens every shard named by `paths`, in command-line order (and name order within a directory). */
-export async function openScoreShards(paths: string[], options: { arch: Arch; keyColumns: string[] }): Promise<ScoreShard[]> {
-  if (options.keyColumns.length > 1) {
-    throw new InputError(options.keyColumns.join(', '), 'only one --key-column is supported');
-  }
+export async function openScoreShards(paths: string[], options: { arch: Arch; keyColumn: string | undefined }): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
   const seenFiles = new Set<string>();
   for (const path of paths) {
@@ -34,7 +31,7 @@ export async function openScoreShards(paths: string[], options: { arch: Arch; ke
   const shards: ScoreShard[] = [];
   try {
     for (const ref of refs) {
-      const keyColumn = options.keyColumns[0];
+      const { keyColumn } = options;
       const shard = await openShard(nodeFileSystem, ref, { arch: options.arch, ...(keyColumn !== undefined ? { keyColumn } : {}) });
       shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? options.arch : null));
     }

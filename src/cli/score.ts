@@ -47,7 +47,7 @@ options:
   --threads auto|<n>     threads that run the kernels                           [auto]
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
                          byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
-  --key-column <name>    metadata column(s) identifying rows when there is no uid (repeatable)
+  --key-column <name>    clip-retrieval metadata column identifying rows (default: file and row)
   --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
   --normalize            L2-normalise embeddings that are not unit-norm before scoring
   --force                overwrite score files computed with other parameters
@@ -76,7 +76,7 @@ export interface ScoreOptions {
   seed: number;
   threads: number | 'auto';
   simd: 'auto' | 'baseline' | 'relaxed';
-  keyColumns: string[];
+  keyColumn: string | undefined;
   skipInvalid: boolean;
   normalize: boolean;
   force: boolean;
@@ -97,7 +97,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     seed: { type: 'string' },
     threads: { type: 'string' },
     simd: { type: 'string' },
-    'key-column': { type: 'string', multiple: true },
+    'key-column': { type: 'string' },
     'skip-invalid': { type: 'boolean' },
     normalize: { type: 'boolean' },
     force: { type: 'boolean' },
@@ -125,7 +125,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
     simd,
-    keyColumns: values['key-column'] ?? [],
+    keyColumn: values['key-column'],
     skipInvalid: values['skip-invalid'] ?? false,
     normalize: values.normalize ?? false,
     force: values.force ?? false,
@@ -163,7 +163,7 @@ interface PlannedShard {
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions): Promise<number> {
   const warn = makeWarner();
-  const shards = await openScoreShards(options.inputs, { arch: options.arch, keyColumns: options.keyColumns });
+  const shards = await openScoreShards(options.inputs, { arch: options.arch, keyColumn: options.keyColumn });
   try {
     checkShardNames(shards);
     for (const input of options.inputs) {
