@@ -62,14 +62,6 @@ export async function gatherRowStats(reader: EmbeddingReader, onRows?: (rows: nu
   return stats;
 }
 
-/** Measures `data` (rows × dim) without copying it. */
-export function measureMatrix(data: RowData, dim: number): RowStats {
-  const stats = emptyStats();
-  measureRows(data, dim, 0, stats);
-  stats.rows = dim > 0 ? data.length / dim : 0;
-  return stats;
-}
-
 function emptyStats(): RowStats {
   return { rows: 0, nonFiniteRows: [], zeroRows: [], minNorm: NaN, maxNorm: NaN, normSum: 0, normCount: 0 };
 }
