@@ -23,6 +23,14 @@ export interface NegClipLossOptions {
   seed?: number;
   /** L2-normalise rows first (default false: DataComp and clip-retrieval embeddings already are). */
   normalize?: boolean;
+  /** Called after each batch with (rows × repeats done, rows × repeats). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface NormSimOptions {
+  normalize?: boolean;
+  /** Called after each chunk of candidates with (candidates done, candidates). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface PrepareTargetOptions {
@@ -48,7 +56,7 @@ export interface Engine {
   /** Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix). */
   prepareTarget(target: Embeddings, options?: PrepareTargetOptions): Promise<Target>;
   /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
-  normSim(candidates: Embeddings, target: Target, options?: { normalize?: boolean }): Promise<Float32Array>;
+  normSim(candidates: Embeddings, target: Target, options?: NormSimOptions): Promise<Float32Array>;
   /** Runtime, threads and SIMD variant in use. */
   info(): ExecutorInfo;
   /** Terminates workers; later calls reject. */
@@ -98,7 +106,7 @@ class SerialEngine implements Engine {
     if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
-    return this.serial(() => ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed }));
+    return this.serial(() => ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }));
   }
 
   async prepareTarget(target: Embeddings, options: PrepareTargetOptions = {}): Promise<Target> {
@@ -112,13 +120,13 @@ class SerialEngine implements Engine {
     return handle;
   }
 
-  normSim(candidates: Embeddings, target: Target, options: { normalize?: boolean } = {}) {
+  normSim(candidates: Embeddings, target: Target, options: NormSimOptions = {}) {
     checkEmbeddings('candidate embeddings', candidates);
     const ready = prepared.get(target);
     if (!ready) throw new TypeError('clipsift: target was not made by prepareTarget of an engine');
     if (candidates.dim !== target.dim) throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
     if (options.normalize) candidates = normalizeRows(candidates);
-    return this.serial(() => ops.normSim(this.k, candidates, ready));
+    return this.serial(() => ops.normSim(this.k, candidates, ready, options.onProgress));
   }
 
   info() {

@@ -88,11 +88,15 @@ export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): P
   return result;
 }
 
+/** Called after each batch (negCLIPLoss: rows × repeats done; NormSim: candidates done). */
+export type Progress = (done: number, total: number) => void;
+
 export interface NegClipOptions {
   batchSize: number;
   temperature: number;
   repeats: number;
   seed: number;
+  onProgress?: Progress;
 }
 
 /** negCLIPLoss, averaged over `repeats` seeded shuffles cut into batches of `batchSize` rows. */
@@ -113,6 +117,7 @@ export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, 
       stageRows(k.executor.memory, layout.txt, txt, first, count, order);
       const values = await negClipBatch(k, layout, img, count, dim, o.temperature);
       for (let i = 0; i < count; i++) sum[order ? order[first + i] : first + i] += values[i];
+      o.onProgress?.(rep * n + first + count, repeats * n);
     }
   }
   const result = new Float32Array(n);
@@ -218,7 +223,7 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
 }
 
 /** NormSim_p of every candidate against a prepared target. */
-export async function normSim(k: Kernels, candidates: Embeddings, target: PreparedTarget): Promise<Float32Array> {
+export async function normSim(k: Kernels, candidates: Embeddings, target: PreparedTarget, onProgress?: Progress): Promise<Float32Array> {
   const x = k.executor;
   const { rows, dim } = candidates;
   const chunk = Math.min(rows, CANDIDATE_CHUNK);
@@ -271,6 +276,7 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
     }
     x.kernels.normsim_finish(mode, target.p, acc0, acc1, out, 0, count);
     result.set(new Float32Array(x.memory.buffer, out, count), first);
+    onProgress?.(first + count, rows);
   }
   return result;
 }

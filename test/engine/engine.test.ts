@@ -114,6 +114,20 @@ describe('NormSim', () => {
   }
 });
 
+describe('progress', () => {
+  it('reports every batch of every repeat and every candidate chunk, ending at the total', async () => {
+    const { img, txt } = pairs(100, 16, 9);
+    const seen: [number, number][] = [];
+    await engine.negClipLoss(img, txt, { batchSize: 32, repeats: 2, onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen).toEqual([32, 64, 96, 100, 132, 164, 196, 200].map((d) => [d, 200]));
+    const target = await engine.prepareTarget(img);
+    const cand = { data: randomRows(9000, 16, 4), rows: 9000, dim: 16 };
+    const chunks: number[] = [];
+    await engine.normSim(cand, target, { onProgress: (done, total) => { expect(total).toBe(9000); chunks.push(done); } });
+    expect(chunks).toEqual([8192, 9000]);
+  });
+});
+
 describe('argument checks', () => {
   const ok = { data: new Float32Array(8), rows: 2, dim: 4 };
   it('names the problem', async () => {
