@@ -7,14 +7,14 @@
  * depend on the readers under test.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { vi } from 'vitest';
+import { afterAll, vi } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
 import { mixSeed, permutation } from '../../src/engine/random.js';
@@ -22,10 +22,19 @@ import { mixSeed, permutation } from '../../src/engine/random.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin/clipsift.js');
 
-/** A fresh temporary directory. */
+const created: string[] = [];
+
+/** A fresh temporary directory, removed after the test file (see the afterAll below). */
 export function tempDir(prefix = 'clipsift-cli-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
+
+// Every test file that imports these helpers cleans up the directories it made.
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A small deterministic generator (mulberry32) so fixtures are the same on every run. */
 export function rng(seed: number): () => number {
