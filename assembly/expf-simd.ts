@@ -1,6 +1,8 @@
 // exp and log on f32x4 lanes (Cephes expf/logf range reduction and polynomials), ~1 ulp.
 // Log-sum-exp needs exp of arguments <= 0 and log of sums >= 1; the kernels call these for
-// every similarity, so they stay branch-free.
+// every similarity, so they stay branch-free. Polynomials use madd: fused in the relaxed build.
+
+import { madd } from './simd';
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
@@ -23,11 +25,11 @@ export function exp_f32x4(x: v128): v128 {
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
   const y = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
   // n >= -126 after the clamp, so 2^n is a normal number.
@@ -49,14 +51,14 @@ export function log_f32x4(x: v128): v128 {
   const fe = f32x4.convert_i32x4_s(e);
   const z = f32x4.mul(mm, mm);
   let y = f32x4.splat(7.0376836292e-2);
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(-1.1514610310e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(1.1676998740e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(-1.2420140846e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(1.4249322787e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(-1.6668057665e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(2.0000714765e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(-2.4999993993e-1));
-  y = f32x4.add(f32x4.mul(y, mm), f32x4.splat(3.3333331174e-1));
+  y = madd(y, mm, f32x4.splat(-1.1514610310e-1));
+  y = madd(y, mm, f32x4.splat(1.1676998740e-1));
+  y = madd(y, mm, f32x4.splat(-1.2420140846e-1));
+  y = madd(y, mm, f32x4.splat(1.4249322787e-1));
+  y = madd(y, mm, f32x4.splat(-1.6668057665e-1));
+  y = madd(y, mm, f32x4.splat(2.0000714765e-1));
+  y = madd(y, mm, f32x4.splat(-2.4999993993e-1));
+  y = madd(y, mm, f32x4.splat(3.3333331174e-1));
   y = f32x4.mul(f32x4.mul(y, mm), z);
   y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(LN2_LO)));
   y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
