@@ -16,7 +16,7 @@ export function partial_stride(n: i32): i32 {
 
 export function negclip_block(
   lhs: usize, rhs: usize, n: i32, dim: i32, invTau: f32, block: i32,
-  rowMax: usize, rowSum: usize, diag: usize, colMax: usize, colSum: usize, strips: usize,
+  rowMax: usize, rowSum: usize, diag: usize, colPartials: usize, strips: usize,
 ): void {
   const r0 = block * BLOCK_ROWS;
   const rows = min(BLOCK_ROWS, n - r0);
@@ -35,7 +35,7 @@ export function negclip_block(
     scale_strip(strip, rows, invTau);
     pad_strip(strip, rows, cols, -Infinity);
     update_row_lse(strip, rows, blockRowMax, blockRowSum);
-    store_column_lse(strip, rows, cols, colMax + partial + (<usize>c0 << 2), colSum + partial + (<usize>c0 << 2));
+    store_column_lse(strip, rows, cols, colPartials + partial + (<usize>c0 << 2));
   }
 }
 
@@ -47,18 +47,15 @@ function pick_diagonal(strip: usize, r0: i32, rows: i32, c0: i32, cols: i32, dia
   }
 }
 
-/** Column LSEs for columns [c0, c1) (multiples of 4, c1 <= partial_stride(n)) from every block's partials. */
-export function negclip_merge(colMax: usize, colSum: usize, blocks: i32, n: i32, colLse: usize, c0: i32, c1: i32): void {
+/** Column LSEs for columns [c0, c1) (multiples of 4, c1 <= partial_stride(n)) from every block's partial LSE. */
+export function negclip_merge(colPartials: usize, blocks: i32, n: i32, colLse: usize, c0: i32, c1: i32): void {
   const stride = <usize>partial_stride(n) << 2;
   for (let c = c0; c < c1; c += 4) {
     const at = <usize>c << 2;
     let m = f32x4.splat(-Infinity);
-    for (let b = 0; b < blocks; b++) m = f32x4.pmax(m, v128.load(colMax + <usize>b * stride + at));
+    for (let b = 0; b < blocks; b++) m = f32x4.pmax(m, v128.load(colPartials + <usize>b * stride + at));
     let s = f32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
-      const p = <usize>b * stride + at;
-      s = f32x4.add(s, f32x4.mul(v128.load(colSum + p), exp_f32x4(f32x4.sub(v128.load(colMax + p), m))));
-    }
+    for (let b = 0; b < blocks; b++) s = f32x4.add(s, exp_f32x4(f32x4.sub(v128.load(colPartials + <usize>b * stride + at), m)));
     v128.store(colLse + at, f32x4.add(m, log_f32x4(s)));
   }
 }

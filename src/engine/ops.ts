@@ -113,9 +113,7 @@ export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, 
     const order = batch === n ? undefined : permutation(n, mixSeed(o.seed, rep));
     for (let first = 0; first < n; first += batch) {
       const count = Math.min(batch, n - first);
-      stageRows(k.executor.memory, layout.img, img, first, count, order);
-      stageRows(k.executor.memory, layout.txt, txt, first, count, order);
-      const values = await negClipBatch(k, layout, img, count, dim, o.temperature);
+      const values = await negClipBatch(k, layout, img, txt, first, count, order, o.temperature);
       for (let i = 0; i < count; i++) sum[order ? order[first + i] : first + i] += values[i];
       o.onProgress?.(rep * n + first + count, repeats * n);
     }
@@ -126,9 +124,11 @@ export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, 
 }
 
 interface NegClipLayout {
-  img: number; txt: number; lhs: number; rhs: number;
+  /** Raw rows of one side at a time: images are staged and packed, then texts. */
+  staging: number;
+  lhs: number; rhs: number;
   rowMax: number; rowSum: number; diag: number; colLse: number; out: number;
-  colMax: number; colSum: number; strips: number;
+  colPartials: number; strips: number;
 }
 
 function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout {
@@ -137,8 +137,7 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
   const stride = roundUp(batch, 4);
   const arena = new Arena(k.executor.memory, k.heapBase);
   const layout: NegClipLayout = {
-    img: arena.take(batch * dim * elementBytes(e)),
-    txt: arena.take(batch * dim * elementBytes(e)),
+    staging: arena.take(batch * dim * elementBytes(e)),
     lhs: arena.take(roundUp(batch, LHS_ROWS) * dim * 4),
     rhs: arena.take(roundUp(batch, RHS_ROWS) * dim * 4),
     rowMax: arena.take(stride * 4),
@@ -146,25 +145,30 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
     diag: arena.take(stride * 4),
     colLse: arena.take(stride * 4),
     out: arena.take(stride * 4),
-    colMax: arena.take(blocks * stride * 4),
-    colSum: arena.take(blocks * stride * 4),
+    colPartials: arena.take(blocks * stride * 4),
     strips: arena.take(blocks * k.stripBytes),
   };
   arena.commit(`negCLIPLoss with a batch of ${batch} rows of dim ${dim}`);
   return layout;
 }
 
-async function negClipBatch(k: Kernels, l: NegClipLayout, e: Embeddings, n: number, dim: number, temperature: number): Promise<Float32Array> {
+async function negClipBatch(
+  k: Kernels, l: NegClipLayout, img: Embeddings, txt: Embeddings,
+  first: number, n: number, order: Uint32Array | undefined, temperature: number,
+): Promise<Float32Array> {
   const x = k.executor;
-  const staged = { ...e, rows: n };
-  await x.run([...packTasks('lhs', staged, l.img, n, l.lhs), ...packTasks('rhs', staged, l.txt, n, l.rhs)]);
+  const dim = img.dim;
+  stageRows(x.memory, l.staging, img, first, n, order);
+  await x.run(packTasks('lhs', img, l.staging, n, l.lhs));
+  stageRows(x.memory, l.staging, txt, first, n, order);
+  await x.run(packTasks('rhs', txt, l.staging, n, l.rhs));
   const blocks = Math.ceil(n / k.blockRows);
   const blockTasks: Task[] = [];
   for (let b = 0; b < blocks; b++) {
-    blockTasks.push({ fn: 'negclip_block', args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colMax, l.colSum, l.strips] });
+    blockTasks.push({ fn: 'negclip_block', args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colPartials, l.strips] });
   }
   await x.run(blockTasks);
-  await x.run(rangeTasks('negclip_merge', [l.colMax, l.colSum, blocks, n, l.colLse], roundUp(n, 4), 512));
+  await x.run(rangeTasks('negclip_merge', [l.colPartials, blocks, n, l.colLse], roundUp(n, 4), 512));
   x.kernels.negclip_finish(l.diag, l.rowMax, l.rowSum, l.colLse, temperature, l.out, 0, n);
   return new Float32Array(x.memory.buffer, l.out, n);
 }
