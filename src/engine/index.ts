@@ -39,6 +39,17 @@ export interface PrepareTargetOptions {
   normalize?: boolean;
 }
 
+/**
+ * A target given by its Gram matrix G = TᵀT (row-major dim × dim, float64), for NormSim_2 where
+ * the target rows are not at hand: computed once with engine.gramMatrix and shipped instead of them.
+ */
+export interface GramTarget {
+  gram: Float64Array;
+  dim: number;
+  /** Rows of T (reported by target.rows; not needed for the scores). */
+  rows: number;
+}
+
 /** A target set prepared for NormSim: reuse it across candidate batches. */
 export interface Target {
   readonly p: number;
@@ -53,8 +64,10 @@ export interface Engine {
   clipScore(img: Embeddings, txt: Embeddings, options?: { normalize?: boolean }): Promise<Float32Array>;
   /** negCLIPLoss_i = s_ii − τ/2·[log Σ_j exp(s_ij/τ) + log Σ_j exp(s_ji/τ)] over i's batch, averaged over shuffles. */
   negClipLoss(img: Embeddings, txt: Embeddings, options?: NegClipLossOptions): Promise<Float32Array>;
-  /** Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix). */
-  prepareTarget(target: Embeddings, options?: PrepareTargetOptions): Promise<Target>;
+  /** Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix), or a Gram matrix for p = 2. */
+  prepareTarget(target: Embeddings | GramTarget, options?: PrepareTargetOptions): Promise<Target>;
+  /** G = TᵀT in float64 (row-major dim × dim), summed in a fixed order. */
+  gramMatrix(target: Embeddings): Promise<Float64Array>;
   /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
   normSim(candidates: Embeddings, target: Target, options?: NormSimOptions): Promise<Float32Array>;
   /** Runtime, threads and SIMD variant in use. */
@@ -109,7 +122,8 @@ class SerialEngine implements Engine {
     return this.serial(() => ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }));
   }
 
-  async prepareTarget(target: Embeddings, options: PrepareTargetOptions = {}): Promise<Target> {
+  async prepareTarget(target: Embeddings | GramTarget, options: PrepareTargetOptions = {}): Promise<Target> {
+    if ('gram' in target) return this.prepareGramTarget(target, options);
     checkEmbeddings('target embeddings', target);
     const p = options.p ?? Infinity;
     if (typeof p !== 'number' || Number.isNaN(p) || p < 1) throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
@@ -118,6 +132,28 @@ class SerialEngine implements Engine {
     const handle: Target = Object.freeze({ p, rows: target.rows, dim: target.dim });
     prepared.set(handle, ready);
     return handle;
+  }
+
+  private prepareGramTarget(target: GramTarget, options: PrepareTargetOptions): Target {
+    const { gram, dim, rows } = target;
+    const p = options.p ?? 2;
+    if (p !== 2) throw new RangeError(`clipsift: a Gram matrix gives NormSim_2 only, not p = ${p}`);
+    if (options.normalize) throw new RangeError('clipsift: a Gram matrix cannot be normalised; normalise the rows before computing it');
+    if (!(gram instanceof Float64Array)) throw new TypeError('clipsift: gram must be a Float64Array');
+    if (!Number.isInteger(dim) || dim < 1 || gram.length !== dim * dim) {
+      throw new RangeError(`clipsift: gram has ${gram.length} values, not dim × dim = ${dim} × ${dim}`);
+    }
+    if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`clipsift: rows must be a positive integer, got ${rows}`);
+    const bad = gram.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new RangeError(`clipsift: gram row ${Math.floor(bad / dim)} has a non-finite value`);
+    const handle: Target = Object.freeze({ p: 2, rows, dim });
+    prepared.set(handle, { kind: 'gram', p: 2, rows, dim, gram: gram.slice() });
+    return handle;
+  }
+
+  gramMatrix(target: Embeddings) {
+    checkEmbeddings('target embeddings', target);
+    return this.serial(() => ops.gramMatrix(this.k, target));
   }
 
   normSim(candidates: Embeddings, target: Target, options: NormSimOptions = {}) {

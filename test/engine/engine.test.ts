@@ -128,6 +128,26 @@ describe('progress', () => {
   });
 });
 
+describe('Gram-matrix targets', () => {
+  it('give NormSim_2 bit for bit as the target rows do, and G matches the float64 reference', async () => {
+    const dim = 24, rows = 300;
+    const tgt = { data: randomRows(rows, dim, 77), rows, dim };
+    const gram = await engine.gramMatrix(tgt);
+    const t = new Float64Array(tgt.data);
+    for (const [i, j] of [[0, 0], [3, 17], [23, 5]]) {
+      let want = 0;
+      for (let r = 0; r < rows; r++) want += t[r * dim + i] * t[r * dim + j];
+      expect(Math.abs(gram[i * dim + j] - want)).toBeLessThan(1e-5);
+    }
+    const cand = { data: randomRows(50, dim, 78), rows: 50, dim };
+    const fromRows = await engine.normSim(cand, await engine.prepareTarget(tgt, { p: 2 }));
+    const fromGram = await engine.normSim(cand, await engine.prepareTarget({ gram, dim, rows }));
+    expect(Buffer.from(fromGram.buffer)).toEqual(Buffer.from(fromRows.buffer));
+    await expect(engine.prepareTarget({ gram, dim, rows }, { p: 3 })).rejects.toThrow(/NormSim_2 only/);
+    await expect(engine.prepareTarget({ gram: gram.subarray(1), dim, rows })).rejects.toThrow(/not dim × dim/);
+  });
+});
+
 describe('argument checks', () => {
   const ok = { data: new Float32Array(8), rows: 2, dim: 4 };
   it('names the problem', async () => {
