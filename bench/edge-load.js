@@ -42,7 +42,9 @@ const EDGE = fileURLToPath(new URL('../dist/edge/', import.meta.url));
 const engine = await createEngine({ threads: 1, simd: 'baseline' });
 const targetNpy = await openNpy(bytesSource('target.npy', new Uint8Array(readFileSync(`${EDGE}target.npy`))));
 const targetRows = { data: await targetNpy.readRows(0, targetNpy.rows), rows: targetNpy.rows, dim: targetNpy.dim };
-const targets = { inf: await engine.prepareTarget(targetRows, { p: Infinity }), two: await engine.prepareTarget(targetRows, { p: 2 }) };
+// NormSim_2 as the edge function prepares it: from G = TᵀT (bundled as target.gram.bin, same bits).
+const gram = await engine.gramMatrix(targetRows);
+const targets = { inf: await engine.prepareTarget(targetRows, { p: Infinity }), two: await engine.prepareTarget({ gram, dim: targetRows.dim, rows: targetRows.rows }) };
 const payloads = [];
 for (let i = 0; i < PAYLOADS; i++) {
   const pool = generateSamplePool({ rows: ROWS, dim: DIM, seed: 1000 + i });
@@ -69,7 +71,7 @@ const mf = new Miniflare({
   scriptPath: `${EDGE}handler.js`,
   modulesRules: [
     { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: false },
-    { type: 'Data', include: ['**/*.npy'], fallthrough: false },
+    { type: 'Data', include: ['**/*.npy', '**/*.bin'], fallthrough: false },
   ],
   compatibilityDate: '2026-04-01',
   host: '127.0.0.1',

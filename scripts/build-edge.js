@@ -1,21 +1,29 @@
 // Bundles the edge function into dist/edge/ for workerd (handler.js + wrangler.toml) and for
-// `deno serve` (deno.js). The kernel .wasm and the NormSim target .npy stay external imports and are
-// copied next to the bundles: workerd compiles the wasm at deploy time ("CompiledWasm" rule), and
-// Deno reads both files at start-up.
+// `deno serve` (deno.js). The kernel .wasm, the NormSim target rows (target.npy, for p = ∞) and their
+// Gram matrix (target.gram.bin, for p = 2) stay external imports and are written next to the bundles:
+// workerd compiles the wasm at deploy time ("CompiledWasm" rule) and loads the other two as Data
+// modules; Deno reads all three at start-up.
+//
+// G = TᵀT is computed here with the built engine (dist/lib, so scripts/build-lib.js runs first), one
+// thread and the baseline build as in the edge function. target.gram.bin is a 16-byte header — the
+// ASCII magic "CSGRAM01", then rows and dim as little-endian uint32 — followed by the dim × dim
+// row-major float64 values of G, little-endian (src/edge/target.ts reads it).
 //
 // CLIPSIFT_EDGE_TARGET=path/to/target.npy swaps the bundled target (see src/edge/targets/README.md).
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/edge`;
 const kernels = `${root}dist/wasm/clipsift.baseline.wasm`;
 const target = process.env.CLIPSIFT_EDGE_TARGET ?? `${root}src/edge/targets/laion-aesthetic-l14.npy`;
 
-for (const [what, path] of [['kernels', kernels], ['target', target]]) {
+const lib = `${root}dist/lib/index.js`;
+const hints = { kernels: ' (run scripts/build-wasm.js first)', engine: ' (run scripts/build-lib.js first)', target: '' };
+for (const [what, path] of [['kernels', kernels], ['engine', lib], ['target', target]]) {
   if (!existsSync(path)) {
-    console.error(`build-edge: ${what} ${path} not found${what === 'kernels' ? ' (run scripts/build-wasm.js first)' : ''}`);
+    console.error(`build-edge: ${what} ${path} not found${hints[what]}`);
     process.exit(1);
   }
 }
@@ -50,14 +58,38 @@ const nodeBuiltinsUnavailable = {
 await build({
   ...common,
   entryPoints: { handler: `${root}src/edge/handler.ts` },
-  external: ['*.wasm', '*.npy'],
+  external: ['*.wasm', '*.npy', '*.bin'],
   plugins: [nodeBuiltinsUnavailable],
 });
 await build({
   ...common,
   entryPoints: { deno: `${root}src/edge/deno.ts` },
-  external: ['*.wasm', '*.npy', 'node:*'],
+  external: ['*.wasm', '*.npy', '*.bin', 'node:*'],
 });
 copyFileSync(kernels, `${out}/clipsift.baseline.wasm`);
 copyFileSync(target, `${out}/target.npy`);
+writeFileSync(`${out}/target.gram.bin`, await gramFile(target));
 copyFileSync(`${root}wrangler.toml`, `${out}/wrangler.toml`);
+
+/** target.gram.bin for the target .npy at `path`: the header, then G = TᵀT (see the top of this file). */
+async function gramFile(path) {
+  const { createEngine } = await import(pathToFileURL(lib).href);
+  const { openNpy } = await import(pathToFileURL(`${root}dist/lib/io/npy.js`).href);
+  const { bytesSource } = await import(pathToFileURL(`${root}dist/lib/io/source.js`).href);
+  const npy = await openNpy(bytesSource(path, new Uint8Array(readFileSync(path))));
+  const rows = { data: await npy.readRows(0, npy.rows), rows: npy.rows, dim: npy.dim };
+  const engine = await createEngine({ threads: 1, simd: 'baseline' });
+  let gram;
+  try {
+    gram = await engine.gramMatrix(rows);
+  } finally {
+    await engine.close();
+  }
+  const bytes = new Uint8Array(16 + gram.length * 8);
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode('CSGRAM01'));
+  view.setUint32(8, rows.rows, true);
+  view.setUint32(12, rows.dim, true);
+  gram.forEach((value, i) => view.setFloat64(16 + i * 8, value, true));
+  return bytes;
+}

@@ -4,14 +4,15 @@
  * and the bundled target come from.
  *
  *   POST /score   image + text embeddings → clip_score, negclip_loss (the posted rows are one batch),
- *                 normsim_inf and normsim_2 against the bundled target
- *   GET  /health  build variant, engine info, target shape and limits
+ *                 normsim_inf (against the bundled target rows) and normsim_2 (against their bundled
+ *                 Gram matrix)
+ *   GET  /health  build variant, engine info, target shape (and what each p is prepared from), limits
  */
 import { createEngine, type Embeddings, type Engine, type EngineOptions, type Target } from '../index.js';
 import { parseScoreRequest, type ParseLimits } from './parse.js';
 import { errorResponse, HttpError } from './http-error.js';
 import { scoresResponse, wantsBinary } from './respond.js';
-import { decodeBundledTarget } from './target.js';
+import { decodeBundledGram, decodeBundledTarget } from './target.js';
 
 export interface EdgeLimits extends ParseLimits {}
 
@@ -26,14 +27,17 @@ export interface ScoreAppOptions {
   variant: string;
   /** The kernel module (precompiled where the runtime requires it). */
   kernels: () => Promise<NonNullable<EngineOptions['module']>>;
-  /** The bundled target .npy: its name and bytes. */
+  /** The bundled target .npy (the rows, for NormSim_∞): its name and bytes. */
   target: () => Promise<{ name: string; bytes: Uint8Array }>;
+  /** The bundled Gram matrix of those rows (target.gram.bin, for NormSim_2): its name and bytes. */
+  gram: () => Promise<{ name: string; bytes: Uint8Array }>;
   limits?: Partial<EdgeLimits>;
 }
 
 interface Ready {
   engine: Engine;
   targetName: string;
+  gramName: string;
   targetShape: [number, number];
   normSimInf: Target;
   normSim2: Target;
@@ -73,12 +77,19 @@ async function route(request: Request, limits: EdgeLimits, open: () => Promise<R
   const { pathname } = new URL(request.url);
   if (pathname === '/health') {
     if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
-    const { engine, targetName, targetShape } = await open();
+    const { engine, targetName, gramName, targetShape } = await open();
     return Response.json({
       status: 'ok',
       variant,
       engine: engine.info(),
-      target: { name: targetName, rows: targetShape[0], dim: targetShape[1], p: ['inf', '2'] },
+      target: {
+        name: targetName,
+        rows: targetShape[0],
+        dim: targetShape[1],
+        p: ['inf', '2'],
+        // NormSim_∞ from the bundled rows, NormSim_2 from their bundled d × d Gram matrix.
+        prepared: { inf: { from: 'rows', file: targetName }, '2': { from: 'gram', file: gramName } },
+      },
       limits,
     });
   }
@@ -106,16 +117,23 @@ async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Re
 }
 
 async function openReady(options: ScoreAppOptions): Promise<Ready> {
-  const [module, targetFile] = await Promise.all([options.kernels(), options.target()]);
+  const [module, targetFile, gramFile] = await Promise.all([options.kernels(), options.target(), options.gram()]);
   // Threads need SharedArrayBuffer and Worker, which edge runtimes do not offer.
   const engine = await createEngine({ threads: 1, simd: 'baseline', module });
   const target = await decodeBundledTarget(targetFile.name, targetFile.bytes);
+  const gram = decodeBundledGram(gramFile.name, gramFile.bytes);
+  const { rows, dim } = target.embeddings;
+  if (gram.rows !== rows || gram.dim !== dim) {
+    // A deployment whose two files come from different builds: refuse rather than score against two targets.
+    throw new Error(`${gramFile.name} is the Gram matrix of ${gram.rows} × ${gram.dim} rows, but ${targetFile.name} is ${rows} × ${dim}; rebuild with scripts/build-edge.js`);
+  }
   return {
     engine,
     targetName: target.name,
-    targetShape: [target.embeddings.rows, target.embeddings.dim],
+    gramName: gramFile.name,
+    targetShape: [rows, dim],
     normSimInf: await engine.prepareTarget(target.embeddings, { p: Infinity }),
-    normSim2: await engine.prepareTarget(target.embeddings, { p: 2 }),
+    normSim2: await engine.prepareTarget(gram),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * Deno / Deno Deploy entry for `deno serve dist/edge/deno.js`: `export default { fetch }`.
  *
- * Deno may compile wasm from bytes, so the kernels and the bundled target are read from the files
- * scripts/build-edge.js copies next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
+ * Deno may compile wasm from bytes, so the kernels and the bundled target (rows and Gram matrix) are
+ * read from the files scripts/build-edge.js writes next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
  * environment (read with --allow-env; without it the defaults apply).
  */
 import { createScoreApp, type EdgeLimits } from './app.js';
@@ -19,6 +19,7 @@ export default createScoreApp({
   variant: 'baseline',
   kernels: () => read('clipsift.baseline.wasm'),
   target: async () => ({ name: 'target.npy', bytes: await read('target.npy') }),
+  gram: async () => ({ name: 'target.gram.bin', bytes: await read('target.gram.bin') }),
   limits: limitsFromEnvironment(),
 });
 

@@ -10,3 +10,8 @@ declare module '*.npy' {
   const bytes: ArrayBuffer;
   export default bytes;
 }
+declare module '*.bin' {
+  /** The file's bytes ("Data" module): the bundled target's Gram matrix, target.gram.bin. */
+  const bytes: ArrayBuffer;
+  export default bytes;
+}

@@ -1,9 +1,9 @@
 /**
- * The NormSim target bundled into the edge function at deploy time: an .npy of target image
- * embeddings (rows × dim, float16 or float32). It is prepared once per isolate for p = ∞ (the rows)
- * and p = 2 (the engine reduces them to the d×d Gram matrix, so a request costs d² per candidate).
+ * The NormSim target bundled into the edge function at deploy time: the target image embeddings
+ * (an .npy, rows × dim, float16 or float32) for NormSim_∞, and their Gram matrix G = TᵀT (d × d,
+ * computed by scripts/build-edge.js with the engine) for NormSim_2, so the isolate never builds G.
  */
-import type { Embeddings } from '../index.js';
+import type { Embeddings, GramTarget } from '../index.js';
 import { bytesSource } from '../io/source.js';
 import { openNpy } from '../io/npy.js';
 
@@ -17,4 +17,27 @@ export async function decodeBundledTarget(name: string, bytes: Uint8Array): Prom
   const npy = await openNpy(bytesSource(name, bytes));
   const data = await npy.readRows(0, npy.rows);
   return { name, embeddings: { data, rows: npy.rows, dim: npy.dim } };
+}
+
+/** The magic that starts a bundled Gram matrix file (target.gram.bin). */
+export const GRAM_MAGIC = 'CSGRAM01';
+const GRAM_HEADER_BYTES = 16;
+
+/**
+ * Reads target.gram.bin: the ASCII magic "CSGRAM01", rows and dim as little-endian uint32, then
+ * G's dim × dim values, row-major, little-endian float64.
+ */
+export function decodeBundledGram(name: string, bytes: Uint8Array): GramTarget {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = bytes.length >= GRAM_HEADER_BYTES ? String.fromCharCode(...bytes.subarray(0, GRAM_MAGIC.length)) : '';
+  if (magic !== GRAM_MAGIC) throw new Error(`${name}: not a clipsift Gram matrix (no ${GRAM_MAGIC} header)`);
+  const rows = view.getUint32(8, true);
+  const dim = view.getUint32(12, true);
+  const values = dim * dim;
+  if (bytes.length !== GRAM_HEADER_BYTES + values * 8) {
+    throw new Error(`${name}: ${bytes.length} bytes, not a ${GRAM_HEADER_BYTES}-byte header and ${dim} × ${dim} float64 values`);
+  }
+  const gram = new Float64Array(values);
+  for (let i = 0; i < values; i++) gram[i] = view.getFloat64(GRAM_HEADER_BYTES + i * 8, true);
+  return { gram, rows, dim };
 }

@@ -27,18 +27,38 @@ export function samplePairs(rows: number, seed: number): { f16: Pair; f32: Pair 
 export const SCORE_COLUMNS = ['clip_score', 'negclip_loss', 'normsim_inf', 'normsim_2'] as const;
 export type Scores = Record<(typeof SCORE_COLUMNS)[number], Float32Array>;
 
-/** The scores the edge function must return: the Node engine, one thread, baseline build, same target. */
+type Target = Awaited<ReturnType<Engine['prepareTarget']>>;
+
+/**
+ * The scores the edge function must return: the Node engine, one thread, baseline build, same target.
+ * NormSim_∞ is against the bundled rows; NormSim_2 against their Gram matrix, computed here in Node
+ * from the rows (not read from the bundle, so a wrong target.gram.bin shows up as wrong scores).
+ */
 export class Reference {
   private constructor(
     private readonly engine: Engine,
-    private readonly targets: { inf: Awaited<ReturnType<Engine['prepareTarget']>>; two: Awaited<ReturnType<Engine['prepareTarget']>> },
+    /** The bundled target rows. */
+    readonly target: Embeddings,
+    /** G = TᵀT of the rows, by the Node engine. */
+    readonly gram: Float64Array,
+    private readonly targets: { inf: Target; two: Target; twoFromRows: Target },
   ) {}
 
   static async open(): Promise<Reference> {
     const engine = await createEngine({ threads: 1, simd: 'baseline' });
     const npy = await openNpy(bytesSource('target.npy', new Uint8Array(readFileSync(`${EDGE_DIR}target.npy`))));
     const target = { data: await npy.readRows(0, npy.rows), rows: npy.rows, dim: npy.dim };
-    return new Reference(engine, { inf: await engine.prepareTarget(target, { p: Infinity }), two: await engine.prepareTarget(target, { p: 2 }) });
+    const gram = await engine.gramMatrix(target);
+    return new Reference(engine, target, gram, {
+      inf: await engine.prepareTarget(target, { p: Infinity }),
+      two: await engine.prepareTarget({ gram, rows: target.rows, dim: target.dim }),
+      twoFromRows: await engine.prepareTarget(target, { p: 2 }),
+    });
+  }
+
+  /** NormSim_2 with the target prepared from its rows (what the CLI and the library do by default). */
+  normSim2FromRows(img: Embeddings): Promise<Float32Array> {
+    return this.engine.normSim(img, this.targets.twoFromRows);
   }
 
   async scores({ img, txt }: Pair): Promise<Scores> {

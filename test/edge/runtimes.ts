@@ -38,7 +38,7 @@ export async function startWorkerd(limits: EdgeLimits): Promise<RunningEdge> {
     scriptPath: `${EDGE_DIR}handler.js`,
     modulesRules: [
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: false },
-      { type: 'Data', include: ['**/*.npy'], fallthrough: false },
+      { type: 'Data', include: ['**/*.npy', '**/*.bin'], fallthrough: false },
     ],
     compatibilityDate: '2026-04-01',
     host: '127.0.0.1',
