@@ -44,7 +44,11 @@ const targetNpy = await openNpy(bytesSource('target.npy', new Uint8Array(readFil
 const targetRows = { data: await targetNpy.readRows(0, targetNpy.rows), rows: targetNpy.rows, dim: targetNpy.dim };
 // NormSim_2 as the edge function prepares it: from G = TᵀT (bundled as target.gram.bin, same bits).
 const gram = await engine.gramMatrix(targetRows);
-const targets = { inf: await engine.prepareTarget(targetRows, { p: Infinity }), two: await engine.prepareTarget({ gram, dim: targetRows.dim, rows: targetRows.rows }) };
+const targets = {
+  inf: await engine.prepareTarget(targetRows, { p: Infinity }),
+  // As build-edge.js bundles it: G above dim rows, else the rows.
+  two: targetRows.rows > targetRows.dim ? await engine.prepareTarget({ gram, dim: targetRows.dim, rows: targetRows.rows }) : await engine.prepareTarget(targetRows, { p: 2 }),
+};
 const payloads = [];
 for (let i = 0; i < PAYLOADS; i++) {
   const pool = generateSamplePool({ rows: ROWS, dim: DIM, seed: 1000 + i });

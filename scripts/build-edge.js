@@ -7,7 +7,9 @@
 // G = TᵀT is computed here with the built engine (dist/lib, so scripts/build-lib.js runs first), one
 // thread and the baseline build as in the edge function. target.gram.bin is a 16-byte header — the
 // ASCII magic "CSGRAM01", then rows and dim as little-endian uint32 — followed by the dim × dim
-// row-major float64 values of G, little-endian (src/edge/target.ts reads it).
+// row-major float64 values of G, little-endian (src/edge/target.ts reads it). A target of at most dim
+// rows ships the header alone: the engine scores p = 2 from such rows directly (Σ (x·t)², cheaper
+// than d² and exact per product, where xᵀGx in float32 loses low bits on a rank-deficient G).
 //
 // CLIPSIFT_EDGE_TARGET=path/to/target.npy swaps the bundled target (see src/edge/targets/README.md).
 import { build } from 'esbuild';
@@ -78,6 +80,7 @@ async function gramFile(path) {
   const { bytesSource } = await import(pathToFileURL(`${root}dist/lib/io/source.js`).href);
   const npy = await openNpy(bytesSource(path, new Uint8Array(readFileSync(path))));
   const rows = { data: await npy.readRows(0, npy.rows), rows: npy.rows, dim: npy.dim };
+  if (rows.rows <= rows.dim) return gramHeader(rows.rows, rows.dim, 0);
   const engine = await createEngine({ threads: 1, simd: 'baseline' });
   let gram;
   try {
@@ -85,11 +88,17 @@ async function gramFile(path) {
   } finally {
     await engine.close();
   }
-  const bytes = new Uint8Array(16 + gram.length * 8);
+  const bytes = gramHeader(rows.rows, rows.dim, gram.length);
+  const view = new DataView(bytes.buffer);
+  gram.forEach((value, i) => view.setFloat64(16 + i * 8, value, true));
+  return bytes;
+}
+
+function gramHeader(rows, dim, values) {
+  const bytes = new Uint8Array(16 + values * 8);
   const view = new DataView(bytes.buffer);
   bytes.set(new TextEncoder().encode('CSGRAM01'));
-  view.setUint32(8, rows.rows, true);
-  view.setUint32(12, rows.dim, true);
-  gram.forEach((value, i) => view.setFloat64(16 + i * 8, value, true));
+  view.setUint32(8, rows, true);
+  view.setUint32(12, dim, true);
   return bytes;
 }

@@ -37,7 +37,7 @@ export interface ScoreAppOptions {
 interface Ready {
   engine: Engine;
   targetName: string;
-  gramName: string;
+  gramName: string | undefined;
   targetShape: [number, number];
   normSimInf: Target;
   normSim2: Target;
@@ -87,8 +87,9 @@ async function route(request: Request, limits: EdgeLimits, open: () => Promise<R
         rows: targetShape[0],
         dim: targetShape[1],
         p: ['inf', '2'],
-        // NormSim_∞ from the bundled rows, NormSim_2 from their bundled d × d Gram matrix.
-        prepared: { inf: { from: 'rows', file: targetName }, '2': { from: 'gram', file: gramName } },
+        // NormSim_∞ from the bundled rows; NormSim_2 from their bundled d × d Gram matrix when the
+        // target has more rows than dims, else from the rows.
+        prepared: { inf: { from: 'rows', file: targetName }, '2': gramName ? { from: 'gram', file: gramName } : { from: 'rows', file: targetName } },
       },
       limits,
     });
@@ -123,17 +124,17 @@ async function openReady(options: ScoreAppOptions): Promise<Ready> {
   const target = await decodeBundledTarget(targetFile.name, targetFile.bytes);
   const gram = decodeBundledGram(gramFile.name, gramFile.bytes);
   const { rows, dim } = target.embeddings;
-  if (gram.rows !== rows || gram.dim !== dim) {
+  if (gram && (gram.rows !== rows || gram.dim !== dim)) {
     // A deployment whose two files come from different builds: refuse rather than score against two targets.
     throw new Error(`${gramFile.name} is the Gram matrix of ${gram.rows} × ${gram.dim} rows, but ${targetFile.name} is ${rows} × ${dim}; rebuild with scripts/build-edge.js`);
   }
   return {
     engine,
     targetName: target.name,
-    gramName: gramFile.name,
+    gramName: gram ? gramFile.name : undefined,
     targetShape: [rows, dim],
     normSimInf: await engine.prepareTarget(target.embeddings, { p: Infinity }),
-    normSim2: await engine.prepareTarget(gram),
+    normSim2: await engine.prepareTarget(gram ?? target.embeddings, { p: 2 }),
   };
 }
 

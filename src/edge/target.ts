@@ -25,15 +25,17 @@ const GRAM_HEADER_BYTES = 16;
 
 /**
  * Reads target.gram.bin: the ASCII magic "CSGRAM01", rows and dim as little-endian uint32, then
- * G's dim × dim values, row-major, little-endian float64.
+ * G's dim × dim values, row-major, little-endian float64. A target of at most dim rows ships the
+ * header alone (undefined here): NormSim_2 is then scored from its rows, as the engine would.
  */
-export function decodeBundledGram(name: string, bytes: Uint8Array): GramTarget {
+export function decodeBundledGram(name: string, bytes: Uint8Array): GramTarget | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = bytes.length >= GRAM_HEADER_BYTES ? String.fromCharCode(...bytes.subarray(0, GRAM_MAGIC.length)) : '';
   if (magic !== GRAM_MAGIC) throw new Error(`${name}: not a clipsift Gram matrix (no ${GRAM_MAGIC} header)`);
   const rows = view.getUint32(8, true);
   const dim = view.getUint32(12, true);
   const values = dim * dim;
+  if (bytes.length === GRAM_HEADER_BYTES && rows <= dim) return undefined;
   if (bytes.length !== GRAM_HEADER_BYTES + values * 8) {
     throw new Error(`${name}: ${bytes.length} bytes, not a ${GRAM_HEADER_BYTES}-byte header and ${dim} × ${dim} float64 values`);
   }

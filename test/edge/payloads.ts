@@ -31,8 +31,9 @@ type Target = Awaited<ReturnType<Engine['prepareTarget']>>;
 
 /**
  * The scores the edge function must return: the Node engine, one thread, baseline build, same target.
- * NormSim_∞ is against the bundled rows; NormSim_2 against their Gram matrix, computed here in Node
- * from the rows (not read from the bundle, so a wrong target.gram.bin shows up as wrong scores).
+ * NormSim_∞ is against the bundled rows; NormSim_2 against their Gram matrix when the target has more
+ * rows than dims (computed here in Node from the rows, not read from the bundle, so a wrong
+ * target.gram.bin shows up as wrong scores), else against the rows, as the engine itself chooses.
  */
 export class Reference {
   private constructor(
@@ -51,7 +52,9 @@ export class Reference {
     const gram = await engine.gramMatrix(target);
     return new Reference(engine, target, gram, {
       inf: await engine.prepareTarget(target, { p: Infinity }),
-      two: await engine.prepareTarget({ gram, rows: target.rows, dim: target.dim }),
+      two: target.rows > target.dim
+        ? await engine.prepareTarget({ gram, rows: target.rows, dim: target.dim })
+        : await engine.prepareTarget(target, { p: 2 }),
       twoFromRows: await engine.prepareTarget(target, { p: 2 }),
     });
   }
