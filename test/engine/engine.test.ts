@@ -148,6 +148,19 @@ describe('Gram-matrix targets', () => {
   });
 });
 
+describe('memory limits', () => {
+  it('refuses a layout past the 4 GiB wasm32 limit up front, saying how much it needs, and stays usable', async () => {
+    // A million-row batch keeps a column partial per 128-row block: ~30 GiB, whatever the dim.
+    const n = 1_000_000;
+    const same = { data: new Float32Array(n).fill(0.5), rows: n, dim: 1 };
+    await expect(engine.negClipLoss(same, same, { batchSize: n })).rejects.toThrow(/needs \d+ MiB of wasm memory, more than the 4096 MiB/);
+    // Batch by batch the same pool fits: every pair is s = 0.25, so each row gets 0.25 − τ·(25 + log 1000).
+    const got = await engine.negClipLoss(same, same, { batchSize: 1000, repeats: 1 });
+    expect(Math.abs(got[0] - (0.25 - 0.01 * (25 + Math.log(1000))))).toBeLessThan(2e-5);
+    expect(Math.abs(got[n - 1] - got[0])).toBeLessThan(1e-6);
+  });
+});
+
 describe('argument checks', () => {
   const ok = { data: new Float32Array(8), rows: 2, dim: 4 };
   it('names the problem', async () => {
