@@ -146,16 +146,20 @@ function methodNotAllowed(allow: string): HttpError {
 function limitsFromEnv(env: unknown): Partial<EdgeLimits> {
   if (typeof env !== 'object' || env === null) return {};
   const vars = env as Record<string, unknown>;
+  return limitsFromVariables((name) => vars[name]);
+}
+
+/**
+ * Limits from named variables (Worker vars, Deno's environment): positive whole numbers override
+ * the defaults, anything else is ignored.
+ */
+export function limitsFromVariables(read: (name: string) => unknown): Partial<EdgeLimits> {
   const limits: Partial<EdgeLimits> = {};
-  const read = (name: string): number | undefined => {
-    const value = Number(vars[name]);
-    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  };
-  const body = read('MAX_BODY_BYTES');
-  const json = read('MAX_JSON_BYTES');
-  const rows = read('MAX_ROWS');
-  if (body !== undefined) limits.maxBodyBytes = body;
-  if (json !== undefined) limits.maxJsonBytes = json;
-  if (rows !== undefined) limits.maxRows = rows;
+  const names: [keyof EdgeLimits, string][] = [['maxBodyBytes', 'MAX_BODY_BYTES'], ['maxJsonBytes', 'MAX_JSON_BYTES'], ['maxRows', 'MAX_ROWS']];
+  for (const [key, name] of names) {
+    const text = read(name);
+    const value = Number(text);
+    if (text !== undefined && Number.isSafeInteger(value) && value > 0) limits[key] = value;
+  }
   return limits;
 }

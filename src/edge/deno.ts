@@ -5,7 +5,7 @@
  * read from the files scripts/build-edge.js writes next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
  * environment (read with --allow-env; without it the defaults apply).
  */
-import { createScoreApp, type EdgeLimits } from './app.js';
+import { createScoreApp, limitsFromVariables, type EdgeLimits } from './app.js';
 
 interface DenoGlobal {
   readFile(path: URL): Promise<Uint8Array>;
@@ -24,22 +24,11 @@ export default createScoreApp({
 });
 
 function limitsFromEnvironment(): Partial<EdgeLimits> {
-  const get = (name: string): number | undefined => {
-    let text: string | undefined;
+  return limitsFromVariables((name) => {
     try {
-      text = deno.env.get(name);
+      return deno.env.get(name);
     } catch {
       return undefined; // no --allow-env: keep the defaults
     }
-    const value = Number(text);
-    return text !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  };
-  const limits: Partial<EdgeLimits> = {};
-  const body = get('MAX_BODY_BYTES');
-  const json = get('MAX_JSON_BYTES');
-  const rows = get('MAX_ROWS');
-  if (body !== undefined) limits.maxBodyBytes = body;
-  if (json !== undefined) limits.maxJsonBytes = json;
-  if (rows !== undefined) limits.maxRows = rows;
-  return limits;
+  });
 }
