@@ -67,6 +67,8 @@ function readFloats(memory: WebAssembly.Memory, at: number, count: number): Floa
 
 /** CLIPScore_i = img_i · txt_i. */
 export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): Promise<Float32Array> {
+  // Mixed f16/f32 pairs are compared in f32.
+  if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
   const { rows, dim } = img;
   const chunk = Math.min(rows, PAIR_CHUNK);
   const arena = new Arena(k.executor.memory, k.heapBase);
@@ -75,14 +77,11 @@ export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): P
   const out = arena.take(chunk * 4);
   arena.commit('CLIPScore');
   const result = new Float32Array(rows);
-  const sameType = typeSuffix(img) === typeSuffix(txt);
   for (let first = 0; first < rows; first += chunk) {
     const count = Math.min(chunk, rows - first);
-    // Mixed f16/f32 pairs are compared in f32.
-    const [ci, ct] = sameType ? [img, txt] : [toFloat32(img), toFloat32(txt)];
-    stageRows(k.executor.memory, a, ci, first, count);
-    stageRows(k.executor.memory, b, ct, first, count);
-    await k.executor.run(rangeTasks(`dot_rows_${typeSuffix(ci)}`, [a, b, dim, out], count, 1024));
+    stageRows(k.executor.memory, a, img, first, count);
+    stageRows(k.executor.memory, b, txt, first, count);
+    await k.executor.run(rangeTasks(`dot_rows_${typeSuffix(img)}`, [a, b, dim, out], count, 1024));
     result.set(new Float32Array(k.executor.memory.buffer, out, count), first);
   }
   return result;
