@@ -139,6 +139,9 @@ export async function scoreShard(
 
   const imgE: Embeddings = { data: imgData, rows, dim: img.dim };
   const txtE: Embeddings = { data: txtData, rows, dim: txt.dim };
+  // The second half of a row's progress is its scoring.
+  const scoredShare = img.rows / 2;
+  let reported = 0;
   run.progress.label = `${shard.name} scoring`;
   run.progress.redraw();
   if (rows === 0) {
@@ -152,6 +155,12 @@ export async function scoreShard(
       temperature: run.temperature,
       repeats: run.repeats,
       seed: parameters.shardSeed,
+      // negCLIPLoss is nearly all of the scoring time: let the bar move batch by batch.
+      onProgress: (done, total) => {
+        const now = (scoredShare * done) / total;
+        run.progress.add(now - reported);
+        reported = now;
+      },
     });
     if (run.target) columns[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
   }
@@ -159,7 +168,7 @@ export async function scoreShard(
   const bytes = writeScoreTable({ columns, metadata: scoreMetadata(parameters, run.provenance) });
   // Without --force an existing file is never replaced (planning already refused mismatching ones).
   await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
-  run.progress.add(img.rows / 2);
+  run.progress.add(scoredShare - reported);
   return {
     rows: img.rows,
     written: rows,
