@@ -252,6 +252,11 @@ export interface RunResult {
 /** Runs `main(argv)` from the built dist in this process, capturing stdout and stderr. */
 export async function runInProcess(argv: string[]): Promise<RunResult> {
   const { main } = (await import(join(ROOT, 'dist/lib/cli/main.js'))) as { main: (argv: string[]) => Promise<number> };
+  return captureOutput(() => main(argv));
+}
+
+/** Runs a CLI entry in this process with stdout and stderr captured instead of written. */
+export async function captureOutput(run: () => Promise<number>): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -263,7 +268,7 @@ export async function runInProcess(argv: string[]): Promise<RunResult> {
     return true;
   });
   try {
-    const code = await main(argv);
+    const code = await run();
     return { code, stdout, stderr };
   } finally {
     out.mockRestore();

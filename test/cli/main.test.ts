@@ -1,25 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { captureOutput } from './helpers.js';
 
-/** Runs main in-process and captures what it writes to stdout and stderr. */
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+/** Runs main (from src) in-process and captures what it writes to stdout and stderr. */
+const run = (argv: string[]) => captureOutput(() => main(argv));
 
 afterEach(() => {
   delete process.env.CLIPSIFT_DEBUG;
