@@ -84,6 +84,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     heapBase: executor.kernels.heap_base(),
     blockRows: executor.kernels.block_rows(),
     stripBytes: executor.kernels.strip_bytes(),
+    lhsRows: executor.kernels.lhs_panel_rows(),
+    rhsRows: executor.kernels.rhs_panel_rows(),
   };
   return new SerialEngine(k, executor, info);
 }

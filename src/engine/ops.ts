@@ -14,10 +14,11 @@ export interface Kernels {
   heapBase: number;
   blockRows: number;
   stripBytes: number;
+  /** Rows per packed panel of the micro-kernel's left and right operands (its tile shape). */
+  lhsRows: number;
+  rhsRows: number;
 }
 
-const LHS_ROWS = 4;
-const RHS_ROWS = 8;
 /** Candidate rows staged per round of NormSim, and target rows per chunk. */
 const CANDIDATE_CHUNK = 8192;
 const TARGET_CHUNK = 8192;
@@ -55,8 +56,8 @@ function stageRows(memory: WebAssembly.Memory, at: number, e: Embeddings, first:
   }
 }
 
-function packTasks(side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
-  const panels = Math.ceil(rows / (side === 'lhs' ? LHS_ROWS : RHS_ROWS));
+function packTasks(k: Kernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
+  const panels = Math.ceil(rows / (side === 'lhs' ? k.lhsRows : k.rhsRows));
   const perTask = Math.max(1, Math.ceil(16384 / e.dim));
   return rangeTasks(`pack_${side}_${typeSuffix(e)}`, [src, rows, e.dim, dst], panels, perTask);
 }
@@ -137,8 +138,8 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
   const arena = new Arena(k.executor.memory, k.heapBase);
   const layout: NegClipLayout = {
     staging: arena.take(batch * dim * elementBytes(e)),
-    lhs: arena.take(roundUp(batch, LHS_ROWS) * dim * 4),
-    rhs: arena.take(roundUp(batch, RHS_ROWS) * dim * 4),
+    lhs: arena.take(roundUp(batch, k.lhsRows) * dim * 4),
+    rhs: arena.take(roundUp(batch, k.rhsRows) * dim * 4),
     rowMax: arena.take(stride * 4),
     rowSum: arena.take(stride * 4),
     diag: arena.take(stride * 4),
@@ -158,9 +159,9 @@ async function negClipBatch(
   const x = k.executor;
   const dim = img.dim;
   stageRows(x.memory, l.staging, img, first, n, order);
-  await x.run(packTasks('lhs', img, l.staging, n, l.lhs));
+  await x.run(packTasks(k, 'lhs', img, l.staging, n, l.lhs));
   stageRows(x.memory, l.staging, txt, first, n, order);
-  await x.run(packTasks('rhs', txt, l.staging, n, l.rhs));
+  await x.run(packTasks(k, 'rhs', txt, l.staging, n, l.rhs));
   const blocks = Math.ceil(n / k.blockRows);
   const blockTasks: Task[] = [];
   for (let b = 0; b < blocks; b++) {
@@ -193,13 +194,13 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
   const x = k.executor;
   const chunkRows = Math.min(GRAM_CHUNK, rows);
   const wave = Math.min(GRAM_WAVE, Math.ceil(rows / chunkRows));
-  const partialBytes = roundUp(dim, 4) * roundUp(dim, 8) * 4;
+  const partialBytes = roundUp(dim, k.lhsRows) * roundUp(dim, k.rhsRows) * 4;
   const arena = new Arena(x.memory, k.heapBase);
   const gram = arena.take(dim * dim * 8);
   const slots = Array.from({ length: wave }, () => ({
     raw: arena.take(chunkRows * dim * elementBytes(t)),
-    lhs: arena.take(roundUp(dim, LHS_ROWS) * chunkRows * 4),
-    rhs: arena.take(roundUp(dim, RHS_ROWS) * chunkRows * 4),
+    lhs: arena.take(roundUp(dim, k.lhsRows) * chunkRows * 4),
+    rhs: arena.take(roundUp(dim, k.rhsRows) * chunkRows * 4),
   }));
   const partials = arena.take(wave * partialBytes);
   arena.commit(`the Gram matrix of a dim-${dim} target`);
@@ -214,8 +215,8 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
       const count = Math.min(chunkRows, rows - start);
       const s = slots[c];
       stageRows(x.memory, s.raw, t, start, count);
-      packs.push({ fn: `pack_lhs_transposed_${suffix}`, args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / LHS_ROWS)] });
-      packs.push({ fn: `pack_rhs_transposed_${suffix}`, args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / RHS_ROWS)] });
+      packs.push({ fn: `pack_lhs_transposed_${suffix}`, args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / k.lhsRows)] });
+      packs.push({ fn: `pack_rhs_transposed_${suffix}`, args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / k.rhsRows)] });
       products.push({ fn: 'gram_partial', args: [s.lhs, s.rhs, count, dim, partials + c * partialBytes] });
     }
     await x.run(packs);
@@ -232,14 +233,14 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
   const chunk = Math.min(rows, CANDIDATE_CHUNK);
   const arena = new Arena(x.memory, k.heapBase);
   const raw = arena.take(chunk * dim * elementBytes(candidates));
-  const lhs = arena.take(roundUp(chunk, LHS_ROWS) * dim * 4);
+  const lhs = arena.take(roundUp(chunk, k.lhsRows) * dim * 4);
   const acc0 = arena.take(roundUp(chunk, 4) * 8);
   const acc1 = arena.take(roundUp(chunk, 4) * 4);
   const out = arena.take(roundUp(chunk, 4) * 4);
   const strips = arena.take(Math.ceil(chunk / k.blockRows) * k.stripBytes);
   const targetChunk = target.kind === 'rows' ? Math.min(target.rows, TARGET_CHUNK) : 0;
   const targetRaw = target.kind === 'rows' ? arena.take(targetChunk * dim * elementBytes(target.embeddings)) : 0;
-  const rhs = arena.take(roundUp(target.kind === 'rows' ? targetChunk : dim, RHS_ROWS) * dim * 4);
+  const rhs = arena.take(roundUp(target.kind === 'rows' ? targetChunk : dim, k.rhsRows) * dim * 4);
   const gram64 = target.kind === 'gram' ? arena.take(dim * dim * 8) : 0;
   arena.commit(`NormSim of dim-${dim} candidates`);
 
@@ -248,11 +249,11 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
   const stageTarget = async (first: number, count: number) => {
     if (target.kind !== 'rows') return;
     stageRows(x.memory, targetRaw, target.embeddings, first, count);
-    await x.run(packTasks('rhs', target.embeddings, targetRaw, count, rhs));
+    await x.run(packTasks(k, 'rhs', target.embeddings, targetRaw, count, rhs));
   };
   if (target.kind === 'gram') {
     new Float64Array(x.memory.buffer, gram64, dim * dim).set(target.gram);
-    await x.run(rangeTasks('gram_pack', [gram64, dim, rhs], Math.ceil(dim / RHS_ROWS), 8));
+    await x.run(rangeTasks('gram_pack', [gram64, dim, rhs], Math.ceil(dim / k.rhsRows), 8));
   } else if (target.rows <= TARGET_CHUNK) {
     await stageTarget(0, target.rows);
   }
@@ -262,7 +263,7 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
     const count = Math.min(chunk, rows - first);
     const blocks = Math.ceil(count / k.blockRows);
     stageRows(x.memory, raw, candidates, first, count);
-    await x.run(packTasks('lhs', candidates, raw, count, lhs));
+    await x.run(packTasks(k, 'lhs', candidates, raw, count, lhs));
     if (mode === MODE.quadraticForm) {
       x.kernels.fill_f64(acc0, count, 0);
       await x.run(Array.from({ length: blocks }, (_, b) => ({ fn: 'normsim_quadratic_block', args: [lhs, count, rhs, dim, b, acc0, strips] })));
