@@ -6,6 +6,7 @@
  * is already hot, instead of a second read of a multi-gigabyte file.
  */
 import type { EmbeddingReader, RowData } from '../io/reader.js';
+import { halfToFloat } from '../engine/validate.js';
 
 /** What was measured while gathering: enough to warn about or reject a matrix. */
 export interface RowStats {
@@ -98,21 +99,14 @@ function measureRows(data: RowData, dim: number, firstRow: number, stats: RowSta
   }
 }
 
-let halfToFloat: Float32Array | undefined;
+let decodedHalves: Float32Array | undefined;
 
 /** All 65536 float16 bit patterns decoded once (256 KiB): a lookup beats bit-twiddling per value in JS. */
 export function halfTable(): Float32Array {
-  if (halfToFloat) return halfToFloat;
+  if (decodedHalves) return decodedHalves;
   const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) {
-    const sign = bits & 0x8000 ? -1 : 1;
-    const exponent = (bits >> 10) & 0x1f;
-    const fraction = bits & 0x3ff;
-    table[bits] = exponent === 0 ? sign * fraction * 2 ** -24
-      : exponent === 31 ? (fraction ? NaN : sign * Infinity)
-      : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-  }
-  halfToFloat = table;
+  for (let bits = 0; bits < 65536; bits++) table[bits] = halfToFloat(bits);
+  decodedHalves = table;
   return table;
 }
 
