@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, permutation, mixSeed, type Engine } from 'clipsift';
-import { halfToFloat } from '../../src/engine/validate.js';
+import { fromFloat16Bits } from '../../src/sample/float16.js';
 import { clipScoreRef, maxAbsError, maxRelError, negClipLossRef, normSimRef, randomRows, toHalf } from './reference.js';
 
 let engine: Engine;
@@ -31,8 +31,8 @@ describe('CLIPScore', () => {
 describe('mixed float16 images and float32 texts', () => {
   it('score as their float32 values do', async () => {
     const { img, txt } = pairs(120, 40, 31, true);
-    const txt32 = { ...txt, data: Float32Array.from(txt.data as Uint16Array, (h) => halfToFloat(h)) };
-    const img32 = { ...img, data: Float32Array.from(img.data as Uint16Array, (h) => halfToFloat(h)) };
+    const txt32 = { ...txt, data: Float32Array.from(txt.data as Uint16Array, fromFloat16Bits) };
+    const img32 = { ...img, data: Float32Array.from(img.data as Uint16Array, fromFloat16Bits) };
     expect(Buffer.from((await engine.clipScore(img, txt32)).buffer)).toEqual(Buffer.from((await engine.clipScore(img32, txt32)).buffer));
     const o = { batchSize: 50, repeats: 2 };
     expect(Buffer.from((await engine.negClipLoss(img, txt32, o)).buffer)).toEqual(Buffer.from((await engine.negClipLoss(img32, txt32, o)).buffer));

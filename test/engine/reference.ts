@@ -1,12 +1,13 @@
 // Float64 reference implementations, written straight from the definitions (no tiling, no online
-// log-sum-exp), to check the kernels against.
-import { halfToFloat } from '../../src/engine/validate.js';
+// log-sum-exp), to check the kernels against. float16 goes through src/sample/float16.ts, which is
+// checked against numpy for every bit pattern, not through the engine's own conversion.
+import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
 
 export interface Matrix { data: Float32Array | Uint16Array; rows: number; dim: number }
 
 export function toF64(m: Matrix): Float64Array {
   const out = new Float64Array(m.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = m.data instanceof Uint16Array ? halfToFloat(m.data[i]) : m.data[i];
+  for (let i = 0; i < out.length; i++) out[i] = m.data instanceof Uint16Array ? fromFloat16Bits(m.data[i]) : m.data[i];
   return out;
 }
 
@@ -83,34 +84,9 @@ export function randomRows(rows: number, dim: number, seed: number, normalize = 
   return out;
 }
 
-/** Round-to-nearest-even float → f16 bits (independent of the kernels' f16 → f32 path). */
+/** Round-to-nearest-even float → f16 bits. */
 export function toHalf(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f[0] = values[i];
-    const x = u[0], sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) { out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); continue; }
-    let e = exp - 127 + 15;
-    if (e >= 0x1f) { out[i] = sign | 0x7c00; continue; }
-    if (e <= 0) {
-      if (e < -10) { out[i] = sign; continue; }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let h = mant >>> shift;
-      const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
-      if (rem > half || (rem === half && (h & 1))) h++;
-      out[i] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >>> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-    out[i] = sign | h;
-  }
-  return out;
+  return Uint16Array.from(values, toFloat16Bits);
 }
 
 export function maxAbsError(got: Float32Array, want: Float64Array): number {
