@@ -44,10 +44,3 @@ export function load_elem4<T>(row: usize, k: i32): v128 {
   if (isInteger<T>()) return f16x4_to_f32x4(row + (<usize>k << 1));
   return v128.load(row + (<usize>k << 2));
 }
-
-/** Converts n f16 values to f32 (dst may not overlap src). */
-export function convert_f16_to_f32(src: usize, dst: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(src + (<usize>i << 1)));
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), f16_to_f32(<u32>load<u16>(src + (<usize>i << 1))));
-}

@@ -1,12 +1,10 @@
 // The only surface the host calls. Every function works on byte offsets into linear memory that
 // the host lays out; nothing here allocates, so one module serves one thread or many over shared memory.
 // Suffixes name the element type of the source rows: _f32, or _f16 for raw IEEE half bits.
-import { convert_f16_to_f32 } from './f16';
 import { dot_rows } from './dot';
 import { LHS_ROWS, RHS_ROWS, pack_panels, pack_panels_transposed } from './pack';
 import { BLOCK_ROWS, STRIP_BYTES } from './tile';
 
-export { convert_f16_to_f32 };
 export { negclip_block, negclip_merge, negclip_finish } from './negclip';
 export { normsim_block, normsim_quadratic_block, normsim_finish, gram_partial, gram_accumulate, gram_pack } from './normsim';
 

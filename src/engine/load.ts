@@ -21,11 +21,6 @@ export function kernelUrl(variant: SimdVariant, shared: boolean): URL {
   return new URL(`../../wasm/${kernelFileName(variant, shared)}`, import.meta.url);
 }
 
-/** Compiles a kernel module from any source; a module passes through untouched. */
-export async function compileKernels(source: ModuleSource): Promise<WebAssembly.Module> {
-  return (await loadKernels(source)).module;
-}
-
 /** A compiled kernel module and what instantiating it needs. */
 export interface LoadedKernels {
   module: WebAssembly.Module;
