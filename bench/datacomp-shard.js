@@ -138,16 +138,24 @@ export function writeSyntheticShard(dir, name, rows, dim = 768, seed = 1) {
   const next = generator(seed ^ 0xabcdef);
   const uids = Array.from({ length: rows }, () => {
     let s = '';
-    for (let i = 0; i < 4; i++) s += Math.floor(next() * 2 ** 32).toString(16).padStart(8, '0');
+    for (let i = 0; i < 4; i++)
+      s += Math.floor(next() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
     return s;
   });
-  writeFileSync(join(dir, `${name}.parquet`), new Uint8Array(parquetWriteBuffer({
-    columnData: [
-      { name: 'uid', data: uids, type: 'STRING' },
-      { name: 'url', data: uids.map((u) => `https://example.com/${u}.jpg`), type: 'STRING' },
-      { name: 'text', data: uids.map((_, i) => `synthetic caption ${i}`), type: 'STRING' },
-    ],
-  })));
+  writeFileSync(
+    join(dir, `${name}.parquet`),
+    new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'uid', data: uids, type: 'STRING' },
+          { name: 'url', data: uids.map((u) => `https://example.com/${u}.jpg`), type: 'STRING' },
+          { name: 'text', data: uids.map((_, i) => `synthetic caption ${i}`), type: 'STRING' },
+        ],
+      }),
+    ),
+  );
   const zip = new StoredZip(join(dir, `${name}.npz`));
   const header = encodeNpyHeader("'<f2'", [rows, dim]);
   for (const key of ['img', 'txt']) {
@@ -174,7 +182,10 @@ export function timeScore(dir, extraArgs = []) {
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(JSON.stringify({ code, seconds, maxRssKiB: process.resourceUsage().maxRSS }) + '\\n');
     process.exitCode = code;`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   const last = result.stderr.trim().split('\n').pop() ?? '';
   let figures;
   try {
@@ -192,11 +203,17 @@ export function benchShard(rows, extraArgs = []) {
   try {
     const started = performance.now();
     const { embeddingBytes } = writeSyntheticShard(dir, 'shard', rows);
-    console.log(`generated ${rows} rows × 768 float16 (${(embeddingBytes / 2 ** 20).toFixed(0)} MiB of embeddings) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `generated ${rows} rows × 768 float16 (${(embeddingBytes / 2 ** 20).toFixed(0)} MiB of embeddings) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     const { seconds, maxRssKiB } = timeScore(dir, extraArgs);
     const rssBytes = maxRssKiB * 1024;
-    console.log(`clipsift score ${extraArgs.join(' ')}: ${rows} rows in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds)} rows/s`);
-    console.log(`peak RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB = ${(rssBytes / embeddingBytes).toFixed(2)}× the shard's embedding bytes`);
+    console.log(
+      `clipsift score ${extraArgs.join(' ')}: ${rows} rows in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds)} rows/s`,
+    );
+    console.log(
+      `peak RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB = ${(rssBytes / embeddingBytes).toFixed(2)}× the shard's embedding bytes`,
+    );
     // negCLIPLoss dominates at the defaults (2·rows·batch·dim flops per repeat): this figure lets the
     // time at other batch sizes and repeats be worked out from a short run.
     const option = (name, fallback) => {
@@ -204,7 +221,9 @@ export function benchShard(rows, extraArgs = []) {
       return at >= 0 ? Number(extraArgs[at + 1]) : fallback;
     };
     const flops = 2 * rows * Math.min(option('--batch-size', 32768), rows) * 768 * option('--repeats', 10);
-    console.log(`negCLIPLoss work: ${(flops / 1e9).toFixed(0)} GFLOP, ${(flops / 1e9 / seconds).toFixed(1)} GFLOP/s over the whole run`);
+    console.log(
+      `negCLIPLoss work: ${(flops / 1e9).toFixed(0)} GFLOP, ${(flops / 1e9 / seconds).toFixed(1)} GFLOP/s over the whole run`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

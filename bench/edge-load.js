@@ -47,7 +47,10 @@ const gram = await engine.gramMatrix(targetRows);
 const targets = {
   inf: await engine.prepareTarget(targetRows, { p: Infinity }),
   // As build-edge.js bundles it: G above dim rows, else the rows.
-  two: targetRows.rows > targetRows.dim ? await engine.prepareTarget({ gram, dim: targetRows.dim, rows: targetRows.rows }) : await engine.prepareTarget(targetRows, { p: 2 }),
+  two:
+    targetRows.rows > targetRows.dim
+      ? await engine.prepareTarget({ gram, dim: targetRows.dim, rows: targetRows.rows })
+      : await engine.prepareTarget(targetRows, { p: 2 }),
 };
 const payloads = [];
 for (let i = 0; i < PAYLOADS; i++) {
@@ -65,7 +68,9 @@ for (let i = 0; i < PAYLOADS; i++) {
   body.set(new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength));
   body.set(new Uint8Array(txt.data.buffer, txt.data.byteOffset, txt.data.byteLength), img.data.byteLength);
   // Binary answers: one float32 column after another, compared as bytes.
-  const wantBytes = Buffer.concat(want.map((column) => Buffer.from(column.buffer, column.byteOffset, column.byteLength)));
+  const wantBytes = Buffer.concat(
+    want.map((column) => Buffer.from(column.buffer, column.byteOffset, column.byteLength)),
+  );
   payloads.push({ body, wantBytes });
 }
 await engine.close();
@@ -84,7 +89,12 @@ const mf = new Miniflare({
 const base = await mf.ready;
 const scoreUrl = new URL(`/score?rows=${ROWS}&dim=${DIM}&dtype=${DTYPE}`, base);
 const post = (body, init = {}) =>
-  fetch(scoreUrl, { method: 'POST', headers: { 'content-type': 'application/octet-stream', accept: 'application/octet-stream' }, body, ...init });
+  fetch(scoreUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', accept: 'application/octet-stream' },
+    body,
+    ...init,
+  });
 
 // The load's clients: node:http over keep-alive connections (lighter than fetch, which matters when
 // client and server share two cores). A POST that meets ECONNRESET on a *reused* connection is sent
@@ -93,11 +103,17 @@ const agent = new Agent({ keepAlive: true });
 let retries = 0;
 function postKeepAlive(body, mayRetry = true) {
   return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'content-length': body.length };
+    const headers = {
+      'content-type': 'application/octet-stream',
+      accept: 'application/octet-stream',
+      'content-length': body.length,
+    };
     const req = httpRequest(scoreUrl, { method: 'POST', agent, headers }, (res) => {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode, columns: res.headers['x-clipsift-columns'], body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, columns: res.headers['x-clipsift-columns'], body: Buffer.concat(chunks) }),
+      );
       res.on('error', reject);
     });
     req.on('error', (error) => {
@@ -117,7 +133,9 @@ for (const { body } of payloads) await (await post(body)).arrayBuffer();
 const stalled = (SABOTAGE ? payloads.concat(payloads) : []).map(({ body }) => {
   const socket = connect(Number(base.port), base.hostname);
   socket.on('error', () => undefined);
-  socket.write(`POST ${scoreUrl.pathname}${scoreUrl.search} HTTP/1.1\r\nHost: ${base.host}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(
+    `POST ${scoreUrl.pathname}${scoreUrl.search} HTTP/1.1\r\nHost: ${base.host}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
+  );
   socket.write(body.subarray(0, body.length >> 1));
   return socket;
 });
@@ -134,7 +152,10 @@ const aborted = Array.from({ length: SABOTAGE ? 20 : 0 }, async (_, i) => {
       setImmediate(() => controller.abort());
     },
   });
-  await post(stream, { signal: controller.signal, duplex: 'half' }).then((r) => r.body?.cancel(), () => undefined);
+  await post(stream, { signal: controller.signal, duplex: 'half' }).then(
+    (r) => r.body?.cancel(),
+    () => undefined,
+  );
 });
 
 let wrong = 0;
@@ -149,9 +170,12 @@ await Promise.all(
       try {
         const response = await postKeepAlive(body);
         latencies.push(performance.now() - t0);
-        if (response.status !== 200 || response.columns !== COLUMNS.join(',') || !response.body.equals(wantBytes)) wrong++;
+        if (response.status !== 200 || response.columns !== COLUMNS.join(',') || !response.body.equals(wantBytes))
+          wrong++;
       } catch (error) {
-        failures.push(`client ${client} request ${n} after ${((performance.now() - started) / 1000).toFixed(1)} s: ${error.cause?.code ?? error.message}`);
+        failures.push(
+          `client ${client} request ${n} after ${((performance.now() - started) / 1000).toFixed(1)} s: ${error.cause?.code ?? error.message}`,
+        );
       }
     }
   }),
@@ -160,7 +184,11 @@ const seconds = (performance.now() - started) / 1000;
 await Promise.all(aborted);
 
 const health = await fetch(new URL('/health', base));
-const stillServing = health.status === 200 && (await post(payloads[0].body).then((r) => r.arrayBuffer()).then((b) => Buffer.from(b).equals(payloads[0].wantBytes)));
+const stillServing =
+  health.status === 200 &&
+  (await post(payloads[0].body)
+    .then((r) => r.arrayBuffer())
+    .then((b) => Buffer.from(b).equals(payloads[0].wantBytes)));
 for (const socket of stalled) socket.destroy();
 agent.destroy();
 await mf.dispose();
@@ -168,9 +196,17 @@ await mf.dispose();
 latencies.sort((a, b) => a - b);
 const pct = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
 const total = CLIENTS * REQUESTS;
-console.log(`edge function in workerd (miniflare), 127.0.0.1, batches of ${ROWS} × ${DIM} ${DTYPE} (body ${(payloads[0].body.length / 1048576).toFixed(2)} MiB)`);
-console.log(`  ${CLIENTS} clients × ${REQUESTS} requests = ${total} in ${seconds.toFixed(2)} s: ${(total / seconds).toFixed(1)} requests/s, ${((total * ROWS) / seconds).toFixed(0)} pairs/s`);
+console.log(
+  `edge function in workerd (miniflare), 127.0.0.1, batches of ${ROWS} × ${DIM} ${DTYPE} (body ${(payloads[0].body.length / 1048576).toFixed(2)} MiB)`,
+);
+console.log(
+  `  ${CLIENTS} clients × ${REQUESTS} requests = ${total} in ${seconds.toFixed(2)} s: ${(total / seconds).toFixed(1)} requests/s, ${((total * ROWS) / seconds).toFixed(0)} pairs/s`,
+);
 console.log(`  latency ms: p50 ${pct(0.5)}  p90 ${pct(0.9)}  p99 ${pct(0.99)}  max ${latencies.at(-1).toFixed(1)}`);
-console.log(`  wrong answers: ${wrong}; requests that failed: ${failures.length}${failures.length ? ` (${failures.slice(0, 3).join('; ')})` : ''}; resent after a keep-alive reset: ${retries}`);
-console.log(`  ${SABOTAGE ? '8 stalled + 20 aborted uploads alongside' : 'no stalled or aborted uploads'}; still serving afterwards: ${stillServing}`);
+console.log(
+  `  wrong answers: ${wrong}; requests that failed: ${failures.length}${failures.length ? ` (${failures.slice(0, 3).join('; ')})` : ''}; resent after a keep-alive reset: ${retries}`,
+);
+console.log(
+  `  ${SABOTAGE ? '8 stalled + 20 aborted uploads alongside' : 'no stalled or aborted uploads'}; still serving afterwards: ${stillServing}`,
+);
 process.exitCode = wrong === 0 && failures.length === 0 && stillServing ? 0 : 1;

@@ -34,7 +34,8 @@ function toHalf(f) {
   const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
   const out = new Uint16Array(f.length);
   for (let i = 0; i < f.length; i++) {
-    const x = u[i], e = ((x >>> 23) & 0xff) - 112;
+    const x = u[i],
+      e = ((x >>> 23) & 0xff) - 112;
     out[i] = ((x >>> 16) & 0x8000) | (e <= 0 ? 0 : (e << 10) | ((x >>> 13) & 0x3ff));
   }
   return out;
@@ -44,7 +45,10 @@ async function time(fn, minSeconds = 2) {
   await fn(); // warm-up: compiles the kernels' hot paths
   let runs = 0;
   const start = performance.now();
-  do { await fn(); runs++; } while ((performance.now() - start) / 1000 < minSeconds);
+  do {
+    await fn();
+    runs++;
+  } while ((performance.now() - start) / 1000 < minSeconds);
   return (performance.now() - start) / 1000 / runs;
 }
 
@@ -55,12 +59,15 @@ console.log(`engine: ${info.runtime}, ${info.threads} thread(s), ${info.simd} SI
 const dim = 768;
 for (const n of quick ? [4096] : [4096, 8192]) {
   for (const half of [false, true]) {
-    const img = rows(n, dim, 1), txt = rows(n, dim, 2);
+    const img = rows(n, dim, 1),
+      txt = rows(n, dim, 2);
     const a = { data: half ? toHalf(img) : img, rows: n, dim };
     const b = { data: half ? toHalf(txt) : txt, rows: n, dim };
     const seconds = await time(() => engine.negClipLoss(a, b, { batchSize: n, repeats: 1 }));
     const gflops = (2 * n * n * dim) / seconds / 1e9;
-    console.log(`negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'}: ${(seconds * 1000).toFixed(0)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+    console.log(
+      `negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'}: ${(seconds * 1000).toFixed(0)} ms, ${gflops.toFixed(1)} GFLOP/s`,
+    );
   }
 }
 
@@ -72,7 +79,9 @@ for (const p of [2, Infinity]) {
   const target = await engine.prepareTarget(tgt, { p });
   const prep = (performance.now() - prepStart) / 1000;
   const seconds = await time(() => engine.normSim(cand, target), 1);
-  console.log(`NormSim_${p === Infinity ? 'inf' : p}: ${candidates} f16 candidates vs 10000-row target, dim ${dim}: ` +
-    `${(candidates / seconds).toFixed(0)} candidates/s (prepare ${prep.toFixed(2)} s)`);
+  console.log(
+    `NormSim_${p === Infinity ? 'inf' : p}: ${candidates} f16 candidates vs 10000-row target, dim ${dim}: ` +
+      `${(candidates / seconds).toFixed(0)} candidates/s (prepare ${prep.toFixed(2)} s)`,
+  );
 }
 await engine.close();

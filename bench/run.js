@@ -15,5 +15,15 @@ function run(title, cmd, args) {
 }
 
 run('engine, Node, 1 thread, baseline SIMD', process.execPath, [here('engine.js'), '--threads', '1', ...extra]);
-if (existsSync(deno)) run('engine, Deno, 1 thread, relaxed SIMD', deno, ['run', '-A', here('engine.js'), '--threads', '1', '--simd', 'relaxed', ...extra]);
+if (existsSync(deno))
+  run('engine, Deno, 1 thread, relaxed SIMD', deno, [
+    'run',
+    '-A',
+    here('engine.js'),
+    '--threads',
+    '1',
+    '--simd',
+    'relaxed',
+    ...extra,
+  ]);
 if (existsSync(here('threads.js'))) run('threads', process.execPath, [here('threads.js'), ...extra]);

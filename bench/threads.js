@@ -65,9 +65,19 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
           await call();
           best = Math.min(best, (performance.now() - started) / 1000);
         }
-        const record = { runtime: info.runtime, simd: info.simd, threads: info.threads, rows, dim, seconds: best, gflops: flops / best / 1e9 };
+        const record = {
+          runtime: info.runtime,
+          simd: info.simd,
+          threads: info.threads,
+          rows,
+          dim,
+          seconds: best,
+          gflops: flops / best / 1e9,
+        };
         results.push(record);
-        log(`${record.runtime.padEnd(5)} ${record.simd.padEnd(8)} ${String(record.threads).padStart(2)} thread(s)  ${record.gflops.toFixed(1).padStart(6)} GFLOP/s  (${best.toFixed(3)} s per call)`);
+        log(
+          `${record.runtime.padEnd(5)} ${record.simd.padEnd(8)} ${String(record.threads).padStart(2)} thread(s)  ${record.gflops.toFixed(1).padStart(6)} GFLOP/s  (${best.toFixed(3)} s per call)`,
+        );
       } finally {
         await engine.close();
       }
@@ -78,7 +88,8 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
     const mine = results.filter((r) => r.simd === simd);
     const one = mine.find((r) => r.threads === 1);
     const most = mine.reduce((a, b) => (b.threads > (a?.threads ?? 0) ? b : a), undefined);
-    if (one && most && most !== one) log(`${simd}: ${most.threads} threads = ${(most.gflops / one.gflops).toFixed(2)}× one thread`);
+    if (one && most && most !== one)
+      log(`${simd}: ${most.threads} threads = ${(most.gflops / one.gflops).toFixed(2)}× one thread`);
   }
   return results;
 }
@@ -99,7 +110,9 @@ if (invokedDirectly) {
   const runs = Number(option('runs', '3'));
   const threads = option('threads', '1,2').split(',').map(Number);
   console.log(`negCLIPLoss, rows = batch = ${rows}, dim ${dim}: GFLOP/s = 2·rows·batch·dim / time, best of ${runs}`);
-  console.log('targets (issue 3): 2 threads ≥ 1.8× one; Node baseline 2 threads ≥ 55 GFLOP/s; Deno relaxed 2 threads ≥ 70 GFLOP/s');
+  console.log(
+    'targets (issue 3): 2 threads ≥ 1.8× one; Node baseline 2 threads ≥ 55 GFLOP/s; Deno relaxed 2 threads ≥ 70 GFLOP/s',
+  );
   await benchThreads({ rows, dim, runs, threads, log: (line) => console.log(line) });
   if (!isDeno && !argv.includes('--no-deno')) await alsoInDeno();
 }

@@ -22,8 +22,16 @@ const kernels = `${root}dist/wasm/clipsift.baseline.wasm`;
 const target = process.env.CLIPSIFT_EDGE_TARGET ?? `${root}src/edge/targets/laion-aesthetic-l14.npy`;
 
 const lib = `${root}dist/lib/index.js`;
-const hints = { kernels: ' (run scripts/build-wasm.js first)', engine: ' (run scripts/build-lib.js first)', target: '' };
-for (const [what, path] of [['kernels', kernels], ['engine', lib], ['target', target]]) {
+const hints = {
+  kernels: ' (run scripts/build-wasm.js first)',
+  engine: ' (run scripts/build-lib.js first)',
+  target: '',
+};
+for (const [what, path] of [
+  ['kernels', kernels],
+  ['engine', lib],
+  ['target', target],
+]) {
   if (!existsSync(path)) {
     console.error(`build-edge: ${what} ${path} not found${hints[what]}`);
     process.exit(1);

@@ -28,7 +28,8 @@ function run(cmd, args) {
 function runAsync(cmd, args) {
   return new Promise((resolve, reject) => {
     spawn(cmd, args, { stdio: 'inherit' }).on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed`)));
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed`)),
+    );
   });
 }
 
@@ -36,15 +37,35 @@ async function build(v) {
   const file = join(out, `clipsift.${v.name}.wasm`);
   const features = ['simd', ...(v.relaxed ? ['relaxed-simd'] : []), ...(v.shared ? ['threads'] : [])];
   await runAsync(process.execPath, [
-    asc, 'assembly/index.ts', '--outFile', file,
-    '--runtime', 'stub', '--noAssert', '--optimizeLevel', '3', '--shrinkLevel', '0',
-    '--use', 'abort=',
+    asc,
+    'assembly/index.ts',
+    '--outFile',
+    file,
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--optimizeLevel',
+    '3',
+    '--shrinkLevel',
+    '0',
+    '--use',
+    'abort=',
     ...features.flatMap((f) => ['--enable', f]),
-    '--initialMemory', '1', '--maximumMemory', String(MAX_PAGES),
+    '--initialMemory',
+    '1',
+    '--maximumMemory',
+    String(MAX_PAGES),
     ...(v.shared ? ['--sharedMemory', '--importMemory'] : []),
   ]);
-  const optFeatures = ['simd', 'bulk-memory', 'sign-ext', 'nontrapping-float-to-int', 'mutable-globals',
-    ...(v.relaxed ? ['relaxed-simd'] : []), ...(v.shared ? ['threads'] : [])];
+  const optFeatures = [
+    'simd',
+    'bulk-memory',
+    'sign-ext',
+    'nontrapping-float-to-int',
+    'mutable-globals',
+    ...(v.relaxed ? ['relaxed-simd'] : []),
+    ...(v.shared ? ['threads'] : []),
+  ];
   run(wasmOpt, [file, '-O3', ...optFeatures.map((f) => `--enable-${f}`), '-o', file]);
   console.error(`wasm: ${file} ${statSync(file).size} bytes`);
 }

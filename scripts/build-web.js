@@ -43,7 +43,8 @@ await build({
   logLevel: 'warning',
 });
 
-for (const file of readdirSync(wasmDir)) if (file.endsWith('.wasm')) copyFileSync(`${wasmDir}/${file}`, `${out}/wasm/${file}`);
+for (const file of readdirSync(wasmDir))
+  if (file.endsWith('.wasm')) copyFileSync(`${wasmDir}/${file}`, `${out}/wasm/${file}`);
 
 const require = createRequire(import.meta.url);
 const uplotCss = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');

@@ -16,7 +16,9 @@ export class UsageError extends Error {
 export type OptionsSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** What parseArgs returns for a given options table. */
-export type Parsed<O extends OptionsSpec> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>;
+export type Parsed<O extends OptionsSpec> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+>;
 
 /**
  * Parses argv strictly against `options` (unknown options and missing values are usage errors).
@@ -43,7 +45,8 @@ export function numberOption(
   if (text.trim() === '' || Number.isNaN(value)) throw new UsageError(`--${name} must be a number, got '${text}'`);
   if (check.integer && !Number.isInteger(value)) throw new UsageError(`--${name} must be an integer, got '${text}'`);
   if (check.positive && !(value > 0)) throw new UsageError(`--${name} must be greater than 0, got '${text}'`);
-  if (check.min !== undefined && value < check.min) throw new UsageError(`--${name} must be at least ${check.min}, got '${text}'`);
+  if (check.min !== undefined && value < check.min)
+    throw new UsageError(`--${name} must be at least ${check.min}, got '${text}'`);
   return value;
 }
 

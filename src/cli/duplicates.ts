@@ -22,7 +22,10 @@ export class IdentitySet {
   /** Set once an identity was turned away because the set was full. */
   full = false;
 
-  constructor(expected = 1 << 16, private readonly limit = Infinity) {
+  constructor(
+    expected = 1 << 16,
+    private readonly limit = Infinity,
+  ) {
     let capacity = 1 << 4;
     while (capacity < Math.min(expected, limit) * 2) capacity *= 2;
     this.keys = new Uint32Array(capacity * UID_WORDS);
@@ -42,7 +45,10 @@ export class IdentitySet {
   add(words: Uint32Array, index: number, shard: number): number | undefined {
     if ((this.count + 1) * 2 > this.owners.length && this.count < this.limit) this.grow();
     const w = index * UID_WORDS;
-    const a = words[w]!, b = words[w + 1]!, c = words[w + 2]!, d = words[w + 3]!;
+    const a = words[w]!,
+      b = words[w + 1]!,
+      c = words[w + 2]!,
+      d = words[w + 3]!;
     let slot = slotHash(a, b, c, d) & this.mask;
     for (;;) {
       const owner = this.owners[slot]!;
@@ -61,7 +67,8 @@ export class IdentitySet {
         return undefined;
       }
       const k = slot * UID_WORDS;
-      if (this.keys[k] === a && this.keys[k + 1] === b && this.keys[k + 2] === c && this.keys[k + 3] === d) return owner - 1;
+      if (this.keys[k] === a && this.keys[k + 1] === b && this.keys[k + 2] === c && this.keys[k + 3] === d)
+        return owner - 1;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -130,7 +137,10 @@ export function hashKeys(keys: ArrayLike<string>): Uint32Array {
   for (let i = 0; i < keys.length; i++) {
     const bytes = encoder.encode(keys[i]!);
     // Four independently seeded 32-bit FNV-1a/murmur-finalised lanes (cyrb128-style).
-    let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+    let h1 = 1779033703,
+      h2 = 3144134277,
+      h3 = 1013904242,
+      h4 = 2773480762;
     for (const byte of bytes) {
       h1 = h2 ^ Math.imul(h1 ^ byte, 597399067);
       h2 = h3 ^ Math.imul(h2 ^ byte, 2869860233);

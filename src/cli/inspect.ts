@@ -62,7 +62,10 @@ export interface FileReport {
 }
 
 /** Describes the file at `path`; reads all rows unless `headersOnly`. */
-export async function inspectFile(path: string, options: { headersOnly: boolean; quiet: boolean }): Promise<FileReport> {
+export async function inspectFile(
+  path: string,
+  options: { headersOnly: boolean; quiet: boolean },
+): Promise<FileReport> {
   const kind = embeddingFileKind(path);
   if (!kind) throw new InputError(path, 'not an .npy, .npz or .parquet file');
   const source = await openFileSource(path);
@@ -95,7 +98,8 @@ export async function inspectFile(path: string, options: { headersOnly: boolean;
         } catch (error) {
           // Most columns (uid, url, text, ...) are not embeddings; only binary ones may be and need saying why.
           if (!(error instanceof InputError)) throw error;
-          if (/^binary embedding column/.test(error.problem)) report.skipped.push({ key: column, reason: error.problem });
+          if (/^binary embedding column/.test(error.problem))
+            report.skipped.push({ key: column, reason: error.problem });
           continue;
         }
         await describe(reader, column, reader.dtype === 'f2' ? 'float16' : 'float32');
@@ -107,7 +111,12 @@ export async function inspectFile(path: string, options: { headersOnly: boolean;
   return report;
 }
 
-async function describeArray(reader: EmbeddingReader, key: string | null, dtype: string, options: { headersOnly: boolean; quiet: boolean }): Promise<ArrayReport> {
+async function describeArray(
+  reader: EmbeddingReader,
+  key: string | null,
+  dtype: string,
+  options: { headersOnly: boolean; quiet: boolean },
+): Promise<ArrayReport> {
   const report: ArrayReport = { key, rows: reader.rows, dim: reader.dim, dtype };
   if (options.headersOnly) return report;
   const progress = new Progress({ label: reader.name, total: reader.rows, quiet: options.quiet });
@@ -145,9 +154,13 @@ export function formatReport(report: FileReport): string {
     let line = `  ${name}${formatCount(array.rows)} × ${array.dim} ${array.dtype}`;
     const s = array.stats;
     if (s) {
-      const norms = s.minNorm === null ? 'norms n/a' : `norms ${s.minNorm.toFixed(4)}..${s.maxNorm!.toFixed(4)} (mean ${s.meanNorm!.toFixed(4)})`;
+      const norms =
+        s.minNorm === null
+          ? 'norms n/a'
+          : `norms ${s.minNorm.toFixed(4)}..${s.maxNorm!.toFixed(4)} (mean ${s.meanNorm!.toFixed(4)})`;
       line += `, ${norms}, ${s.nonFiniteRows} NaN/Inf rows, ${s.zeroRows} zero rows`;
-      if (s.nonFiniteRows > 0) line += ` [NaN/Inf rows ${listRows(s.firstNonFiniteRows)}${s.nonFiniteRows > 10 ? ', ...' : ''}]`;
+      if (s.nonFiniteRows > 0)
+        line += ` [NaN/Inf rows ${listRows(s.firstNonFiniteRows)}${s.nonFiniteRows > 10 ? ', ...' : ''}]`;
       if (s.zeroRows > 0) line += ` [zero rows ${listRows(s.firstZeroRows)}${s.zeroRows > 10 ? ', ...' : ''}]`;
     }
     lines.push(line);

@@ -95,7 +95,7 @@ async function topLevelHelp(): Promise<string> {
     'commands:',
     ...lines,
     '',
-    'clipsift <command> --help shows a command\'s options; clipsift --version prints the version.',
+    "clipsift <command> --help shows a command's options; clipsift --version prints the version.",
     'Set CLIPSIFT_DEBUG=1 to print stack traces with errors.',
   ].join('\n');
 }

@@ -145,7 +145,10 @@ export class Progress {
     const rateText = `${formatRate(rate)} ${this.unit}/s`;
     const etaText = etaS !== undefined ? `ETA ${formatDuration(etaS)}` : '';
     if (this.mode === 'bar') {
-      const bar = fraction !== undefined ? ` [${renderBar(fraction, BAR_WIDTH)}] ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
+      const bar =
+        fraction !== undefined
+          ? ` [${renderBar(fraction, BAR_WIDTH)}] ${(fraction * 100).toFixed(0).padStart(3)}%`
+          : '';
       let line = `${this.label}${bar} ${counts} ${this.unit} ${rateText} ${etaText}`.trimEnd();
       const columns = this.sink.columns ?? 80;
       if (line.length > columns - 1) line = line.slice(0, columns - 1);

@@ -16,7 +16,10 @@ import type { ScoreShard, ShardIdentities } from './score-shard.js';
 export type { Arch } from '../io/layouts.js';
 
 /** Opens every shard named by `paths`, in command-line order (and name order within a directory). */
-export async function openScoreShards(paths: string[], options: { arch: Arch; keyColumn: string | undefined }): Promise<ScoreShard[]> {
+export async function openScoreShards(
+  paths: string[],
+  options: { arch: Arch; keyColumn: string | undefined },
+): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
   const seenFiles = new Set<string>();
   for (const path of paths) {
@@ -32,7 +35,10 @@ export async function openScoreShards(paths: string[], options: { arch: Arch; ke
   try {
     for (const ref of refs) {
       const { keyColumn } = options;
-      const shard = await openShard(nodeFileSystem, ref, { arch: options.arch, ...(keyColumn !== undefined ? { keyColumn } : {}) });
+      const shard = await openShard(nodeFileSystem, ref, {
+        arch: options.arch,
+        ...(keyColumn !== undefined ? { keyColumn } : {}),
+      });
       shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? options.arch : null));
     }
   } catch (error) {
@@ -57,7 +63,10 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
   const name = basename(path);
   const stem = name.replace(/\.(parquet|npz)$/, '');
   if (stem === name) {
-    throw new InputError(path, 'is not a shard: give a DataComp <name>.parquet or <name>.npz (with its partner beside it), or a directory');
+    throw new InputError(
+      path,
+      'is not a shard: give a DataComp <name>.parquet or <name>.npz (with its partner beside it), or a directory',
+    );
   }
   const dir = dirname(path);
   const npz = join(dir, `${stem}.npz`);
@@ -73,7 +82,9 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
 }
 
 async function toScoreShard(shard: Shard, arch: Arch | null): Promise<ScoreShard> {
-  const paths = [...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])])];
+  const paths = [
+    ...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])]),
+  ];
   const files = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(path)).size })));
   const metadataName = shard.files.metadata ?? shard.files.image;
   return {
@@ -118,9 +129,11 @@ export async function identityWordsOf(path: string, parquet: ParquetInput): Prom
   const columns: KeyColumns = {};
   for (const name of keyNames) {
     const column = values[name]!;
-    columns[name] = column.every((v) => typeof v === 'string') ? (column as string[])
-      : column.every((v) => typeof v === 'bigint') ? BigInt64Array.from(column as bigint[])
-      : Int32Array.from(column as number[]);
+    columns[name] = column.every((v) => typeof v === 'string')
+      ? (column as string[])
+      : column.every((v) => typeof v === 'bigint')
+        ? BigInt64Array.from(column as bigint[])
+        : Int32Array.from(column as number[]);
   }
   return identitiesOf(path, columns).words;
 }

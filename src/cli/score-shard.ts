@@ -91,11 +91,17 @@ export async function scoreShard(
   const { img: imgReader, txt: txtReader } = shard;
   checkAlignment(shard);
   if (run.target && imgReader.dim !== run.target.dim) {
-    throw new InputError(imgReader.name, `embeddings have dim ${imgReader.dim} but the target has dim ${run.target.dim}`);
+    throw new InputError(
+      imgReader.name,
+      `embeddings have dim ${imgReader.dim} but the target has dim ${run.target.dim}`,
+    );
   }
   const identities = await shard.readIdentities();
   if (identities.words.length / UID_WORDS !== imgReader.rows) {
-    throw new InputError(shard.metadataName, `has ${identities.words.length / UID_WORDS} identities for ${imgReader.rows} embedding rows`);
+    throw new InputError(
+      shard.metadataName,
+      `has ${identities.words.length / UID_WORDS} identities for ${imgReader.rows} embedding rows`,
+    );
   }
 
   // Progress counts a row half done once both of its embeddings are read, done once it is scored.
@@ -111,18 +117,27 @@ export async function scoreShard(
   const validRows = complement(invalid, img.rows);
   const validWords = gatherWords(identities.words, validRows);
   const duplicates = checkShardDuplicates(seen, validWords, index);
-  const drop = sortedUnion(invalid, duplicates.withinShard.map((k) => validRows[k]!));
+  const drop = sortedUnion(
+    invalid,
+    duplicates.withinShard.map((k) => validRows[k]!),
+  );
 
   if (invalid.length > 0) {
-    run.warn(`${shard.name}: dropped ${invalid.length} row${invalid.length === 1 ? '' : 's'} with NaN/Inf or all-zero embeddings (rows ${listRows(invalid)})`);
+    run.warn(
+      `${shard.name}: dropped ${invalid.length} row${invalid.length === 1 ? '' : 's'} with NaN/Inf or all-zero embeddings (rows ${listRows(invalid)})`,
+    );
   }
   if (duplicates.withinShard.length > 0) {
     const rows = duplicates.withinShard.map((k) => validRows[k]!);
-    run.warn(`${shard.name}: ${rows.length} duplicate identit${rows.length === 1 ? 'y' : 'ies'} within the shard, kept the first (dropped rows ${listRows(rows)}; first: ${identities.describe(rows[0]!)})`);
+    run.warn(
+      `${shard.name}: ${rows.length} duplicate identit${rows.length === 1 ? 'y' : 'ies'} within the shard, kept the first (dropped rows ${listRows(rows)}; first: ${identities.describe(rows[0]!)})`,
+    );
   }
   if (duplicates.acrossShards.length > 0) {
     const row = validRows[duplicates.acrossShards[0]!]!;
-    run.warn(`${shard.name}: ${duplicates.acrossShards.length} identit${duplicates.acrossShards.length === 1 ? 'y also appears' : 'ies also appear'} in earlier shards (first: ${identities.describe(row)}); kept in this score file, select keeps one`);
+    run.warn(
+      `${shard.name}: ${duplicates.acrossShards.length} identit${duplicates.acrossShards.length === 1 ? 'y also appears' : 'ies also appear'} in earlier shards (first: ${identities.describe(row)}); kept in this score file, select keeps one`,
+    );
   }
 
   const rows = img.rows - drop.length;
@@ -189,10 +204,16 @@ function checkAlignment(shard: ScoreShard): void {
     const metadata = metadataRows !== undefined ? `, ${shard.metadataName} ${metadataRows}` : '';
     throw new InputError(shard.name, `row counts differ: ${img.name} ${img.rows}, ${txt.name} ${txt.rows}${metadata}`);
   }
-  if (img.dim !== txt.dim) throw new InputError(shard.name, `image embeddings have dim ${img.dim} but text embeddings have dim ${txt.dim}`);
+  if (img.dim !== txt.dim)
+    throw new InputError(shard.name, `image embeddings have dim ${img.dim} but text embeddings have dim ${txt.dim}`);
 }
 
-function invalidRowsError(img: GatheredRows, txt: GatheredRows, imgReader: EmbeddingReader, txtReader: EmbeddingReader): InputError {
+function invalidRowsError(
+  img: GatheredRows,
+  txt: GatheredRows,
+  imgReader: EmbeddingReader,
+  txtReader: EmbeddingReader,
+): InputError {
   const parts: { file: string; what: string; rows: number[] }[] = [
     { file: imgReader.name, what: 'NaN or Inf', rows: img.stats.nonFiniteRows },
     { file: txtReader.name, what: 'NaN or Inf', rows: txt.stats.nonFiniteRows },
@@ -201,7 +222,10 @@ function invalidRowsError(img: GatheredRows, txt: GatheredRows, imgReader: Embed
   ].filter((p) => p.rows.length > 0);
   const first = parts[0]!;
   const one = first.rows.length === 1;
-  const more = parts.slice(1).map((p) => `; ${p.file}: ${p.rows.length} ${p.what} row${p.rows.length === 1 ? '' : 's'}`).join('');
+  const more = parts
+    .slice(1)
+    .map((p) => `; ${p.file}: ${p.rows.length} ${p.what} row${p.rows.length === 1 ? '' : 's'}`)
+    .join('');
   return new InputError(
     first.file,
     `${first.rows.length} row${one ? '' : 's'} ${first.what === 'all-zero' ? (one ? 'is all zeros' : 'are all zeros') : one ? 'holds NaN or Inf' : 'hold NaN or Inf'} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
@@ -212,9 +236,11 @@ function warnAboutNorms(shardName: string, file: string, gathered: GatheredRows,
   const { minNorm, maxNorm } = gathered.stats;
   if (!(minNorm < 1 - run.normTolerance || maxNorm > 1 + run.normTolerance)) return;
   const range = `${minNorm.toPrecision(4)}..${maxNorm.toPrecision(4)}`;
-  run.warn(run.normalize
-    ? `${shardName}: ${file} norms range ${range}; L2-normalised before scoring (--normalize)`
-    : `${shardName}: ${file} is not unit-norm (norms ${range}); CLIP scores assume unit vectors, pass --normalize to L2-normalise`);
+  run.warn(
+    run.normalize
+      ? `${shardName}: ${file} norms range ${range}; L2-normalised before scoring (--normalize)`
+      : `${shardName}: ${file} is not unit-norm (norms ${range}); CLIP scores assume unit vectors, pass --normalize to L2-normalise`,
+  );
 }
 
 /** Ascending union of ascending lists. */
@@ -241,7 +267,11 @@ function gatherWords(words: Uint32Array, rows: readonly number[]): Uint32Array {
 }
 
 /** The identity columns without the dropped rows. */
-function keepRows(columns: Record<string, ScoreColumn>, drop: readonly number[], rows: number): Record<string, ScoreColumn> {
+function keepRows(
+  columns: Record<string, ScoreColumn>,
+  drop: readonly number[],
+  rows: number,
+): Record<string, ScoreColumn> {
   if (drop.length === 0) return { ...columns };
   const keep = complement(drop, rows);
   const out: Record<string, ScoreColumn> = {};

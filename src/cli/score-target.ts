@@ -39,7 +39,8 @@ export async function loadTarget(path: string, key: string | undefined, normaliz
   if (stats.nonFiniteRows.length > 0) {
     throw new InputError(path, `target rows hold NaN or Inf: rows ${listRows(stats.nonFiniteRows)}`);
   }
-  if (stats.zeroRows.length > 0) throw new InputError(path, `target rows are all zeros: rows ${listRows(stats.zeroRows)}`);
+  if (stats.zeroRows.length > 0)
+    throw new InputError(path, `target rows are all zeros: rows ${listRows(stats.zeroRows)}`);
   const data = normalize ? normalizeRows(gathered.data, gathered.dim) : gathered.data;
   return {
     data,

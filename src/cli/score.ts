@@ -109,8 +109,10 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   const arch = values.arch ?? 'l14';
   if (arch !== 'l14' && arch !== 'b32') throw new UsageError(`--arch must be l14 or b32, got '${arch}'`);
   const simd = values.simd ?? 'auto';
-  if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed') throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
-  if (values['target-key'] !== undefined && values.target === undefined) throw new UsageError('--target-key needs --target');
+  if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed')
+    throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
+  if (values['target-key'] !== undefined && values.target === undefined)
+    throw new UsageError('--target-key needs --target');
   if (values.p !== undefined && values.target === undefined) throw new UsageError('--p needs --target');
   return {
     inputs: positionals,
@@ -175,7 +177,8 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     mkdirSync(options.out, { recursive: true });
     // Left by a run that was killed between writing and renaming; never a finished file.
     await removeStaleTemporaries(options.out);
-    const target = options.target !== undefined ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
+    const target =
+      options.target !== undefined ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
     if (target) {
       const dims = new Set(shards.map((s) => s.img.dim));
       for (const dim of dims) {
@@ -189,7 +192,9 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     const plan = await planShards(shards, options, target);
     const todo = plan.filter((p) => !p.done);
     if (todo.length === 0) {
-      process.stdout.write(`all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`);
+      process.stdout.write(
+        `all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`,
+      );
       return 0;
     }
     return await scorePlanned(plan, options, target, warn);
@@ -211,7 +216,11 @@ async function scorePlanned(
   let progress: Progress | undefined;
   try {
     let prepared: Target | undefined;
-    if (target) prepared = await engine.prepareTarget({ data: target.data, rows: target.rows, dim: target.dim }, { p: options.p });
+    if (target)
+      prepared = await engine.prepareTarget(
+        { data: target.data, rows: target.rows, dim: target.dim },
+        { p: options.p },
+      );
     const info = engine.info();
     const total = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0);
     progress = new Progress({ label: 'score', total, quiet: options.quiet });
@@ -248,7 +257,9 @@ async function scorePlanned(
       rowsScored += outcome.written;
     }
     if (seen.full) {
-      warn.message(`the check for uids repeated across shards covered the first ${formatCount(CROSS_SHARD_IDENTITIES)} rows only`);
+      warn.message(
+        `the check for uids repeated across shards covered the first ${formatCount(CROSS_SHARD_IDENTITIES)} rows only`,
+      );
     }
     const elapsed = (performance.now() - started) / 1000;
     stopKeepAlive();
@@ -269,7 +280,11 @@ async function scorePlanned(
 }
 
 /** Decides, for every shard, whether its score file is already done, and refuses mismatches. */
-async function planShards(shards: ScoreShard[], options: ScoreOptions, target: LoadedTarget | undefined): Promise<PlannedShard[]> {
+async function planShards(
+  shards: ScoreShard[],
+  options: ScoreOptions,
+  target: LoadedTarget | undefined,
+): Promise<PlannedShard[]> {
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
@@ -301,8 +316,12 @@ async function planShards(shards: ScoreShard[], options: ScoreOptions, target: L
   }
   if (conflicts.length > 0) {
     const [first] = conflicts;
-    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more score file${conflicts.length > 2 ? 's' : ''})` : '';
-    throw new OutputError(first!.path, `exists with other parameters: ${first!.differences.join(', ')}${more}; pass --force to overwrite, or use another --out`);
+    const more =
+      conflicts.length > 1 ? ` (and ${conflicts.length - 1} more score file${conflicts.length > 2 ? 's' : ''})` : '';
+    throw new OutputError(
+      first!.path,
+      `exists with other parameters: ${first!.differences.join(', ')}${more}; pass --force to overwrite, or use another --out`,
+    );
   }
   return plan;
 }
@@ -337,7 +356,10 @@ function checkShardNames(shards: ScoreShard[]): void {
   for (const shard of shards) {
     const other = seen.get(shard.name);
     if (other) {
-      throw new InputError(shard.files[0]?.path ?? shard.name, `shard name '${shard.name}' is also the name of ${other.files[0]?.path ?? 'another shard'}; score them into different --out directories`);
+      throw new InputError(
+        shard.files[0]?.path ?? shard.name,
+        `shard name '${shard.name}' is also the name of ${other.files[0]?.path ?? 'another shard'}; score them into different --out directories`,
+      );
     }
     seen.set(shard.name, shard);
   }
@@ -347,7 +369,11 @@ function warnAboutTargetNorms(path: string, target: LoadedTarget, normalize: boo
   const { minNorm, maxNorm } = target.stats;
   if (!(minNorm < 1 - NORM_TOLERANCE || maxNorm > 1 + NORM_TOLERANCE)) return;
   const range = `${minNorm.toPrecision(4)}..${maxNorm.toPrecision(4)}`;
-  warn(normalize ? `${path}: target norms range ${range}; L2-normalised (--normalize)` : `${path}: target is not unit-norm (norms ${range}); pass --normalize to L2-normalise`);
+  warn(
+    normalize
+      ? `${path}: target norms range ${range}; L2-normalised (--normalize)`
+      : `${path}: target is not unit-norm (norms ${range}); pass --normalize to L2-normalise`,
+  );
 }
 
 /** Warnings go to stderr, between progress redraws. */

@@ -113,12 +113,19 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     if (token.kind !== 'option' || (token.name !== 'top' && token.name !== 'min')) continue;
     steps.push(token.name === 'top' ? parseTop(token.value ?? '') : parseMin(token.value ?? ''));
   }
-  const normSimFlags = ['normsim-d-final', 'normsim-d-iterations', 'normsim-d-sample', 'normsim-d-seed', 'embeddings'] as const;
+  const normSimFlags = [
+    'normsim-d-final',
+    'normsim-d-iterations',
+    'normsim-d-sample',
+    'normsim-d-seed',
+    'embeddings',
+  ] as const;
   if (!values['normsim-d']) {
     const stray = normSimFlags.find((name) => values[name] !== undefined);
     if (stray) throw new UsageError(`--${stray} needs --normsim-d`);
   }
-  if (steps.length === 0 && !values['normsim-d']) throw new UsageError('nothing to select: give at least one --top, --min or --normsim-d');
+  if (steps.length === 0 && !values['normsim-d'])
+    throw new UsageError('nothing to select: give at least one --top, --min or --normsim-d');
 
   const options: SelectOptions = {
     inputs: positionals,
@@ -136,7 +143,10 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     const sampleText = values['normsim-d-sample'];
     options.normSimD = {
       final,
-      iterations: numberOption('normsim-d-iterations', values['normsim-d-iterations'], 500, { integer: true, positive: true }),
+      iterations: numberOption('normsim-d-iterations', values['normsim-d-iterations'], 500, {
+        integer: true,
+        positive: true,
+      }),
       seed: numberOption('normsim-d-seed', values['normsim-d-seed'], 0, { integer: true, min: 0 }),
       embeddings: values.embeddings,
       arch,
@@ -161,7 +171,8 @@ function splitColumnValue(option: string, text: string): [string, string] {
 function parseFraction(option: string, text: string): number {
   const percent = text.endsWith('%');
   const value = Number(percent ? text.slice(0, -1) : text) / (percent ? 100 : 1);
-  if (text.trim() === '' || !(value >= 0 && value <= 1)) throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), got '${text}'`);
+  if (text.trim() === '' || !(value >= 0 && value <= 1))
+    throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), got '${text}'`);
   return value;
 }
 
@@ -173,7 +184,8 @@ function parseTop(text: string): SelectionStep {
 function parseMin(text: string): SelectionStep {
   const [column, valueText] = splitColumnValue('--min', text);
   const value = Number(valueText);
-  if (valueText.trim() === '' || Number.isNaN(value)) throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
+  if (valueText.trim() === '' || Number.isNaN(value))
+    throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
   return { kind: 'min', column, value };
 }
 
@@ -185,7 +197,8 @@ export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
     if (!info) throw new InputError(input, 'no such file or directory');
     if (info.isDirectory()) {
       const found = (await listDirectory(input)).filter((name) => name.endsWith('.scores.parquet'));
-      if (found.length === 0) throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
+      if (found.length === 0)
+        throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
       files.push(...found.map((name) => join(input, name)));
     } else {
       files.push(input);
@@ -205,12 +218,18 @@ export async function readScoreFiles(files: string[], columns: string[]): Promis
     try {
       const parquet = await openParquet(source);
       if (!parquet.columns.includes('uid')) {
-        throw new InputError(file, `has no uid column (columns: ${parquet.columns.join(', ')}); subset files name rows by DataComp uid`, { field: 'uid' });
+        throw new InputError(
+          file,
+          `has no uid column (columns: ${parquet.columns.join(', ')}); subset files name rows by DataComp uid`,
+          { field: 'uid' },
+        );
       }
       for (const column of columns) {
         if (!parquet.columns.includes(column)) {
           const scores = parquet.columns.filter((c) => c !== 'uid').join(', ');
-          throw new InputError(file, `has no score column ${column} (score columns: ${scores || 'none'})`, { field: column });
+          throw new InputError(file, `has no score column ${column} (score columns: ${scores || 'none'})`, {
+            field: column,
+          });
         }
       }
       const read = await parquet.readColumns(['uid', ...columns]);
@@ -227,13 +246,20 @@ export async function readScoreFiles(files: string[], columns: string[]): Promis
 function toFloat32(file: string, column: string, values: unknown[]): Float32Array {
   const out = new Float32Array(values.length);
   values.forEach((value, row) => {
-    if (typeof value !== 'number') throw new InputError(file, `score is ${value === null ? 'null' : typeof value}, not a number`, { row, field: column });
+    if (typeof value !== 'number')
+      throw new InputError(file, `score is ${value === null ? 'null' : typeof value}, not a number`, {
+        row,
+        field: column,
+      });
     out[row] = value;
   });
   return out;
 }
 
-function concatTables(parts: { uids: Uint32Array; columns: Record<string, Float32Array> }[], columns: string[]): ScoreTable {
+function concatTables(
+  parts: { uids: Uint32Array; columns: Record<string, Float32Array> }[],
+  columns: string[],
+): ScoreTable {
   const rows = parts.reduce((sum, p) => sum + uidCount(p.uids), 0);
   const table: ScoreTable = { uids: new Uint32Array(rows * UID_WORDS), columns: {} };
   for (const column of columns) table.columns[column] = new Float32Array(rows);
@@ -265,7 +291,8 @@ export async function gatherImageEmbeddings(
     for (const ref of await listShards(nodeFileSystem, dir)) {
       const shard = await openShard(nodeFileSystem, ref, { arch });
       try {
-        if (!shard.keyColumns.includes('uid')) throw new InputError(dir, 'has no uid column; NormSim_2-D matches embeddings to score rows by uid');
+        if (!shard.keyColumns.includes('uid'))
+          throw new InputError(dir, 'has no uid column; NormSim_2-D matches embeddings to score rows by uid');
         const shardUids = parseUids((await shard.readKeys()).uid as string[], ref.files.metadata ?? ref.name);
         const targetIndex = new Int32Array(shard.rows).fill(-1);
         let wanted = 0;
@@ -300,12 +327,19 @@ export async function gatherImageEmbeddings(
   }
   if (foundCount < count) {
     const missing = found.indexOf(0);
-    throw new InputError(dirs.join(', '), `${count - foundCount} selected uids have no image embeddings here (first: ${formatUid(uids, missing)})`);
+    throw new InputError(
+      dirs.join(', '),
+      `${count - foundCount} selected uids have no image embeddings here (first: ${formatUid(uids, missing)})`,
+    );
   }
   if (data) {
     // The engine would reject a NaN/Inf row by its position in this gathered matrix; name the uid instead.
     const bad = firstNonFiniteRow(data, dim);
-    if (bad >= 0) throw new InputError(dirs.join(', '), `image embedding of uid ${formatUid(uids, bad)} has a non-finite value (NaN or Infinity)`);
+    if (bad >= 0)
+      throw new InputError(
+        dirs.join(', '),
+        `image embedding of uid ${formatUid(uids, bad)} has a non-finite value (NaN or Infinity)`,
+      );
   }
   return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] };
 }
@@ -334,7 +368,14 @@ function findUid(sorted: Uint32Array, table: Uint32Array, row: number): number {
 /** One line of the summary: a step and its outcome, or the NormSim_2-D pass. */
 type SummaryStep =
   | (StepOutcome['step'] & { kept: number; threshold: number | null })
-  | { kind: 'normsim-d'; final: number; iterations: number; sample: number | null; kept: number; threshold: number | null };
+  | {
+      kind: 'normsim-d';
+      final: number;
+      iterations: number;
+      sample: number | null;
+      kept: number;
+      threshold: number | null;
+    };
 
 /** What `select` did, as printed (and emitted with --json). */
 export interface SelectSummary {
@@ -351,7 +392,13 @@ export interface SelectSummary {
 
 /** Runs `select` as parsed; returns the summary after writing the subset file. */
 export async function runSelect(options: SelectOptions): Promise<SelectSummary> {
-  if (!options.force && (await stat(options.out).then(() => true, () => false))) {
+  if (
+    !options.force &&
+    (await stat(options.out).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
   const files = await resolveScoreFiles(options.inputs);
@@ -367,7 +414,11 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     }
   }
   const selection = selectFromTable(table, options.steps, given);
-  const steps: SummaryStep[] = selection.summary.steps.map((s) => ({ ...s.step, kept: s.kept, threshold: s.threshold }));
+  const steps: SummaryStep[] = selection.summary.steps.map((s) => ({
+    ...s.step,
+    kept: s.kept,
+    threshold: s.threshold,
+  }));
   let uids = selection.uids;
   let keptRows = selection.rows.length;
 
@@ -379,7 +430,12 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     let outcome = { iterations: 0, threshold: null as number | null };
     if (images.rows > 0) {
       const engine = await createEngine({ threads: settings.threads });
-      const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet: options.json });
+      const progress = new Progress({
+        label: 'NormSim_2-D',
+        total: settings.iterations,
+        unit: 'rounds',
+        quiet: options.json,
+      });
       try {
         // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
         const result = await normSim2D(engine, images, {
@@ -400,7 +456,14 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     rows.forEach((row, k) => kept.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
     uids = kept;
     keptRows = rows.length;
-    steps.push({ kind: 'normsim-d', final: settings.final, iterations: settings.iterations, sample: settings.sample ?? null, kept: keptRows, threshold: outcome.threshold });
+    steps.push({
+      kind: 'normsim-d',
+      final: settings.final,
+      iterations: settings.iterations,
+      sample: settings.sample ?? null,
+      kept: keptRows,
+      threshold: outcome.threshold,
+    });
   }
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
@@ -419,8 +482,12 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
 /** The summary as a few aligned lines. */
 export function formatSelectSummary(summary: SelectSummary): string {
   const pct = (f: number) => `${+(f * 100).toFixed(4)}%`;
-  const givenNote = summary.given ? ` (--given-uids: ${summary.given.uids} uids, ${summary.given.matchedRows} rows matched)` : '';
-  const lines = [`pool: ${summary.pool} rows from ${summary.scoreFiles} score file${summary.scoreFiles === 1 ? '' : 's'}${givenNote}`];
+  const givenNote = summary.given
+    ? ` (--given-uids: ${summary.given.uids} uids, ${summary.given.matchedRows} rows matched)`
+    : '';
+  const lines = [
+    `pool: ${summary.pool} rows from ${summary.scoreFiles} score file${summary.scoreFiles === 1 ? '' : 's'}${givenNote}`,
+  ];
   const labels = summary.steps.map((s) =>
     s.kind === 'top'
       ? `top ${s.column} ${pct(s.fraction)}`

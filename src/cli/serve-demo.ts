@@ -160,7 +160,8 @@ export const command: Command = {
       console.log(usage);
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`serve-demo takes no positional arguments, got '${positionals[0]}'`);
+    if (positionals.length > 0)
+      throw new UsageError(`serve-demo takes no positional arguments, got '${positionals[0]}'`);
     const port = numberOption('port', values.port, 8787, { integer: true, min: 0 });
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got '${values.port}'`);
     const server = await serveDemo({ port, host: values.host ?? '127.0.0.1' });

@@ -13,7 +13,10 @@ export function clipsiftVersion(): string {
   // src/cli/version.ts and dist/lib/cli/version.js sit two and three levels below the package root.
   for (const relative of ['../../../package.json', '../../package.json']) {
     try {
-      const parsed = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const parsed = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (parsed.name === 'clipsift' && typeof parsed.version === 'string') {
         cached = parsed.version;
         break;

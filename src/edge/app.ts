@@ -17,7 +17,11 @@ import { decodeBundledGram, decodeBundledTarget } from './target.js';
 export interface EdgeLimits extends ParseLimits {}
 
 /** Defaults sized for crawler-side scoring: a 4096 × 768 float32 pair is 25 MiB of body. */
-export const DEFAULT_LIMITS: EdgeLimits = { maxBodyBytes: 32 * 1024 * 1024, maxJsonBytes: 8 * 1024 * 1024, maxRows: 4096 };
+export const DEFAULT_LIMITS: EdgeLimits = {
+  maxBodyBytes: 32 * 1024 * 1024,
+  maxJsonBytes: 8 * 1024 * 1024,
+  maxRows: 4096,
+};
 
 /** negCLIPLoss temperature: the paper's (and the CLI's) default. */
 const TEMPERATURE = 0.01;
@@ -73,7 +77,12 @@ export function createScoreApp(options: ScoreAppOptions): FetchHandler {
   };
 }
 
-async function route(request: Request, limits: EdgeLimits, open: () => Promise<Ready>, variant: string): Promise<Response> {
+async function route(
+  request: Request,
+  limits: EdgeLimits,
+  open: () => Promise<Ready>,
+  variant: string,
+): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname === '/health') {
     if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
@@ -89,7 +98,10 @@ async function route(request: Request, limits: EdgeLimits, open: () => Promise<R
         p: ['inf', '2'],
         // NormSim_∞ from the bundled rows; NormSim_2 from their bundled d × d Gram matrix when the
         // target has more rows than dims, else from the rows.
-        prepared: { inf: { from: 'rows', file: targetName }, '2': gramName ? { from: 'gram', file: gramName } : { from: 'rows', file: targetName } },
+        prepared: {
+          inf: { from: 'rows', file: targetName },
+          '2': gramName ? { from: 'gram', file: gramName } : { from: 'rows', file: targetName },
+        },
       },
       limits,
     });
@@ -106,12 +118,18 @@ async function route(request: Request, limits: EdgeLimits, open: () => Promise<R
 
 async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Record<string, Float32Array>> {
   const targetDim = ready.targetShape[1];
-  if (img.dim !== targetDim) throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
+  if (img.dim !== targetDim)
+    throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
   const { engine } = ready;
   return {
     clip_score: await engine.clipScore(img, txt),
     // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
-    negclip_loss: await engine.negClipLoss(img, txt, { batchSize: img.rows, temperature: TEMPERATURE, repeats: 1, seed: 0 }),
+    negclip_loss: await engine.negClipLoss(img, txt, {
+      batchSize: img.rows,
+      temperature: TEMPERATURE,
+      repeats: 1,
+      seed: 0,
+    }),
     normsim_inf: await engine.normSim(img, ready.normSimInf),
     normsim_2: await engine.normSim(img, ready.normSim2),
   };
@@ -126,7 +144,9 @@ async function openReady(options: ScoreAppOptions): Promise<Ready> {
   const { rows, dim } = target.embeddings;
   if (gram && (gram.rows !== rows || gram.dim !== dim)) {
     // A deployment whose two files come from different builds: refuse rather than score against two targets.
-    throw new Error(`${gramFile.name} is the Gram matrix of ${gram.rows} × ${gram.dim} rows, but ${targetFile.name} is ${rows} × ${dim}; rebuild with scripts/build-edge.js`);
+    throw new Error(
+      `${gramFile.name} is the Gram matrix of ${gram.rows} × ${gram.dim} rows, but ${targetFile.name} is ${rows} × ${dim}; rebuild with scripts/build-edge.js`,
+    );
   }
   return {
     engine,
@@ -155,7 +175,11 @@ function limitsFromEnv(env: unknown): Partial<EdgeLimits> {
  */
 export function limitsFromVariables(read: (name: string) => unknown): Partial<EdgeLimits> {
   const limits: Partial<EdgeLimits> = {};
-  const names: [keyof EdgeLimits, string][] = [['maxBodyBytes', 'MAX_BODY_BYTES'], ['maxJsonBytes', 'MAX_JSON_BYTES'], ['maxRows', 'MAX_ROWS']];
+  const names: [keyof EdgeLimits, string][] = [
+    ['maxBodyBytes', 'MAX_BODY_BYTES'],
+    ['maxJsonBytes', 'MAX_JSON_BYTES'],
+    ['maxRows', 'MAX_ROWS'],
+  ];
   for (const [key, name] of names) {
     const text = read(name);
     const value = Number(text);

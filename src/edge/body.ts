@@ -5,7 +5,11 @@
  */
 import { HttpError } from './http-error.js';
 
-export async function readBodyCapped(request: Request, maxBytes: number, hint?: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBodyCapped(
+  request: Request,
+  maxBytes: number,
+  hint?: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     // Refuse before reading a byte; cancelling tells the runtime the rest of the body is unwanted.

@@ -41,7 +41,10 @@ export const ACCEPTED_CONTENT_TYPES = [
 export async function parseScoreRequest(request: Request, limits: ParseLimits): Promise<ScoreInput> {
   const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!(ACCEPTED_CONTENT_TYPES as readonly string[]).includes(mediaType)) {
-    throw new HttpError(415, `unsupported content type '${mediaType || '(none)'}'; send one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`);
+    throw new HttpError(
+      415,
+      `unsupported content type '${mediaType || '(none)'}'; send one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`,
+    );
   }
   const input = await parseByType(mediaType, request, limits);
   checkPair(input, limits.maxRows);
@@ -56,11 +59,18 @@ async function parseByType(mediaType: string, request: Request, limits: ParseLim
     return parseMultipart(copy);
   }
   if (mediaType === 'application/json') {
-    return parseJson(await readBodyCapped(request, Math.min(limits.maxBodyBytes, limits.maxJsonBytes), 'send raw float16/float32 or .npy for bigger batches'));
+    return parseJson(
+      await readBodyCapped(
+        request,
+        Math.min(limits.maxBodyBytes, limits.maxJsonBytes),
+        'send raw float16/float32 or .npy for bigger batches',
+      ),
+    );
   }
   const body = await readBodyCapped(request, limits.maxBodyBytes);
   if (mediaType === 'application/x-npy') return parseNpyPair(body);
-  const fallbackDtype = mediaType === 'application/x-float16' ? 'float16' : mediaType === 'application/x-float32' ? 'float32' : undefined;
+  const fallbackDtype =
+    mediaType === 'application/x-float16' ? 'float16' : mediaType === 'application/x-float32' ? 'float32' : undefined;
   return parseRaw(body, new URL(request.url).searchParams, fallbackDtype);
 }
 
@@ -77,15 +87,18 @@ function parseJson(body: Uint8Array): ScoreInput {
 }
 
 function jsonMatrix(value: unknown, name: string): Embeddings {
-  if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, `${name} must be a non-empty array of rows`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new HttpError(400, `${name} must be a non-empty array of rows`);
   const first = value[0];
-  if (!Array.isArray(first) || first.length === 0) throw new HttpError(400, `${name}[0] must be a non-empty array of numbers`);
+  if (!Array.isArray(first) || first.length === 0)
+    throw new HttpError(400, `${name}[0] must be a non-empty array of numbers`);
   const rows = value.length;
   const dim = first.length;
   const data = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const row: unknown = value[r];
-    if (!Array.isArray(row) || row.length !== dim) throw new HttpError(400, `${name}[${r}] must be an array of ${dim} numbers`);
+    if (!Array.isArray(row) || row.length !== dim)
+      throw new HttpError(400, `${name}[${r}] must be an array of ${dim} numbers`);
     for (let c = 0; c < dim; c++) {
       const x: unknown = row[c];
       if (typeof x !== 'number') throw new HttpError(400, `${name}[${r}][${c}] is not a number`);
@@ -105,7 +118,10 @@ function parseRaw(body: Uint8Array, query: URLSearchParams, fallbackDtype: strin
   const bytesPerValue = dtype === 'float16' ? 2 : 4;
   const matrixBytes = rows * dim * bytesPerValue;
   if (body.byteLength !== 2 * matrixBytes) {
-    throw new HttpError(400, `body has ${body.byteLength} bytes; ${rows} image rows and ${rows} text rows of ${dim} ${dtype} need ${2 * matrixBytes}`);
+    throw new HttpError(
+      400,
+      `body has ${body.byteLength} bytes; ${rows} image rows and ${rows} text rows of ${dim} ${dtype} need ${2 * matrixBytes}`,
+    );
   }
   // slice() copies into fresh, aligned buffers: the body's own offset may be odd.
   const matrix = (from: number): Embeddings => {
@@ -119,9 +135,11 @@ function parseRaw(body: Uint8Array, query: URLSearchParams, fallbackDtype: strin
 async function parseNpyPair(body: Uint8Array): Promise<ScoreInput> {
   const img = await npyMatrix(body, 'img (first .npy)');
   const rest = body.subarray(img.byteLength);
-  if (rest.byteLength === 0) throw new HttpError(400, 'body holds one .npy; send the image .npy followed by the text .npy');
+  if (rest.byteLength === 0)
+    throw new HttpError(400, 'body holds one .npy; send the image .npy followed by the text .npy');
   const txt = await npyMatrix(rest, 'txt (second .npy)');
-  if (txt.byteLength !== rest.byteLength) throw new HttpError(400, `${rest.byteLength - txt.byteLength} bytes follow the second .npy`);
+  if (txt.byteLength !== rest.byteLength)
+    throw new HttpError(400, `${rest.byteLength - txt.byteLength} bytes follow the second .npy`);
   return { img: img.embeddings, txt: txt.embeddings };
 }
 
@@ -134,10 +152,12 @@ async function parseMultipart(request: Request): Promise<ScoreInput> {
   }
   const part = async (name: 'img' | 'txt'): Promise<Embeddings> => {
     const value = form.get(name);
-    if (value === null || typeof value === 'string') throw new HttpError(400, `multipart body needs a file part named '${name}' holding an .npy`);
+    if (value === null || typeof value === 'string')
+      throw new HttpError(400, `multipart body needs a file part named '${name}' holding an .npy`);
     const bytes = new Uint8Array(await value.arrayBuffer());
     const parsed = await npyMatrix(bytes, name);
-    if (parsed.byteLength !== bytes.byteLength) throw new HttpError(400, `${name}: ${bytes.byteLength - parsed.byteLength} bytes follow the .npy data`);
+    if (parsed.byteLength !== bytes.byteLength)
+      throw new HttpError(400, `${name}: ${bytes.byteLength - parsed.byteLength} bytes follow the .npy data`);
     return parsed.embeddings;
   };
   return { img: await part('img'), txt: await part('txt') };
@@ -154,7 +174,10 @@ async function npyMatrix(bytes: Uint8Array, name: string): Promise<{ embeddings:
     // BigInt: a hostile shape must not wrap around into a plausible size.
     const dataBytes = header.shape.reduce<bigint>((n, d) => n * BigInt(d), BigInt(itemSize(dtype)));
     if (dataBytes > BigInt(bytes.byteLength - header.dataOffset)) {
-      throw new HttpError(400, `${name}: truncated: shape (${header.shape.join(', ')}) needs ${dataBytes} data bytes but ${bytes.byteLength - header.dataOffset} are present`);
+      throw new HttpError(
+        400,
+        `${name}: truncated: shape (${header.shape.join(', ')}) needs ${dataBytes} data bytes but ${bytes.byteLength - header.dataOffset} are present`,
+      );
     }
     const byteLength = header.dataOffset + Number(dataBytes);
     const npy = await openNpy(bytesSource(name, bytes.subarray(0, byteLength)));
@@ -172,7 +195,10 @@ function checkPair({ img, txt }: ScoreInput, maxRows: number): void {
   if (img.rows !== txt.rows) throw new HttpError(400, `img has ${img.rows} rows but txt has ${txt.rows}`);
   if (img.dim !== txt.dim) throw new HttpError(400, `img has dim ${img.dim} but txt has dim ${txt.dim}`);
   if (img.rows > maxRows) throw new HttpError(413, `${img.rows} rows is more than the limit of ${maxRows} per request`);
-  for (const [name, matrix] of [['img', img], ['txt', txt]] as const) {
+  for (const [name, matrix] of [
+    ['img', img],
+    ['txt', txt],
+  ] as const) {
     const bad = firstNonFiniteRow(matrix);
     if (bad >= 0) throw new HttpError(400, `${name} row ${bad} holds a NaN or infinite value`);
   }

@@ -37,7 +37,9 @@ export function decodeBundledGram(name: string, bytes: Uint8Array): GramTarget |
   const values = dim * dim;
   if (bytes.length === GRAM_HEADER_BYTES && rows <= dim) return undefined;
   if (bytes.length !== GRAM_HEADER_BYTES + values * 8) {
-    throw new Error(`${name}: ${bytes.length} bytes, not a ${GRAM_HEADER_BYTES}-byte header and ${dim} × ${dim} float64 values`);
+    throw new Error(
+      `${name}: ${bytes.length} bytes, not a ${GRAM_HEADER_BYTES}-byte header and ${dim} × ${dim} float64 values`,
+    );
   }
   const gram = new Float64Array(values);
   for (let i = 0; i < values; i++) gram[i] = view.getFloat64(GRAM_HEADER_BYTES + i * 8, true);

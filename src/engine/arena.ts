@@ -9,7 +9,10 @@ const PAGE = 65536;
 export class Arena {
   private top: number;
 
-  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+  ) {
     this.top = align(base, 64);
   }
 
@@ -25,7 +28,9 @@ export class Arena {
     const pages = Math.ceil(this.top / PAGE);
     if (pages > MAX_PAGES) {
       const mib = Math.ceil(this.top / 2 ** 20);
-      throw new RangeError(`clipsift: ${what} needs ${mib} MiB of wasm memory, more than the 4096 MiB a wasm32 memory can hold; use a smaller batch or chunk`);
+      throw new RangeError(
+        `clipsift: ${what} needs ${mib} MiB of wasm memory, more than the 4096 MiB a wasm32 memory can hold; use a smaller batch or chunk`,
+      );
     }
     const have = this.memory.buffer.byteLength / PAGE;
     if (pages > have) this.memory.grow(pages - have);

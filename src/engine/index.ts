@@ -95,7 +95,11 @@ class SerialEngine implements Engine {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly k: ops.Kernels, private readonly executor: Executor, private readonly about: ExecutorInfo) {}
+  constructor(
+    private readonly k: ops.Kernels,
+    private readonly executor: Executor,
+    private readonly about: ExecutorInfo,
+  ) {}
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = async () => {
@@ -118,17 +122,22 @@ class SerialEngine implements Engine {
     const { batchSize = 32768, temperature = 0.01, repeats = 10, seed = 0 } = options;
     checkPositiveInteger('batchSize', batchSize);
     checkPositiveInteger('repeats', repeats);
-    if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
+    if (!(temperature > 0) || !Number.isFinite(temperature))
+      throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
-    return this.serial(() => ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }));
+    return this.serial(() =>
+      ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }),
+    );
   }
 
   async prepareTarget(target: Embeddings | GramTarget, options: PrepareTargetOptions = {}): Promise<Target> {
     if ('gram' in target) return this.prepareGramTarget(target, options);
     checkEmbeddings('target embeddings', target);
     const p = options.p ?? Infinity;
-    if (typeof p !== 'number' || Number.isNaN(p) || p < 1) throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
+    if (typeof p !== 'number' || Number.isNaN(p) || p < 1)
+      throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
     if (options.normalize) target = normalizeRows(target);
     const ready = await this.serial(() => ops.prepareTarget(this.k, target, p));
     const handle: Target = Object.freeze({ p, rows: target.rows, dim: target.dim });
@@ -140,12 +149,14 @@ class SerialEngine implements Engine {
     const { gram, dim, rows } = target;
     const p = options.p ?? 2;
     if (p !== 2) throw new RangeError(`clipsift: a Gram matrix gives NormSim_2 only, not p = ${p}`);
-    if (options.normalize) throw new RangeError('clipsift: a Gram matrix cannot be normalised; normalise the rows before computing it');
+    if (options.normalize)
+      throw new RangeError('clipsift: a Gram matrix cannot be normalised; normalise the rows before computing it');
     if (!(gram instanceof Float64Array)) throw new TypeError('clipsift: gram must be a Float64Array');
     if (!Number.isInteger(dim) || dim < 1 || gram.length !== dim * dim) {
       throw new RangeError(`clipsift: gram has ${gram.length} values, not dim × dim = ${dim} × ${dim}`);
     }
-    if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`clipsift: rows must be a positive integer, got ${rows}`);
+    if (!Number.isInteger(rows) || rows < 1)
+      throw new RangeError(`clipsift: rows must be a positive integer, got ${rows}`);
     const bad = gram.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new RangeError(`clipsift: gram row ${Math.floor(bad / dim)} has a non-finite value`);
     const handle: Target = Object.freeze({ p: 2, rows, dim });
@@ -162,7 +173,8 @@ class SerialEngine implements Engine {
     checkEmbeddings('candidate embeddings', candidates);
     const ready = prepared.get(target);
     if (!ready) throw new TypeError('clipsift: target was not made by prepareTarget of an engine');
-    if (candidates.dim !== target.dim) throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
+    if (candidates.dim !== target.dim)
+      throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
     if (options.normalize) candidates = normalizeRows(candidates);
     return this.serial(() => ops.normSim(this.k, candidates, ready, options.onProgress));
   }

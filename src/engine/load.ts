@@ -36,7 +36,8 @@ export interface LoadedKernels {
 /** Compiles a kernel module from any source and reports the memory it needs. */
 export async function loadKernels(source: ModuleSource): Promise<LoadedKernels> {
   if (source instanceof WebAssembly.Module) return describe(source, undefined);
-  const bytes = source instanceof ArrayBuffer || source instanceof Uint8Array ? toBytes(source) : await readKernelBytes(source);
+  const bytes =
+    source instanceof ArrayBuffer || source instanceof Uint8Array ? toBytes(source) : await readKernelBytes(source);
   return describe(await WebAssembly.compile(bytes as BufferSource), bytes);
 }
 
@@ -96,7 +97,8 @@ export function importedMemoryMinimum(bytes: Uint8Array): number | undefined {
       skipName(); // module
       skipName(); // field
       const kind = bytes[at++];
-      if (kind === 0) u32(); // function: type index
+      if (kind === 0)
+        u32(); // function: type index
       else if (kind === 1) {
         at++; // table: reference type, then limits
         const flags = u32();
@@ -105,7 +107,8 @@ export function importedMemoryMinimum(bytes: Uint8Array): number | undefined {
       } else if (kind === 2) {
         u32(); // memory: limits flags; the minimum comes next
         return u32();
-      } else if (kind === 3) at += 2; // global: value type, mutability
+      } else if (kind === 3)
+        at += 2; // global: value type, mutability
       else if (kind === 4) {
         at++; // tag: attribute, type index
         u32();
@@ -133,7 +136,9 @@ export async function instantiateKernels(
     abort(message: number, file: number, line: number, column: number) {
       const text = messageMemory ? readAscString(messageMemory, message) : '';
       const where = messageMemory ? readAscString(messageMemory, file) : '';
-      throw new Error(`clipsift kernel aborted${text ? `: ${text}` : ''} at ${where ? `${where}:` : ''}${line}:${column}`);
+      throw new Error(
+        `clipsift kernel aborted${text ? `: ${text}` : ''} at ${where ? `${where}:` : ''}${line}:${column}`,
+      );
     },
   };
   if (memory) env.memory = memory;

@@ -81,7 +81,9 @@ export async function openExecutor(options: ExecutorOptions = {}): Promise<{ exe
     return { executor: inlineExecutor(kernels, memory), info: describe(1, false) };
   }
   if (!supportsSharedMemory()) {
-    throw new Error('clipsift: the kernel module given imports a shared memory, which this runtime cannot create; pass the private build');
+    throw new Error(
+      'clipsift: the kernel module given imports a shared memory, which this runtime cannot create; pass the private build',
+    );
   }
   const memory = sharedMemory(loaded.minimumPages);
   if (!threaded) {
@@ -119,7 +121,10 @@ export function chooseSimd(requested: SimdVariant | 'auto', runtime: RuntimeName
 }
 
 /** Resolves the threads option to a whole number ≥ 1. */
-export async function chooseThreads(requested: number | 'auto', runtime: RuntimeName = detectRuntime()): Promise<number> {
+export async function chooseThreads(
+  requested: number | 'auto',
+  runtime: RuntimeName = detectRuntime(),
+): Promise<number> {
   if (requested === 'auto') return availableCores(runtime);
   if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 1) return requested;
   throw new RangeError(`clipsift: threads must be 'auto' or a whole number ≥ 1, got ${String(requested)}`);

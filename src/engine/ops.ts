@@ -37,12 +37,20 @@ const typeSuffix = (e: Embeddings) => (e.data instanceof Uint16Array ? 'f16' : '
 /** Splits [0, count) into tasks of `per` items: fn(...head, start, end). */
 function rangeTasks(fn: string, head: number[], count: number, per: number): Task[] {
   const tasks: Task[] = [];
-  for (let start = 0; start < count; start += per) tasks.push({ fn, args: [...head, start, Math.min(count, start + per)] });
+  for (let start = 0; start < count; start += per)
+    tasks.push({ fn, args: [...head, start, Math.min(count, start + per)] });
   return tasks;
 }
 
 /** Copies rows of `e` (all of [first, first+count), or the listed ones) into wasm memory at `at`. */
-function stageRows(memory: WebAssembly.Memory, at: number, e: Embeddings, first: number, count: number, order?: Uint32Array): void {
+function stageRows(
+  memory: WebAssembly.Memory,
+  at: number,
+  e: Embeddings,
+  first: number,
+  count: number,
+  order?: Uint32Array,
+): void {
   const { dim, data } = e;
   const View = data instanceof Uint16Array ? Uint16Array : Float32Array;
   const dst = new View(memory.buffer, at, count * dim);
@@ -100,7 +108,12 @@ export interface NegClipOptions {
 }
 
 /** negCLIPLoss, averaged over `repeats` seeded shuffles cut into batches of `batchSize` rows. */
-export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, o: NegClipOptions): Promise<Float32Array> {
+export async function negClipLoss(
+  k: Kernels,
+  img: Embeddings,
+  txt: Embeddings,
+  o: NegClipOptions,
+): Promise<Float32Array> {
   if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
   const n = img.rows;
   const dim = img.dim;
@@ -126,9 +139,15 @@ export async function negClipLoss(k: Kernels, img: Embeddings, txt: Embeddings, 
 interface NegClipLayout {
   /** Raw rows of one side at a time: images are staged and packed, then texts. */
   staging: number;
-  lhs: number; rhs: number;
-  rowMax: number; rowSum: number; diag: number; colLse: number; out: number;
-  colPartials: number; strips: number;
+  lhs: number;
+  rhs: number;
+  rowMax: number;
+  rowSum: number;
+  diag: number;
+  colLse: number;
+  out: number;
+  colPartials: number;
+  strips: number;
 }
 
 function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout {
@@ -153,8 +172,14 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
 }
 
 async function negClipBatch(
-  k: Kernels, l: NegClipLayout, img: Embeddings, txt: Embeddings,
-  first: number, n: number, order: Uint32Array | undefined, temperature: number,
+  k: Kernels,
+  l: NegClipLayout,
+  img: Embeddings,
+  txt: Embeddings,
+  first: number,
+  n: number,
+  order: Uint32Array | undefined,
+  temperature: number,
 ): Promise<Float32Array> {
   const x = k.executor;
   const dim = img.dim;
@@ -165,7 +190,10 @@ async function negClipBatch(
   const blocks = Math.ceil(n / k.blockRows);
   const blockTasks: Task[] = [];
   for (let b = 0; b < blocks; b++) {
-    blockTasks.push({ fn: 'negclip_block', args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colPartials, l.strips] });
+    blockTasks.push({
+      fn: 'negclip_block',
+      args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colPartials, l.strips],
+    });
   }
   await x.run(blockTasks);
   await x.run(rangeTasks('negclip_merge', [l.colPartials, blocks, n, l.colLse], roundUp(n, 4), 512));
@@ -215,8 +243,14 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
       const count = Math.min(chunkRows, rows - start);
       const s = slots[c];
       stageRows(x.memory, s.raw, t, start, count);
-      packs.push({ fn: `pack_lhs_transposed_${suffix}`, args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / k.lhsRows)] });
-      packs.push({ fn: `pack_rhs_transposed_${suffix}`, args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / k.rhsRows)] });
+      packs.push({
+        fn: `pack_lhs_transposed_${suffix}`,
+        args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / k.lhsRows)],
+      });
+      packs.push({
+        fn: `pack_rhs_transposed_${suffix}`,
+        args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / k.rhsRows)],
+      });
       products.push({ fn: 'gram_partial', args: [s.lhs, s.rhs, count, dim, partials + c * partialBytes] });
     }
     await x.run(packs);
@@ -227,7 +261,12 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
 }
 
 /** NormSim_p of every candidate against a prepared target. */
-export async function normSim(k: Kernels, candidates: Embeddings, target: PreparedTarget, onProgress?: Progress): Promise<Float32Array> {
+export async function normSim(
+  k: Kernels,
+  candidates: Embeddings,
+  target: PreparedTarget,
+  onProgress?: Progress,
+): Promise<Float32Array> {
   const x = k.executor;
   const { rows, dim } = candidates;
   const chunk = Math.min(rows, CANDIDATE_CHUNK);
@@ -244,8 +283,14 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
   const gram64 = target.kind === 'gram' ? arena.take(dim * dim * 8) : 0;
   arena.commit(`NormSim of dim-${dim} candidates`);
 
-  const mode = target.kind === 'gram' ? MODE.quadraticForm
-    : target.p === Infinity ? MODE.maxAbs : target.p === 2 ? MODE.sumSquares : MODE.power;
+  const mode =
+    target.kind === 'gram'
+      ? MODE.quadraticForm
+      : target.p === Infinity
+        ? MODE.maxAbs
+        : target.p === 2
+          ? MODE.sumSquares
+          : MODE.power;
   const stageTarget = async (first: number, count: number) => {
     if (target.kind !== 'rows') return;
     stageRows(x.memory, targetRaw, target.embeddings, first, count);
@@ -266,16 +311,24 @@ export async function normSim(k: Kernels, candidates: Embeddings, target: Prepar
     await x.run(packTasks(k, 'lhs', candidates, raw, count, lhs));
     if (mode === MODE.quadraticForm) {
       x.kernels.fill_f64(acc0, count, 0);
-      await x.run(Array.from({ length: blocks }, (_, b) => ({ fn: 'normsim_quadratic_block', args: [lhs, count, rhs, dim, b, acc0, strips] })));
+      await x.run(
+        Array.from({ length: blocks }, (_, b) => ({
+          fn: 'normsim_quadratic_block',
+          args: [lhs, count, rhs, dim, b, acc0, strips],
+        })),
+      );
     } else {
       x.kernels.fill_f32(acc0, count, mode === MODE.power ? -Infinity : 0);
       x.kernels.fill_f32(acc1, count, 0);
       for (let t0 = 0; t0 < target.rows; t0 += TARGET_CHUNK) {
         const tCount = Math.min(TARGET_CHUNK, target.rows - t0);
         if (target.rows > TARGET_CHUNK) await stageTarget(t0, tCount);
-        await x.run(Array.from({ length: blocks }, (_, b) => ({
-          fn: 'normsim_block', args: [lhs, count, rhs, tCount, dim, b, mode, target.p, acc0, acc1, strips],
-        })));
+        await x.run(
+          Array.from({ length: blocks }, (_, b) => ({
+            fn: 'normsim_block',
+            args: [lhs, count, rhs, tCount, dim, b, mode, target.p, acc0, acc1, strips],
+          })),
+        );
       }
     }
     x.kernels.normsim_finish(mode, target.p, acc0, acc1, out, 0, count);

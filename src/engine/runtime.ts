@@ -68,7 +68,9 @@ async function startNodeWorker(url: URL | string, listener: ReturnType<typeof de
   });
   worker.on('message', (data: unknown) => listener.message(data));
   worker.on('error', (error: Error) => listener.died(error?.message ?? String(error)));
-  worker.on('messageerror', (error: Error) => listener.died(`message could not be received: ${error?.message ?? error}`));
+  worker.on('messageerror', (error: Error) =>
+    listener.died(`message could not be received: ${error?.message ?? error}`),
+  );
   worker.on('exit', (code: number) => listener.died(`worker exited with code ${code}`));
   return {
     post: (message) => worker.postMessage(message),

@@ -13,10 +13,14 @@ export function checkEmbeddings(what: string, e: Embeddings): void {
   if (!(e.data instanceof Float32Array) && !(e.data instanceof Uint16Array)) {
     throw new TypeError(`clipsift: ${what}: data must be a Float32Array or a Uint16Array of float16 bits`);
   }
-  if (!Number.isInteger(e.rows) || e.rows < 1) throw new RangeError(`clipsift: ${what}: rows must be a positive integer, got ${e.rows}`);
-  if (!Number.isInteger(e.dim) || e.dim < 1) throw new RangeError(`clipsift: ${what}: dim must be a positive integer, got ${e.dim}`);
+  if (!Number.isInteger(e.rows) || e.rows < 1)
+    throw new RangeError(`clipsift: ${what}: rows must be a positive integer, got ${e.rows}`);
+  if (!Number.isInteger(e.dim) || e.dim < 1)
+    throw new RangeError(`clipsift: ${what}: dim must be a positive integer, got ${e.dim}`);
   if (e.rows * e.dim !== e.data.length) {
-    throw new RangeError(`clipsift: ${what}: rows × dim = ${e.rows} × ${e.dim} = ${e.rows * e.dim} but data has ${e.data.length} values`);
+    throw new RangeError(
+      `clipsift: ${what}: rows × dim = ${e.rows} × ${e.dim} = ${e.rows * e.dim} but data has ${e.data.length} values`,
+    );
   }
   const row = firstNonFiniteRow(e);
   if (row >= 0) throw new RangeError(`clipsift: ${what}: row ${row} has a non-finite value (NaN or Infinity)`);
@@ -42,7 +46,8 @@ export function checkPairs(img: Embeddings, txt: Embeddings): void {
 }
 
 export function checkPositiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`clipsift: ${name} must be an integer >= 1, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`clipsift: ${name} must be an integer >= 1, got ${value}`);
 }
 
 /** f16 bits → f32 value (host side, for normalisation and references). */

@@ -9,9 +9,9 @@
 /** Where in a file a problem was found. */
 export interface InputErrorLocation {
   /** 0-based row index, when the problem concerns one row. */
-  row?: number
+  row?: number;
   /** Column, array key or header field the problem concerns. */
-  field?: string
+  field?: string;
 }
 
 /**
@@ -20,11 +20,11 @@ export interface InputErrorLocation {
  */
 export class InputError extends Error {
   /** The file's name or path as the caller supplied it. */
-  readonly file: string
-  readonly row?: number
-  readonly field?: string
+  readonly file: string;
+  readonly row?: number;
+  readonly field?: string;
   /** The problem alone, without the location prefix. */
-  readonly problem: string
+  readonly problem: string;
 
   /**
    * @param file file name or path
@@ -32,15 +32,15 @@ export class InputError extends Error {
    * @param where optional row and field
    */
   constructor(file: string, problem: string, where: InputErrorLocation = {}) {
-    let location = file
-    if (where.row !== undefined) location += ` row ${where.row}`
-    if (where.field !== undefined) location += ` field ${where.field}`
-    super(`${location}: ${problem}`.replace(/\s*\n\s*/g, ' '))
-    this.name = 'InputError'
-    this.file = file
-    this.problem = problem
-    if (where.row !== undefined) this.row = where.row
-    if (where.field !== undefined) this.field = where.field
+    let location = file;
+    if (where.row !== undefined) location += ` row ${where.row}`;
+    if (where.field !== undefined) location += ` field ${where.field}`;
+    super(`${location}: ${problem}`.replace(/\s*\n\s*/g, ' '));
+    this.name = 'InputError';
+    this.file = file;
+    this.problem = problem;
+    if (where.row !== undefined) this.row = where.row;
+    if (where.field !== undefined) this.field = where.field;
   }
 }
 
@@ -49,10 +49,10 @@ export class InputError extends Error {
  * allowed, or it would replace one of the run's inputs.
  */
 export class OutputError extends Error {
-  readonly file: string
+  readonly file: string;
   constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`)
-    this.name = 'OutputError'
-    this.file = file
+    super(`${file}: ${problem}`);
+    this.name = 'OutputError';
+    this.file = file;
   }
 }

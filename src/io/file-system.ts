@@ -3,48 +3,58 @@
  * hand over dropped files and Node its disk (node-files.ts) through the same
  * interface.
  */
-import { InputError } from './errors.js'
-import { blobSource, bytesSource, type ByteSource } from './source.js'
+import { InputError } from './errors.js';
+import { blobSource, bytesSource, type ByteSource } from './source.js';
 
 export interface FileSystem {
   /** Names (not paths) of the entries directly inside `dir`, files and directories alike, sorted. */
-  list(dir: string): Promise<string[]>
+  list(dir: string): Promise<string[]>;
   /** Open a file for reading. @throws {InputError} if it does not exist */
-  open(path: string): Promise<ByteSource>
+  open(path: string): Promise<ByteSource>;
 }
 
 /** Join path segments with '/', which Node accepts on every platform and browsers use for relative paths. */
 export function joinPath(...parts: string[]): string {
-  return parts.filter((p) => p !== '' && p !== '.').join('/').replace(/\/{2,}/g, '/')
+  return parts
+    .filter((p) => p !== '' && p !== '.')
+    .join('/')
+    .replace(/\/{2,}/g, '/');
 }
 
 /** The last segment of a path. */
 export function baseName(path: string): string {
-  return path.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? path
+  return (
+    path
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? path
+  );
 }
 
 /**
  * A file system over files in memory or Blobs, keyed by '/'-separated
  * relative paths (e.g. a browser drop's webkitRelativePath).
  */
-export function memoryFileSystem(files: Map<string, Uint8Array | Blob> | Record<string, Uint8Array | Blob>): FileSystem {
-  const byPath = files instanceof Map ? files : new Map(Object.entries(files))
-  const normal = (path: string) => joinPath(...path.split(/[\\/]/))
-  const entries = new Map([...byPath].map(([path, data]) => [normal(path), data]))
+export function memoryFileSystem(
+  files: Map<string, Uint8Array | Blob> | Record<string, Uint8Array | Blob>,
+): FileSystem {
+  const byPath = files instanceof Map ? files : new Map(Object.entries(files));
+  const normal = (path: string) => joinPath(...path.split(/[\\/]/));
+  const entries = new Map([...byPath].map(([path, data]) => [normal(path), data]));
   return {
     async list(dir) {
-      const prefix = normal(dir) === '' ? '' : normal(dir) + '/'
-      const names = new Set<string>()
+      const prefix = normal(dir) === '' ? '' : normal(dir) + '/';
+      const names = new Set<string>();
       for (const path of entries.keys()) {
-        if (path.startsWith(prefix)) names.add(path.slice(prefix.length).split('/')[0]!)
+        if (path.startsWith(prefix)) names.add(path.slice(prefix.length).split('/')[0]!);
       }
-      if (names.size === 0 && prefix !== '') throw new InputError(dir, 'no such directory')
-      return [...names].sort()
+      if (names.size === 0 && prefix !== '') throw new InputError(dir, 'no such directory');
+      return [...names].sort();
     },
     async open(path) {
-      const data = entries.get(normal(path))
-      if (data === undefined) throw new InputError(path, 'no such file')
-      return data instanceof Uint8Array ? bytesSource(path, data) : blobSource(data, path)
+      const data = entries.get(normal(path));
+      if (data === undefined) throw new InputError(path, 'no such file');
+      return data instanceof Uint8Array ? bytesSource(path, data) : blobSource(data, path);
     },
-  }
+  };
 }

@@ -2,23 +2,51 @@
  * The runtime-neutral surface of src/io: everything except node-files.ts,
  * so browsers, Deno and workers can import it whole.
  */
-export { InputError, OutputError, type InputErrorLocation } from './errors.js'
-export { blobSource, bytesSource, checkRange, subSource, type ByteSource } from './source.js'
-export { checkChunkRows, type EmbeddingReader, type RowChunk, type RowData, type RowDtype } from './reader.js'
+export { InputError, OutputError, type InputErrorLocation } from './errors.js';
+export { blobSource, bytesSource, checkRange, subSource, type ByteSource } from './source.js';
+export { checkChunkRows, type EmbeddingReader, type RowChunk, type RowData, type RowDtype } from './reader.js';
 export {
-  checkNpyDataSize, embeddingDtype, encodeNpy, encodeNpyHeader, itemSize, MAX_NPY_HEADER_BYTES, openNpy, readNpyHeader,
-  type NpyArray, type NpyDtype, type NpyHeader,
-} from './npy.js'
-export { openNpz, openNpzArray, type NpzFile } from './npz.js'
-export { readZipDirectory, type ZipDirectory, type ZipEntry } from './zip.js'
+  checkNpyDataSize,
+  embeddingDtype,
+  encodeNpy,
+  encodeNpyHeader,
+  itemSize,
+  MAX_NPY_HEADER_BYTES,
+  openNpy,
+  readNpyHeader,
+  type NpyArray,
+  type NpyDtype,
+  type NpyHeader,
+} from './npy.js';
+export { openNpz, openNpzArray, type NpzFile } from './npz.js';
+export { readZipDirectory, type ZipDirectory, type ZipEntry } from './zip.js';
 export {
-  asyncBufferOf, openParquet, writeScoreTable,
-  type EmbeddingColumnOptions, type ParquetInput, type RowRange, type ScoreColumn, type ScoreTable,
-} from './parquet.js'
-export { compareUids, formatUid, parseUids, sortUids, UID_WORDS, uidCount, uidHalves, uidOrder } from './uid.js'
-export { decodeSubsetFile, encodeSubsetFile, readSubsetFile } from './subset-file.js'
-export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js'
+  asyncBufferOf,
+  openParquet,
+  writeScoreTable,
+  type EmbeddingColumnOptions,
+  type ParquetInput,
+  type RowRange,
+  type ScoreColumn,
+  type ScoreTable,
+} from './parquet.js';
+export { compareUids, formatUid, parseUids, sortUids, UID_WORDS, uidCount, uidHalves, uidOrder } from './uid.js';
+export { decodeSubsetFile, encodeSubsetFile, readSubsetFile } from './subset-file.js';
+export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js';
 export {
-  ARCH_DIMS, detectLayout, listClipRetrievalShards, listDataCompShards, listShards, openEmbeddingFile, openShard,
-  type Arch, type ClipRetrievalOptions, type DataCompOptions, type EmbeddingFileOptions, type KeyColumns, type LayoutKind, type Shard, type ShardRef,
-} from './layouts.js'
+  ARCH_DIMS,
+  detectLayout,
+  listClipRetrievalShards,
+  listDataCompShards,
+  listShards,
+  openEmbeddingFile,
+  openShard,
+  type Arch,
+  type ClipRetrievalOptions,
+  type DataCompOptions,
+  type EmbeddingFileOptions,
+  type KeyColumns,
+  type LayoutKind,
+  type Shard,
+  type ShardRef,
+} from './layouts.js';

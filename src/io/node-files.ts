@@ -3,20 +3,20 @@
  * and atomic, no-clobber output writes. The only file in src/io that may
  * import node: modules (besides other node-*.ts).
  */
-import { randomBytes } from 'node:crypto'
-import { link, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
-import { InputError, OutputError } from './errors.js'
-import type { FileSystem } from './file-system.js'
-import { checkRange, type ByteSource } from './source.js'
+import { randomBytes } from 'node:crypto';
+import { link, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError, OutputError } from './errors.js';
+import type { FileSystem } from './file-system.js';
+import { checkRange, type ByteSource } from './source.js';
 
 /** A ByteSource over a local file; holds an OS handle from the first read until close(). */
 export interface FileSource extends ByteSource {
-  close(): Promise<void>
+  close(): Promise<void>;
 }
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '')
+  return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
 }
 
 /**
@@ -26,37 +26,37 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
  * @throws {InputError} if the path does not exist or is not a regular file
  */
 export async function openFileSource(path: string): Promise<FileSource> {
-  let size: number
+  let size: number;
   try {
-    const info = await stat(path)
-    if (!info.isFile()) throw new InputError(path, 'is not a regular file')
-    size = info.size
+    const info = await stat(path);
+    if (!info.isFile()) throw new InputError(path, 'is not a regular file');
+    size = info.size;
   } catch (err) {
-    if (err instanceof InputError) throw err
-    throw new InputError(path, isErrno(err, 'ENOENT') ? 'no such file' : `cannot open: ${(err as Error).message}`)
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, isErrno(err, 'ENOENT') ? 'no such file' : `cannot open: ${(err as Error).message}`);
   }
-  let handle: Promise<FileHandle> | undefined
+  let handle: Promise<FileHandle> | undefined;
   return {
     name: path,
     size,
     async read(offset, length) {
-      checkRange(path, size, offset, length)
-      handle ??= open(path, 'r')
-      const fd = await handle
-      const out = new Uint8Array(length)
-      for (let filled = 0; filled < length;) {
-        const { bytesRead } = await fd.read(out, filled, length - filled, offset + filled)
-        if (bytesRead === 0) throw new InputError(path, `file shrank while being read (expected ${size} bytes)`)
-        filled += bytesRead
+      checkRange(path, size, offset, length);
+      handle ??= open(path, 'r');
+      const fd = await handle;
+      const out = new Uint8Array(length);
+      for (let filled = 0; filled < length; ) {
+        const { bytesRead } = await fd.read(out, filled, length - filled, offset + filled);
+        if (bytesRead === 0) throw new InputError(path, `file shrank while being read (expected ${size} bytes)`);
+        filled += bytesRead;
       }
-      return out
+      return out;
     },
     async close() {
-      const current = handle
-      handle = undefined
-      if (current) await (await current).close()
+      const current = handle;
+      handle = undefined;
+      if (current) await (await current).close();
     },
-  }
+  };
 }
 
 /**
@@ -65,30 +65,37 @@ export async function openFileSource(path: string): Promise<FileSource> {
  */
 export async function listDirectory(path: string): Promise<string[]> {
   try {
-    return (await readdir(path)).sort()
+    return (await readdir(path)).sort();
   } catch (err) {
-    throw new InputError(path, isErrno(err, 'ENOENT') ? 'no such directory' : isErrno(err, 'ENOTDIR') ? 'is not a directory' : `cannot list: ${(err as Error).message}`)
+    throw new InputError(
+      path,
+      isErrno(err, 'ENOENT')
+        ? 'no such directory'
+        : isErrno(err, 'ENOTDIR')
+          ? 'is not a directory'
+          : `cannot list: ${(err as Error).message}`,
+    );
   }
 }
 
 /** The local disk as a layouts FileSystem. */
-export const nodeFileSystem: FileSystem = { list: listDirectory, open: openFileSource }
+export const nodeFileSystem: FileSystem = { list: listDirectory, open: openFileSource };
 
 /** Options for writeFileAtomic. */
 export interface WriteOptions {
   /** Replace an existing file (never an input). */
-  force?: boolean
+  force?: boolean;
   /** Paths of the run's inputs: writing to any of them is refused even with force. */
-  inputs?: Iterable<string>
+  inputs?: Iterable<string>;
 }
 
 async function sameFile(a: string, b: string): Promise<boolean> {
-  if (resolve(a) === resolve(b)) return true
+  if (resolve(a) === resolve(b)) return true;
   try {
-    const [x, y] = await Promise.all([stat(a), stat(b)])
-    return x.dev === y.dev && x.ino === y.ino // symlinks and hard links to an input
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino; // symlinks and hard links to an input
   } catch {
-    return false
+    return false;
   }
 }
 
@@ -100,36 +107,45 @@ async function sameFile(a: string, b: string): Promise<boolean> {
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
   for (const input of options.inputs ?? []) {
-    if (await sameFile(path, input)) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it')
+    if (await sameFile(path, input)) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it');
   }
-  const exists = () => stat(path).then(() => true, () => false)
-  if (!options.force && (await exists())) throw new OutputError(path, 'already exists; refusing to overwrite it without --force')
+  const exists = () =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+  if (!options.force && (await exists()))
+    throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
 
-  const directory = dirname(resolve(path))
-  const isDirectory = await stat(directory).then((info) => info.isDirectory(), () => false)
-  if (!isDirectory) throw new OutputError(path, `cannot be written: ${directory} is not an existing directory`)
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const directory = dirname(resolve(path));
+  const isDirectory = await stat(directory).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) throw new OutputError(path, `cannot be written: ${directory} is not an existing directory`);
+  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(temporary, 'wx')
+    const handle = await open(temporary, 'wx');
     try {
-      await handle.writeFile(bytes)
-      await handle.sync()
+      await handle.writeFile(bytes);
+      await handle.sync();
     } finally {
-      await handle.close()
+      await handle.close();
     }
     if (options.force) {
-      await rename(temporary, path)
-      return
+      await rename(temporary, path);
+      return;
     }
     try {
-      await link(temporary, path)
+      await link(temporary, path);
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) throw new OutputError(path, 'already exists; refusing to overwrite it without --force')
+      if (isErrno(err, 'EEXIST'))
+        throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
       // File systems without hard links: fall back to a checked rename.
-      if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force')
-      await rename(temporary, path)
+      if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
+      await rename(temporary, path);
     }
   } finally {
-    await unlink(temporary).catch(() => undefined)
+    await unlink(temporary).catch(() => undefined);
   }
 }

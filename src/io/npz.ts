@@ -6,23 +6,39 @@
  * start, so they offer rows in order through readRowChunks and nothing is
  * ever inflated in full: DataComp's npz shards are ~3 GB.
  */
-import { ByteStreamReader } from './byte-stream.js'
-import { InputError } from './errors.js'
+import { ByteStreamReader } from './byte-stream.js';
+import { InputError } from './errors.js';
 import {
-  decodeElements, itemSize, NPY_PREAMBLE_BYTES, npyLayout, openNpy, parseNpyHeaderDict, parseNpyPreamble, rowDtypeOf,
-  type NpyArray, type NpyLayout,
-} from './npy.js'
-import { checkChunkRows, type RowChunk } from './reader.js'
-import { subSource, type ByteSource } from './source.js'
-import { DEFLATED, entryDataOffset, readEntryData, readZipDirectory, STORED, type ZipDirectory, type ZipEntry } from './zip.js'
+  decodeElements,
+  itemSize,
+  NPY_PREAMBLE_BYTES,
+  npyLayout,
+  openNpy,
+  parseNpyHeaderDict,
+  parseNpyPreamble,
+  rowDtypeOf,
+  type NpyArray,
+  type NpyLayout,
+} from './npy.js';
+import { checkChunkRows, type RowChunk } from './reader.js';
+import { subSource, type ByteSource } from './source.js';
+import {
+  DEFLATED,
+  entryDataOffset,
+  readEntryData,
+  readZipDirectory,
+  STORED,
+  type ZipDirectory,
+  type ZipEntry,
+} from './zip.js';
 
 /** An opened .npz: the array names it holds and a way to open each. */
 export interface NpzFile {
-  readonly name: string
+  readonly name: string;
   /** Array names, as passed to numpy.savez (entry names without '.npy'). */
-  readonly keys: string[]
+  readonly keys: string[];
   /** Open one array. @throws {InputError} naming the available keys if `key` is absent */
-  open(key: string): Promise<NpyArray>
+  open(key: string): Promise<NpyArray>;
 }
 
 /**
@@ -30,66 +46,82 @@ export interface NpzFile {
  * @throws {InputError} if it is not a readable zip archive
  */
 export async function openNpz(source: ByteSource): Promise<NpzFile> {
-  const directory = await readZipDirectory(source)
-  const arrays = new Map<string, ZipEntry>()
+  const directory = await readZipDirectory(source);
+  const arrays = new Map<string, ZipEntry>();
   for (const entry of directory.entries) {
-    if (entry.name.endsWith('.npy')) arrays.set(entry.name.slice(0, -4), entry)
+    if (entry.name.endsWith('.npy')) arrays.set(entry.name.slice(0, -4), entry);
   }
-  const keys = [...arrays.keys()]
+  const keys = [...arrays.keys()];
   return {
     name: source.name,
     keys,
     async open(key) {
-      const entry = arrays.get(key)
-      if (!entry) throw new InputError(source.name, `has no array '${key}' (it holds ${keys.map((k) => `'${k}'`).join(', ') || 'no arrays'})`, { field: key })
-      return openNpzEntry(source, directory, entry)
+      const entry = arrays.get(key);
+      if (!entry)
+        throw new InputError(
+          source.name,
+          `has no array '${key}' (it holds ${keys.map((k) => `'${k}'`).join(', ') || 'no arrays'})`,
+          { field: key },
+        );
+      return openNpzEntry(source, directory, entry);
     },
-  }
+  };
 }
 
 /** Open one array of an .npz; shorthand for `(await openNpz(source)).open(key)`. */
 export async function openNpzArray(source: ByteSource, key: string): Promise<NpyArray> {
-  return (await openNpz(source)).open(key)
+  return (await openNpz(source)).open(key);
 }
 
 async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: ZipEntry): Promise<NpyArray> {
-  const dataStart = await entryDataOffset(source, directory, entry)
-  const label = `${source.name}:${entry.name}`
-  if (entry.method === STORED) return openNpy(subSource(source, dataStart, entry.uncompressedSize, label))
+  const dataStart = await entryDataOffset(source, directory, entry);
+  const label = `${source.name}:${entry.name}`;
+  if (entry.method === STORED) return openNpy(subSource(source, dataStart, entry.uncompressedSize, label));
   if (entry.method !== DEFLATED) {
-    throw new InputError(label, `compression method ${entry.method} is not supported (only stored and deflated, as numpy writes)`)
+    throw new InputError(
+      label,
+      `compression method ${entry.method} is not supported (only stored and deflated, as numpy writes)`,
+    );
   }
-  const stream = () => new ByteStreamReader(readEntryData(source, entry, dataStart))
+  const stream = () => new ByteStreamReader(readEntryData(source, entry, dataStart));
 
   // Inflate just far enough to read the header, then let the stream go.
-  const headerStream = stream()
-  let layout: NpyLayout
+  const headerStream = stream();
+  let layout: NpyLayout;
   try {
-    layout = await readStreamedLayout(label, headerStream, entry.uncompressedSize)
+    layout = await readStreamedLayout(label, headerStream, entry.uncompressedSize);
   } finally {
-    await headerStream.close()
+    await headerStream.close();
   }
-  const { header, dtype, rows, dim } = layout
+  const { header, dtype, rows, dim } = layout;
   if (header.fortranOrder && rows > 1 && dim > 1) {
-    throw new InputError(label, 'fortran_order=True (column-major) arrays cannot be streamed from a deflated npz; save them with np.ascontiguousarray first', { field: 'fortran_order' })
+    throw new InputError(
+      label,
+      'fortran_order=True (column-major) arrays cannot be streamed from a deflated npz; save them with np.ascontiguousarray first',
+      { field: 'fortran_order' },
+    );
   }
-  const rowBytes = dim * itemSize(dtype)
+  const rowBytes = dim * itemSize(dtype);
 
   async function* readRowChunks(chunkRows: number): AsyncGenerator<RowChunk> {
-    checkChunkRows(chunkRows)
-    const reader = stream()
+    checkChunkRows(chunkRows);
+    const reader = stream();
     try {
-      await reader.read(header.dataOffset)
+      await reader.read(header.dataOffset);
       for (let start = 0; start < rows; start += chunkRows) {
-        const count = Math.min(chunkRows, rows - start)
-        const bytes = await reader.read(count * rowBytes)
-        if (bytes.length < count * rowBytes) throw new InputError(label, `truncated: the data ends inside row ${start + Math.floor(bytes.length / rowBytes)}`)
-        yield { start, rows: count, data: decodeElements(bytes, dtype) }
+        const count = Math.min(chunkRows, rows - start);
+        const bytes = await reader.read(count * rowBytes);
+        if (bytes.length < count * rowBytes)
+          throw new InputError(
+            label,
+            `truncated: the data ends inside row ${start + Math.floor(bytes.length / rowBytes)}`,
+          );
+        yield { start, rows: count, data: decodeElements(bytes, dtype) };
       }
       // Drain to the end so the size and CRC-32 checks run.
-      if ((await reader.read(1)).length !== 0) throw new InputError(label, 'has bytes after the last row')
+      if ((await reader.read(1)).length !== 0) throw new InputError(label, 'has bytes after the last row');
     } finally {
-      await reader.close()
+      await reader.close();
     }
   }
 
@@ -103,23 +135,27 @@ async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: 
     fortranOrder: header.fortranOrder,
     randomAccess: false,
     async readRows() {
-      throw new InputError(label, 'is deflated (np.savez_compressed), so rows can only be read in order with readRowChunks')
+      throw new InputError(
+        label,
+        'is deflated (np.savez_compressed), so rows can only be read in order with readRowChunks',
+      );
     },
     readRowChunks,
-  }
+  };
 }
 
 async function readStreamedLayout(label: string, reader: ByteStreamReader, size: number): Promise<NpyLayout> {
-  const prefix = await reader.read(12)
-  const { version, dataOffset } = parseNpyPreamble(label, prefix, size)
-  const preamble = NPY_PREAMBLE_BYTES[version]
-  const dictBytes = new Uint8Array(dataOffset - preamble)
+  const prefix = await reader.read(12);
+  const { version, dataOffset } = parseNpyPreamble(label, prefix, size);
+  const preamble = NPY_PREAMBLE_BYTES[version];
+  const dictBytes = new Uint8Array(dataOffset - preamble);
   // A tiny header may end inside the 12 bytes already read.
-  const fromPrefix = prefix.subarray(preamble, Math.min(prefix.length, dataOffset))
-  dictBytes.set(fromPrefix)
-  const rest = await reader.read(dictBytes.length - fromPrefix.length)
-  if (rest.length < dictBytes.length - fromPrefix.length) throw new InputError(label, 'truncated: the data ends inside the .npy header', { field: 'header' })
-  dictBytes.set(rest, fromPrefix.length)
-  const header = { version, dataOffset, ...parseNpyHeaderDict(label, version, dictBytes) }
-  return npyLayout(label, header, size - dataOffset)
+  const fromPrefix = prefix.subarray(preamble, Math.min(prefix.length, dataOffset));
+  dictBytes.set(fromPrefix);
+  const rest = await reader.read(dictBytes.length - fromPrefix.length);
+  if (rest.length < dictBytes.length - fromPrefix.length)
+    throw new InputError(label, 'truncated: the data ends inside the .npy header', { field: 'header' });
+  dictBytes.set(rest, fromPrefix.length);
+  const header = { version, dataOffset, ...parseNpyHeaderDict(label, version, dictBytes) };
+  return npyLayout(label, header, size - dataOffset);
 }

@@ -6,36 +6,36 @@
  */
 
 /** Element type of the arrays a reader hands out. */
-export type RowDtype = 'f2' | 'f4'
+export type RowDtype = 'f2' | 'f4';
 
 /** Row data: half bits for 'f2', float32 for 'f4'; row-major, `rows × dim`. */
-export type RowData = Float32Array | Uint16Array
+export type RowData = Float32Array | Uint16Array;
 
 /** `rows` consecutive rows starting at row `start`. */
 export interface RowChunk {
-  start: number
-  rows: number
-  data: RowData
+  start: number;
+  rows: number;
+  data: RowData;
 }
 
 /** A sequential view of an embedding matrix. */
 export interface EmbeddingReader {
   /** Name for error messages, e.g. `shard.npz:l14_img.npy`. */
-  readonly name: string
-  readonly rows: number
-  readonly dim: number
-  readonly dtype: RowDtype
+  readonly name: string;
+  readonly rows: number;
+  readonly dim: number;
+  readonly dtype: RowDtype;
   /**
    * Yield the rows in order, `chunkRows` at a time (the last chunk may be
    * shorter). Each call starts again from row 0.
    */
-  readRowChunks(chunkRows: number): AsyncIterable<RowChunk>
+  readRowChunks(chunkRows: number): AsyncIterable<RowChunk>;
 }
 
 /** Throw RangeError unless `chunkRows` is a positive integer (a caller bug, not bad input). */
 export function checkChunkRows(chunkRows: number): void {
   if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) {
-    throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`)
+    throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
   }
 }
 
@@ -45,9 +45,9 @@ export async function* chunksByRandomAccess(
   chunkRows: number,
   readRows: (start: number, count: number) => Promise<RowData>,
 ): AsyncGenerator<RowChunk> {
-  checkChunkRows(chunkRows)
+  checkChunkRows(chunkRows);
   for (let start = 0; start < rows; start += chunkRows) {
-    const count = Math.min(chunkRows, rows - start)
-    yield { start, rows: count, data: await readRows(start, count) }
+    const count = Math.min(chunkRows, rows - start);
+    yield { start, rows: count, data: await readRows(start, count) };
   }
 }

@@ -3,7 +3,7 @@
  * works over, so the same parsers serve local files (node-files.ts), dropped
  * browser files (Blob) and in-memory buffers.
  */
-import { InputError } from './errors.js'
+import { InputError } from './errors.js';
 
 /**
  * A file that can be read at any offset. `read` returns exactly `length`
@@ -12,13 +12,13 @@ import { InputError } from './errors.js'
  */
 export interface ByteSource {
   /** Name used in error messages (a path, or a file name in the browser). */
-  readonly name: string
+  readonly name: string;
   /** Size in bytes. */
-  readonly size: number
+  readonly size: number;
   /** Read `length` bytes starting at `offset`. */
-  read(offset: number, length: number): Promise<Uint8Array>
+  read(offset: number, length: number): Promise<Uint8Array>;
   /** Release an OS handle if the source holds one; reading again reopens it. */
-  close?(): Promise<void>
+  close?(): Promise<void>;
 }
 
 /**
@@ -28,10 +28,13 @@ export interface ByteSource {
  */
 export function checkRange(name: string, size: number, offset: number, length: number, what = 'data'): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new InputError(name, `${what} has an invalid position (offset ${offset}, length ${length})`)
+    throw new InputError(name, `${what} has an invalid position (offset ${offset}, length ${length})`);
   }
   if (offset + length > size) {
-    throw new InputError(name, `truncated: ${what} needs bytes ${offset}..${offset + length} but the file has ${size} bytes`)
+    throw new InputError(
+      name,
+      `truncated: ${what} needs bytes ${offset}..${offset + length} but the file has ${size} bytes`,
+    );
   }
 }
 
@@ -46,10 +49,10 @@ export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
     name,
     size: bytes.length,
     async read(offset, length) {
-      checkRange(name, bytes.length, offset, length)
-      return bytes.slice(offset, offset + length)
+      checkRange(name, bytes.length, offset, length);
+      return bytes.slice(offset, offset + length);
     },
-  }
+  };
 }
 
 /**
@@ -58,15 +61,15 @@ export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
  * @param name name for error messages; defaults to File.name
  */
 export function blobSource(file: Blob, name?: string): ByteSource {
-  const label = name ?? (file as { name?: string }).name ?? 'blob'
+  const label = name ?? (file as { name?: string }).name ?? 'blob';
   return {
     name: label,
     size: file.size,
     async read(offset, length) {
-      checkRange(label, file.size, offset, length)
-      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer())
+      checkRange(label, file.size, offset, length);
+      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
     },
-  }
+  };
 }
 
 /**
@@ -74,13 +77,13 @@ export function blobSource(file: Blob, name?: string): ByteSource {
  * file: how a stored zip entry becomes an .npy we can read at random.
  */
 export function subSource(parent: ByteSource, offset: number, length: number, name: string): ByteSource {
-  checkRange(parent.name, parent.size, offset, length, `entry ${name}`)
+  checkRange(parent.name, parent.size, offset, length, `entry ${name}`);
   return {
     name,
     size: length,
     async read(at, count) {
-      checkRange(name, length, at, count)
-      return parent.read(offset + at, count)
+      checkRange(name, length, at, count);
+      return parent.read(offset + at, count);
     },
-  }
+  };
 }

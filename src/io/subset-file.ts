@@ -4,14 +4,14 @@
  * uid's (hi, lo) halves, sorted ascending. We write exactly the bytes
  * numpy.save writes for that array.
  */
-import { InputError } from './errors.js'
-import { checkNpyDataSize, encodeNpyHeader, readNpyHeader } from './npy.js'
-import type { PyValue } from './py-literal.js'
-import { bytesSource, type ByteSource } from './source.js'
-import { sortUids, UID_WORDS, uidCount } from './uid.js'
+import { InputError } from './errors.js';
+import { checkNpyDataSize, encodeNpyHeader, readNpyHeader } from './npy.js';
+import type { PyValue } from './py-literal.js';
+import { bytesSource, type ByteSource } from './source.js';
+import { sortUids, UID_WORDS, uidCount } from './uid.js';
 
-const SUBSET_DESCR = "[('f0', '<u8'), ('f1', '<u8')]"
-const RECORD_BYTES = 16
+const SUBSET_DESCR = "[('f0', '<u8'), ('f1', '<u8')]";
+const RECORD_BYTES = 16;
 
 /**
  * Encode uids as a DataComp subset file. The uids are sorted and repeated
@@ -19,26 +19,31 @@ const RECORD_BYTES = 16
  * @param uids a uid array (see uid.ts)
  */
 export function encodeSubsetFile(uids: Uint32Array): Uint8Array {
-  const sorted = sortUids(uids, { unique: true })
-  const count = uidCount(sorted)
-  const header = encodeNpyHeader(SUBSET_DESCR, [count])
-  const out = new Uint8Array(header.length + count * RECORD_BYTES)
-  out.set(header)
-  const view = new DataView(out.buffer, header.length)
+  const sorted = sortUids(uids, { unique: true });
+  const count = uidCount(sorted);
+  const header = encodeNpyHeader(SUBSET_DESCR, [count]);
+  const out = new Uint8Array(header.length + count * RECORD_BYTES);
+  out.set(header);
+  const view = new DataView(out.buffer, header.length);
   for (let i = 0; i < count; i++) {
     // Each u64 little-endian: low word first. Words are stored most significant first.
-    const w = i * UID_WORDS
-    view.setUint32(i * 16, sorted[w + 1]!, true)
-    view.setUint32(i * 16 + 4, sorted[w]!, true)
-    view.setUint32(i * 16 + 8, sorted[w + 3]!, true)
-    view.setUint32(i * 16 + 12, sorted[w + 2]!, true)
+    const w = i * UID_WORDS;
+    view.setUint32(i * 16, sorted[w + 1]!, true);
+    view.setUint32(i * 16 + 4, sorted[w]!, true);
+    view.setUint32(i * 16 + 8, sorted[w + 3]!, true);
+    view.setUint32(i * 16 + 12, sorted[w + 2]!, true);
   }
-  return out
+  return out;
 }
 
 function isSubsetDescr(descr: PyValue): boolean {
-  return Array.isArray(descr) && descr.length === 2 &&
-    descr.every((field) => Array.isArray(field) && field.length === 2 && typeof field[0] === 'string' && field[1] === '<u8')
+  return (
+    Array.isArray(descr) &&
+    descr.length === 2 &&
+    descr.every(
+      (field) => Array.isArray(field) && field.length === 2 && typeof field[0] === 'string' && field[1] === '<u8',
+    )
+  );
 }
 
 /**
@@ -46,29 +51,33 @@ function isSubsetDescr(descr: PyValue): boolean {
  * @throws {InputError} if it is not a 1-D array of two little-endian u64 fields whose size matches the file
  */
 export async function readSubsetFile(source: ByteSource): Promise<Uint32Array> {
-  const header = await readNpyHeader(source)
+  const header = await readNpyHeader(source);
   if (!isSubsetDescr(header.descr)) {
-    const shown = typeof header.descr === 'string' ? `'${header.descr}'` : 'a different structured dtype'
-    throw new InputError(source.name, `dtype ${shown} is not a DataComp subset dtype [('f0', '<u8'), ('f1', '<u8')]`, { field: 'descr' })
+    const shown = typeof header.descr === 'string' ? `'${header.descr}'` : 'a different structured dtype';
+    throw new InputError(source.name, `dtype ${shown} is not a DataComp subset dtype [('f0', '<u8'), ('f1', '<u8')]`, {
+      field: 'descr',
+    });
   }
   if (header.shape.length !== 1) {
-    throw new InputError(source.name, `shape (${header.shape.join(', ')}) is not 1-D as a subset file's is`, { field: 'shape' })
+    throw new InputError(source.name, `shape (${header.shape.join(', ')}) is not 1-D as a subset file's is`, {
+      field: 'shape',
+    });
   }
-  checkNpyDataSize(source.name, header.shape, RECORD_BYTES, source.size - header.dataOffset)
-  const count = Number(header.shape[0])
-  const bytes = await source.read(header.dataOffset, count * RECORD_BYTES)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const uids = new Uint32Array(count * UID_WORDS)
+  checkNpyDataSize(source.name, header.shape, RECORD_BYTES, source.size - header.dataOffset);
+  const count = Number(header.shape[0]);
+  const bytes = await source.read(header.dataOffset, count * RECORD_BYTES);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const uids = new Uint32Array(count * UID_WORDS);
   for (let i = 0; i < count; i++) {
-    uids[i * UID_WORDS] = view.getUint32(i * 16 + 4, true)
-    uids[i * UID_WORDS + 1] = view.getUint32(i * 16, true)
-    uids[i * UID_WORDS + 2] = view.getUint32(i * 16 + 12, true)
-    uids[i * UID_WORDS + 3] = view.getUint32(i * 16 + 8, true)
+    uids[i * UID_WORDS] = view.getUint32(i * 16 + 4, true);
+    uids[i * UID_WORDS + 1] = view.getUint32(i * 16, true);
+    uids[i * UID_WORDS + 2] = view.getUint32(i * 16 + 12, true);
+    uids[i * UID_WORDS + 3] = view.getUint32(i * 16 + 8, true);
   }
-  return uids
+  return uids;
 }
 
 /** readSubsetFile over bytes in memory. */
 export function decodeSubsetFile(name: string, bytes: Uint8Array): Promise<Uint32Array> {
-  return readSubsetFile(bytesSource(name, bytes))
+  return readSubsetFile(bytesSource(name, bytes));
 }

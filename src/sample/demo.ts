@@ -10,7 +10,11 @@ import { ROW_KINDS, type Float16Matrix, type RowKind, type SamplePool } from './
 /** The engine operations the demo uses (the real Engine satisfies this). */
 export interface DemoEngine<Target> extends NormSimEngine<Target> {
   clipScore(img: Float16Matrix, txt: Float16Matrix): Promise<Float32Array>;
-  negClipLoss(img: Float16Matrix, txt: Float16Matrix, options: { batchSize: number; repeats: number }): Promise<Float32Array>;
+  negClipLoss(
+    img: Float16Matrix,
+    txt: Float16Matrix,
+    options: { batchSize: number; repeats: number },
+  ): Promise<Float32Array>;
 }
 
 /** The pool's scores, one value per row. */
@@ -75,7 +79,8 @@ export async function runDemo<Target>(
 ): Promise<DemoReport & { scores: DemoScores }> {
   const scores = await scoreSamplePool(engine, pool);
   const n = pool.image.rows;
-  const compareRows = (a: number, b: number): number => (pool.uids[a]! < pool.uids[b]! ? -1 : pool.uids[a]! > pool.uids[b]! ? 1 : 0);
+  const compareRows = (a: number, b: number): number =>
+    pool.uids[a]! < pool.uids[b]! ? -1 : pool.uids[a]! > pool.uids[b]! ? 1 : 0;
   const table = { columns: { ...scores }, compareRows };
   const select = (steps: SelectionStep[]): Uint32Array => runSteps(table, steps).rows;
   const top = (column: keyof DemoScores, fraction: number): SelectionStep => ({ kind: 'top', column, fraction });
@@ -92,7 +97,11 @@ export async function runDemo<Target>(
   const withNormSimD = normSimD.rows.map((k) => byNegClip[k]!);
 
   const percent = (f: number): string => `${Math.round(f * 100)}%`;
-  const outcome = (label: string, rows: Uint32Array): MethodOutcome => ({ label, rows, keptByKind: countKinds(pool.kinds, rows) });
+  const outcome = (label: string, rows: Uint32Array): MethodOutcome => ({
+    label,
+    rows,
+    keptByKind: countKinds(pool.kinds, rows),
+  });
   const methods = [
     outcome(`CLIPScore top ${percent(FIRST_CUT)}`, byClip),
     outcome(`negCLIPLoss top ${percent(FIRST_CUT)}`, byNegClip),
@@ -112,7 +121,13 @@ export async function runDemo<Target>(
     if (examples.length === 5) break;
     if (shown.has(pool.captions[row]!)) continue; // one line per caption text
     shown.add(pool.captions[row]!);
-    examples.push({ row, caption: pool.captions[row]!, kind: pool.kinds[row]!, clipScoreRank: clipRank[row]!, negClipLossRank: negRank[row]! });
+    examples.push({
+      row,
+      caption: pool.captions[row]!,
+      kind: pool.kinds[row]!,
+      clipScoreRank: clipRank[row]!,
+      negClipLossRank: negRank[row]!,
+    });
   }
 
   return {
@@ -140,27 +155,47 @@ export function formatDemoReport(report: DemoReport): string {
   ];
   const table = [
     ['', ...header],
-    rowOf('pool', report.rows, ROW_KINDS.map((k) => String(report.totalByKind[k])), report.totalByKind),
-    ...report.methods.map((m) => rowOf(m.label, m.rows.length, ROW_KINDS.map((k) => percent(m.keptByKind[k], report.totalByKind[k])), m.keptByKind)),
+    rowOf(
+      'pool',
+      report.rows,
+      ROW_KINDS.map((k) => String(report.totalByKind[k])),
+      report.totalByKind,
+    ),
+    ...report.methods.map((m) =>
+      rowOf(
+        m.label,
+        m.rows.length,
+        ROW_KINDS.map((k) => percent(m.keptByKind[k], report.totalByKind[k])),
+        m.keptByKind,
+      ),
+    ),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  const lines = table.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]! + 2))).join('')}`);
+  const lines = table.map(
+    (row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]! + 2))).join('')}`,
+  );
 
   const out: string[] = [];
-  out.push(`clipsift demo: ${report.rows} image-text pairs (sample pool, seed ${report.seed}), NormSim target: ${report.targetRows} ImageNet-like images.`);
-  out.push('Each method\'s share of every kind of pair kept: clean pairs should stay, planted defects should go.');
+  out.push(
+    `clipsift demo: ${report.rows} image-text pairs (sample pool, seed ${report.seed}), NormSim target: ${report.targetRows} ImageNet-like images.`,
+  );
+  out.push("Each method's share of every kind of pair kept: clean pairs should stay, planted defects should go.");
   out.push('');
   out.push(...lines);
   out.push('');
   out.push('  mismatched: caption of another topic    generic: "photo of a thing"-style caption that fits any image');
   out.push('  duplicate: near-identical copies        off-target: good pair, far from the target data');
-  out.push('  defects: share of the method\'s selection that is planted defects');
+  out.push("  defects: share of the method's selection that is planted defects");
   out.push('');
-  out.push(`${report.demotedCount} pairs are kept by CLIPScore but dropped by negCLIPLoss, e.g. (rank 1 = best of ${report.rows}):`);
+  out.push(
+    `${report.demotedCount} pairs are kept by CLIPScore but dropped by negCLIPLoss, e.g. (rank 1 = best of ${report.rows}):`,
+  );
   const captionWidth = Math.min(40, Math.max(...report.examples.map((e) => e.caption.length + 2), 10));
   for (const e of report.examples) {
     const caption = `"${e.caption}"`.padEnd(captionWidth);
-    out.push(`  ${caption}  ${e.kind.padEnd(10)}  CLIPScore rank ${String(e.clipScoreRank).padStart(4)}, negCLIPLoss rank ${String(e.negClipLossRank).padStart(4)}`);
+    out.push(
+      `  ${caption}  ${e.kind.padEnd(10)}  CLIPScore rank ${String(e.clipScoreRank).padStart(4)}, negCLIPLoss rank ${String(e.negClipLossRank).padStart(4)}`,
+    );
   }
   return out.join('\n');
 }

@@ -111,7 +111,8 @@ export function generateSamplePool(options: SamplePoolOptions = {}): SamplePool 
   const seed = options.seed ?? 0;
   const rows = options.rows ?? 4000;
   const dim = options.dim ?? 768;
-  if (!Number.isInteger(rows) || rows < DUPLICATE_GROUP) throw new Error(`sample pool needs at least ${DUPLICATE_GROUP} rows, got ${rows}`);
+  if (!Number.isInteger(rows) || rows < DUPLICATE_GROUP)
+    throw new Error(`sample pool needs at least ${DUPLICATE_GROUP} rows, got ${rows}`);
   if (!Number.isInteger(dim) || dim < 2) throw new Error(`sample pool needs dim ≥ 2, got ${dim}`);
 
   const random = new RandomStream(seed);
@@ -228,7 +229,8 @@ function drawImage(random: RandomStream, space: Space, topic: number, out: Float
   const u = space.topicDirections[topic]!;
   const scale = noise / Math.sqrt(space.dim);
   for (let i = 0; i < space.dim; i++) {
-    out[i] = modality * space.imageMean[i]! + topicWeight * u[i]! + ITEM_WEIGHT * space.item[i]! + scale * random.normal();
+    out[i] =
+      modality * space.imageMean[i]! + topicWeight * u[i]! + ITEM_WEIGHT * space.item[i]! + scale * random.normal();
   }
   normalise(out);
 }
@@ -240,7 +242,8 @@ function drawText(random: RandomStream, space: Space, plan: PairPlan, out: Float
     // Leans towards the mean of all images, with a touch of nothing in particular.
     const pull = GENERIC_PULL * (0.9 + 0.25 * random.uniform());
     const scale = Math.sqrt(Math.max(0, 1 - MODALITY_WEIGHT ** 2 - pull ** 2)) / Math.sqrt(dim);
-    for (let i = 0; i < dim; i++) out[i] = MODALITY_WEIGHT * space.textMean[i]! + pull * space.imageMean[i]! + scale * random.normal();
+    for (let i = 0; i < dim; i++)
+      out[i] = MODALITY_WEIGHT * space.textMean[i]! + pull * space.imageMean[i]! + scale * random.normal();
   } else {
     const quality = 0.6 + 0.7 * random.uniform();
     const itemWeight = ITEM_WEIGHT * quality;
@@ -250,9 +253,14 @@ function drawText(random: RandomStream, space: Space, plan: PairPlan, out: Float
       normalise(space.item);
     }
     const u = space.topicDirections[plan.captionTopic]!;
-    const scale = Math.sqrt(Math.max(0, 1 - MODALITY_WEIGHT ** 2 - TOPIC_WEIGHT ** 2 - itemWeight ** 2)) / Math.sqrt(dim);
+    const scale =
+      Math.sqrt(Math.max(0, 1 - MODALITY_WEIGHT ** 2 - TOPIC_WEIGHT ** 2 - itemWeight ** 2)) / Math.sqrt(dim);
     for (let i = 0; i < dim; i++) {
-      out[i] = MODALITY_WEIGHT * space.textMean[i]! + TOPIC_WEIGHT * u[i]! + itemWeight * space.item[i]! + scale * random.normal();
+      out[i] =
+        MODALITY_WEIGHT * space.textMean[i]! +
+        TOPIC_WEIGHT * u[i]! +
+        itemWeight * space.item[i]! +
+        scale * random.normal();
     }
   }
   normalise(out);

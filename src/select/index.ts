@@ -2,7 +2,17 @@
  * Selection over score arrays: ordered top/min steps with pool-relative fractions, NormSim_2-D,
  * and subset algebra. Runtime-neutral; `clipsift/select` in the package exports.
  */
-export { runSteps, keepTop, keepAtLeast, type SelectionStep, type TopStep, type MinStep, type SelectionSummary, type ScoreColumns, type SelectionResult } from './steps.js';
+export {
+  runSteps,
+  keepTop,
+  keepAtLeast,
+  type SelectionStep,
+  type TopStep,
+  type MinStep,
+  type SelectionSummary,
+  type ScoreColumns,
+  type SelectionResult,
+} from './steps.js';
 export { selectFromTable, rowsWithUidIn, gatherUids, type ScoreTable, type TableSelection } from './table.js';
 export { normSim2D, removalSchedule, type NormSim2DOptions, type NormSim2DResult } from './normsim-d.js';
 export { unionUids, intersectUids } from './subset-algebra.js';

@@ -66,7 +66,8 @@ export interface NormSim2DResult {
 /** How many rows each of `iterations` rounds removes so that `total` are removed in all. */
 export function removalSchedule(total: number, iterations: number): number[] {
   const sizes: number[] = [];
-  for (let t = 0; t < iterations; t++) sizes.push(Math.floor(((t + 1) * total) / iterations) - Math.floor((t * total) / iterations));
+  for (let t = 0; t < iterations; t++)
+    sizes.push(Math.floor(((t + 1) * total) / iterations) - Math.floor((t * total) / iterations));
   return sizes;
 }
 
@@ -82,7 +83,8 @@ export async function normSim2D<Target>(
   if (!Number.isInteger(finalSize) || finalSize < 0 || finalSize > n) {
     throw new Error(`NormSim_2-D: final size must be an integer in [0, ${n}], got ${finalSize}`);
   }
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`NormSim_2-D: iterations must be a positive integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new Error(`NormSim_2-D: iterations must be a positive integer, got ${iterations}`);
   if (sampleFraction !== undefined && !(sampleFraction > 0 && sampleFraction <= 1)) {
     throw new Error(`NormSim_2-D: sample fraction must be in (0, 1], got ${sampleFraction}`);
   }
@@ -126,7 +128,8 @@ export async function normSim2D<Target>(
 /** The rows `rows` of `matrix`, as a new matrix. */
 export function gatherRows(matrix: EmbeddingMatrix, rows: Uint32Array): EmbeddingMatrix {
   const { dim } = matrix;
-  const data = matrix.data instanceof Uint16Array ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
+  const data =
+    matrix.data instanceof Uint16Array ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
   rows.forEach((row, k) => data.set(matrix.data.subarray(row * dim, (row + 1) * dim), k * dim));
   return { data, rows: rows.length, dim };
 }

@@ -151,7 +151,9 @@ export function assertNoNaN(table: ScoreColumns, column: string, rows: Uint32Arr
   if (count === 0) return;
   const describe = table.describeRow ?? ((row: number) => `row ${row}`);
   const names = bad.map(describe).join(', ');
-  throw new Error(`column ${column} is NaN in ${count} row${count === 1 ? '' : 's'}: ${names}${count > bad.length ? ', …' : ''}`);
+  throw new Error(
+    `column ${column} is NaN in ${count} row${count === 1 ? '' : 's'}: ${names}${count > bad.length ? ', …' : ''}`,
+  );
 }
 
 function validateStep(table: ScoreColumns, step: SelectionStep): void {

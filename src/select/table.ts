@@ -28,10 +28,15 @@ export interface TableSelection {
  * them (N is then the number of such rows). A uid that appears in several rows (the same pair in two
  * shards) counts once per row in N, and once in the output.
  */
-export function selectFromTable(table: ScoreTable, steps: readonly SelectionStep[], givenUids?: Uint32Array): TableSelection {
+export function selectFromTable(
+  table: ScoreTable,
+  steps: readonly SelectionStep[],
+  givenUids?: Uint32Array,
+): TableSelection {
   const rowCount = uidCount(table.uids);
   for (const [name, column] of Object.entries(table.columns)) {
-    if (column.length !== rowCount) throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
+    if (column.length !== rowCount)
+      throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
   }
   // Always an explicit pool: with no score column (NormSim_2-D alone) the columns cannot tell the row count.
   const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : allRows(rowCount);
@@ -45,7 +50,8 @@ export function selectFromTable(table: ScoreTable, steps: readonly SelectionStep
     pool,
   );
   const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
-  if (givenUids) result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
+  if (givenUids)
+    result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
   return result;
 }
 

@@ -135,7 +135,14 @@ function binRange(values: Float32Array): { lo: number; width: number } {
 }
 
 function axis(extra: uPlot.Axis = {}): uPlot.Axis {
-  return { stroke: '#667085', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e4e7ec', width: 1 }, font: '11px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif', ...extra };
+  return {
+    stroke: '#667085',
+    grid: { stroke: '#eef0f3', width: 1 },
+    ticks: { stroke: '#e4e7ec', width: 1 },
+    font: '11px system-ui, sans-serif',
+    labelFont: '12px system-ui, sans-serif',
+    ...extra,
+  };
 }
 
 function size(container: HTMLElement, height: number): { width: number; height: number } {

@@ -14,7 +14,9 @@ export async function filesFromDrop(transfer: DataTransfer): Promise<DroppedFile
   for (const entry of entries) await walk(entry, found);
   // One folder dropped: it is the layout's root, so its own name is not part of the paths.
   const single = entries.length === 1 && entries[0]!.isDirectory ? `${entries[0]!.name}/` : null;
-  return single ? found.map(({ path, file }) => ({ path: path.startsWith(single) ? path.slice(single.length) : path, file })) : found;
+  return single
+    ? found.map(({ path, file }) => ({ path: path.startsWith(single) ? path.slice(single.length) : path, file }))
+    : found;
 }
 
 /** Files chosen with the picker (no folders there). */

@@ -62,7 +62,8 @@ function showIsolation(): void {
   } else {
     badge.textContent = 'not cross-origin isolated · scoring on one thread';
     badge.className = 'badge warn';
-    badge.title = 'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (clipsift serve-demo does) to score on all cores.';
+    badge.title =
+      'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (clipsift serve-demo does) to score on all cores.';
   }
 }
 
@@ -94,7 +95,9 @@ function wireDrop(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: D
     event.preventDefault();
     zone.classList.remove('over');
     if (!event.dataTransfer) return;
-    filesFromDrop(event.dataTransfer).then(onFiles, (error: unknown) => showError(`could not read the dropped files: ${error instanceof Error ? error.message : String(error)}`));
+    filesFromDrop(event.dataTransfer).then(onFiles, (error: unknown) =>
+      showError(`could not read the dropped files: ${error instanceof Error ? error.message : String(error)}`),
+    );
   });
 }
 
@@ -144,7 +147,8 @@ function progress(phase: string, done: number, total: number): void {
   byId('progress').hidden = false;
   const fraction = total > 0 ? done / total : 0;
   byId('progress-fill').style.width = `${(fraction * 100).toFixed(1)}%`;
-  byId('progress-text').textContent = total > 1 ? `${phase} · ${done.toLocaleString()} / ${total.toLocaleString()}` : phase;
+  byId('progress-text').textContent =
+    total > 1 ? `${phase} · ${done.toLocaleString()} / ${total.toLocaleString()}` : phase;
 }
 
 function fail(message: string): void {
@@ -206,7 +210,7 @@ class ResultView {
 
   constructor(private readonly pool: ScoredPool) {
     const normsim = pool.normsimColumn;
-    byId('normsim-name').textContent = normsim ? SCORE_LABELS[normsim] ?? normsim : 'NormSim';
+    byId('normsim-name').textContent = normsim ? (SCORE_LABELS[normsim] ?? normsim) : 'NormSim';
     this.normsimSlider.disabled = !normsim;
     byId('normsim-slider-label').classList.toggle('muted', !normsim);
     const note = byId('normsim-note');
@@ -219,14 +223,24 @@ class ResultView {
       const container = byId(column === normsim ? 'hist-normsim' : `hist-${column}`);
       if (column === normsim) byId('hist-normsim-caption').textContent = SCORE_LABELS[column] ?? column;
       container.replaceChildren();
-      this.histograms.push({ column, chart: histogram(container, pool.scores[column]!, SCORE_LABELS[column] ?? column) });
+      this.histograms.push({
+        column,
+        chart: histogram(container, pool.scores[column]!, SCORE_LABELS[column] ?? column),
+      });
     }
     const scatterBox = byId('scatter');
     scatterBox.replaceChildren();
-    this.scatter = scatter(scatterBox, pool.scores.clip_score!, pool.scores.negclip_loss!, ['CLIPScore', 'negCLIPLoss']);
+    this.scatter = scatter(scatterBox, pool.scores.clip_score!, pool.scores.negclip_loss!, [
+      'CLIPScore',
+      'negCLIPLoss',
+    ]);
     // A new pool brings its own columns: start the table from scratch.
     byId<HTMLTableElement>('rows-table').replaceChildren();
-    this.table = rowTable(byId<HTMLTableElement>('rows-table'), { prev: byId('page-prev'), next: byId('page-next'), info: byId('page-info') }, pool);
+    this.table = rowTable(
+      byId<HTMLTableElement>('rows-table'),
+      { prev: byId('page-prev'), next: byId('page-next'), info: byId('page-info') },
+      pool,
+    );
 
     this.negclipSlider.oninput = () => this.update();
     this.normsimSlider.oninput = () => this.update();
@@ -236,7 +250,8 @@ class ResultView {
     byId<HTMLButtonElement>('download-subset').disabled = !pool.hasUids;
     byId('download-subset').title = pool.hasUids ? '' : 'subset.npy lists DataComp uids; these rows have none';
     byId('download-csv').onclick = () => save(scoreCsv(this.pool, this.keptFlags()), 'scores.csv', 'text/csv');
-    byId('download-parquet').onclick = () => save(scoreParquet(this.pool, this.keptFlags()), 'scores.parquet', 'application/vnd.apache.parquet');
+    byId('download-parquet').onclick = () =>
+      save(scoreParquet(this.pool, this.keptFlags()), 'scores.parquet', 'application/vnd.apache.parquet');
     this.update();
   }
 
@@ -329,7 +344,8 @@ function renderKinds(pool: ScoredPool, kinds: string[], kept: Uint32Array): void
 function clipScoreAlone(pool: ScoredPool, count: number): Uint32Array {
   const all = Uint32Array.from({ length: pool.rows }, (_, i) => i);
   const ids = pool.ids;
-  return keepTop(all, pool.scores.clip_score!, count, (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0)).rows;
+  return keepTop(all, pool.scores.clip_score!, count, (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0))
+    .rows;
 }
 
 function complement(mask: Uint8Array): Uint32Array {

@@ -54,7 +54,10 @@ export async function loadPool(request: PoolRequest, progress: ProgressReport): 
   const pool = await droppedPool(request.files, request.arch);
   if (request.target) {
     progress(`reading the target ${request.target.name}`);
-    const reader = await openEmbeddingFile(memoryFileSystem({ [request.target.name]: request.target }), request.target.name);
+    const reader = await openEmbeddingFile(
+      memoryFileSystem({ [request.target.name]: request.target }),
+      request.target.name,
+    );
     pool.target = await readAll(reader);
   }
   return pool;
@@ -82,7 +85,9 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   const files = dropped.map(({ file }) => file);
   const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [placeFile(path), file])));
   const embeddingFiles = files.filter((file) => /\.(npy|npz)$/i.test(file.name));
-  const isLayout = files.some((file) => file.name.endsWith('.parquet')) || files.some((file) => /^(img|text)_emb_\d+\.npy$/.test(file.name));
+  const isLayout =
+    files.some((file) => file.name.endsWith('.parquet')) ||
+    files.some((file) => /^(img|text)_emb_\d+\.npy$/.test(file.name));
   if (!isLayout && embeddingFiles.length === 2) return plainPool(fs, embeddingFiles);
 
   const refs = await listShards(fs, '');
@@ -101,7 +106,10 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   }
   const rows = ids.length;
   return {
-    source: files.length === 1 ? files[0]!.name : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+    source:
+      files.length === 1
+        ? files[0]!.name
+        : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
     rows,
     ids,
     hasUids: uidColumns,
@@ -110,7 +118,11 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
     urls,
     kinds: null,
     sample: null,
-    shards: shards.map((shard) => ({ name: shard.name, rows: shard.rows, read: async () => ({ img: await readAll(shard.image), txt: await readAll(shard.text) }) })),
+    shards: shards.map((shard) => ({
+      name: shard.name,
+      rows: shard.rows,
+      read: async () => ({ img: await readAll(shard.image), txt: await readAll(shard.text) }),
+    })),
     target: null,
   };
 }
@@ -129,11 +141,15 @@ async function plainPool(fs: FileSystem, files: File[]): Promise<LoadedPool> {
   const image = files.find((file) => /(^|[^a-z])(img|image)/i.test(file.name));
   const text = files.find((file) => file !== image && /(^|[^a-z])(txt|text)/i.test(file.name));
   if (!image || !text) {
-    throw new InputError(files.map((file) => file.name).join(' + '), 'two plain files must say which is which: put img or image in one name and txt or text in the other');
+    throw new InputError(
+      files.map((file) => file.name).join(' + '),
+      'two plain files must say which is which: put img or image in one name and txt or text in the other',
+    );
   }
   const img = await openEmbeddingFile(fs, image.name);
   const txt = await openEmbeddingFile(fs, text.name);
-  if (img.rows !== txt.rows) throw new InputError(text.name, `has ${txt.rows} rows but ${image.name} has ${img.rows}; rows must be aligned`);
+  if (img.rows !== txt.rows)
+    throw new InputError(text.name, `has ${txt.rows} rows but ${image.name} has ${img.rows}; rows must be aligned`);
   const stem = image.name.replace(/\.[^.]+$/, '');
   return {
     source: `${image.name} + ${text.name}`,
@@ -171,7 +187,8 @@ async function optionalColumn(shard: Shard, names: string[]): Promise<(string | 
 
 /** All rows of an embedding reader in one matrix, in the file's element type (float16 stays float16). */
 async function readAll(reader: EmbeddingReader): Promise<Embeddings> {
-  const data = reader.dtype === 'f2' ? new Uint16Array(reader.rows * reader.dim) : new Float32Array(reader.rows * reader.dim);
+  const data =
+    reader.dtype === 'f2' ? new Uint16Array(reader.rows * reader.dim) : new Float32Array(reader.rows * reader.dim);
   for await (const chunk of reader.readRowChunks(16384)) data.set(chunk.data, chunk.start * reader.dim);
   return { data, rows: reader.rows, dim: reader.dim };
 }

@@ -61,7 +61,10 @@ async function run(job: ScoreJob): Promise<void> {
       normsimColumn: scores.normsimColumn,
       engine: summary,
     };
-    post({ type: 'result', pool }, Object.values(scores.columns).map((column: Float32Array) => column.buffer as ArrayBuffer));
+    post(
+      { type: 'result', pool },
+      Object.values(scores.columns).map((column: Float32Array) => column.buffer as ArrayBuffer),
+    );
   } catch (error) {
     // Input errors from src/io are one line naming the file; show exactly that.
     post({ type: 'error', message: error instanceof Error ? error.message : String(error) });

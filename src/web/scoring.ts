@@ -21,7 +21,12 @@ export function normsimColumnName(p: number): string {
   return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
 }
 
-export async function scorePool(engine: Engine, pool: LoadedPool, p: number, progress: ProgressReport): Promise<ScoreColumnsResult> {
+export async function scorePool(
+  engine: Engine,
+  pool: LoadedPool,
+  p: number,
+  progress: ProgressReport,
+): Promise<ScoreColumnsResult> {
   if (pool.sample) {
     progress('scoring the sample pool: CLIPScore, negCLIPLoss, NormSim∞ and NormSim₂');
     const scores = await scoreSamplePool(engine, pool.sample);
@@ -30,7 +35,12 @@ export async function scorePool(engine: Engine, pool: LoadedPool, p: number, pro
   return scoreShards(engine, pool, p, progress);
 }
 
-async function scoreShards(engine: Engine, pool: LoadedPool, p: number, progress: ProgressReport): Promise<ScoreColumnsResult> {
+async function scoreShards(
+  engine: Engine,
+  pool: LoadedPool,
+  p: number,
+  progress: ProgressReport,
+): Promise<ScoreColumnsResult> {
   const normsimColumn = pool.target ? normsimColumnName(p) : null;
   let target: Target | null = null;
   if (pool.target) {

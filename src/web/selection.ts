@@ -32,7 +32,10 @@ export function selectRows(pool: ScoredPool, steps: SelectionStep[]): PageSelect
     return { rows, uids, summary };
   }
   // No uids (clip-retrieval without a key column, plain .npy): ties break by row key instead.
-  const { rows, summary } = runSteps({ columns: pool.scores, compareRows: compareIds(pool.ids), describeRow: (row) => pool.ids[row]! }, steps);
+  const { rows, summary } = runSteps(
+    { columns: pool.scores, compareRows: compareIds(pool.ids), describeRow: (row) => pool.ids[row]! },
+    steps,
+  );
   return { rows, uids: null, summary };
 }
 

@@ -79,7 +79,10 @@ export function rowTable(
       fragment.appendChild(tr);
     }
     body.replaceChildren(fragment);
-    pager.info.textContent = order.length === 0 ? 'no rows' : `rows ${start + 1}–${Math.min(order.length, start + PAGE_ROWS)} of ${order.length.toLocaleString()}`;
+    pager.info.textContent =
+      order.length === 0
+        ? 'no rows'
+        : `rows ${start + 1}–${Math.min(order.length, start + PAGE_ROWS)} of ${order.length.toLocaleString()}`;
     pager.prev.disabled = page === 0;
     pager.next.disabled = page >= pages - 1;
   };

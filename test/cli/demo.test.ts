@@ -16,7 +16,18 @@ describe('clipsift demo', () => {
   });
 
   it('--json reports counts consistent with the pool', async () => {
-    const result = await runCli(['demo', '--rows', '1500', '--iterations', '50', '--threads', '1', '--seed', '3', '--json']);
+    const result = await runCli([
+      'demo',
+      '--rows',
+      '1500',
+      '--iterations',
+      '50',
+      '--threads',
+      '1',
+      '--seed',
+      '3',
+      '--json',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     const pool = generateSamplePool({ rows: 1500, seed: 3 });

@@ -26,7 +26,9 @@ describe('duplicate identities', () => {
     const next = rng(3);
     const pool = Array.from({ length: 3000 }, () => randomUid(next));
     // Draw with replacement from a small pool so repeats happen within and across shards.
-    const shards = Array.from({ length: 5 }, () => Array.from({ length: 2000 }, () => pool[Math.floor(next() * pool.length)]!));
+    const shards = Array.from({ length: 5 }, () =>
+      Array.from({ length: 2000 }, () => pool[Math.floor(next() * pool.length)]!),
+    );
     const seen = new IdentitySet(4);
     const got = shards.map((uids, shard) => checkShardDuplicates(seen, parseUids(uids, 'test'), shard));
     const want = reference(shards);

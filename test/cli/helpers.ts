@@ -86,7 +86,10 @@ function writeUnitHalf(v: Float64Array, out: Uint16Array, at: number): void {
 /** 32 lowercase hex characters from the generator. */
 export function randomUid(next: () => number): string {
   let s = '';
-  for (let i = 0; i < 4; i++) s += Math.floor(next() * 2 ** 32).toString(16).padStart(8, '0');
+  for (let i = 0; i < 4; i++)
+    s += Math.floor(next() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
   return s;
 }
 
@@ -129,7 +132,10 @@ export function writeDataCompShard(dir: string, spec: ShardSpec): WrittenShard {
   const entries: Record<string, Uint8Array> = {};
   for (const [key, data] of Object.entries(matrices) as [keyof ShardMatrices, Uint16Array][]) {
     if (spec.l14Only && key.startsWith('b32')) continue;
-    entries[`${key}.npy`] = encodeNpy(data, [data.length / (key.startsWith('l14') ? 768 : 512), key.startsWith('l14') ? 768 : 512]);
+    entries[`${key}.npy`] = encodeNpy(data, [
+      data.length / (key.startsWith('l14') ? 768 : 512),
+      key.startsWith('l14') ? 768 : 512,
+    ]);
   }
   writeFileSync(join(dir, `${spec.name}.npz`), zipSync(entries, { level: spec.compressed ? 6 : 0 }));
   return { name: spec.name, uids, matrices };
@@ -187,7 +193,9 @@ export function referenceClipScore(img: Float64Array, txt: Float64Array, dim: nu
  * batches match; with batchSize ≥ rows the order does not matter and one repeat is exact.
  */
 export function referenceNegClip(
-  img: Float64Array, txt: Float64Array, dim: number,
+  img: Float64Array,
+  txt: Float64Array,
+  dim: number,
   o: { batchSize: number; temperature: number; repeats: number; seed: number },
 ): Float64Array {
   const n = img.length / dim;

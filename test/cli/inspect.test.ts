@@ -49,14 +49,20 @@ describe('clipsift inspect', () => {
     img.fill(0, 8 * 64, 9 * 64);
     for (let j = 0; j < 64; j++) img[12 * 64 + j] = toFloat16Bits(fromFloat16Bits(img[12 * 64 + j]!) * 3);
     const path = join(dir, 'shard.npz');
-    writeFileSync(path, zipSync({ 'l14_img.npy': encodeNpy(img, [40, 64]), 'l14_txt.npy': encodeNpy(txt, [40, 64]) }, { level: 6 }));
+    writeFileSync(
+      path,
+      zipSync({ 'l14_img.npy': encodeNpy(img, [40, 64]), 'l14_txt.npy': encodeNpy(txt, [40, 64]) }, { level: 6 }),
+    );
 
     const { code, stdout } = await run(['inspect', '--json', '--quiet', path]);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.kind).toBe('npz');
     expect(report.arrays.map((a: { key: string }) => a.key)).toEqual(['l14_img', 'l14_txt']);
-    for (const [array, bits] of [[report.arrays[0], img], [report.arrays[1], txt]] as const) {
+    for (const [array, bits] of [
+      [report.arrays[0], img],
+      [report.arrays[1], txt],
+    ] as const) {
       const want = expectedStats(bits, 64);
       expect(array).toMatchObject({ rows: 40, dim: 64, dtype: 'float16' });
       expect(array.stats.nonFiniteRows).toBe(want.nonFinite.length);
@@ -73,11 +79,19 @@ describe('clipsift inspect', () => {
     const dir = tempDir();
     const { img } = pairedEmbeddings(5, 32, 1);
     writeFileSync(join(dir, 'a.npy'), encodeNpy(img, [5, 32]));
-    writeParquet(join(dir, 'a.parquet'), ['0'.repeat(32), '1'.repeat(32), '2'.repeat(32), '3'.repeat(32), '4'.repeat(32)]);
+    writeParquet(join(dir, 'a.parquet'), [
+      '0'.repeat(32),
+      '1'.repeat(32),
+      '2'.repeat(32),
+      '3'.repeat(32),
+      '4'.repeat(32),
+    ]);
     writeFileSync(join(dir, 'notes.txt'), 'ignored');
     const { code, stdout } = await run(['inspect', '--quiet', dir]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/a\.npy: npy, [\d,]+ bytes\n {2}5 × 32 float16, norms 0\.99\d+\.\.1\.00\d+ \(mean [\d.]+\), 0 NaN\/Inf rows, 0 zero rows\n/);
+    expect(stdout).toMatch(
+      /a\.npy: npy, [\d,]+ bytes\n {2}5 × 32 float16, norms 0\.99\d+\.\.1\.00\d+ \(mean [\d.]+\), 0 NaN\/Inf rows, 0 zero rows\n/,
+    );
     expect(stdout).toMatch(/a\.parquet: parquet, [\d,]+ bytes\n {2}5 rows; columns: uid, url, text\n/);
     expect(stdout).not.toContain('notes.txt');
   });
@@ -88,6 +102,8 @@ describe('clipsift inspect', () => {
     writeFileSync(path, new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 200, 0]));
     const { code, stderr } = await run(['inspect', path]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^clipsift inspect: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*truncated.*\n$`));
+    expect(stderr).toMatch(
+      new RegExp(`^clipsift inspect: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*truncated.*\n$`),
+    );
   });
 });

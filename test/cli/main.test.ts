@@ -18,7 +18,7 @@ describe('clipsift dispatcher', () => {
     expect(stdout).toMatch(/^ {2}serve-demo +\S/m);
   });
 
-  it('shows a command\'s usage for --help and for `help <command>`', async () => {
+  it("shows a command's usage for --help and for `help <command>`", async () => {
     const a = await run(['inspect', '--help']);
     const b = await run(['help', 'inspect']);
     expect(a.code).toBe(0);

@@ -6,7 +6,15 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readScoreFile, referenceClipScore, referenceNegClip, referenceNormSim, runInProcess, tempDir, widen } from './helpers.js';
+import {
+  readScoreFile,
+  referenceClipScore,
+  referenceNegClip,
+  referenceNormSim,
+  runInProcess,
+  tempDir,
+  widen,
+} from './helpers.js';
 
 const REAL = join(import.meta.dirname, '../fixtures/real');
 const FASHION = join(REAL, 'openai-b32-fashion-9pairs');
@@ -21,7 +29,11 @@ function npyHalfRows(path: string): Uint16Array {
 
 function clipRetrievalFolder(): string {
   const dir = tempDir('clipsift-cr-');
-  for (const [sub, name] of [['img_emb', 'img_emb_0.npy'], ['text_emb', 'text_emb_0.npy'], ['metadata', 'metadata_0.parquet']]) {
+  for (const [sub, name] of [
+    ['img_emb', 'img_emb_0.npy'],
+    ['text_emb', 'text_emb_0.npy'],
+    ['metadata', 'metadata_0.parquet'],
+  ]) {
     mkdirSync(join(dir, sub!), { recursive: true });
     copyFileSync(join(FASHION, name!), join(dir, sub!, name!));
   }
@@ -52,15 +64,31 @@ describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
     const dir = clipRetrievalFolder();
     const target = join(REAL, 'openai-b32-classnames/coco_clip_a+cname.npy');
     const out = join(tempDir(), 'scores');
-    const result = await runInProcess(['score', dir, '--out', out, '--key-column', 'image_path', '--target', target, '--threads', '1', '--quiet']);
+    const result = await runInProcess([
+      'score',
+      dir,
+      '--out',
+      out,
+      '--key-column',
+      'image_path',
+      '--target',
+      target,
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/coco_clip_a\+cname\.npy: target is not unit-norm \(norms \d+\.\d+\.\.\d+\.\d+\); pass --normalize/);
+    expect(result.stderr).toMatch(
+      /coco_clip_a\+cname\.npy: target is not unit-norm \(norms \d+\.\d+\.\.\d+\.\d+\); pass --normalize/,
+    );
     const file = await readScoreFile(join(out, 'shard_0.scores.parquet'));
     expect(file.columns).toEqual(['image_path', 'clip_score', 'negclip_loss', 'normsim_inf']);
     expect(new Set(file.rows.map((r) => r.image_path)).size).toBe(9);
     const img = widen(npyHalfRows(join(FASHION, 'img_emb_0.npy')));
     const t = widen(npyHalfRows(target));
     const normsim = referenceNormSim(img, t, 512, Infinity);
-    file.rows.forEach((r, i) => expect(Math.abs((r.normsim_inf as number) - normsim[i]!)).toBeLessThan(1e-5 * normsim[i]!));
+    file.rows.forEach((r, i) =>
+      expect(Math.abs((r.normsim_inf as number) - normsim[i]!)).toBeLessThan(1e-5 * normsim[i]!),
+    );
   });
 });

@@ -18,7 +18,23 @@ describe('deno run score.ts', () => {
     ]);
     const target = join(tempDir(), 'target.npy');
     writeTarget(target, 30, 768, 43);
-    const args = (out: string) => ['score', dir, '--out', out, '--target', target, '--batch-size', '50', '--repeats', '3', '--seed', '9', '--simd', 'baseline', '--quiet'];
+    const args = (out: string) => [
+      'score',
+      dir,
+      '--out',
+      out,
+      '--target',
+      target,
+      '--batch-size',
+      '50',
+      '--repeats',
+      '3',
+      '--seed',
+      '9',
+      '--simd',
+      'baseline',
+      '--quiet',
+    ];
 
     const nodeOut = join(tempDir(), 'node');
     const denoOut = join(tempDir(), 'deno');
@@ -29,7 +45,9 @@ describe('deno run score.ts', () => {
     expect(viaNode.code).toBe(0);
     expect(viaDeno.stderr).toBe('');
     expect(viaDeno.code).toBe(0);
-    expect(viaDeno.stdout.replace(/in [\d.:]+( s)?;/, '')).toBe(viaNode.stdout.replace(/in [\d.:]+( s)?;/, '').replace(nodeOut, denoOut));
+    expect(viaDeno.stdout.replace(/in [\d.:]+( s)?;/, '')).toBe(
+      viaNode.stdout.replace(/in [\d.:]+( s)?;/, '').replace(nodeOut, denoOut),
+    );
 
     const names = readdirSync(nodeOut).sort();
     expect(names).toEqual(['d0.scores.parquet', 'd1.scores.parquet']);

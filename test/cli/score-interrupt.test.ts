@@ -15,7 +15,9 @@ const SHARDS = ['s0', 's1', 's2', 's3'];
 const WORK = ['--threads', '1', '--batch-size', '400', '--repeats', '4'];
 
 function scoreFiles(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.endsWith('.scores.parquet')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.scores.parquet'))
+    .sort();
 }
 
 /** Starts the CLI and SIGKILLs it as soon as the first score file exists; resolves to the files then present. */
@@ -45,7 +47,9 @@ function killAfterFirstScoreFile(args: string[], out: string): Promise<string[]>
 
 describe('clipsift score after SIGKILL', () => {
   it('resumes to files byte-identical to an uninterrupted run, with no temporaries left', async () => {
-    const { dir } = makeDataCompDir(SHARDS.map((name, i) => ({ name, rows: 1000, seed: 100 + i, compressed: i % 2 === 1 })));
+    const { dir } = makeDataCompDir(
+      SHARDS.map((name, i) => ({ name, rows: 1000, seed: 100 + i, compressed: i % 2 === 1 })),
+    );
     const full = join(tempDir(), 'full');
     const uninterrupted = await runChild(process.execPath, [BIN, 'score', dir, '--out', full, ...WORK, '--quiet']);
     expect(uninterrupted.stderr).toBe('');
@@ -59,7 +63,8 @@ describe('clipsift score after SIGKILL', () => {
     const afterKill = scoreFiles(out);
     expect(afterKill.length, 'the kill should land before the last shard').toBeLessThan(SHARDS.length);
     // Every file present after the kill is already whole: identical to the uninterrupted run's.
-    for (const name of afterKill) expect(readFileSync(join(out, name)).equals(readFileSync(join(full, name))), name).toBe(true);
+    for (const name of afterKill)
+      expect(readFileSync(join(out, name)).equals(readFileSync(join(full, name))), name).toBe(true);
 
     // What a kill between write and rename leaves: a temporary of a process that no longer exists.
     const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
@@ -68,7 +73,9 @@ describe('clipsift score after SIGKILL', () => {
 
     const resumed = await runChild(process.execPath, [BIN, ...args]);
     expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(new RegExp(`in ${SHARDS.length - afterKill.length} shards?.*; ${afterKill.length} already up to date`));
+    expect(resumed.stdout).toMatch(
+      new RegExp(`in ${SHARDS.length - afterKill.length} shards?.*; ${afterKill.length} already up to date`),
+    );
     expect(readdirSync(out).sort()).toEqual(SHARDS.map((s) => `${s}.scores.parquet`));
     for (const shard of SHARDS) {
       const name = `${shard}.scores.parquet`;

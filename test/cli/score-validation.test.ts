@@ -10,8 +10,19 @@ import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
 import {
-  makeDataCompDir, pairedEmbeddings, randomUid, readScoreFile, referenceClipScore, referenceNegClip, rng, runInProcess, tempDir, widen,
-  writeParquet, writeTarget, type ShardMatrices,
+  makeDataCompDir,
+  pairedEmbeddings,
+  randomUid,
+  readScoreFile,
+  referenceClipScore,
+  referenceNegClip,
+  rng,
+  runInProcess,
+  tempDir,
+  widen,
+  writeParquet,
+  writeTarget,
+  type ShardMatrices,
 } from './helpers.js';
 
 const DIM = 768;
@@ -26,7 +37,8 @@ function setRow(m: Uint16Array, row: number, value: number): void {
 function withoutRows(bits: Uint16Array, drop: number[]): Float64Array {
   const rows = bits.length / DIM;
   const kept: number[] = [];
-  for (let r = 0; r < rows; r++) if (!drop.includes(r)) kept.push(...Array.from(bits.subarray(r * DIM, (r + 1) * DIM), fromFloat16Bits));
+  for (let r = 0; r < rows; r++)
+    if (!drop.includes(r)) kept.push(...Array.from(bits.subarray(r * DIM, (r + 1) * DIM), fromFloat16Bits));
   return Float64Array.from(kept);
 }
 
@@ -45,7 +57,8 @@ function expectCloseArray(actual: unknown[], expected: Float64Array, tolerance: 
   actual.forEach((v, i) => expect(Math.abs((v as number) - expected[i]!), `row ${i}`).toBeLessThanOrEqual(tolerance));
 }
 
-const score = (dir: string, out: string, ...extra: string[]) => runInProcess(['score', dir, '--out', out, '--threads', '1', '--quiet', ...extra]);
+const score = (dir: string, out: string, ...extra: string[]) =>
+  runInProcess(['score', dir, '--out', out, '--threads', '1', '--quiet', ...extra]);
 
 describe('clipsift score on bad input', () => {
   it('rejects NaN/Inf rows naming the file and rows, or drops them with --skip-invalid', async () => {
@@ -58,20 +71,32 @@ describe('clipsift score on bad input', () => {
     const out = join(tempDir(), 'scores');
     const failed = await score(dir, out);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/^clipsift score: \S*bad\.npz:l14_img\.npy: 2 rows hold NaN or Inf \(rows 3, 17\); \S*bad\.npz:l14_txt\.npy: 1 NaN or Inf row; pass --skip-invalid to drop them\n$/);
+    expect(failed.stderr).toMatch(
+      /^clipsift score: \S*bad\.npz:l14_img\.npy: 2 rows hold NaN or Inf \(rows 3, 17\); \S*bad\.npz:l14_txt\.npy: 1 NaN or Inf row; pass --skip-invalid to drop them\n$/,
+    );
     expect(existsSync(join(out, 'bad.scores.parquet'))).toBe(false);
 
     const skipped = await score(dir, out, '--skip-invalid');
     expect(skipped.code).toBe(0);
-    expect(skipped.stderr).toMatch(/warning: bad: dropped 3 rows with NaN\/Inf or all-zero embeddings \(rows 3, 17, 25\)/);
+    expect(skipped.stderr).toMatch(
+      /warning: bad: dropped 3 rows with NaN\/Inf or all-zero embeddings \(rows 3, 17, 25\)/,
+    );
     const file = await readScoreFile(join(out, 'bad.scores.parquet'));
     const shard = shards[0]!;
     const drop = [3, 17, 25];
     expect(file.rows.map((r) => r.uid)).toEqual(shard.uids.filter((_, i) => !drop.includes(i)));
     const img = withoutRows(shard.matrices.l14_img, drop);
     const txt = withoutRows(shard.matrices.l14_txt, drop);
-    expectCloseArray(file.rows.map((r) => r.clip_score), referenceClipScore(img, txt, DIM), 2e-6);
-    expectCloseArray(file.rows.map((r) => r.negclip_loss), referenceNegClip(img, txt, DIM, ONE_BATCH), 2e-5);
+    expectCloseArray(
+      file.rows.map((r) => r.clip_score),
+      referenceClipScore(img, txt, DIM),
+      2e-6,
+    );
+    expectCloseArray(
+      file.rows.map((r) => r.negclip_loss),
+      referenceNegClip(img, txt, DIM, ONE_BATCH),
+      2e-5,
+    );
   });
 
   it('still writes a score file, with no rows, when every row is dropped', async () => {
@@ -102,7 +127,9 @@ describe('clipsift score on bad input', () => {
     const { dir, shards } = makeDataCompDir([{ name: 'n', rows: 30, seed: 7, edit: scale }]);
     const plain = await score(dir, join(tempDir(), 'scores'));
     expect(plain.code).toBe(0);
-    expect(plain.stderr).toMatch(/warning: n: \S*n\.npz:l14_img\.npy is not unit-norm \(norms (0\.99|1\.00)\d*\.\.(1\.99|2\.00)\d*\); .*pass --normalize/);
+    expect(plain.stderr).toMatch(
+      /warning: n: \S*n\.npz:l14_img\.npy is not unit-norm \(norms (0\.99|1\.00)\d*\.\.(1\.99|2\.00)\d*\); .*pass --normalize/,
+    );
 
     const out = join(tempDir(), 'scores');
     const fixed = await score(dir, out, '--normalize');
@@ -111,7 +138,11 @@ describe('clipsift score on bad input', () => {
     const file = await readScoreFile(join(out, 'n.scores.parquet'));
     const img = normalized(widen(shards[0]!.matrices.l14_img));
     const txt = normalized(widen(shards[0]!.matrices.l14_txt));
-    expectCloseArray(file.rows.map((r) => r.clip_score), referenceClipScore(img, txt, DIM), 2e-6);
+    expectCloseArray(
+      file.rows.map((r) => r.clip_score),
+      referenceClipScore(img, txt, DIM),
+      2e-6,
+    );
     expect(JSON.parse(file.metadata['clipsift.parameters']!).normalize).toBe(true);
   });
 
@@ -119,14 +150,29 @@ describe('clipsift score on bad input', () => {
     const dir = tempDir();
     const { img, txt } = pairedEmbeddings(12, DIM, 8);
     const next = rng(8);
-    writeParquet(join(dir, 'm.parquet'), Array.from({ length: 11 }, () => randomUid(next)));
-    writeFileSync(join(dir, 'm.npz'), zipSync({ 'l14_img.npy': encodeNpy(img, [12, DIM]), 'l14_txt.npy': encodeNpy(txt, [12, DIM]) }, { level: 0 }));
+    writeParquet(
+      join(dir, 'm.parquet'),
+      Array.from({ length: 11 }, () => randomUid(next)),
+    );
+    writeFileSync(
+      join(dir, 'm.npz'),
+      zipSync({ 'l14_img.npy': encodeNpy(img, [12, DIM]), 'l14_txt.npy': encodeNpy(txt, [12, DIM]) }, { level: 0 }),
+    );
     const metadataShort = await score(dir, join(tempDir(), 'scores'));
     expect(metadataShort.code).toBe(1);
     expect(metadataShort.stderr).toMatch(/^clipsift score: .*(11|12) rows.*(11|12)/);
 
-    writeParquet(join(dir, 'm.parquet'), Array.from({ length: 12 }, () => randomUid(next)));
-    writeFileSync(join(dir, 'm.npz'), zipSync({ 'l14_img.npy': encodeNpy(img, [12, DIM]), 'l14_txt.npy': encodeNpy(txt.subarray(0, 11 * DIM), [11, DIM]) }, { level: 0 }));
+    writeParquet(
+      join(dir, 'm.parquet'),
+      Array.from({ length: 12 }, () => randomUid(next)),
+    );
+    writeFileSync(
+      join(dir, 'm.npz'),
+      zipSync(
+        { 'l14_img.npy': encodeNpy(img, [12, DIM]), 'l14_txt.npy': encodeNpy(txt.subarray(0, 11 * DIM), [11, DIM]) },
+        { level: 0 },
+      ),
+    );
     const textShort = await score(dir, join(tempDir(), 'scores'));
     expect(textShort.code).toBe(1);
     expect(textShort.stderr).toMatch(/l14_txt\.npy.*11 rows.*12|12.*11 rows/);
@@ -139,7 +185,9 @@ describe('clipsift score on bad input', () => {
     const out = join(tempDir(), 'scores');
     const result = await score(dir, out, '--target', target);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^clipsift score: \S*b32-target\.npy: target has dim 512 but \S*t\.npz:l14_img\.npy has dim 768\n$/);
+    expect(result.stderr).toMatch(
+      /^clipsift score: \S*b32-target\.npy: target has dim 512 but \S*t\.npz:l14_img\.npy has dim 768\n$/,
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -150,17 +198,30 @@ describe('clipsift score on bad input', () => {
     uidsA[15] = uidsA[4]!;
     const uidsB = Array.from({ length: 15 }, () => randomUid(next));
     uidsB[6] = uidsA[0]!;
-    const { dir, shards } = makeDataCompDir([{ name: 'a', rows: 20, seed: 1, uids: uidsA }, { name: 'b', rows: 15, seed: 2, uids: uidsB }]);
+    const { dir, shards } = makeDataCompDir([
+      { name: 'a', rows: 20, seed: 1, uids: uidsA },
+      { name: 'b', rows: 15, seed: 2, uids: uidsB },
+    ]);
     const out = join(tempDir(), 'scores');
     const result = await score(dir, out);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(new RegExp(`warning: a: 2 duplicate identities within the shard, kept the first \\(dropped rows 12, 15; first: uid ${uidsA[4]}\\)`));
-    expect(result.stderr).toMatch(new RegExp(`warning: b: 1 identity also appears in earlier shards \\(first: uid ${uidsA[0]}\\)`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `warning: a: 2 duplicate identities within the shard, kept the first \\(dropped rows 12, 15; first: uid ${uidsA[4]}\\)`,
+      ),
+    );
+    expect(result.stderr).toMatch(
+      new RegExp(`warning: b: 1 identity also appears in earlier shards \\(first: uid ${uidsA[0]}\\)`),
+    );
     const a = await readScoreFile(join(out, 'a.scores.parquet'));
     expect(a.rows.map((r) => r.uid)).toEqual(uidsA.filter((_, i) => i !== 12 && i !== 15));
     const img = withoutRows(shards[0]!.matrices.l14_img, [12, 15]);
     const txt = withoutRows(shards[0]!.matrices.l14_txt, [12, 15]);
-    expectCloseArray(a.rows.map((r) => r.negclip_loss), referenceNegClip(img, txt, DIM, ONE_BATCH), 2e-5);
+    expectCloseArray(
+      a.rows.map((r) => r.negclip_loss),
+      referenceNegClip(img, txt, DIM, ONE_BATCH),
+      2e-5,
+    );
     const b = await readScoreFile(join(out, 'b.scores.parquet'));
     expect(b.rows).toHaveLength(15);
   });
@@ -173,7 +234,9 @@ describe('clipsift score on bad input', () => {
     const out = join(tempDir(), 'scores');
     const result = await score(dir, out);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^clipsift score: \S*u\.parquet row 7.*not-a-uid|^clipsift score: \S*u\.parquet row 7/);
+    expect(result.stderr).toMatch(
+      /^clipsift score: \S*u\.parquet row 7.*not-a-uid|^clipsift score: \S*u\.parquet row 7/,
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 

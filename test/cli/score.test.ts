@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deriveSeed } from '../../src/engine/random.js';
 import {
-  makeDataCompDir, readScoreFile, referenceClipScore, referenceNegClip, referenceNormSim, runInProcess, tempDir, widen, writeTarget,
+  makeDataCompDir,
+  readScoreFile,
+  referenceClipScore,
+  referenceNegClip,
+  referenceNormSim,
+  runInProcess,
+  tempDir,
+  widen,
+  writeTarget,
   type WrittenShard,
 } from './helpers.js';
 
@@ -45,8 +53,23 @@ describe('clipsift score', () => {
     const target = widen(writeTarget(targetPath, 40, 768, 99));
     const out = join(tempDir(), 'scores');
     const result = await runInProcess([
-      'score', dir, '--out', out, '--target', targetPath, '--batch-size', String(NEG.batchSize),
-      '--temperature', String(NEG.temperature), '--repeats', String(NEG.repeats), '--seed', String(NEG.seed), '--threads', '1', '--quiet',
+      'score',
+      dir,
+      '--out',
+      out,
+      '--target',
+      targetPath,
+      '--batch-size',
+      String(NEG.batchSize),
+      '--temperature',
+      String(NEG.temperature),
+      '--repeats',
+      String(NEG.repeats),
+      '--seed',
+      String(NEG.seed),
+      '--threads',
+      '1',
+      '--quiet',
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -62,12 +85,24 @@ describe('clipsift score', () => {
       // The shuffle seed of a shard derives from the run seed and the shard's name only.
       const negclip = referenceNegClip(img, txt, 768, { ...NEG, seed: deriveSeed(NEG.seed, shard.name) });
       expectClose(column(file.rows, 'negclip_loss'), negclip, 2e-5, `${shard.name} negclip_loss`);
-      expectClose(column(file.rows, 'normsim_inf'), referenceNormSim(img, target, 768, Infinity), 2e-6, `${shard.name} normsim_inf`);
+      expectClose(
+        column(file.rows, 'normsim_inf'),
+        referenceNormSim(img, target, 768, Infinity),
+        2e-6,
+        `${shard.name} normsim_inf`,
+      );
 
       const parameters = JSON.parse(file.metadata['clipsift.parameters']!);
       expect(parameters).toMatchObject({
-        shard: shard.name, arch: 'l14', batchSize: 64, temperature: 0.07, repeats: 3, seed: 5,
-        shardSeed: deriveSeed(5, shard.name), p: 'inf', normalize: false,
+        shard: shard.name,
+        arch: 'l14',
+        batchSize: 64,
+        temperature: 0.07,
+        repeats: 3,
+        seed: 5,
+        shardSeed: deriveSeed(5, shard.name),
+        p: 'inf',
+        normalize: false,
         target: { name: 'target.npy', rows: 40, dim: 768, bytes: statSync(targetPath).size },
       });
       expect(parameters.target.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -81,7 +116,21 @@ describe('clipsift score', () => {
     const targetPath = join(tempDir(), 'big-target.npy');
     const target = widen(writeTarget(targetPath, 600, 512, 7));
     const out = join(tempDir(), 'scores');
-    const result = await runInProcess(['score', dir, '--out', out, '--arch', 'b32', '--target', targetPath, '--p', '2', '--threads', '1', '--quiet']);
+    const result = await runInProcess([
+      'score',
+      dir,
+      '--out',
+      out,
+      '--arch',
+      'b32',
+      '--target',
+      targetPath,
+      '--p',
+      '2',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
     expect(result.code).toBe(0);
     const file = await readScoreFile(join(out, 's.scores.parquet'));
     expect(file.columns).toEqual(['uid', 'clip_score', 'negclip_loss', 'normsim_2']);
@@ -90,12 +139,20 @@ describe('clipsift score', () => {
     const txt = widen(shard.matrices.b32_txt);
     expectClose(column(file.rows, 'clip_score'), referenceClipScore(img, txt, 512), 2e-6, 'b32 clip_score');
     // Default batch size exceeds the rows: one batch, independent of the shuffle.
-    expectClose(column(file.rows, 'negclip_loss'), referenceNegClip(img, txt, 512, { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 }), 1e-4, 'b32 negclip_loss');
+    expectClose(
+      column(file.rows, 'negclip_loss'),
+      referenceNegClip(img, txt, 512, { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 }),
+      1e-4,
+      'b32 negclip_loss',
+    );
     expectClose(column(file.rows, 'normsim_2'), referenceNormSim(img, target, 512, 2), 1e-4, 'normsim_2');
   });
 
   it('resumes: a re-run keeps finished files, refuses other parameters without --force, and --force rewrites', async () => {
-    const { dir } = makeDataCompDir([{ name: 'a', rows: 80, seed: 1 }, { name: 'b', rows: 50, seed: 2 }]);
+    const { dir } = makeDataCompDir([
+      { name: 'a', rows: 80, seed: 1 },
+      { name: 'b', rows: 50, seed: 2 },
+    ]);
     const out = join(tempDir(), 'scores');
     const args = ['score', dir, '--out', out, '--threads', '1', '--quiet', '--batch-size', '32'];
     expect((await runInProcess(args)).code).toBe(0);
@@ -109,7 +166,9 @@ describe('clipsift score', () => {
 
     const other = await runInProcess([...args.slice(0, -1), '16']);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/^clipsift score: .*a\.scores\.parquet: exists with other parameters: batchSize 32 ≠ 16 \(and 1 more score file\); pass --force/);
+    expect(other.stderr).toMatch(
+      /^clipsift score: .*a\.scores\.parquet: exists with other parameters: batchSize 32 ≠ 16 \(and 1 more score file\); pass --force/,
+    );
     expect(['a', 'b'].map((n) => readFileSync(join(out, `${n}.scores.parquet`)))).toEqual(before);
 
     const forced = await runInProcess([...args.slice(0, -1), '16', '--force']);
@@ -119,7 +178,10 @@ describe('clipsift score', () => {
   });
 
   it('gives a shard the same scores whatever other shards are in the run', async () => {
-    const specs = [{ name: 'x', rows: 90, seed: 31 }, { name: 'y', rows: 90, seed: 32 }];
+    const specs = [
+      { name: 'x', rows: 90, seed: 31 },
+      { name: 'y', rows: 90, seed: 32 },
+    ];
     const both = makeDataCompDir(specs);
     const alone = makeDataCompDir([specs[1]!]);
     const outBoth = join(tempDir(), 'both');
@@ -131,9 +193,21 @@ describe('clipsift score', () => {
   });
 
   it('accepts shard files given directly and names them in --help', async () => {
-    const { dir, shards } = makeDataCompDir([{ name: 'p', rows: 20, seed: 3 }, { name: 'q', rows: 20, seed: 4 }]);
+    const { dir, shards } = makeDataCompDir([
+      { name: 'p', rows: 20, seed: 3 },
+      { name: 'q', rows: 20, seed: 4 },
+    ]);
     const out = join(tempDir(), 'scores');
-    const result = await runInProcess(['score', join(dir, 'q.parquet'), join(dir, 'q.npz'), '--out', out, '--threads', '1', '--quiet']);
+    const result = await runInProcess([
+      'score',
+      join(dir, 'q.parquet'),
+      join(dir, 'q.npz'),
+      '--out',
+      out,
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
     expect(result.code).toBe(0);
     const file = await readScoreFile(join(out, 'q.scores.parquet'));
     expect(column(file.rows, 'uid')).toEqual((shards[1] as WrittenShard).uids);

@@ -6,7 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toFloat16Bits, fromFloat16Bits } from '../../src/sample/float16.js';
 import { removalSchedule } from '../../src/select/normsim-d.js';
 import { bruteForce, clusteredRows } from '../select/normsim-reference.js';
-import { makeUids, readSubsetUids, runCli, tempDir, writeDataCompShard, writeScoreFile } from '../select/cli-fixtures.js';
+import {
+  makeUids,
+  readSubsetUids,
+  runCli,
+  tempDir,
+  writeDataCompShard,
+  writeScoreFile,
+} from '../select/cli-fixtures.js';
 
 const DIM = 512; // b32
 const ROWS_PER_SHARD = 40;
@@ -33,13 +40,17 @@ describe('clipsift select --normsim-d', () => {
       const name = `0000000${shard}`;
       const shardImages = images.slice(range[0] * DIM, range[1] * DIM);
       writeDataCompShard(metadata, name, uids.slice(...range), shardImages, shardImages, DIM, 'b32');
-      writeScoreFile(join(scores, `${name}.scores.parquet`), uids.slice(...range), { negclip_loss: negClip.slice(...range) });
+      writeScoreFile(join(scores, `${name}.scores.parquet`), uids.slice(...range), {
+        negclip_loss: negClip.slice(...range),
+      });
     }
   });
 
   /** Rows of the negCLIPLoss top 60 %, in uid order: what NormSim_2-D starts from. */
   function firstCut(): number[] {
-    const top = [...uids.keys()].sort((a, b) => negClip[b]! - negClip[a]! || (uids[a]! < uids[b]! ? -1 : 1)).slice(0, Math.floor(uids.length * 0.6));
+    const top = [...uids.keys()]
+      .sort((a, b) => negClip[b]! - negClip[a]! || (uids[a]! < uids[b]! ? -1 : 1))
+      .slice(0, Math.floor(uids.length * 0.6));
     return top.sort((a, b) => (uids[a]! < uids[b]! ? -1 : 1));
   }
 
@@ -55,21 +66,59 @@ describe('clipsift select --normsim-d', () => {
 
     const out = join(tempDir(), 'subset.npy');
     const result = await runCli([
-      'select', scores, '--out', out, '--top', 'negclip_loss:0.6', '--normsim-d', '--normsim-d-final', '0.25',
-      '--normsim-d-iterations', '6', '--embeddings', metadata, '--arch', 'b32', '--threads', '1', '--json',
+      'select',
+      scores,
+      '--out',
+      out,
+      '--top',
+      'negclip_loss:0.6',
+      '--normsim-d',
+      '--normsim-d-final',
+      '0.25',
+      '--normsim-d-iterations',
+      '6',
+      '--embeddings',
+      metadata,
+      '--arch',
+      'b32',
+      '--threads',
+      '1',
+      '--json',
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(readSubsetUids(out)).toEqual(reference.kept.map((k) => uids[start[k]!]!).sort());
     const summary = JSON.parse(result.stdout);
-    expect(summary.steps.map((s: { kind: string; kept: number }) => [s.kind, s.kept])).toEqual([['top', 48], ['normsim-d', 20]]);
+    expect(summary.steps.map((s: { kind: string; kept: number }) => [s.kind, s.kept])).toEqual([
+      ['top', 48],
+      ['normsim-d', 20],
+    ]);
   });
 
   it('sampled mode reaches the final size and is the same for the same seed', async () => {
     const run = async (seed: string) => {
       const out = join(tempDir(), 'subset.npy');
       const result = await runCli([
-        'select', scores, '--out', out, '--top', 'negclip_loss:0.6', '--normsim-d', '--normsim-d-final', '30%',
-        '--normsim-d-sample', '0.5', '--normsim-d-seed', seed, '--normsim-d-iterations', '4', '--embeddings', metadata, '--arch', 'b32', '--threads', '1',
+        'select',
+        scores,
+        '--out',
+        out,
+        '--top',
+        'negclip_loss:0.6',
+        '--normsim-d',
+        '--normsim-d-final',
+        '30%',
+        '--normsim-d-sample',
+        '0.5',
+        '--normsim-d-seed',
+        seed,
+        '--normsim-d-iterations',
+        '4',
+        '--embeddings',
+        metadata,
+        '--arch',
+        'b32',
+        '--threads',
+        '1',
       ]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/NormSim_2-D to 30% \(4 rounds, sampled 50%\)\s+24 rows kept/);
@@ -91,7 +140,23 @@ describe('clipsift select --normsim-d', () => {
     const reference = bruteForce({ data: sorted, rows: uids.length, dim: DIM }, removalSchedule(uids.length - 40, 5));
     expect(reference.minGap).toBeGreaterThan(1e-4);
     const out = join(tempDir(), 'subset.npy');
-    const result = await runCli(['select', scores, '--out', out, '--normsim-d', '--normsim-d-final', '0.5', '--normsim-d-iterations', '5', '--embeddings', metadata, '--arch', 'b32', '--threads', '1']);
+    const result = await runCli([
+      'select',
+      scores,
+      '--out',
+      out,
+      '--normsim-d',
+      '--normsim-d-final',
+      '0.5',
+      '--normsim-d-iterations',
+      '5',
+      '--embeddings',
+      metadata,
+      '--arch',
+      'b32',
+      '--threads',
+      '1',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(readSubsetUids(out)).toEqual(reference.kept.map((k) => uids[order[k]!]!).sort());
   });
@@ -105,7 +170,19 @@ describe('clipsift select --normsim-d', () => {
     const scoreDir = tempDir();
     writeScoreFile(join(scoreDir, 'bad.scores.parquet'), bad, { negclip_loss: Float32Array.of(1, 2) });
     const out = join(tempDir(), 'subset.npy');
-    const result = await runCli(['select', scoreDir, '--out', out, '--top', 'negclip_loss:1', '--normsim-d', '--embeddings', root, '--arch', 'b32']);
+    const result = await runCli([
+      'select',
+      scoreDir,
+      '--out',
+      out,
+      '--top',
+      'negclip_loss:1',
+      '--normsim-d',
+      '--embeddings',
+      root,
+      '--arch',
+      'b32',
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(`image embedding of uid ${'b'.repeat(32)} has a non-finite value`);
   });
@@ -114,7 +191,20 @@ describe('clipsift select --normsim-d', () => {
     const extra = tempDir();
     writeScoreFile(join(extra, 'x.scores.parquet'), ['f'.repeat(32)], { negclip_loss: Float32Array.of(9) });
     const out = join(tempDir(), 'subset.npy');
-    const result = await runCli(['select', scores, extra, '--out', out, '--top', 'negclip_loss:0.6', '--normsim-d', '--embeddings', metadata, '--arch', 'b32']);
+    const result = await runCli([
+      'select',
+      scores,
+      extra,
+      '--out',
+      out,
+      '--top',
+      'negclip_loss:0.6',
+      '--normsim-d',
+      '--embeddings',
+      metadata,
+      '--arch',
+      'b32',
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(`1 selected uids have no image embeddings here (first: ${'f'.repeat(32)})`);
   });

@@ -35,17 +35,45 @@ describe('score then select', () => {
       const txt = slice(pool.text.data);
       writeDataCompShard(metadata, `0000000${s}`, pool.uids.slice(s * per, (s + 1) * per), img, txt, dim, 'l14');
       // Batches form within a shard; one batch holds the whole shard, so the shuffle does not matter.
-      negClip.set(await engine.negClipLoss({ data: img, rows: per, dim }, { data: txt, rows: per, dim }, { batchSize: per, repeats: 1 }), s * per);
+      negClip.set(
+        await engine.negClipLoss(
+          { data: img, rows: per, dim },
+          { data: txt, rows: per, dim },
+          { batchSize: per, repeats: 1 },
+        ),
+        s * per,
+      );
     }
     const normSim = await engine.normSim(pool.image, await engine.prepareTarget(pool.target, { p: Infinity }));
     const target = join(root, 'target.npy');
     writeFileSync(target, encodeNpy(pool.target.data, [pool.target.rows, dim]));
 
     const scores = join(root, 'scores');
-    const scored = await runCli(['score', metadata, '--out', scores, '--target', target, '--repeats', '1', '--threads', '1', '--quiet']);
+    const scored = await runCli([
+      'score',
+      metadata,
+      '--out',
+      scores,
+      '--target',
+      target,
+      '--repeats',
+      '1',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
     expect(scored.code, scored.stderr).toBe(0);
     const out = join(root, 'subset.npy');
-    const selected = await runCli(['select', scores, '--out', out, '--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2']);
+    const selected = await runCli([
+      'select',
+      scores,
+      '--out',
+      out,
+      '--top',
+      'negclip_loss:0.3',
+      '--top',
+      'normsim_inf:0.2',
+    ]);
     expect(selected.code, selected.stderr).toBe(0);
 
     const byScore = (scores: Float32Array, among: number[], count: number) =>

@@ -9,7 +9,9 @@ interface Row {
   clip_score: number;
   negclip_loss: number;
 }
-type Step = { kind: 'top'; column: 'clip_score' | 'negclip_loss'; fraction: number } | { kind: 'min'; column: 'clip_score' | 'negclip_loss'; value: number };
+type Step =
+  | { kind: 'top'; column: 'clip_score' | 'negclip_loss'; fraction: number }
+  | { kind: 'min'; column: 'clip_score' | 'negclip_loss'; value: number };
 
 /** Plain reference: survivors sorted by (score desc, uid asc), pool-relative counts; sorted unique uids out. */
 function reference(pool: Row[], steps: Step[]): string[] {
@@ -47,17 +49,26 @@ describe('clipsift select', () => {
     [
       'negCLIPLoss 30 % then CLIPScore 20 % of the pool',
       ['--top', 'negclip_loss:30%', '--top', 'clip_score:0.2'],
-      [{ kind: 'top', column: 'negclip_loss', fraction: 0.3 }, { kind: 'top', column: 'clip_score', fraction: 0.2 }],
+      [
+        { kind: 'top', column: 'negclip_loss', fraction: 0.3 },
+        { kind: 'top', column: 'clip_score', fraction: 0.2 },
+      ],
     ],
     [
       'min then top, in the order given',
       ['--min', 'clip_score:0', '--top', 'negclip_loss:0.25'],
-      [{ kind: 'min', column: 'clip_score', value: 0 }, { kind: 'top', column: 'negclip_loss', fraction: 0.25 }],
+      [
+        { kind: 'min', column: 'clip_score', value: 0 },
+        { kind: 'top', column: 'negclip_loss', fraction: 0.25 },
+      ],
     ],
     [
       'top then min (order matters)',
       ['--top', 'negclip_loss:0.25', '--min', 'clip_score:0'],
-      [{ kind: 'top', column: 'negclip_loss', fraction: 0.25 }, { kind: 'min', column: 'clip_score', value: 0 }],
+      [
+        { kind: 'top', column: 'negclip_loss', fraction: 0.25 },
+        { kind: 'min', column: 'clip_score', value: 0 },
+      ],
     ],
   ];
   for (const [name, args, steps] of cases) {
@@ -77,10 +88,24 @@ describe('clipsift select', () => {
     // A given subset: every third row, written by select itself from a min step that keeps all rows.
     const chosen = rows.filter((_, i) => i % 3 === 0);
     const chosenDir = tempDir();
-    writeScoreFile(join(chosenDir, 'x.scores.parquet'), chosen.map((r) => r.uid), { clip_score: new Float32Array(chosen.length) });
+    writeScoreFile(
+      join(chosenDir, 'x.scores.parquet'),
+      chosen.map((r) => r.uid),
+      { clip_score: new Float32Array(chosen.length) },
+    );
     expect((await runCli(['select', chosenDir, '--out', given, '--min', 'clip_score:0'])).code).toBe(0);
 
-    const result = await runCli(['select', dir, '--out', kept, '--given-uids', given, '--top', 'clip_score:0.5', '--json']);
+    const result = await runCli([
+      'select',
+      dir,
+      '--out',
+      kept,
+      '--given-uids',
+      given,
+      '--top',
+      'clip_score:0.5',
+      '--json',
+    ]);
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.pool).toBe(chosen.length);
@@ -90,7 +115,17 @@ describe('clipsift select', () => {
 
   it('reports pool size, rows kept and thresholds per step', async () => {
     const out = join(tempDir(), 'subset.npy');
-    const result = await runCli(['select', dir, '--out', out, '--top', 'negclip_loss:0.3', '--min', 'clip_score:0.125', '--json']);
+    const result = await runCli([
+      'select',
+      dir,
+      '--out',
+      out,
+      '--top',
+      'negclip_loss:0.3',
+      '--min',
+      'clip_score:0.125',
+      '--json',
+    ]);
     const summary = JSON.parse(result.stdout);
     const byNeg = [...rows].sort((a, b) => b.negclip_loss - a.negclip_loss || (a.uid < b.uid ? -1 : 1)).slice(0, 63);
     const afterMin = byNeg.filter((r) => r.clip_score >= 0.125);
@@ -102,7 +137,17 @@ describe('clipsift select', () => {
     ]);
     expect(summary.uids).toBe(afterMin.length);
     // The text form names every step.
-    const text = await runCli(['select', dir, '--out', out, '--force', '--top', 'negclip_loss:0.3', '--min', 'clip_score:0.125']);
+    const text = await runCli([
+      'select',
+      dir,
+      '--out',
+      out,
+      '--force',
+      '--top',
+      'negclip_loss:0.3',
+      '--min',
+      'clip_score:0.125',
+    ]);
     expect(text.stdout).toMatch(/pool: 210 rows from 3 score files/);
     expect(text.stdout).toMatch(/top negclip_loss 30%\s+63 rows kept/);
     expect(text.stdout).toMatch(new RegExp(`min clip_score ≥ 0.125\\s+${afterMin.length} rows kept`));
@@ -125,11 +170,17 @@ describe('clipsift select', () => {
     const uids = makeUids(4, 99);
     writeScoreFile(nan, uids, { clip_score: Float32Array.of(0.1, NaN, 0.3, NaN) });
     const noUid = join(work, 'no-uid.parquet');
-    writeFileSync(noUid, (await import('../../src/io/parquet.js')).writeScoreTable({ columns: { clip_score: Float32Array.of(1) } }));
+    writeFileSync(
+      noUid,
+      (await import('../../src/io/parquet.js')).writeScoreTable({ columns: { clip_score: Float32Array.of(1) } }),
+    );
 
     const failures: [string[], RegExp][] = [
       [[dir, '--top', 'normsim_inf:0.2'], /has no score column normsim_inf/],
-      [[nan, '--top', 'clip_score:0.5'], new RegExp(`column clip_score is NaN in 2 rows: uid ${uids[1]}, uid ${uids[3]}`)],
+      [
+        [nan, '--top', 'clip_score:0.5'],
+        new RegExp(`column clip_score is NaN in 2 rows: uid ${uids[1]}, uid ${uids[3]}`),
+      ],
       [[noUid, '--top', 'clip_score:0.5'], /has no uid column/],
       [[dir, '--top', 'clip_score:1.5'], /fraction must be in \[0, 1\]/],
       [[dir, '--top', 'clip_score'], /expects COLUMN:VALUE/],

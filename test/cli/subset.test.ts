@@ -18,7 +18,12 @@ describe('clipsift subset', () => {
 
   it('union and intersect of two or more files match set references', async () => {
     const dir = tempDir();
-    for (const [name, uids] of [['a', a], ['b', b], ['c', c]] as const) writeSubset(join(dir, `${name}.npy`), uids);
+    for (const [name, uids] of [
+      ['a', a],
+      ['b', b],
+      ['c', c],
+    ] as const)
+      writeSubset(join(dir, `${name}.npy`), uids);
     const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.npy`));
 
     expect((await runCli(['subset', 'union', files[0]!, files[1]!, '--out', join(dir, 'u.npy')])).code).toBe(0);
@@ -30,7 +35,10 @@ describe('clipsift subset', () => {
     const json = await runCli(['subset', 'intersect', files[0]!, files[1]!, '--out', join(dir, 'j.npy'), '--json']);
     expect(JSON.parse(json.stdout)).toEqual({
       operation: 'intersect',
-      inputs: [{ file: files[0], uids: a.length }, { file: files[1], uids: b.length }],
+      inputs: [
+        { file: files[0], uids: a.length },
+        { file: files[1], uids: b.length },
+      ],
       uids: a.filter((u) => b.includes(u)).length,
       out: join(dir, 'j.npy'),
     });
@@ -44,7 +52,10 @@ describe('clipsift subset', () => {
       [['merge', 'a.npy', 'b.npy', '--out', 'x.npy'], /expected union or intersect, got 'merge'/],
       [['union', join(dir, 'a.npy'), '--out', join(dir, 'x.npy')], /at least two subset files/],
       [['union', join(dir, 'a.npy'), join(dir, 'b.npy')], /--out FILE is required/],
-      [['union', join(dir, 'a.npy'), join(dir, 'b.npy'), '--out', join(dir, 'a.npy'), '--force'], /is one of the inputs/],
+      [
+        ['union', join(dir, 'a.npy'), join(dir, 'b.npy'), '--out', join(dir, 'a.npy'), '--force'],
+        /is one of the inputs/,
+      ],
       [['union', join(dir, 'a.npy'), join(dir, 'nope.npy'), '--out', join(dir, 'x.npy')], /no such file/],
     ];
     for (const [args, message] of cases) {

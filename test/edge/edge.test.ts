@@ -6,7 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBundledGram } from '../../src/edge/target.js';
-import { bits, jsonBody, multipartBody, npyOf, npyPairBody, rawBody, rawQuery, Reference, responseScores, samplePairs, SCORE_COLUMNS, type Pair } from './payloads.js';
+import {
+  bits,
+  jsonBody,
+  multipartBody,
+  npyOf,
+  npyPairBody,
+  rawBody,
+  rawQuery,
+  Reference,
+  responseScores,
+  samplePairs,
+  SCORE_COLUMNS,
+  type Pair,
+} from './payloads.js';
 import { rawRequest } from './raw-http.js';
 import { EDGE_DIR, startDeno, startWorkerd, type RunningEdge } from './runtimes.js';
 
@@ -44,7 +57,10 @@ describe('the bundled Gram matrix (target.gram.bin)', () => {
       expect(bundled).toBeUndefined();
       return;
     }
-    expect({ rows: bundled!.rows, dim: bundled!.dim }).toEqual({ rows: reference.target.rows, dim: reference.target.dim });
+    expect({ rows: bundled!.rows, dim: bundled!.dim }).toEqual({
+      rows: reference.target.rows,
+      dim: reference.target.dim,
+    });
     expect(Buffer.from(bundled!.gram.buffer)).toEqual(Buffer.from(reference.gram.buffer));
   });
   it('is refused when it is not one', () => {
@@ -57,7 +73,11 @@ describe('the bundled Gram matrix (target.gram.bin)', () => {
       values.forEach((v, i) => view.setFloat64(16 + i * 8, v, true));
       return bytes;
     };
-    expect(decodeBundledGram('x.bin', file(3, 2, [1, 2, 2, 5]))).toEqual({ rows: 3, dim: 2, gram: Float64Array.of(1, 2, 2, 5) });
+    expect(decodeBundledGram('x.bin', file(3, 2, [1, 2, 2, 5]))).toEqual({
+      rows: 3,
+      dim: 2,
+      gram: Float64Array.of(1, 2, 2, 5),
+    });
     expect(() => decodeBundledGram('x.bin', new Uint8Array(64))).toThrow(/CSGRAM01/);
     expect(() => decodeBundledGram('x.bin', file(3, 2, [1, 2, 2]))).toThrow(/float64 values/);
     // A header alone stands for "score from the rows" only where the engine would do that.
@@ -72,7 +92,11 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
   it('reports the build variant and the bundled target on GET /health', async () => {
     const response = await fetch(at('/health'));
     expect(response.status).toBe(200);
-    const health = (await response.json()) as { variant: string; engine: { threads: number; runtime: string }; target: { rows: number; dim: number } };
+    const health = (await response.json()) as {
+      variant: string;
+      engine: { threads: number; runtime: string };
+      target: { rows: number; dim: number };
+    };
     expect(health.variant).toBe('baseline');
     expect(health.engine.threads).toBe(1);
     expect(health.engine.runtime).toBe(name);
@@ -113,7 +137,10 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
 
   it('answers binary float32 columns on Accept: application/octet-stream', async () => {
     const init = rawBody(f16);
-    const response = await post('/score' + rawQuery(f16), { ...init, headers: { ...init.headers, accept: 'application/octet-stream' } });
+    const response = await post('/score' + rawQuery(f16), {
+      ...init,
+      headers: { ...init.headers, accept: 'application/octet-stream' },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-clipsift-columns')).toBe(SCORE_COLUMNS.join(','));
     const got = await responseScores(response);
@@ -144,7 +171,12 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
           controller.enqueue(chunk);
         },
       });
-      const response = await post('/score?rows=1&dim=768&dtype=float32', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, duplex: 'half' } as RequestInit);
+      const response = await post('/score?rows=1&dim=768&dtype=float32', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
       await expectError(response, 413);
     });
     it('a JSON body over the (lower) JSON cap, refused from its declared length', async () => {
@@ -168,7 +200,10 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
 
   describe('415 for a content type it does not read', () => {
     it('text/plain', async () => {
-      await expectError(await post('/score', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }), 415);
+      await expectError(
+        await post('/score', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }),
+        415,
+      );
     });
     it('no content type at all', async () => {
       await expectError(await post('/score', { method: 'POST', body: new Uint8Array(8) }), 415);
@@ -178,36 +213,150 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
   describe('400 for malformed or non-finite input', () => {
     const small = samplePairs(4, 5);
     const cases: [string, () => [string, RequestInit], RegExp][] = [
-      ['JSON that does not parse', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"img": [[1, 2' }], /not valid JSON/],
-      ['JSON rows of different lengths', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ img: [[1, 0], [1]], txt: [[1, 0], [0, 1]] }) }], /img\[1\]/],
-      ['JSON with an infinite value', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"img": [[1e999, 0]], "txt": [[1, 0]]}' }], /img row 0 .*(NaN|infinite)/],
-      ['JSON with a string', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"img": [["a"]], "txt": [[1]]}' }], /not a number/],
-      ['image and text row counts that differ', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ img: [[1, 0]], txt: [[1, 0], [0, 1]] }) }], /rows/],
-      ['a dim other than the target\'s', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ img: [[1, 0]], txt: [[0, 1]] }) }], /dim 2 .*768/],
+      [
+        'JSON that does not parse',
+        () => ['/score', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"img": [[1, 2' }],
+        /not valid JSON/,
+      ],
+      [
+        'JSON rows of different lengths',
+        () => [
+          '/score',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              img: [[1, 0], [1]],
+              txt: [
+                [1, 0],
+                [0, 1],
+              ],
+            }),
+          },
+        ],
+        /img\[1\]/,
+      ],
+      [
+        'JSON with an infinite value',
+        () => [
+          '/score',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"img": [[1e999, 0]], "txt": [[1, 0]]}',
+          },
+        ],
+        /img row 0 .*(NaN|infinite)/,
+      ],
+      [
+        'JSON with a string',
+        () => [
+          '/score',
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"img": [["a"]], "txt": [[1]]}' },
+        ],
+        /not a number/,
+      ],
+      [
+        'image and text row counts that differ',
+        () => [
+          '/score',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              img: [[1, 0]],
+              txt: [
+                [1, 0],
+                [0, 1],
+              ],
+            }),
+          },
+        ],
+        /rows/,
+      ],
+      [
+        "a dim other than the target's",
+        () => [
+          '/score',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ img: [[1, 0]], txt: [[0, 1]] }),
+          },
+        ],
+        /dim 2 .*768/,
+      ],
       ['raw values without rows in the query', () => ['/score?dim=768&dtype=float32', rawBody(small.f32)], /rows/],
       ['raw values with a bad dtype', () => ['/score?rows=4&dim=768&dtype=int8', rawBody(small.f32)], /dtype/],
       ['raw values of the wrong length', () => ['/score?rows=5&dim=768&dtype=float32', rawBody(small.f32)], /bytes/],
-      ['a NaN in raw float32', () => {
-        const img = new Float32Array(small.f32.img.data as Float32Array);
-        img[768 * 2 + 5] = NaN;
-        return ['/score' + rawQuery(small.f32), rawBody({ img: { ...small.f32.img, data: img }, txt: small.f32.txt })];
-      }, /img row 2 .*NaN/],
-      ['an infinity in raw float16', () => {
-        const txt = new Uint16Array(small.f16.txt.data as Uint16Array);
-        txt[768 * 3] = 0x7c00;
-        return ['/score' + rawQuery(small.f16), rawBody({ img: small.f16.img, txt: { ...small.f16.txt, data: txt } })];
-      }, /txt row 3/],
-      ['.npy bytes without the magic', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/x-npy' }, body: new TextEncoder().encode('not an npy file at all, no') }], /magic/],
-      ['a truncated second .npy', () => {
-        const whole = npyPairBody(small.f16).body as Uint8Array;
-        return ['/score', { method: 'POST', headers: { 'content-type': 'application/x-npy' }, body: whole.subarray(0, whole.length - 100) }];
-      }, /truncated/],
-      ['only one .npy', () => ['/score', { method: 'POST', headers: { 'content-type': 'application/x-npy' }, body: npyOf(small.f16.img) }], /one \.npy/],
-      ['multipart without a txt part', () => {
-        const form = new FormData();
-        form.set('img', new Blob([npyOf(small.f16.img)]), 'img.npy');
-        return ['/score', { method: 'POST', body: form }];
-      }, /'txt'/],
+      [
+        'a NaN in raw float32',
+        () => {
+          const img = new Float32Array(small.f32.img.data as Float32Array);
+          img[768 * 2 + 5] = NaN;
+          return [
+            '/score' + rawQuery(small.f32),
+            rawBody({ img: { ...small.f32.img, data: img }, txt: small.f32.txt }),
+          ];
+        },
+        /img row 2 .*NaN/,
+      ],
+      [
+        'an infinity in raw float16',
+        () => {
+          const txt = new Uint16Array(small.f16.txt.data as Uint16Array);
+          txt[768 * 3] = 0x7c00;
+          return [
+            '/score' + rawQuery(small.f16),
+            rawBody({ img: small.f16.img, txt: { ...small.f16.txt, data: txt } }),
+          ];
+        },
+        /txt row 3/,
+      ],
+      [
+        '.npy bytes without the magic',
+        () => [
+          '/score',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-npy' },
+            body: new TextEncoder().encode('not an npy file at all, no'),
+          },
+        ],
+        /magic/,
+      ],
+      [
+        'a truncated second .npy',
+        () => {
+          const whole = npyPairBody(small.f16).body as Uint8Array;
+          return [
+            '/score',
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-npy' },
+              body: whole.subarray(0, whole.length - 100),
+            },
+          ];
+        },
+        /truncated/,
+      ],
+      [
+        'only one .npy',
+        () => [
+          '/score',
+          { method: 'POST', headers: { 'content-type': 'application/x-npy' }, body: npyOf(small.f16.img) },
+        ],
+        /one \.npy/,
+      ],
+      [
+        'multipart without a txt part',
+        () => {
+          const form = new FormData();
+          form.set('img', new Blob([npyOf(small.f16.img)]), 'img.npy');
+          return ['/score', { method: 'POST', body: form }];
+        },
+        /'txt'/,
+      ],
     ];
     for (const [what, request, reason] of cases) {
       it(what, async () => {
@@ -218,7 +367,12 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
   });
 
   describe('405 for other methods', () => {
-    for (const [method, path, allow] of [['GET', '/score', 'POST'], ['PUT', '/score', 'POST'], ['DELETE', '/health', 'GET, HEAD'], ['POST', '/health', 'GET, HEAD']] as const) {
+    for (const [method, path, allow] of [
+      ['GET', '/score', 'POST'],
+      ['PUT', '/score', 'POST'],
+      ['DELETE', '/health', 'GET, HEAD'],
+      ['POST', '/health', 'GET, HEAD'],
+    ] as const) {
       it(`${method} ${path}`, async () => {
         const response = await fetch(at(path), { method, ...(method === 'GET' ? {} : { body: '' }) });
         await expectError(response, 405);

@@ -7,7 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'node:http';
-import { bits, rawBody, rawQuery, Reference, responseScores, samplePairs, SCORE_COLUMNS, type Pair, type Scores } from './payloads.js';
+import {
+  bits,
+  rawBody,
+  rawQuery,
+  Reference,
+  responseScores,
+  samplePairs,
+  SCORE_COLUMNS,
+  type Pair,
+  type Scores,
+} from './payloads.js';
 import { postBytes, rawRequest } from './raw-http.js';
 import { startWorkerd, type RunningEdge } from './runtimes.js';
 
@@ -21,7 +31,10 @@ let reference: Reference;
 const payloads: { pair: Pair; want: Scores }[] = [];
 
 beforeAll(async () => {
-  [edge, reference] = await Promise.all([startWorkerd({ maxBodyBytes: 8 * 1024 * 1024, maxJsonBytes: 1024 * 1024, maxRows: 1024 }), Reference.open()]);
+  [edge, reference] = await Promise.all([
+    startWorkerd({ maxBodyBytes: 8 * 1024 * 1024, maxJsonBytes: 1024 * 1024, maxRows: 1024 }),
+    Reference.open(),
+  ]);
   // A handful of distinct batches (sizes 1 to 48) so a mixed-up response cannot pass for another.
   for (const [i, rows] of [1, 7, 16, 33, 48].entries()) {
     const { f16, f32 } = samplePairs(rows, 100 + i);
@@ -37,7 +50,11 @@ afterAll(async () => {
 function stallUpload(pair: Pair) {
   const body = rawBody(pair).body as Uint8Array;
   const path = '/score' + rawQuery(pair);
-  return rawRequest(edge.url, `POST ${path} HTTP/1.1\nHost: ${edge.url.host}\nContent-Type: application/octet-stream\nContent-Length: ${body.length}\n`, body.subarray(0, body.length >> 1));
+  return rawRequest(
+    edge.url,
+    `POST ${path} HTTP/1.1\nHost: ${edge.url.host}\nContent-Type: application/octet-stream\nContent-Length: ${body.length}\n`,
+    body.subarray(0, body.length >> 1),
+  );
 }
 
 /** Streams part of a body, then aborts the request from the client side. */
@@ -75,8 +92,12 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 describe('edge function under load in workerd', () => {
   it(`answers ${CLIENTS} clients × ${REQUESTS_PER_CLIENT} requests correctly while uploads stall and abort`, async () => {
-    const stalled = Array.from({ length: STALLED_UPLOADS }, (_, i) => stallUpload(payloads[(i * 3) % payloads.length]!.pair));
-    const aborted = Promise.all(Array.from({ length: ABORTED_UPLOADS }, (_, i) => abortedUpload(payloads[i % payloads.length]!.pair)));
+    const stalled = Array.from({ length: STALLED_UPLOADS }, (_, i) =>
+      stallUpload(payloads[(i * 3) % payloads.length]!.pair),
+    );
+    const aborted = Promise.all(
+      Array.from({ length: ABORTED_UPLOADS }, (_, i) => abortedUpload(payloads[i % payloads.length]!.pair)),
+    );
 
     let wrong = 0;
     let answered = 0;
@@ -86,12 +107,20 @@ describe('edge function under load in workerd', () => {
       for (let n = 0; n < REQUESTS_PER_CLIENT; n++) {
         const { pair, want } = payloads[(id * 7 + n) % payloads.length]!;
         const body = rawBody(pair).body as Uint8Array;
-        const response = await postBytes(new URL('/score' + rawQuery(pair), edge.url), body, { 'content-type': 'application/octet-stream', accept: 'application/octet-stream' }, agent, retried);
+        const response = await postBytes(
+          new URL('/score' + rawQuery(pair), edge.url),
+          body,
+          { 'content-type': 'application/octet-stream', accept: 'application/octet-stream' },
+          agent,
+          retried,
+        );
         if (response.status !== 200) {
           wrong++;
           continue;
         }
-        const got = await responseScores(new Response(new Uint8Array(response.body), { headers: response.headers as Record<string, string> }));
+        const got = await responseScores(
+          new Response(new Uint8Array(response.body), { headers: response.headers as Record<string, string> }),
+        );
         answered++;
         if (SCORE_COLUMNS.some((column) => !sameBits(got[column], want[column]))) wrong++;
       }

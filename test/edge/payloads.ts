@@ -18,9 +18,17 @@ export interface Pair {
 /** `rows` pairs of the sample pool at dim 768 (the bundled target's), as float16 and as float32. */
 export function samplePairs(rows: number, seed: number): { f16: Pair; f32: Pair } {
   const pool = generateSamplePool({ rows: Math.max(rows, 6), dim: 768, seed });
-  const cut = (m: { data: Uint16Array; dim: number }): Embeddings => ({ data: m.data.slice(0, rows * m.dim), rows, dim: m.dim });
+  const cut = (m: { data: Uint16Array; dim: number }): Embeddings => ({
+    data: m.data.slice(0, rows * m.dim),
+    rows,
+    dim: m.dim,
+  });
   const f16 = { img: cut(pool.image), txt: cut(pool.text) };
-  const widen = (m: Embeddings): Embeddings => ({ data: Float32Array.from(m.data as Uint16Array, fromFloat16Bits), rows: m.rows, dim: m.dim });
+  const widen = (m: Embeddings): Embeddings => ({
+    data: Float32Array.from(m.data as Uint16Array, fromFloat16Bits),
+    rows: m.rows,
+    dim: m.dim,
+  });
   return { f16, f32: { img: widen(f16.img), txt: widen(f16.txt) } };
 }
 
@@ -52,9 +60,10 @@ export class Reference {
     const gram = await engine.gramMatrix(target);
     return new Reference(engine, target, gram, {
       inf: await engine.prepareTarget(target, { p: Infinity }),
-      two: target.rows > target.dim
-        ? await engine.prepareTarget({ gram, rows: target.rows, dim: target.dim })
-        : await engine.prepareTarget(target, { p: 2 }),
+      two:
+        target.rows > target.dim
+          ? await engine.prepareTarget({ gram, rows: target.rows, dim: target.dim })
+          : await engine.prepareTarget(target, { p: 2 }),
       twoFromRows: await engine.prepareTarget(target, { p: 2 }),
     });
   }
@@ -67,7 +76,12 @@ export class Reference {
   async scores({ img, txt }: Pair): Promise<Scores> {
     return {
       clip_score: await this.engine.clipScore(img, txt),
-      negclip_loss: await this.engine.negClipLoss(img, txt, { batchSize: img.rows, temperature: 0.01, repeats: 1, seed: 0 }),
+      negclip_loss: await this.engine.negClipLoss(img, txt, {
+        batchSize: img.rows,
+        temperature: 0.01,
+        repeats: 1,
+        seed: 0,
+      }),
       normsim_inf: await this.engine.normSim(img, this.targets.inf),
       normsim_2: await this.engine.normSim(img, this.targets.two),
     };
@@ -79,8 +93,13 @@ export class Reference {
 }
 
 export function jsonBody({ img, txt }: Pair): RequestInit {
-  const rowsOf = (m: Embeddings) => Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dim, (r + 1) * m.dim)));
-  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ img: rowsOf(img), txt: rowsOf(txt) }) };
+  const rowsOf = (m: Embeddings) =>
+    Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dim, (r + 1) * m.dim)));
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ img: rowsOf(img), txt: rowsOf(txt) }),
+  };
 }
 
 /** Raw values: image rows then text rows; rows, dim and dtype go in the query (see rawUrl). */

@@ -13,7 +13,11 @@ export interface RawResponse {
 }
 
 /** Sends `head` and `bodyPart`, then waits (without sending more) for the response, or resolves null on close without one. */
-export function rawRequest(url: URL, head: string, bodyPart: Uint8Array = new Uint8Array(0)): { response: Promise<RawResponse | null>; destroy(): void } {
+export function rawRequest(
+  url: URL,
+  head: string,
+  bodyPart: Uint8Array = new Uint8Array(0),
+): { response: Promise<RawResponse | null>; destroy(): void } {
   const socket = connect(Number(url.port), url.hostname);
   socket.write(head.replace(/\n/g, '\r\n') + '\r\n');
   if (bodyPart.length) socket.write(bodyPart);
@@ -53,15 +57,27 @@ export interface BytesResponse {
  * sent again once: the server closed that idle connection as the request went out (the keep-alive
  * race every HTTP/1.1 client has; Node's docs prescribe exactly this retry). `retried` counts them.
  */
-export function postBytes(url: URL, body: Uint8Array, headers: Record<string, string>, agent: Agent, retried = { count: 0 }): Promise<BytesResponse> {
+export function postBytes(
+  url: URL,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  agent: Agent,
+  retried = { count: 0 },
+): Promise<BytesResponse> {
   const attempt = (mayRetry: boolean): Promise<BytesResponse> =>
     new Promise((resolve, reject) => {
-      const req = httpRequest(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        url,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET') {
           retried.count++;

@@ -18,7 +18,11 @@ export interface EdgeLimits {
 }
 
 function limitVars(limits: EdgeLimits): Record<string, string> {
-  return { MAX_BODY_BYTES: String(limits.maxBodyBytes), MAX_JSON_BYTES: String(limits.maxJsonBytes), MAX_ROWS: String(limits.maxRows) };
+  return {
+    MAX_BODY_BYTES: String(limits.maxBodyBytes),
+    MAX_JSON_BYTES: String(limits.maxJsonBytes),
+    MAX_ROWS: String(limits.maxRows),
+  };
 }
 
 export interface RunningEdge {
@@ -53,7 +57,16 @@ export async function startDeno(limits: EdgeLimits): Promise<RunningEdge> {
   checkBuilt();
   const child = spawn(
     DENO,
-    ['serve', '--host', '127.0.0.1', '--port', '0', `--allow-read=${EDGE_DIR}`, '--allow-env=MAX_BODY_BYTES,MAX_JSON_BYTES,MAX_ROWS', `${EDGE_DIR}deno.js`],
+    [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      `--allow-read=${EDGE_DIR}`,
+      '--allow-env=MAX_BODY_BYTES,MAX_JSON_BYTES,MAX_ROWS',
+      `${EDGE_DIR}deno.js`,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', ...limitVars(limits) },

@@ -23,7 +23,9 @@ beforeAll(async () => {
   coco = await load('openai-b32-classnames/coco_clip_a+cname.npy');
   lvis = await load('openai-b32-classnames/lvis_v1_clip_a+cname.npy');
 });
-afterAll(async () => { await engine.close(); });
+afterAll(async () => {
+  await engine.close();
+});
 
 describe('real CLIP embeddings', () => {
   it('are float16 in the shapes the attribution gives', () => {

@@ -3,7 +3,11 @@
 // checked against numpy for every bit pattern, not through the engine's own conversion.
 import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
 
-export interface Matrix { data: Float32Array | Uint16Array; rows: number; dim: number }
+export interface Matrix {
+  data: Float32Array | Uint16Array;
+  rows: number;
+  dim: number;
+}
 
 export function toF64(m: Matrix): Float64Array {
   const out = new Float64Array(m.data.length);
@@ -18,7 +22,8 @@ function dot(a: Float64Array, i: number, b: Float64Array, j: number, dim: number
 }
 
 export function clipScoreRef(img: Matrix, txt: Matrix): Float64Array {
-  const a = toF64(img), b = toF64(txt);
+  const a = toF64(img),
+    b = toF64(txt);
   return Float64Array.from({ length: img.rows }, (_, i) => dot(a, i, b, i, img.dim));
 }
 
@@ -28,9 +33,17 @@ function logSumExp(values: number[]): number {
 }
 
 /** negCLIPLoss of the rows listed in `batch` (indices into img/txt), by the formula. */
-export function negClipBatchRef(a: Float64Array, b: Float64Array, dim: number, batch: ArrayLike<number>, tau: number): Float64Array {
+export function negClipBatchRef(
+  a: Float64Array,
+  b: Float64Array,
+  dim: number,
+  batch: ArrayLike<number>,
+  tau: number,
+): Float64Array {
   const n = batch.length;
-  const s = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => dot(a, batch[i], b, batch[j], dim)));
+  const s = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => dot(a, batch[i], b, batch[j], dim)),
+  );
   return Float64Array.from({ length: n }, (_, i) => {
     const row = logSumExp(s[i].map((v) => v / tau));
     const col = logSumExp(s.map((r) => r[i] / tau));
@@ -39,8 +52,15 @@ export function negClipBatchRef(a: Float64Array, b: Float64Array, dim: number, b
 }
 
 /** negCLIPLoss over shuffles given as permutations, cut into consecutive batches. */
-export function negClipLossRef(img: Matrix, txt: Matrix, batchSize: number, tau: number, orders: ArrayLike<number>[]): Float64Array {
-  const a = toF64(img), b = toF64(txt);
+export function negClipLossRef(
+  img: Matrix,
+  txt: Matrix,
+  batchSize: number,
+  tau: number,
+  orders: ArrayLike<number>[],
+): Float64Array {
+  const a = toF64(img),
+    b = toF64(txt);
   const n = img.rows;
   const sum = new Float64Array(n);
   for (const order of orders) {
@@ -54,13 +74,20 @@ export function negClipLossRef(img: Matrix, txt: Matrix, batchSize: number, tau:
 }
 
 export function normSimRef(candidates: Matrix, target: Matrix, p: number): Float64Array {
-  const x = toF64(candidates), t = toF64(target);
+  const x = toF64(candidates),
+    t = toF64(target);
   return Float64Array.from({ length: candidates.rows }, (_, i) => {
     const sims = Array.from({ length: target.rows }, (_, j) => Math.abs(dot(x, i, t, j, candidates.dim)));
     if (p === Infinity) return Math.max(...sims);
     const m = Math.max(...sims);
     if (m === 0) return 0;
-    return m * Math.pow(sims.reduce((s, v) => s + Math.pow(v / m, p), 0), 1 / p);
+    return (
+      m *
+      Math.pow(
+        sims.reduce((s, v) => s + Math.pow(v / m, p), 0),
+        1 / p,
+      )
+    );
   });
 }
 
@@ -97,6 +124,7 @@ export function maxAbsError(got: Float32Array, want: Float64Array): number {
 
 export function maxRelError(got: Float32Array, want: Float64Array): number {
   let m = 0;
-  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), 1e-30));
+  for (let i = 0; i < want.length; i++)
+    m = Math.max(m, Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), 1e-30));
   return m;
 }

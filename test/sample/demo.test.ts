@@ -48,7 +48,9 @@ describe('sample pool demo', () => {
     const { clip_score, negclip_loss, normsim_inf } = report.scores;
     expect(Math.max(...ofKind(clip_score, 'mismatched'))).toBeLessThan(median(ofKind(clip_score, 'clean')));
     expect(Math.max(...ofKind(negclip_loss, 'mismatched'))).toBeLessThan(quantile(ofKind(negclip_loss, 'clean'), 0.05));
-    expect(quantile(ofKind(normsim_inf, 'off-target'), 0.75)).toBeLessThan(quantile(ofKind(normsim_inf, 'clean'), 0.05));
+    expect(quantile(ofKind(normsim_inf, 'off-target'), 0.75)).toBeLessThan(
+      quantile(ofKind(normsim_inf, 'clean'), 0.05),
+    );
   });
 
   it('near-duplicates lose negCLIPLoss rank to their twins', () => {
@@ -68,7 +70,8 @@ describe('sample pool demo', () => {
     ];
     expected.forEach((rows, k) => expect([...report.methods[k]!.rows]).toEqual(rows));
     for (const method of report.methods) {
-      for (const kind of ROW_KINDS) expect(method.keptByKind[kind]).toBe([...method.rows].filter((r) => pool.kinds[r] === kind).length);
+      for (const kind of ROW_KINDS)
+        expect(method.keptByKind[kind]).toBe([...method.rows].filter((r) => pool.kinds[r] === kind).length);
     }
     // NormSim_2-D: 20 % of the pool, all from the negCLIPLoss selection.
     const d = report.methods[4]!;

@@ -8,7 +8,9 @@ import { TOPICS } from '../../src/sample/topics.js';
 function bytesOf(pool: ReturnType<typeof generateSamplePool>): Buffer {
   return Buffer.concat([
     Buffer.from(JSON.stringify([pool.uids, pool.captions, pool.urls, [...pool.topics], pool.kinds])),
-    ...[pool.image, pool.text, pool.target].map((m) => Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)),
+    ...[pool.image, pool.text, pool.target].map((m) =>
+      Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+    ),
   ]);
 }
 

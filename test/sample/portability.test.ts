@@ -34,7 +34,10 @@ for (const x of parts) { all.set(x, at); at += x.length; }
 const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
 console.log([...digest].map((b) => b.toString(16).padStart(2, '0')).join(''));`;
     // Sloppy imports let Deno resolve the sources' NodeNext '.js' specifiers to the '.ts' files.
-    const result = spawnSync(process.execPath, [deno, 'eval', '--unstable-sloppy-imports', '--no-lock', script], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, [deno, 'eval', '--unstable-sloppy-imports', '--no-lock', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(result.stderr.replace(/^Warning.*\n?/gm, '')).toBe('');
     expect(result.stdout.trim()).toBe(nodeDigest);
   }, 90_000);

@@ -31,8 +31,12 @@ export async function runCli(argv: string[]): Promise<CliResult> {
   const { main } = (await import(join(DIST, 'lib/cli/main.js'))) as { main: (argv: string[]) => Promise<number> };
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const out = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   try {
     return { code: await main(argv), stdout, stderr };
   } finally {
@@ -47,10 +51,24 @@ export function writeScoreFile(path: string, uids: string[], columns: Record<str
 }
 
 /** A DataComp metadata shard: `<name>.parquet` (uid, text) and `<name>.npz` with `<arch>_img` / `<arch>_txt` float16. */
-export function writeDataCompShard(dir: string, name: string, uids: string[], image: Uint16Array, text: Uint16Array, dim: number, arch = 'b32'): void {
-  writeFileSync(join(dir, `${name}.parquet`), writeScoreTable({ columns: { uid: uids, text: uids.map((u) => `caption ${u.slice(0, 6)}`) } }));
+export function writeDataCompShard(
+  dir: string,
+  name: string,
+  uids: string[],
+  image: Uint16Array,
+  text: Uint16Array,
+  dim: number,
+  arch = 'b32',
+): void {
+  writeFileSync(
+    join(dir, `${name}.parquet`),
+    writeScoreTable({ columns: { uid: uids, text: uids.map((u) => `caption ${u.slice(0, 6)}`) } }),
+  );
   const npz = zipSync(
-    { [`${arch}_img.npy`]: encodeNpy(image, [uids.length, dim]), [`${arch}_txt.npy`]: encodeNpy(text, [uids.length, dim]) },
+    {
+      [`${arch}_img.npy`]: encodeNpy(image, [uids.length, dim]),
+      [`${arch}_txt.npy`]: encodeNpy(text, [uids.length, dim]),
+    },
     { level: 0 },
   );
   writeFileSync(join(dir, `${name}.npz`), npz);
@@ -67,7 +85,13 @@ export function readSubsetUids(path: string): string[] {
   if (!header.includes("'descr': [('f0', '<u8'), ('f1', '<u8')]")) throw new Error(`unexpected header ${header}`);
   const uids: string[] = [];
   for (let at = 10 + headerLength; at < bytes.length; at += 16) {
-    uids.push(bytes.readBigUInt64LE(at).toString(16).padStart(16, '0') + bytes.readBigUInt64LE(at + 8).toString(16).padStart(16, '0'));
+    uids.push(
+      bytes.readBigUInt64LE(at).toString(16).padStart(16, '0') +
+        bytes
+          .readBigUInt64LE(at + 8)
+          .toString(16)
+          .padStart(16, '0'),
+    );
   }
   return uids;
 }

@@ -4,7 +4,13 @@ import { bruteForce, clusteredRows, float64Engine } from './normsim-reference.js
 
 describe('removalSchedule', () => {
   it('spreads removals evenly and sums to the total', () => {
-    for (const [total, iterations] of [[0, 5], [3, 5], [17, 5], [1000, 500], [499, 500]] as const) {
+    for (const [total, iterations] of [
+      [0, 5],
+      [3, 5],
+      [17, 5],
+      [1000, 500],
+      [499, 500],
+    ] as const) {
       const sizes = removalSchedule(total, iterations);
       expect(sizes).toHaveLength(iterations);
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
@@ -33,7 +39,11 @@ describe('normSim2D (exact update)', () => {
   it('breaks ties with compareRows', async () => {
     // Four identical rows: every score ties; the rows compareRows orders first survive.
     const data = new Float32Array(4 * 2).fill(Math.SQRT1_2);
-    const result = await normSim2D(float64Engine, { data, rows: 4, dim: 2 }, { finalSize: 2, iterations: 1, compareRows: (a, b) => b - a });
+    const result = await normSim2D(
+      float64Engine,
+      { data, rows: 4, dim: 2 },
+      { finalSize: 2, iterations: 1, compareRows: (a, b) => b - a },
+    );
     expect([...result.rows]).toEqual([2, 3]);
   });
 
@@ -62,4 +72,3 @@ describe('normSim2D (sample mode)', () => {
     expect([...sampled.rows]).toEqual([...exact.rows]);
   });
 });
-

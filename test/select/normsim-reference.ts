@@ -48,18 +48,21 @@ export function bruteForce(m: EmbeddingMatrix, schedule: number[]): { kept: numb
   for (const size of schedule) {
     if (size === 0) continue;
     const g = new Float64Array(m.dim * m.dim);
-    for (const s of current) for (let a = 0; a < m.dim; a++) for (let b = 0; b < m.dim; b++) g[a * m.dim + b]! += valueAt(m, s, a) * valueAt(m, s, b);
+    for (const s of current)
+      for (let a = 0; a < m.dim; a++)
+        for (let b = 0; b < m.dim; b++) g[a * m.dim + b]! += valueAt(m, s, a) * valueAt(m, s, b);
     const score = new Map<number, number>();
     for (const x of current) {
       let q = 0;
-      for (let a = 0; a < m.dim; a++) for (let b = 0; b < m.dim; b++) q += valueAt(m, x, a) * g[a * m.dim + b]! * valueAt(m, x, b);
+      for (let a = 0; a < m.dim; a++)
+        for (let b = 0; b < m.dim; b++) q += valueAt(m, x, a) * g[a * m.dim + b]! * valueAt(m, x, b);
       score.set(x, q);
     }
     const ordered = [...current].sort((a, b) => score.get(b)! - score.get(a)! || a - b);
     const keep = ordered.length - size;
-    if (keep > 0) minGap = Math.min(minGap, Math.sqrt(score.get(ordered[keep - 1]!)!) - Math.sqrt(score.get(ordered[keep]!)!));
+    if (keep > 0)
+      minGap = Math.min(minGap, Math.sqrt(score.get(ordered[keep - 1]!)!) - Math.sqrt(score.get(ordered[keep]!)!));
     current = ordered.slice(0, keep).sort((a, b) => a - b);
   }
   return { kept: current, minGap };
 }
-

@@ -44,7 +44,11 @@ function tableOf(columns: Record<string, number[]>, uids: string[]): ScoreColumn
 // Scores from a small set of float32-exact values, so ties are frequent.
 const score = fc.integer({ min: -4, max: 4 }).map((v) => v / 4);
 const stepArb = fc.oneof(
-  fc.record({ kind: fc.constant('top' as const), column: fc.constantFrom('a', 'b'), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  fc.record({
+    kind: fc.constant('top' as const),
+    column: fc.constantFrom('a', 'b'),
+    fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
   fc.record({ kind: fc.constant('min' as const), column: fc.constantFrom('a', 'b'), value: score }),
 );
 
@@ -108,28 +112,40 @@ describe('runSteps', () => {
   it('given-uids restrict the pool and set N', () => {
     const a = [5, 4, 3, 2, 1, 0];
     const uids = ['a', 'b', 'c', 'd', 'e', 'f'];
-    const result = runSteps(tableOf({ a }, uids), [{ kind: 'top', column: 'a', fraction: 0.5 }], Uint32Array.of(1, 3, 5, 4));
+    const result = runSteps(
+      tableOf({ a }, uids),
+      [{ kind: 'top', column: 'a', fraction: 0.5 }],
+      Uint32Array.of(1, 3, 5, 4),
+    );
     expect(result.summary.poolSize).toBe(4);
     expect([...result.rows].sort()).toEqual([1, 3]);
   });
 
   it('min keeps scores ≥ value and reports the value as threshold', () => {
-    const result = runSteps(tableOf({ a: [0.1, 0.2, 0.3] }, ['a', 'b', 'c']), [{ kind: 'min', column: 'a', value: Math.fround(0.2) }]);
+    const result = runSteps(tableOf({ a: [0.1, 0.2, 0.3] }, ['a', 'b', 'c']), [
+      { kind: 'min', column: 'a', value: Math.fround(0.2) },
+    ]);
     expect([...result.rows]).toEqual([1, 2]);
     expect(result.summary.steps[0]!.threshold).toBe(Math.fround(0.2));
   });
 
   it('rejects NaN scores in a used column, naming the rows', () => {
     const table = tableOf({ a: [0.1, NaN, 0.3], b: [NaN, NaN, NaN] }, ['x', 'y', 'z']);
-    expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: 0.5 }])).toThrow(/column a is NaN in 1 row: uid y/);
+    expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: 0.5 }])).toThrow(
+      /column a is NaN in 1 row: uid y/,
+    );
     // NaN outside the pool, or in a column no step uses, is no error.
     expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: 0.5 }], Uint32Array.of(0, 2))).not.toThrow();
   });
 
   it('rejects unknown columns and fractions outside [0, 1]', () => {
     const table = tableOf({ a: [1] }, ['x']);
-    expect(() => runSteps(table, [{ kind: 'top', column: 'zz', fraction: 0.5 }])).toThrow(/unknown score column "zz" \(columns: a\)/);
-    expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: 1.5 }])).toThrow(/fraction must be in \[0, 1\]/);
+    expect(() => runSteps(table, [{ kind: 'top', column: 'zz', fraction: 0.5 }])).toThrow(
+      /unknown score column "zz" \(columns: a\)/,
+    );
+    expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: 1.5 }])).toThrow(
+      /fraction must be in \[0, 1\]/,
+    );
     expect(() => runSteps(table, [{ kind: 'top', column: 'a', fraction: NaN }])).toThrow(/fraction/);
   });
 });

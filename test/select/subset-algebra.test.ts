@@ -14,15 +14,20 @@ const textsOf = (uids: Uint32Array) => Array.from({ length: uidCount(uids) }, (_
 describe('subset algebra', () => {
   it('union and intersect match string-set references, sorted and without repeats', () => {
     fc.assert(
-      fc.property(fc.array(uidArb, { maxLength: 30 }), fc.array(uidArb, { maxLength: 30 }), fc.array(fc.nat(29), { maxLength: 10 }), (a, b, shared) => {
-        // Plant common uids (with repeats) so intersections are not almost always empty.
-        const bb = [...b, ...shared.filter((k) => k < a.length).map((k) => a[k]!)];
-        const union = [...new Set([...a, ...bb])].sort();
-        const inB = new Set(bb);
-        const intersection = [...new Set(a.filter((u) => inB.has(u)))].sort();
-        expect(textsOf(unionUids(listOf(a), listOf(bb)))).toEqual(union);
-        expect(textsOf(intersectUids(listOf(a), listOf(bb)))).toEqual(intersection);
-      }),
+      fc.property(
+        fc.array(uidArb, { maxLength: 30 }),
+        fc.array(uidArb, { maxLength: 30 }),
+        fc.array(fc.nat(29), { maxLength: 10 }),
+        (a, b, shared) => {
+          // Plant common uids (with repeats) so intersections are not almost always empty.
+          const bb = [...b, ...shared.filter((k) => k < a.length).map((k) => a[k]!)];
+          const union = [...new Set([...a, ...bb])].sort();
+          const inB = new Set(bb);
+          const intersection = [...new Set(a.filter((u) => inB.has(u)))].sort();
+          expect(textsOf(unionUids(listOf(a), listOf(bb)))).toEqual(union);
+          expect(textsOf(intersectUids(listOf(a), listOf(bb)))).toEqual(intersection);
+        },
+      ),
       { numRuns: 100 },
     );
   });

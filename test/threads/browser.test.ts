@@ -38,7 +38,9 @@ function serve(): Promise<Server> {
     if (path === 'page.html') {
       response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>clipsift threads</title>');
     } else if (allowed && existsSync(file)) {
-      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+      response
+        .writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
+        .end(readFileSync(file));
     } else {
       response.writeHead(404).end();
     }
@@ -54,7 +56,12 @@ interface PageReport {
 }
 
 /** Loads a page under `prefix` and runs the thread tests' workload in it. */
-async function workloadInPage(prefix: string, threads: number, simd = 'baseline', checkBounds = false): Promise<PageReport> {
+async function workloadInPage(
+  prefix: string,
+  threads: number,
+  simd = 'baseline',
+  checkBounds = false,
+): Promise<PageReport> {
   const page = await browser.newPage();
   try {
     await page.goto(`${origin}${prefix}page.html`);
@@ -82,7 +89,8 @@ async function workloadInPage(prefix: string, threads: number, simd = 'baseline'
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
   server = await serve();
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
@@ -102,7 +110,13 @@ afterAll(async () => {
 describe('threads in Chromium', { timeout: 120_000 }, () => {
   it('runs the pool in a cross-origin isolated page, bitwise identical to Node', async () => {
     const run = await workloadInPage('/isolated/', 2);
-    expect(run.info).toMatchObject({ runtime: 'browser', threads: 2, shared: true, simd: 'baseline', crossOriginIsolated: true });
+    expect(run.info).toMatchObject({
+      runtime: 'browser',
+      threads: 2,
+      shared: true,
+      simd: 'baseline',
+      crossOriginIsolated: true,
+    });
     expect(run.digests).toEqual(nodeDigests);
   });
 

@@ -18,7 +18,9 @@ const inputs = workloadInputs();
 /** Outputs of the one-thread engine (inline, private build): what every other setup must reproduce. */
 let reference: Digests;
 
-async function workloadDigests(options: Parameters<typeof createEngine>[0]): Promise<{ info: ReturnType<Engine['info']>; digests: Digests }> {
+async function workloadDigests(
+  options: Parameters<typeof createEngine>[0],
+): Promise<{ info: ReturnType<Engine['info']>; digests: Digests }> {
   const engine = await createEngine(options);
   try {
     return { info: engine.info(), digests: await digests(await runWorkload(engine, inputs)) };
@@ -60,14 +62,21 @@ describe('results at any thread count', { timeout: 120_000 }, () => {
   });
 
   it('differ between batch sizes (so identity above is not the identity of constants)', () => {
-    const negClip = Object.entries(reference).filter(([name]) => name.startsWith('negClipLoss')).map(([, digest]) => digest);
+    const negClip = Object.entries(reference)
+      .filter(([name]) => name.startsWith('negClipLoss'))
+      .map(([, digest]) => digest);
     expect(new Set(negClip).size).toBe(negClip.length);
   });
 
   it('are bitwise identical between Node and Deno for the baseline build, at 1 and 2 threads', () => {
     for (const threads of ['1', '2']) {
       const deno = inDeno('--threads', threads, '--simd', 'baseline');
-      expect(deno.info).toMatchObject({ runtime: 'deno', threads: Number(threads), simd: 'baseline', shared: threads !== '1' });
+      expect(deno.info).toMatchObject({
+        runtime: 'deno',
+        threads: Number(threads),
+        simd: 'baseline',
+        shared: threads !== '1',
+      });
       expect(deno.digests).toEqual(reference);
     }
   });
@@ -80,7 +89,11 @@ describe('results at any thread count', { timeout: 120_000 }, () => {
   });
 
   it('run relaxed SIMD threaded in Node too when it is enabled by flag (the workers inherit the flag)', () => {
-    const node = inProcess(process.execPath, ['--experimental-wasm-relaxed-simd'], ['--threads', '2', '--simd', 'relaxed', '--errors']);
+    const node = inProcess(
+      process.execPath,
+      ['--experimental-wasm-relaxed-simd'],
+      ['--threads', '2', '--simd', 'relaxed', '--errors'],
+    );
     expect(node.info).toMatchObject({ runtime: 'node', threads: 2, simd: 'relaxed', shared: true });
     expect(outOfBounds(node.errors!)).toEqual([]);
   });
@@ -130,7 +143,10 @@ describe('options and info', { timeout: 60_000 }, () => {
   it('Node 20 gets the baseline build by default and a clear error when relaxed is forced', async () => {
     // Node 20 validates relaxed SIMD only behind --experimental-wasm-relaxed-simd.
     const relaxedHere = WebAssembly.validate(
-      new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11]),
+      new Uint8Array([
+        0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1,
+        32, 2, 253, 133, 2, 11,
+      ]),
     );
     const engine = await createEngine({ threads: 1 });
     try {
@@ -138,7 +154,8 @@ describe('options and info', { timeout: 60_000 }, () => {
     } finally {
       await engine.close();
     }
-    if (!relaxedHere) await expect(createEngine({ simd: 'relaxed' })).rejects.toThrow(/relaxed SIMD.*--experimental-wasm-relaxed-simd/);
+    if (!relaxedHere)
+      await expect(createEngine({ simd: 'relaxed' })).rejects.toThrow(/relaxed SIMD.*--experimental-wasm-relaxed-simd/);
   });
 
   it('rejects thread counts and variants that do not exist', async () => {
@@ -157,7 +174,10 @@ describe('options and info', { timeout: 60_000 }, () => {
       const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i));
       const scores = await engine.clipScore({ data, rows, dim }, { data, rows, dim });
       console.log(engine.info().threads, scores.length);`;
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(result.signal, 'the program had to be killed: its workers kept it alive').toBeNull();
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe('2 300');
@@ -177,7 +197,10 @@ describe('calls issued at once on one engine', { timeout: 120_000 }, () => {
   it('all give the results they give alone', async () => {
     engine = await createEngine({ threads: 2, simd: 'baseline' });
     const { img, txt, targets } = inputs;
-    const [p3, p2] = [await engine.prepareTarget(targets.get(300)!, { p: 3 }), await engine.prepareTarget(targets.get(2500)!, { p: 2 })];
+    const [p3, p2] = [
+      await engine.prepareTarget(targets.get(300)!, { p: 3 }),
+      await engine.prepareTarget(targets.get(2500)!, { p: 2 }),
+    ];
     const alone = {
       negClipLoss: await engine.negClipLoss(img, txt, { batchSize: 256, repeats: 2, seed: 7 }),
       normSim3: await engine.normSim(img, p3),

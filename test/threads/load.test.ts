@@ -22,15 +22,54 @@ const name = (text: string) => [text.length, ...new TextEncoder().encode(text)];
 function importsBeforeMemory(): Uint8Array {
   const imports = [
     4, // entries
-    ...name('env'), ...name('abort'), 0x00, 0x00, // function of type 0
-    ...name('env'), ...name('table'), 0x01, 0x70, 0x01, 0x03, 0x0a, // funcref table, min 3, max 10
-    ...name('env'), ...name('flag'), 0x03, 0x7f, 0x00, // immutable i32 global
-    ...name('env'), ...name('memory'), 0x02, 0x03, 0xac, 0x02, 0x80, 0x80, 0x04, // shared, min 300, max 65536
+    ...name('env'),
+    ...name('abort'),
+    0x00,
+    0x00, // function of type 0
+    ...name('env'),
+    ...name('table'),
+    0x01,
+    0x70,
+    0x01,
+    0x03,
+    0x0a, // funcref table, min 3, max 10
+    ...name('env'),
+    ...name('flag'),
+    0x03,
+    0x7f,
+    0x00, // immutable i32 global
+    ...name('env'),
+    ...name('memory'),
+    0x02,
+    0x03,
+    0xac,
+    0x02,
+    0x80,
+    0x80,
+    0x04, // shared, min 300, max 65536
   ];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    0x01, 0x08, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x00, // type 0: (i32 i32 i32 i32) -> ()
-    0x02, imports.length, ...imports,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x08,
+    0x01,
+    0x60,
+    0x04,
+    0x7f,
+    0x7f,
+    0x7f,
+    0x7f,
+    0x00, // type 0: (i32 i32 i32 i32) -> ()
+    0x02,
+    imports.length,
+    ...imports,
   ]);
 }
 
@@ -58,7 +97,10 @@ describe('imported memory size', () => {
     expect(importedMemoryMinimum(bytes)).toBeUndefined();
     expect(await loadKernels(bytes)).toMatchObject({ importsMemory: false, minimumPages: 0 });
     const shared = assemble('(module (import "env" "memory" (memory 4 65536 shared)))');
-    expect(await loadKernels(await WebAssembly.compile(shared))).toMatchObject({ importsMemory: true, minimumPages: 0 });
+    expect(await loadKernels(await WebAssembly.compile(shared))).toMatchObject({
+      importsMemory: true,
+      minimumPages: 0,
+    });
   });
 
   it('matches what the engine builds declare', async () => {

@@ -43,7 +43,8 @@ function expectedFill(i: number, scale: number): number {
 
 function fillTasks(pointer: number, count: number, per: number, scale: number): Task[] {
   const tasks: Task[] = [];
-  for (let start = 0; start < count; start += per) tasks.push({ fn: 'fill', args: [pointer, start, Math.min(count, start + per), scale] });
+  for (let start = 0; start < count; start += per)
+    tasks.push({ fn: 'fill', args: [pointer, start, Math.min(count, start + per), scale] });
   return tasks;
 }
 
@@ -95,7 +96,11 @@ describe('worker pool', { timeout: 60_000 }, () => {
 
   it('rejects with the message of a trap inside a worker, and keeps working', async () => {
     const executor = await pool(2);
-    const tasks = [...fillTasks(BASE, 10_000, 100, 1), { fn: 'trapOn', args: [0xdead] }, ...fillTasks(BASE, 10_000, 100, 1)];
+    const tasks = [
+      ...fillTasks(BASE, 10_000, 100, 1),
+      { fn: 'trapOn', args: [0xdead] },
+      ...fillTasks(BASE, 10_000, 100, 1),
+    ];
     await expect(executor.run(tasks)).rejects.toThrow(/trapOn.*unreachable/);
     await executor.run(fillTasks(BASE, 1000, 10, 2));
     expectSameBits(floats(executor, BASE, 1000), filled(1000, 2));
@@ -115,10 +120,20 @@ describe('worker pool', { timeout: 60_000 }, () => {
   it('rejects, never hangs, when a worker dies mid-call, then replaces it', async () => {
     const executor = await pool(2, DYING_WORKER);
     const slow = (n: number): Task[] =>
-      Array.from({ length: n }, (_, t) => ({ fn: 'accumulate', args: [BASE, BASE + 4 * PAGE, t * 1000, t * 1000 + 1000, 200] }));
-    await expect(executor.run([...slow(8), { fn: 'exitThread', args: [] }, ...slow(8)])).rejects.toThrow(/died while running exitThread.*code 3/);
+      Array.from({ length: n }, (_, t) => ({
+        fn: 'accumulate',
+        args: [BASE, BASE + 4 * PAGE, t * 1000, t * 1000 + 1000, 200],
+      }));
+    await expect(executor.run([...slow(8), { fn: 'exitThread', args: [] }, ...slow(8)])).rejects.toThrow(
+      /died while running exitThread.*code 3/,
+    );
     // Every thread dies, one call after the other: each call still settles.
-    await expect(executor.run([{ fn: 'exitThread', args: [] }, { fn: 'exitThread', args: [] }])).rejects.toThrow(/died/);
+    await expect(
+      executor.run([
+        { fn: 'exitThread', args: [] },
+        { fn: 'exitThread', args: [] },
+      ]),
+    ).rejects.toThrow(/died/);
     // The next call gets fresh workers and right results.
     await executor.run(fillTasks(BASE, 50_000, 500, 1.5));
     expectSameBits(floats(executor, BASE, 50_000), filled(50_000, 1.5));
@@ -126,7 +141,10 @@ describe('worker pool', { timeout: 60_000 }, () => {
 
   it('rejects a pending call when the pool is closed under it, and every call after', async () => {
     const executor = await pool(2);
-    const long = Array.from({ length: 64 }, (_, t) => ({ fn: 'accumulate', args: [BASE, BASE + 4 * PAGE, 0, 4096, 2000 + t] }));
+    const long = Array.from({ length: 64 }, (_, t) => ({
+      fn: 'accumulate',
+      args: [BASE, BASE + 4 * PAGE, 0, 4096, 2000 + t],
+    }));
     const pending = executor.run(long);
     const queued = executor.run(fillTasks(BASE, 100, 10, 1));
     await executor.close();
@@ -142,7 +160,9 @@ describe('worker pool', { timeout: 60_000 }, () => {
   it('fails to start, without hanging, when the runtime refuses the worker script outright', async () => {
     // worker_threads throws synchronously on a bare relative path.
     const memory = new WebAssembly.Memory({ initial: minimumPages, maximum: 65536, shared: true });
-    await expect(createPool({ module, memory, threads: 2, workerUrl: 'not-a-path.js' })).rejects.toThrow(/failed to start/);
+    await expect(createPool({ module, memory, threads: 2, workerUrl: 'not-a-path.js' })).rejects.toThrow(
+      /failed to start/,
+    );
   });
 
   it('queues calls issued at once: none sees the tasks of another', async () => {
@@ -164,7 +184,10 @@ describe('worker pool', { timeout: 60_000 }, () => {
     const from = BASE + 4 * PAGE;
     new Float32Array(executor.memory.buffer, into, count).fill(0);
     new Float32Array(executor.memory.buffer, from, count).fill(1);
-    const add = () => executor.run(Array.from({ length: 64 }, (_, t) => ({ fn: 'accumulate', args: [into, from, t * 1000, t * 1000 + 1000, 5] })));
+    const add = () =>
+      executor.run(
+        Array.from({ length: 64 }, (_, t) => ({ fn: 'accumulate', args: [into, from, t * 1000, t * 1000 + 1000, 5] })),
+      );
     await Promise.all([add(), add(), add(), add()]);
     expect(floats(executor, into, count).every((value) => value === 20)).toBe(true);
   });

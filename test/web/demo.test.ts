@@ -46,9 +46,25 @@ interface CliSelection {
 }
 
 /** `clipsift select <score files> --top negclip_loss:a --top <normsim>:b --json`, and the subset it wrote. */
-async function cliSelect(scores: string, normsimColumn: string, negclip: number, normsim: number): Promise<CliSelection> {
+async function cliSelect(
+  scores: string,
+  normsimColumn: string,
+  negclip: number,
+  normsim: number,
+): Promise<CliSelection> {
   const out = join(work, `subset-${Math.random().toString(36).slice(2)}.npy`);
-  const result = await runChild(process.execPath, [BIN, 'select', scores, '--top', `negclip_loss:${negclip}`, '--top', `${normsimColumn}:${normsim}`, '--out', out, '--json']);
+  const result = await runChild(process.execPath, [
+    BIN,
+    'select',
+    scores,
+    '--top',
+    `negclip_loss:${negclip}`,
+    '--top',
+    `${normsimColumn}:${normsim}`,
+    '--out',
+    out,
+    '--json',
+  ]);
   expect(result.code, result.stderr).toBe(0);
   const summary = JSON.parse(result.stdout) as Omit<CliSelection, 'subset'>;
   return { ...summary, subset: new Uint8Array(readFileSync(out)) };
@@ -77,7 +93,9 @@ async function download(page: Page, button: string): Promise<Uint8Array> {
 /** The page's counts: total kept, and kept after each step. */
 async function pageCounts(page: Page): Promise<{ kept: number; steps: number[] }> {
   const kept = Number(await page.getAttribute('#kept-count', 'data-value'));
-  const steps = await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept)));
+  const steps = await page.$$eval('#steps li', (items) =>
+    items.map((item) => Number((item as HTMLElement).dataset.kept)),
+  );
   return { kept, steps };
 }
 
@@ -124,14 +142,21 @@ describe('browser demo on the built-in sample pool', () => {
 
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(scores)) {
-      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer, values.byteOffset, values.length));
+      expect(csvColumnBits(csv, column), column).toEqual(
+        new Uint32Array(values.buffer, values.byteOffset, values.length),
+      );
     }
 
     const parquet = await download(page, '#download-parquet');
-    const rows = (await parquetReadObjects({ file: parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.byteLength) as ArrayBuffer })) as Record<string, unknown>[];
+    const rows = (await parquetReadObjects({
+      file: parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.byteLength) as ArrayBuffer,
+    })) as Record<string, unknown>[];
     expect(rows.map((row) => row.uid)).toEqual(pool.uids);
     for (const [column, values] of Object.entries(scores)) {
-      expect(Float32Array.from(rows, (row) => row[column] as number), column).toEqual(values);
+      expect(
+        Float32Array.from(rows, (row) => row[column] as number),
+        column,
+      ).toEqual(values);
     }
     expect(rows.reduce((kept, row) => kept + (row.kept as number), 0)).toBe(cli.keptRows);
 
@@ -170,7 +195,8 @@ describe('browser demo with the default SIMD choice', () => {
     for (const [column, values] of Object.entries(scores)) {
       const got = new Float32Array(csvColumnBits(csv, column).buffer);
       let worst = 0;
-      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i]! - values[i]!) / Math.max(1, Math.abs(values[i]!)));
+      for (let i = 0; i < values.length; i++)
+        worst = Math.max(worst, Math.abs(got[i]! - values[i]!) / Math.max(1, Math.abs(values[i]!)));
       // Fused multiply-adds round differently; the engine's float64-reference bounds are 2e-5.
       expect(worst, column).toBeLessThan(2e-5);
     }
@@ -187,12 +213,25 @@ describe('browser demo on dropped DataComp files', () => {
     const target = join(work, 'target.npy');
     writeTarget(target, 40, 768, 23);
     const scoresDir = join(work, 'scores');
-    const scored = await runChild(process.execPath, [BIN, 'score', dir, '--out', scoresDir, '--target', target, '--threads', '1']);
+    const scored = await runChild(process.execPath, [
+      BIN,
+      'score',
+      dir,
+      '--out',
+      scoresDir,
+      '--target',
+      target,
+      '--threads',
+      '1',
+    ]);
     expect(scored.code, scored.stderr).toBe(0);
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
-    await page.setInputFiles('#pool-input', readdirSync(dir).map((name) => join(dir, name)));
+    await page.setInputFiles(
+      '#pool-input',
+      readdirSync(dir).map((name) => join(dir, name)),
+    );
     await page.setInputFiles('#target-input', target);
     await page.click('#score-button');
     await waitForScores(page);
@@ -227,7 +266,10 @@ describe('browser demo on dropped clip-retrieval files', () => {
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
-    await page.setInputFiles('#pool-input', Object.values(placed).map((name) => join(fixtures, name)));
+    await page.setInputFiles(
+      '#pool-input',
+      Object.values(placed).map((name) => join(fixtures, name)),
+    );
     await page.click('#score-button');
     await waitForScores(page);
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
@@ -247,7 +289,7 @@ describe('browser demo on dropped clip-retrieval files', () => {
 });
 
 describe('browser demo on a plain pair of .npy files', () => {
-  it('scores them as one shard with clipsift score\'s parameters', async () => {
+  it("scores them as one shard with clipsift score's parameters", async () => {
     const pool = generateSamplePool({ rows: 500, seed: 7 });
     const files = { 'pairs_img.npy': pool.image, 'pairs_txt.npy': pool.text };
     for (const [name, m] of Object.entries(files)) writeFileSync(join(work, name), encodeNpy(m.data, [m.rows, m.dim]));
@@ -255,17 +297,26 @@ describe('browser demo on a plain pair of .npy files', () => {
     const want = {
       clip_score: await engine.clipScore(pool.image, pool.text),
       // The shard is named after the image file; its seed derives from that name, as in clipsift score.
-      negclip_loss: await engine.negClipLoss(pool.image, pool.text, { batchSize: 32768, temperature: 0.01, repeats: 10, seed: deriveSeed(0, 'pairs_img') }),
+      negclip_loss: await engine.negClipLoss(pool.image, pool.text, {
+        batchSize: 32768,
+        temperature: 0.01,
+        repeats: 10,
+        seed: deriveSeed(0, 'pairs_img'),
+      }),
     };
     await engine.close();
 
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
-    await page.setInputFiles('#pool-input', Object.keys(files).map((name) => join(work, name)));
+    await page.setInputFiles(
+      '#pool-input',
+      Object.keys(files).map((name) => join(work, name)),
+    );
     await page.click('#score-button');
     await waitForScores(page);
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
-    for (const [column, values] of Object.entries(want)) expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    for (const [column, values] of Object.entries(want))
+      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
     expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(500 * 0.3));
     await page.close();
   });
@@ -278,7 +329,10 @@ describe('browser demo on broken files', () => {
     writeFileSync(join(dir, 'broken.npz'), npz.subarray(0, npz.length - 200)); // cut off the zip's central directory
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
-    await page.setInputFiles('#pool-input', readdirSync(dir).map((name) => join(dir, name)));
+    await page.setInputFiles(
+      '#pool-input',
+      readdirSync(dir).map((name) => join(dir, name)),
+    );
     await page.click('#score-button');
     await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
     expect(await page.textContent('#error')).toMatch(/broken\.npz/);

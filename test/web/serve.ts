@@ -13,7 +13,9 @@ export interface RunningDemo {
 }
 
 export async function startServeDemo(): Promise<RunningDemo> {
-  const child = spawn(process.execPath, [BIN, 'serve-demo', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve-demo', '--port', '0', '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
