@@ -23,6 +23,7 @@ import { scoreShard, type ScoreShard, type ShardRunSettings } from './score-shar
 import { loadTarget, type LoadedTarget } from './score-target.js';
 import { clipsiftVersion } from './version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
+import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
 
 const usage = `usage: clipsift score <dir or files...> --out <dir> [options]
 
@@ -51,6 +52,9 @@ options:
   --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
   --normalize            L2-normalise embeddings that are not unit-norm before scoring
   --force                overwrite score files computed with other parameters
+  --shard I/N            score only part I of N (0 <= I < N) of the sorted shard list, balanced by
+                         rows: one task of a Slurm array or Kubernetes Indexed Job; all N parts
+                         together write exactly the files of one run without --shard
   --quiet                no progress output
   -h, --help             this help
 
@@ -81,6 +85,8 @@ export interface ScoreOptions {
   normalize: boolean;
   force: boolean;
   quiet: boolean;
+  /** Only this part of the shard list (a shard-array task), or undefined for all of it. */
+  shard: ShardSlice | undefined;
 }
 
 /** Parses and checks score's arguments. @throws {UsageError} */
@@ -102,6 +108,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     normalize: { type: 'boolean' },
     force: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    shard: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
@@ -132,7 +139,17 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     normalize: values.normalize ?? false,
     force: values.force ?? false,
     quiet: values.quiet ?? false,
+    shard: parseShardOption(values.shard),
   };
+}
+
+function parseShardOption(text: string | undefined): ShardSlice | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseShardSlice(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 function parseP(text: string | undefined): number {
@@ -165,9 +182,18 @@ interface PlannedShard {
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions): Promise<number> {
   const warn = makeWarner();
-  const shards = await openScoreShards(options.inputs, { arch: options.arch, keyColumn: options.keyColumn });
+  const opened = await openScoreShards(options.inputs, { arch: options.arch, keyColumn: options.keyColumn });
   try {
-    checkShardNames(shards);
+    checkShardNames(opened);
+    // A shard-array task: every task splits the same sorted list the same way, so no coordinator is needed.
+    const slice = options.shard;
+    const assignment =
+      slice &&
+      assignShards(
+        opened.map((s) => ({ name: s.name, rows: s.img.rows })),
+        slice.count,
+      );
+    const shards = assignment ? opened.filter((s) => assignment.get(s.name) === slice.index) : opened;
     for (const input of options.inputs) {
       // <shard>.scores.parquet beside <shard>.parquet would be taken for a shard of its own next time.
       if (resolve(input) === resolve(options.out) && statSync(input).isDirectory()) {
@@ -175,8 +201,9 @@ export async function runScore(options: ScoreOptions): Promise<number> {
       }
     }
     mkdirSync(options.out, { recursive: true });
-    // Left by a run that was killed between writing and renaming; never a finished file.
-    await removeStaleTemporaries(options.out);
+    // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
+    // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
+    await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     const target =
       options.target !== undefined ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
     if (target) {
@@ -191,6 +218,12 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     const plan = await planShards(shards, options, target);
     const todo = plan.filter((p) => !p.done);
+    if (options.shard && plan.length === 0) {
+      process.stdout.write(
+        `part ${options.shard.index}/${options.shard.count} has no shards (${opened.length} shard${opened.length === 1 ? '' : 's'} in ${options.shard.count} parts)\n`,
+      );
+      return 0;
+    }
     if (todo.length === 0) {
       process.stdout.write(
         `all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`,
@@ -199,7 +232,7 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     return await scorePlanned(plan, options, target, warn);
   } finally {
-    await Promise.all(shards.map((s) => s.close()));
+    await Promise.all(opened.map((s) => s.close()));
   }
 }
 

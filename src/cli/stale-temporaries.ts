@@ -12,13 +12,16 @@ const TEMPORARY = /^\.(.+\.scores\.parquet)\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /**
  * Removes leftover temporaries of score files in `dir` whose writing process no longer runs.
+ * With `shards`, only temporaries of those shards' score files (a shard-array task on a shared
+ * file system cannot tell whether a process id from another host still runs).
  * @returns the names removed
  */
-export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+export async function removeStaleTemporaries(dir: string, shards?: ReadonlySet<string>): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
     const match = TEMPORARY.exec(name);
     if (!match) continue;
+    if (shards && !shards.has(match[1]!.slice(0, -'.scores.parquet'.length))) continue;
     // Another clipsift may be writing into the same directory right now: leave its files alone.
     if (isRunning(Number(match[2]))) continue;
     await unlink(join(dir, name)).catch(() => undefined);
