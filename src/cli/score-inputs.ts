@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../io/errors.js';
 import { listShards, openShard, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
 import { nodeFileSystem } from '../io/node-files.js';
-import type { ParquetInput } from '../io/parquet.js';
+import type { ScoreFile } from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
 import { hashKeys } from './duplicates.js';
 import type { ScoreShard, ShardIdentities } from './score-shard.js';
@@ -121,19 +121,6 @@ export function identitiesOf(file: string, columns: KeyColumns): ShardIdentities
 }
 
 /** Identity words of the rows of a finished score file, from whichever key columns it has. */
-export async function identityWordsOf(path: string, parquet: ParquetInput): Promise<Uint32Array> {
-  const keyNames = parquet.columns.includes('uid')
-    ? ['uid']
-    : parquet.columns.filter((c) => c !== 'clip_score' && c !== 'negclip_loss' && !c.startsWith('normsim_'));
-  const values = await parquet.readColumns(keyNames);
-  const columns: KeyColumns = {};
-  for (const name of keyNames) {
-    const column = values[name]!;
-    columns[name] = column.every((v) => typeof v === 'string')
-      ? (column as string[])
-      : column.every((v) => typeof v === 'bigint')
-        ? BigInt64Array.from(column as bigint[])
-        : Int32Array.from(column as number[]);
-  }
-  return identitiesOf(path, columns).words;
+export async function identityWordsOf(path: string, file: ScoreFile): Promise<Uint32Array> {
+  return identitiesOf(path, await file.readKeys()).words;
 }

@@ -10,13 +10,20 @@
 import type { Embeddings, Engine, Target } from '../index.js';
 import { InputError } from '../io/errors.js';
 import { writeFileAtomic } from '../io/node-files.js';
-import { writeScoreTable, type ScoreColumn } from '../io/parquet.js';
 import type { EmbeddingReader, RowData } from '../io/reader.js';
+import {
+  CLIP_SCORE_COLUMN,
+  encodeScoreFile,
+  NEGCLIP_LOSS_COLUMN,
+  scoreMetadata,
+  type KeyColumn,
+  type ScoreParameters,
+  type ScoreProvenance,
+} from '../io/score-file.js';
 import { UID_WORDS } from '../io/uid.js';
 import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
 import type { Progress } from './progress.js';
 import { dropRows, gatherRows, listRows, normalizeRows, type GatheredRows } from './rows.js';
-import { scoreMetadata, type ScoreParameters, type ScoreProvenance } from './score-params.js';
 
 /** The part of the engine `score` uses. */
 export type ScoringEngine = Pick<Engine, 'clipScore' | 'negClipLoss' | 'normSim'>;
@@ -24,7 +31,7 @@ export type ScoringEngine = Pick<Engine, 'clipScore' | 'negClipLoss' | 'normSim'
 /** How rows of a shard are identified in its score file. */
 export interface ShardIdentities {
   /** Output columns naming each row (uid; or key columns; or file and row), one value per row. */
-  columns: Record<string, ScoreColumn>;
+  columns: Record<string, KeyColumn>;
   /** 128-bit identities, 4 u32 words per row, for duplicate detection. */
   words: Uint32Array;
   /** Human-readable identity of a row, for messages. */
@@ -143,7 +150,8 @@ export async function scoreShard(
   const rows = img.rows - drop.length;
   let imgData: RowData = dropRows(img.data, img.dim, drop);
   let txtData: RowData = dropRows(txt.data, txt.dim, drop);
-  const columns = keepRows(identities.columns, drop, img.rows);
+  const keys = keepRows(identities.columns, drop, img.rows);
+  const scores: Record<string, Float32Array> = {};
 
   warnAboutNorms(shard.name, imgReader.name, img, run);
   warnAboutNorms(shard.name, txtReader.name, txt, run);
@@ -162,10 +170,10 @@ export async function scoreShard(
   if (rows === 0) {
     // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run
     // records the shard as done and select sees the same columns everywhere.
-    for (const column of scoreColumnNames(run)) columns[column] = new Float32Array(0);
+    for (const column of scoreColumnNames(run)) scores[column] = new Float32Array(0);
   } else {
-    columns.clip_score = await run.engine.clipScore(imgE, txtE);
-    columns.negclip_loss = await run.engine.negClipLoss(imgE, txtE, {
+    scores[CLIP_SCORE_COLUMN] = await run.engine.clipScore(imgE, txtE);
+    scores[NEGCLIP_LOSS_COLUMN] = await run.engine.negClipLoss(imgE, txtE, {
       batchSize: run.batchSize,
       temperature: run.temperature,
       repeats: run.repeats,
@@ -177,10 +185,10 @@ export async function scoreShard(
         reported = now;
       },
     });
-    if (run.target) columns[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
+    if (run.target) scores[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
   }
 
-  const bytes = writeScoreTable({ columns, metadata: scoreMetadata(parameters, run.provenance) });
+  const bytes = encodeScoreFile({ keys, scores, metadata: scoreMetadata(parameters, run.provenance) });
   // Without --force an existing file is never replaced (planning already refused mismatching ones).
   await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
   run.progress.add(scoredShare - reported);
@@ -194,7 +202,7 @@ export async function scoreShard(
 }
 
 function scoreColumnNames(run: ShardRunSettings): string[] {
-  return ['clip_score', 'negclip_loss', ...(run.target ? [run.target.column] : [])];
+  return [CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, ...(run.target ? [run.target.column] : [])];
 }
 
 /** Image, text and metadata must describe the same rows. */
@@ -268,13 +276,13 @@ function gatherWords(words: Uint32Array, rows: readonly number[]): Uint32Array {
 
 /** The identity columns without the dropped rows. */
 function keepRows(
-  columns: Record<string, ScoreColumn>,
+  columns: Record<string, KeyColumn>,
   drop: readonly number[],
   rows: number,
-): Record<string, ScoreColumn> {
+): Record<string, KeyColumn> {
   if (drop.length === 0) return { ...columns };
   const keep = complement(drop, rows);
-  const out: Record<string, ScoreColumn> = {};
+  const out: Record<string, KeyColumn> = {};
   for (const [name, column] of Object.entries(columns)) {
     if (Array.isArray(column)) out[name] = keep.map((row) => column[row]!);
     else {

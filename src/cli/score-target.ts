@@ -10,7 +10,7 @@ import type { RowData } from '../io/reader.js';
 import { openEmbeddingFile } from '../io/layouts.js';
 import { nodeFileSystem } from '../io/node-files.js';
 import { gatherRows, listRows, normalizeRows, type RowStats } from './rows.js';
-import type { TargetIdentity } from './score-params.js';
+import type { TargetIdentity } from '../io/score-file.js';
 
 /** A target's rows in memory, ready for the engine's prepareTarget. */
 export interface LoadedTarget {

@@ -12,13 +12,18 @@ import process from 'node:process';
 import { createEngine, deriveSeed, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
-import { openParquet } from '../io/parquet.js';
+import {
+  normSimColumn,
+  openScoreFile,
+  parameterDifferences,
+  scoreFileName,
+  type ScoreParameters,
+} from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from './duplicates.js';
 import { Progress, formatCount, formatDuration } from './progress.js';
 import { identityWordsOf, openScoreShards, type Arch } from './score-inputs.js';
-import { METADATA_KEYS, parameterDifferences, type ScoreParameters } from './score-params.js';
 import { scoreShard, type ScoreShard, type ShardRunSettings } from './score-shard.js';
 import { loadTarget, type LoadedTarget } from './score-target.js';
 import { clipsiftVersion } from './version.js';
@@ -163,11 +168,6 @@ function parseSeed(text: string | undefined): number {
   const seed = numberOption('seed', text, 0, { integer: true, min: 0 });
   if (seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits (0..4294967295), got '${text}'`);
   return seed;
-}
-
-/** The NormSim column for p: normsim_inf, normsim_2, or normsim_p<p>. */
-export function normSimColumn(p: number): string {
-  return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
 }
 
 /** A shard with its output path and the parameters its file must carry. */
@@ -322,7 +322,7 @@ async function planShards(
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {
-    const outPath = join(options.out, `${shard.name}.scores.parquet`);
+    const outPath = join(options.out, scoreFileName(shard.name));
     if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
     const parameters: ScoreParameters = {
       format: 1,
@@ -363,7 +363,7 @@ async function planShards(
 async function storedParameters(path: string): Promise<string | undefined> {
   const source = await openFileSource(path);
   try {
-    return (await openParquet(source)).metadata[METADATA_KEYS.parameters];
+    return (await openScoreFile(source)).parameters;
   } catch (error) {
     if (error instanceof InputError) return undefined;
     throw error;
@@ -376,8 +376,7 @@ async function storedParameters(path: string): Promise<string | undefined> {
 async function identitiesOfScoreFile(path: string): Promise<Uint32Array> {
   const source = await openFileSource(path);
   try {
-    const parquet = await openParquet(source);
-    return identityWordsOf(path, parquet);
+    return identityWordsOf(path, await openScoreFile(source));
   } finally {
     await source.close?.();
   }

@@ -13,13 +13,13 @@ import { createEngine } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { ARCH_DIMS, listShards, openShard, type Arch } from '../io/layouts.js';
 import { listDirectory, nodeFileSystem, openFileSource, writeFileAtomic } from '../io/node-files.js';
-import { openParquet } from '../io/parquet.js';
 import type { RowData } from '../io/reader.js';
+import { concatScoreTables, readScoreTable, SCORE_FILE_SUFFIX, type ScoreTable } from '../io/score-file.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
 import { compareUids, formatUid, parseUids, UID_WORDS, uidCount } from '../io/uid.js';
 import { normSim2D } from '../select/normsim-d.js';
 import type { SelectionStep, StepOutcome } from '../select/steps.js';
-import { selectFromTable, type ScoreTable } from '../select/table.js';
+import { selectFromTable } from '../select/table.js';
 import { numberOption, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
@@ -196,7 +196,7 @@ export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
     const info = await stat(input).catch(() => undefined);
     if (!info) throw new InputError(input, 'no such file or directory');
     if (info.isDirectory()) {
-      const found = (await listDirectory(input)).filter((name) => name.endsWith('.scores.parquet'));
+      const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
       files.push(...found.map((name) => join(input, name)));
@@ -212,64 +212,16 @@ export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
  * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
  */
 export async function readScoreFiles(files: string[], columns: string[]): Promise<ScoreTable> {
-  const parts: { uids: Uint32Array; columns: Record<string, Float32Array> }[] = [];
+  const parts: ScoreTable[] = [];
   for (const file of files) {
     const source = await openFileSource(file);
     try {
-      const parquet = await openParquet(source);
-      if (!parquet.columns.includes('uid')) {
-        throw new InputError(
-          file,
-          `has no uid column (columns: ${parquet.columns.join(', ')}); subset files name rows by DataComp uid`,
-          { field: 'uid' },
-        );
-      }
-      for (const column of columns) {
-        if (!parquet.columns.includes(column)) {
-          const scores = parquet.columns.filter((c) => c !== 'uid').join(', ');
-          throw new InputError(file, `has no score column ${column} (score columns: ${scores || 'none'})`, {
-            field: column,
-          });
-        }
-      }
-      const read = await parquet.readColumns(['uid', ...columns]);
-      const part = { uids: parseUids(read.uid!, file), columns: {} as Record<string, Float32Array> };
-      for (const column of columns) part.columns[column] = toFloat32(file, column, read[column]!);
-      parts.push(part);
+      parts.push(await readScoreTable(source, columns));
     } finally {
       await source.close();
     }
   }
-  return concatTables(parts, columns);
-}
-
-function toFloat32(file: string, column: string, values: unknown[]): Float32Array {
-  const out = new Float32Array(values.length);
-  values.forEach((value, row) => {
-    if (typeof value !== 'number')
-      throw new InputError(file, `score is ${value === null ? 'null' : typeof value}, not a number`, {
-        row,
-        field: column,
-      });
-    out[row] = value;
-  });
-  return out;
-}
-
-function concatTables(
-  parts: { uids: Uint32Array; columns: Record<string, Float32Array> }[],
-  columns: string[],
-): ScoreTable {
-  const rows = parts.reduce((sum, p) => sum + uidCount(p.uids), 0);
-  const table: ScoreTable = { uids: new Uint32Array(rows * UID_WORDS), columns: {} };
-  for (const column of columns) table.columns[column] = new Float32Array(rows);
-  let offset = 0;
-  for (const part of parts) {
-    table.uids.set(part.uids, offset * UID_WORDS);
-    for (const column of columns) table.columns[column]!.set(part.columns[column]!, offset);
-    offset += uidCount(part.uids);
-  }
-  return table;
+  return concatScoreTables(parts, columns);
 }
 
 /**

@@ -9,6 +9,7 @@
  *   GET  /health  build variant, engine info, target shape (and what each p is prepared from), limits
  */
 import { createEngine, type Embeddings, type Engine, type EngineOptions, type Target } from '../index.js';
+import { CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, normSimColumn } from '../io/score-columns.js';
 import { parseScoreRequest, type ParseLimits } from './parse.js';
 import { errorResponse, HttpError } from './http-error.js';
 import { scoresResponse, wantsBinary } from './respond.js';
@@ -121,17 +122,18 @@ async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Re
   if (img.dim !== targetDim)
     throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
   const { engine } = ready;
+  // The score file's column names, so a response reads like a score file's row group.
   return {
-    clip_score: await engine.clipScore(img, txt),
+    [CLIP_SCORE_COLUMN]: await engine.clipScore(img, txt),
     // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
-    negclip_loss: await engine.negClipLoss(img, txt, {
+    [NEGCLIP_LOSS_COLUMN]: await engine.negClipLoss(img, txt, {
       batchSize: img.rows,
       temperature: TEMPERATURE,
       repeats: 1,
       seed: 0,
     }),
-    normsim_inf: await engine.normSim(img, ready.normSimInf),
-    normsim_2: await engine.normSim(img, ready.normSim2),
+    [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf),
+    [normSimColumn(2)]: await engine.normSim(img, ready.normSim2),
   };
 }
 

@@ -23,13 +23,38 @@ export { readZipDirectory, type ZipDirectory, type ZipEntry } from './zip.js';
 export {
   asyncBufferOf,
   openParquet,
-  writeScoreTable,
+  writeParquetTable,
   type EmbeddingColumnOptions,
+  type ParquetColumn,
   type ParquetInput,
+  type ParquetTable,
   type RowRange,
-  type ScoreColumn,
-  type ScoreTable,
 } from './parquet.js';
+export {
+  CLIP_SCORE_COLUMN,
+  canonicalJson,
+  concatScoreTables,
+  encodeScoreFile,
+  isScoreColumn,
+  METADATA_KEYS,
+  NEGCLIP_LOSS_COLUMN,
+  NORMSIM_COLUMN_PREFIX,
+  normSimColumn,
+  openScoreFile,
+  parameterDifferences,
+  readScoreTable,
+  SCORE_FILE_SUFFIX,
+  scoreFileName,
+  scoreMetadata,
+  UID_COLUMN,
+  type KeyColumn,
+  type ScoreFile,
+  type ScoreFileContents,
+  type ScoreParameters,
+  type ScoreProvenance,
+  type ScoreTable,
+  type TargetIdentity,
+} from './score-file.js';
 export { compareUids, formatUid, parseUids, sortUids, UID_WORDS, uidCount, uidHalves, uidOrder } from './uid.js';
 export { decodeSubsetFile, encodeSubsetFile, readSubsetFile } from './subset-file.js';
 export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js';

@@ -313,20 +313,20 @@ async function embeddingReader(
   };
 }
 
-/** Column types a score table may hold. */
-export type ScoreColumn = string[] | Float32Array | Float64Array | Int32Array | BigInt64Array;
+/** Column types the parquet writer takes. */
+export type ParquetColumn = string[] | Float32Array | Float64Array | Int32Array | BigInt64Array;
 
-/** A score file's contents. */
-export interface ScoreTable {
+/** A table to write as parquet (score files go through score-file.ts, which uses this). */
+export interface ParquetTable {
   /** Columns by name, all of the same length, in output order. */
-  columns: Record<string, ScoreColumn>;
-  /** Key-value metadata, e.g. the parameters that produced the scores. */
+  columns: Record<string, ParquetColumn>;
+  /** Key-value metadata. */
   metadata?: Record<string, string>;
 }
 
 function schemaType(
   name: string,
-  data: ScoreColumn,
+  data: ParquetColumn,
 ): { type: 'BYTE_ARRAY' | 'FLOAT' | 'DOUBLE' | 'INT32' | 'INT64'; converted_type?: 'UTF8' } {
   if (data instanceof Float32Array) return { type: 'FLOAT' };
   if (data instanceof Float64Array) return { type: 'DOUBLE' };
@@ -334,20 +334,20 @@ function schemaType(
   if (data instanceof BigInt64Array) return { type: 'INT64' };
   if (Array.isArray(data) && data.every((v) => typeof v === 'string'))
     return { type: 'BYTE_ARRAY', converted_type: 'UTF8' };
-  throw new TypeError(`score column ${name} must be string[], Float32Array, Float64Array, Int32Array or BigInt64Array`);
+  throw new TypeError(`column ${name} must be string[], Float32Array, Float64Array, Int32Array or BigInt64Array`);
 }
 
 /**
- * Encode a score table as parquet: float32 scores as FLOAT, strings as UTF8,
+ * Encode a table as parquet: float32 as FLOAT, float64 as DOUBLE, strings as UTF8,
  * every column REQUIRED, with the metadata as key-value pairs.
  * @returns the parquet file's bytes
  */
-export function writeScoreTable(table: ScoreTable): Uint8Array {
+export function writeParquetTable(table: ParquetTable): Uint8Array {
   const entries = Object.entries(table.columns);
-  if (entries.length === 0) throw new TypeError('a score table needs at least one column');
+  if (entries.length === 0) throw new TypeError('a parquet table needs at least one column');
   const length = entries[0]![1].length;
   for (const [name, data] of entries) {
-    if (data.length !== length) throw new TypeError(`score column ${name} has ${data.length} rows, expected ${length}`);
+    if (data.length !== length) throw new TypeError(`column ${name} has ${data.length} rows, expected ${length}`);
   }
   const buffer = parquetWriteBuffer({
     columnData: entries.map(([name, data]) => ({ name, data })),

@@ -2,15 +2,12 @@
  * Selection over a score table: uids plus named score columns, as read back from score files.
  * Adds what needs uids to the uid-agnostic steps: tie-breaking by uid and the given-uids restriction.
  */
+import type { ScoreTable } from '../io/score-file.js';
 import { compareUids, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
 import { runSteps, type SelectionStep, type SelectionSummary } from './steps.js';
 
-/** One row per scored pair: uid i is words [4i, 4i+4) of `uids` (see io/uid.ts). */
-export interface ScoreTable {
-  uids: Uint32Array;
-  /** Score columns by name (clip_score, negclip_loss, normsim_inf, …), one value per row. */
-  columns: Record<string, Float32Array>;
-}
+/** One row per scored pair, as io/score-file.ts reads it from score files (the same type, re-exported). */
+export type { ScoreTable };
 
 export interface TableSelection {
   /** Kept rows of the table, ascending. */

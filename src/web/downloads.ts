@@ -1,9 +1,9 @@
 /**
  * What the page offers for download: DataComp's subset.npy of the kept uids (src/io's writer, the
- * one `clipsift select` uses) and the score table as CSV or parquet (src/io's score-table writer).
+ * one `clipsift select` uses) and the score table as CSV or as a score file (src/io/score-file.ts).
  */
+import { encodeScoreFile, METADATA_KEYS, UID_COLUMN } from '../io/score-file.js';
 import { encodeSubsetFile } from '../io/subset-file.js';
-import { writeScoreTable, type ScoreColumn } from '../io/parquet.js';
 import type { ScoredPool } from './protocol.js';
 
 /** subset.npy for the kept uids, byte-identical to what `clipsift select` writes. */
@@ -15,7 +15,7 @@ export function subsetNpy(keptUids: Uint32Array | null): Uint8Array {
 /** The score table with a `kept` column (1 = kept by the current selection), as CSV (RFC 4180). */
 export function scoreCsv(pool: ScoredPool, kept: Uint8Array): string {
   const columns = Object.keys(pool.scores);
-  const header = [pool.hasUids ? 'uid' : 'key', ...columns, 'kept', 'caption', 'url'];
+  const header = [pool.hasUids ? UID_COLUMN : 'key', ...columns, 'kept', 'caption', 'url'];
   const lines = [header.join(',')];
   for (let row = 0; row < pool.rows; row++) {
     const fields = [
@@ -31,14 +31,18 @@ export function scoreCsv(pool: ScoredPool, kept: Uint8Array): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/** The same table as parquet: the score file's columns plus `kept`, caption and url. */
+/** The same table as a score file (which `clipsift select` reads): its columns plus `kept`, caption and url. */
 export function scoreParquet(pool: ScoredPool, kept: Uint8Array): Uint8Array {
-  const columns: Record<string, ScoreColumn> = { [pool.hasUids ? 'uid' : 'key']: pool.ids };
-  for (const [name, values] of Object.entries(pool.scores)) columns[name] = values;
-  columns.kept = Int32Array.from(kept);
-  columns.caption = pool.captions.map((caption) => caption ?? '');
-  columns.url = pool.urls.map((url) => url ?? '');
-  return writeScoreTable({ columns, metadata: { 'clipsift.source': pool.source } });
+  return encodeScoreFile({
+    keys: { [pool.hasUids ? UID_COLUMN : 'key']: pool.ids },
+    scores: pool.scores,
+    extra: {
+      kept: Int32Array.from(kept),
+      caption: pool.captions.map((caption) => caption ?? ''),
+      url: pool.urls.map((url) => url ?? ''),
+    },
+    metadata: { [METADATA_KEYS.source]: pool.source },
+  });
 }
 
 function quote(text: string): string {

@@ -4,6 +4,7 @@
  * Same SIMD build, same bits: the page's columns equal the CLI's.
  */
 import { deriveSeed, type Engine, type Target } from '../index.js';
+import { CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, normSimColumn } from '../io/score-file.js';
 import { scoreSamplePool } from '../sample/demo.js';
 import type { LoadedPool, ProgressReport } from './pool-input.js';
 
@@ -16,11 +17,6 @@ export interface ScoreColumnsResult {
   normsimColumn: string | null;
 }
 
-/** The score-file column name for NormSim_p, as `clipsift score` names it. */
-export function normsimColumnName(p: number): string {
-  return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
-}
-
 export async function scorePool(
   engine: Engine,
   pool: LoadedPool,
@@ -30,7 +26,7 @@ export async function scorePool(
   if (pool.sample) {
     progress('scoring the sample pool: CLIPScore, negCLIPLoss, NormSim∞ and NormSim₂');
     const scores = await scoreSamplePool(engine, pool.sample);
-    return { columns: { ...scores }, normsimColumn: normsimColumnName(p) };
+    return { columns: { ...scores }, normsimColumn: normSimColumn(p) };
   }
   return scoreShards(engine, pool, p, progress);
 }
@@ -41,15 +37,15 @@ async function scoreShards(
   p: number,
   progress: ProgressReport,
 ): Promise<ScoreColumnsResult> {
-  const normsimColumn = pool.target ? normsimColumnName(p) : null;
+  const normsimColumn = pool.target ? normSimColumn(p) : null;
   let target: Target | null = null;
   if (pool.target) {
     progress(`preparing the NormSim target (${pool.target.rows.toLocaleString('en-US')} rows)`);
     target = await engine.prepareTarget(pool.target, { p });
   }
   const columns: Record<string, Float32Array> = {
-    clip_score: new Float32Array(pool.rows),
-    negclip_loss: new Float32Array(pool.rows),
+    [CLIP_SCORE_COLUMN]: new Float32Array(pool.rows),
+    [NEGCLIP_LOSS_COLUMN]: new Float32Array(pool.rows),
   };
   if (normsimColumn) columns[normsimColumn] = new Float32Array(pool.rows);
 
@@ -62,11 +58,11 @@ async function scoreShards(
     progress(`reading embeddings${where}`, done, total);
     const { img, txt } = await shard.read();
     progress(`CLIPScore${where}`, done, total);
-    columns.clip_score!.set(await engine.clipScore(img, txt), offset);
+    columns[CLIP_SCORE_COLUMN]!.set(await engine.clipScore(img, txt), offset);
     done += shard.rows;
     progress(`negCLIPLoss${where}`, done, total);
     const seed = deriveSeed(SCORE_DEFAULTS.seed, shard.name);
-    columns.negclip_loss!.set(await engine.negClipLoss(img, txt, { ...SCORE_DEFAULTS, seed }), offset);
+    columns[NEGCLIP_LOSS_COLUMN]!.set(await engine.negClipLoss(img, txt, { ...SCORE_DEFAULTS, seed }), offset);
     done += shard.rows;
     if (target && normsimColumn) {
       progress(`NormSim${where}`, done, total);

@@ -172,7 +172,7 @@ describe('clipsift select', () => {
     const noUid = join(work, 'no-uid.parquet');
     writeFileSync(
       noUid,
-      (await import('../../src/io/parquet.js')).writeScoreTable({ columns: { clip_score: Float32Array.of(1) } }),
+      (await import('../../src/io/parquet.js')).writeParquetTable({ columns: { clip_score: Float32Array.of(1) } }),
     );
 
     const failures: [string[], RegExp][] = [

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/io/errors.js';
-import { openParquet, writeScoreTable } from '../../src/io/parquet.js';
+import { openParquet, writeParquetTable } from '../../src/io/parquet.js';
 import { bytesSource } from '../../src/io/source.js';
 import { decodeSubsetFile, encodeSubsetFile } from '../../src/io/subset-file.js';
 import {
@@ -113,7 +113,7 @@ describe('uid sorting', () => {
 
 describe('parquet input fuzzing', () => {
   const real = new Uint8Array(readFileSync(REAL + 'metadata_0.parquet'));
-  const ours = writeScoreTable({
+  const ours = writeParquetTable({
     columns: {
       uid: Array.from({ length: 50 }, (_, i) => i.toString(16).padStart(32, '0')),
       clip_score: Float32Array.from({ length: 50 }, (_, i) => i / 50),

@@ -10,7 +10,7 @@ import {
   openShard,
   type Shard,
 } from '../../src/io/layouts.js';
-import { writeScoreTable } from '../../src/io/parquet.js';
+import { writeParquetTable } from '../../src/io/parquet.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import type { EmbeddingReader } from '../../src/io/reader.js';
 import {
@@ -77,7 +77,7 @@ describe('DataComp metadata directories', () => {
   });
 
   it("skips clipsift's own score files and atomic-write temporaries written beside the metadata", async () => {
-    const scores = writeScoreTable({
+    const scores = writeParquetTable({
       columns: { uid: UIDS, clip_score: Float32Array.from(UIDS, (_, i) => i / 10) },
       metadata: {},
     });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
-import { openParquet, writeScoreTable } from '../../src/io/parquet.js';
+import { openParquet, writeParquetTable } from '../../src/io/parquet.js';
 import type { EmbeddingReader } from '../../src/io/reader.js';
 import { bytesSource } from '../../src/io/source.js';
 import { bytesOf, expectedBytes, expectInputError, expectSameBytes, REAL } from './helpers.js';
@@ -152,12 +152,12 @@ describe('embedding columns', () => {
   });
 });
 
-describe('writeScoreTable', () => {
+describe('writeParquetTable', () => {
   it('writes scores as FLOAT columns with key-value metadata that read back exactly', async () => {
     const clip = new Float32Array([0.25, -0.125, Number.NaN, 1e-8, -0]);
     const loss = new Float64Array([1.5, 2.5, 3.5, 4.5, 5.5]);
     const uid = ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32), 'd'.repeat(32), 'e'.repeat(32)];
-    const bytes = writeScoreTable({
+    const bytes = writeParquetTable({
       columns: { uid, clip_score: clip, negclip_loss: loss, row: new Int32Array([0, 1, 2, 3, 4]) },
       metadata: { temperature: '0.01', seed: '0' },
     });
@@ -181,14 +181,14 @@ describe('writeScoreTable', () => {
 
   it('writes an empty table', async () => {
     const file = await openParquet(
-      bytesSource('empty.parquet', writeScoreTable({ columns: { uid: [], clip_score: new Float32Array(0) } })),
+      bytesSource('empty.parquet', writeParquetTable({ columns: { uid: [], clip_score: new Float32Array(0) } })),
     );
     expect(file.rows).toBe(0);
     expect(await file.readColumns(['clip_score'])).toEqual({ clip_score: [] });
   });
 
   it('refuses columns of different lengths', () => {
-    expect(() => writeScoreTable({ columns: { uid: ['a'], clip_score: new Float32Array(2) } })).toThrow(
+    expect(() => writeParquetTable({ columns: { uid: ['a'], clip_score: new Float32Array(2) } })).toThrow(
       /2 rows, expected 1/,
     );
   });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { vi } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
-import { writeScoreTable } from '../../src/io/parquet.js';
+import { writeParquetTable } from '../../src/io/parquet.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = process.env.CLIPSIFT_TEST_DIST ?? join(ROOT, 'dist');
@@ -47,7 +47,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
 
 /** Writes a score file the way `clipsift score` does: uid column plus float32 score columns. */
 export function writeScoreFile(path: string, uids: string[], columns: Record<string, Float32Array>): void {
-  writeFileSync(path, writeScoreTable({ columns: { uid: uids, ...columns } }));
+  writeFileSync(path, writeParquetTable({ columns: { uid: uids, ...columns } }));
 }
 
 /** A DataComp metadata shard: `<name>.parquet` (uid, text) and `<name>.npz` with `<arch>_img` / `<arch>_txt` float16. */
@@ -62,7 +62,7 @@ export function writeDataCompShard(
 ): void {
   writeFileSync(
     join(dir, `${name}.parquet`),
-    writeScoreTable({ columns: { uid: uids, text: uids.map((u) => `caption ${u.slice(0, 6)}`) } }),
+    writeParquetTable({ columns: { uid: uids, text: uids.map((u) => `caption ${u.slice(0, 6)}`) } }),
   );
   const npz = zipSync(
     {

@@ -19,7 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import { parquetReadObjects } from 'hyparquet';
 import { createEngine, deriveSeed } from 'clipsift';
 import { encodeNpy } from '../../src/io/npy.js';
-import { writeScoreTable } from '../../src/io/parquet.js';
+import { writeParquetTable } from '../../src/io/parquet.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { scoreSamplePool } from '../../src/sample/demo.js';
 import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
@@ -117,7 +117,7 @@ describe('browser demo on the built-in sample pool', () => {
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
     const scoreFile = join(work, 'sample.scores.parquet');
-    writeFileSync(scoreFile, writeScoreTable({ columns: { uid: pool.uids, ...scores } }));
+    writeFileSync(scoreFile, writeParquetTable({ columns: { uid: pool.uids, ...scores } }));
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     const pageErrors: string[] = [];
