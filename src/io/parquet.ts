@@ -1,6 +1,12 @@
 /**
  * Parquet in and out, through hyparquet and hyparquet-writer.
  *
+ * Every codec writers use is read: SNAPPY by hyparquet itself; GZIP, BROTLI, LZ4 and LZ4_RAW by
+ * hyparquet-compressors' JavaScript decoders and ZSTD by fzstd (the decoder hyparquet-compressors
+ * uses). The decoders are imported one by one rather than through the package's `compressors`
+ * object, which compiles a snappy wasm module from bytes as it loads: workerd forbids that, and the
+ * demo page imports this module on its main thread.
+ *
  * Reading goes through a ByteSource, so only the footer and the requested
  * column chunks are fetched. Anything hyparquet throws on a malformed file
  * is turned into an InputError naming the file.
@@ -10,10 +16,15 @@ import {
   parquetRead,
   parquetSchema,
   type AsyncBuffer,
+  type Compressors,
   type FileMetaData,
   type SchemaTree,
 } from 'hyparquet';
+import { decompressBrotli } from 'hyparquet-compressors/src/brotli.js';
+import { gunzip } from 'hyparquet-compressors/src/gzip.js';
+import { decompressLz4, decompressLz4Raw } from 'hyparquet-compressors/src/lz4.js';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { decompress as decompressZstd } from 'fzstd';
 import { InputError } from './errors.js';
 import { checkChunkRows, type EmbeddingReader, type RowChunk, type RowData, type RowDtype } from './reader.js';
 import type { ByteSource } from './source.js';
@@ -38,6 +49,15 @@ export function asyncBufferOf(source: ByteSource): AsyncBuffer {
     },
   };
 }
+
+/** Decoders of the codecs hyparquet does not decode itself. */
+const compressors: Compressors = {
+  GZIP: (input, length) => gunzip(input, new Uint8Array(length)),
+  BROTLI: decompressBrotli,
+  ZSTD: (input, length) => decompressZstd(input, new Uint8Array(length)),
+  LZ4: decompressLz4,
+  LZ4_RAW: decompressLz4Raw,
+};
 
 /** A half-open row range; defaults to all rows. */
 export interface RowRange {
@@ -141,6 +161,7 @@ export async function openParquet(source: ByteSource): Promise<ParquetInput> {
         parquetRead({
           file,
           metadata,
+          compressors,
           columns: names,
           rowStart,
           rowEnd,
