@@ -2,14 +2,16 @@
  * The NormSim target of a `clipsift score` run: read once, checked like the shards, and identified by
  * content (sha256) so a resumed run can tell whether finished score files used the same target.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { halfToFloat } from '../engine/validate.js';
 import { InputError } from '../io/errors.js';
 import type { RowData } from '../io/reader.js';
 import { openEmbeddingFile } from '../io/layouts.js';
 import { nodeFileSystem } from '../io/node-files.js';
-import { gatherRows, listRows, normalizeRows, type RowStats } from './rows.js';
+import { gatherRows, listRows, normalizeRows, type GatheredRows, type RowStats } from './rows.js';
 import type { TargetIdentity } from '../io/score-file.js';
 
 /** A target's rows in memory, ready for the engine's prepareTarget. */
@@ -21,50 +23,139 @@ export interface LoadedTarget {
   stats: RowStats;
 }
 
+/** Target files a directory contributes: its .pt/.pth/.safetensors/.npy/.npz/.parquet files, by name. */
+const TARGET_FILE = /\.(pt|pth|safetensors|npy|npz|parquet)$/;
+
 /**
- * Reads the target in `path` (an .npz array or parquet column chosen by `key`), rejects non-finite or
- * zero rows (a target row is a reference point; dropping one silently would change every NormSim),
- * and L2-normalises it when asked.
+ * The files named by `paths`, in order: files as given, a directory's target files sorted by name
+ * (the official code concatenates a folder of .pt files).
  */
-export async function loadTarget(path: string, key: string | undefined, normalize: boolean): Promise<LoadedTarget> {
-  const reader = await openEmbeddingFile(nodeFileSystem, path, key !== undefined ? { key, column: key } : {});
-  let gathered;
-  try {
-    gathered = await gatherRows(reader);
-  } finally {
-    await reader.close();
+export async function resolveTargetFiles(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) throw new InputError(path, 'no such file or directory');
+    if (!info.isDirectory()) {
+      files.push(path);
+      continue;
+    }
+    const names = (await readdir(path)).filter((name) => TARGET_FILE.test(name) && !name.startsWith('.')).sort();
+    if (names.length === 0)
+      throw new InputError(path, 'holds no target files (.pt, .pth, .safetensors, .npy, .npz or .parquet)');
+    files.push(...names.map((name) => join(path, name)));
   }
-  const { stats } = gathered;
-  if (gathered.rows === 0) throw new InputError(path, 'the target has no rows');
-  if (stats.nonFiniteRows.length > 0) {
-    throw new InputError(path, `target rows hold NaN or Inf: rows ${listRows(stats.nonFiniteRows)}`);
+  return files;
+}
+
+/**
+ * Reads the target rows of every file or directory in `paths` (each `--target`), concatenated in order.
+ * `key` picks an .npz array, a .pt/.safetensors tensor or a parquet column; a file holding one array
+ * uses it whatever the key. Rejects non-finite or zero rows (a target row is a reference point;
+ * dropping one silently would change every NormSim), checks every file has the same dim, and
+ * L2-normalises when asked. float16 files stay float16 unless mixed with float32 ones.
+ */
+export async function loadTarget(
+  paths: string | readonly string[],
+  key: string | undefined,
+  normalize: boolean,
+): Promise<LoadedTarget> {
+  const files = await resolveTargetFiles(typeof paths === 'string' ? [paths] : paths);
+  const parts: { file: string; gathered: GatheredRows }[] = [];
+  for (const file of files) {
+    const reader = await openEmbeddingFile(
+      nodeFileSystem,
+      file,
+      key !== undefined ? { key, column: key, keyIfPresent: true } : {},
+    );
+    try {
+      parts.push({ file, gathered: await gatherRows(reader) });
+    } finally {
+      await reader.close();
+    }
   }
-  if (stats.zeroRows.length > 0)
-    throw new InputError(path, `target rows are all zeros: rows ${listRows(stats.zeroRows)}`);
-  const data = normalize ? normalizeRows(gathered.data, gathered.dim) : gathered.data;
+  const first = parts[0]!;
+  for (const { file, gathered } of parts) {
+    if (gathered.dim !== first.gathered.dim)
+      throw new InputError(file, `target has dim ${gathered.dim} but ${first.file} has dim ${first.gathered.dim}`);
+    const { stats } = gathered;
+    if (stats.nonFiniteRows.length > 0)
+      throw new InputError(file, `target rows hold NaN or Inf: rows ${listRows(stats.nonFiniteRows)}`);
+    if (stats.zeroRows.length > 0)
+      throw new InputError(file, `target rows are all zeros: rows ${listRows(stats.zeroRows)}`);
+  }
+  const rows = parts.reduce((n, p) => n + p.gathered.rows, 0);
+  if (rows === 0) throw new InputError(files.join(', '), 'the target has no rows');
+  const dim = first.gathered.dim;
+  const gathered =
+    parts.length === 1
+      ? first.gathered.data
+      : concatRows(
+          parts.map((p) => p.gathered.data),
+          rows * dim,
+        );
+  const data = normalize ? normalizeRows(gathered, dim) : gathered;
+  const bytes = files.reduce((n, file) => n + statSync(file).size, 0);
   return {
     data,
-    rows: gathered.rows,
-    dim: gathered.dim,
-    stats,
+    rows,
+    dim,
+    stats: mergeStats(parts.map((p) => p.gathered.stats)),
     identity: {
-      name: basename(path),
+      name: files.map((file) => basename(file)).join(' + '),
       key: key ?? null,
-      rows: gathered.rows,
-      dim: gathered.dim,
-      bytes: statSync(path).size,
-      sha256: await sha256File(path),
+      rows,
+      dim,
+      bytes,
+      sha256: await sha256Files(files),
     },
   };
 }
 
+/** Rows of several arrays one after the other; float16 parts are widened when any part is float32. */
+function concatRows(parts: RowData[], length: number): RowData {
+  const allHalf = parts.every((p) => p instanceof Uint16Array);
+  const out: RowData = allHalf ? new Uint16Array(length) : new Float32Array(length);
+  let at = 0;
+  for (const part of parts) {
+    if (allHalf || part instanceof Float32Array) out.set(part as never, at);
+    else for (let i = 0; i < part.length; i++) out[at + i] = halfToFloat(part[i]!);
+    at += part.length;
+  }
+  return out;
+}
+
+function mergeStats(all: RowStats[]): RowStats {
+  const norms = all.filter((s) => s.normCount > 0);
+  return {
+    rows: all.reduce((n, s) => n + s.rows, 0),
+    nonFiniteRows: [],
+    zeroRows: [],
+    minNorm: norms.length ? Math.min(...norms.map((s) => s.minNorm)) : NaN,
+    maxNorm: norms.length ? Math.max(...norms.map((s) => s.maxNorm)) : NaN,
+    normSum: all.reduce((n, s) => n + s.normSum, 0),
+    normCount: all.reduce((n, s) => n + s.normCount, 0),
+  };
+}
+
+/** sha256 of the files' bytes one after the other (for one file, the file's own sha256). */
+async function sha256Files(files: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files) await hashInto(hash, file);
+  return hash.digest('hex');
+}
+
 /** sha256 of a file, streamed so a multi-gigabyte target is not held twice. */
-export function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await hashInto(hash, path);
+  return hash.digest('hex');
+}
+
+function hashInto(hash: Hash, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
     createReadStream(path)
       .on('data', (chunk) => hash.update(chunk))
       .on('error', (error) => reject(new InputError(path, `cannot read: ${error.message}`)))
-      .on('end', () => resolve(hash.digest('hex')));
+      .on('end', () => resolve());
   });
 }

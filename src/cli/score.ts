@@ -43,8 +43,11 @@ inputs:
 options:
   --out <dir>            where score files go (created if missing)              [required]
   --arch l14|b32         which DataComp embedding pair to read                  [l14]
-  --target <file>        target image embeddings for NormSim (.npy, .npz, .parquet)
-  --target-key <key>     array of an .npz target, or embedding column of a parquet target
+  --target <file|dir>    target image embeddings for NormSim (.npy, .npz, .parquet, .pt/.pth
+                         as torch.save writes them, .safetensors, or a directory of such files);
+                         repeat it to concatenate several targets (e.g. ImageNet + downstream sets)
+  --target-key <key>     array of an .npz, tensor of a .pt dict / .safetensors, or column of a
+                         parquet target (e.g. image_features); files holding one array use it
   --p inf|2|<number>     NormSim's p (>= 1)                                     [inf]
   --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [32768]
   --temperature <t>      negCLIPLoss temperature                                [0.01]
@@ -76,7 +79,8 @@ export interface ScoreOptions {
   inputs: string[];
   out: string;
   arch: Arch;
-  target: string | undefined;
+  /** Target files or directories, concatenated in order; empty without NormSim. */
+  target: string[];
   targetKey: string | undefined;
   p: number;
   batchSize: number;
@@ -99,7 +103,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   const { values, positionals } = parseCommandArgs(argv, {
     out: { type: 'string' },
     arch: { type: 'string' },
-    target: { type: 'string' },
+    target: { type: 'string', multiple: true },
     'target-key': { type: 'string' },
     p: { type: 'string' },
     'batch-size': { type: 'string' },
@@ -123,14 +127,14 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   const simd = values.simd ?? 'auto';
   if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed')
     throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
-  if (values['target-key'] !== undefined && values.target === undefined)
-    throw new UsageError('--target-key needs --target');
-  if (values.p !== undefined && values.target === undefined) throw new UsageError('--p needs --target');
+  const target = values.target ?? [];
+  if (values['target-key'] !== undefined && target.length === 0) throw new UsageError('--target-key needs --target');
+  if (values.p !== undefined && target.length === 0) throw new UsageError('--p needs --target');
   return {
     inputs: positionals,
     out: values.out,
     arch,
-    target: values.target,
+    target,
     targetKey: values['target-key'],
     p: parseP(values.p),
     batchSize: numberOption('batch-size', values['batch-size'], 32768, { integer: true, positive: true }),
@@ -205,16 +209,17 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
     await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     const target =
-      options.target !== undefined ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
+      options.target.length > 0 ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
+    const targetName = options.target.join(', ');
     if (target) {
       const dims = new Set(shards.map((s) => s.img.dim));
       for (const dim of dims) {
         if (dim !== target.dim) {
           const shard = shards.find((s) => s.img.dim === dim)!;
-          throw new InputError(options.target!, `target has dim ${target.dim} but ${shard.img.name} has dim ${dim}`);
+          throw new InputError(targetName, `target has dim ${target.dim} but ${shard.img.name} has dim ${dim}`);
         }
       }
-      warnAboutTargetNorms(options.target!, target, options.normalize, warn.message);
+      warnAboutTargetNorms(targetName, target, options.normalize, warn.message);
     }
     const plan = await planShards(shards, options, target);
     const todo = plan.filter((p) => !p.done);

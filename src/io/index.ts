@@ -20,6 +20,9 @@ export {
 } from './npy.js';
 export { openNpz, openNpzArray, type NpzFile } from './npz.js';
 export { readZipDirectory, type ZipDirectory, type ZipEntry } from './zip.js';
+export { openTorchFile, type TorchFile } from './torch.js';
+export { openSafetensors, type SafetensorsFile } from './safetensors.js';
+export { unpickle, type PickleValue, type UnpickleOptions } from './pickle.js';
 export {
   asyncBufferOf,
   openParquet,

@@ -17,7 +17,9 @@ import { openNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import { openParquet, type EmbeddingColumnOptions, type ParquetInput, type RowRange } from './parquet.js';
 import type { EmbeddingReader } from './reader.js';
+import { openSafetensors } from './safetensors.js';
 import type { ByteSource } from './source.js';
+import { openTorchFile } from './torch.js';
 import { parseUids } from './uid.js';
 
 /** CLIP architecture whose embeddings a DataComp npz pair holds. */
@@ -316,14 +318,20 @@ async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: Cl
 
 /** Options for a plain embedding file. */
 export interface EmbeddingFileOptions extends EmbeddingColumnOptions {
-  /** Array name inside an .npz (`--target-key`); optional when the archive holds one array. */
+  /** Array name inside an .npz, tensor key of a .pt dict or .safetensors (`--target-key`); optional when there is one. */
   key?: string;
   /** Embedding column of a parquet file (default 'embedding'). */
   column?: string;
+  /**
+   * When an .npz, .pt or .safetensors file holds exactly one array and it is not `key`, read that one
+   * instead of failing: how one --target-key serves several target files of different makes.
+   */
+  keyIfPresent?: boolean;
 }
 
 /**
- * Open a plain .npy, .npz or .parquet file of embeddings (a target set or candidates).
+ * Open a plain .npy, .npz, .parquet, PyTorch .pt/.pth (torch.save's zip format; tensors only, no code
+ * is run) or .safetensors file of embeddings (a target set or candidates).
  * @throws {InputError} for unknown extensions, or a missing/ambiguous npz key or parquet column
  */
 export async function openEmbeddingFile(
@@ -339,7 +347,7 @@ export async function openEmbeddingFile(
       reader = await openNpy(source);
     } else if (path.endsWith('.npz')) {
       const npz = await openNpz(source);
-      const key = options.key ?? (npz.keys.length === 1 ? npz.keys[0] : undefined);
+      const key = pickKey(npz.keys, options);
       if (key === undefined)
         throw new InputError(
           path,
@@ -349,8 +357,14 @@ export async function openEmbeddingFile(
     } else if (path.endsWith('.parquet')) {
       const file = await openParquet(source);
       reader = await file.embeddings(options.column ?? 'embedding', options);
+    } else if (path.endsWith('.pt') || path.endsWith('.pth')) {
+      const file = await openTorchFile(source);
+      reader = await file.open(pickKey(file.keys, options));
+    } else if (path.endsWith('.safetensors')) {
+      const file = await openSafetensors(source);
+      reader = await file.open(pickKey(file.keys, options));
     } else {
-      throw new InputError(path, 'is not an .npy, .npz or .parquet file');
+      throw new InputError(path, 'is not an .npy, .npz, .parquet, .pt/.pth or .safetensors file');
     }
     if (options.dim !== undefined && reader.dim !== options.dim) {
       throw new InputError(path, `has dimension ${reader.dim}, expected ${options.dim}`);
@@ -360,4 +374,12 @@ export async function openEmbeddingFile(
     await close();
     throw err;
   }
+}
+
+/** The array to open: the one asked for, else the only one (see EmbeddingFileOptions.keyIfPresent). */
+function pickKey(keys: readonly string[], options: EmbeddingFileOptions): string | undefined {
+  const { key } = options;
+  if (key === undefined || (options.keyIfPresent && keys.length === 1 && !keys.includes(key)))
+    return keys.length === 1 ? keys[0] : key;
+  return key;
 }
