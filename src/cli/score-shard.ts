@@ -165,7 +165,7 @@ export async function scoreShard(
   // The second half of a row's progress is its scoring.
   const scoredShare = img.rows / 2;
   let reported = 0;
-  run.progress.label = `${shard.name} scoring`;
+  run.progress.phase = 'scoring';
   run.progress.redraw();
   if (rows === 0) {
     // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run

@@ -22,7 +22,7 @@ import {
 import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from './duplicates.js';
-import { Progress, formatCount, formatDuration } from './progress.js';
+import { describeEngine, formatCount, formatDuration, Progress } from './progress.js';
 import { identityWordsOf, openScoreShards, type Arch } from './score-inputs.js';
 import { scoreShard, type ScoreShard, type ShardRunSettings } from './score-shard.js';
 import { loadTarget, type LoadedTarget } from './score-target.js';
@@ -261,7 +261,13 @@ async function scorePlanned(
       );
     const info = engine.info();
     const total = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0);
-    progress = new Progress({ label: 'score', total, quiet: options.quiet });
+    const todo = plan.filter((p) => !p.done).length;
+    progress = new Progress({ label: 'score', total, quiet: options.quiet, engine: describeEngine(info) });
+    if (!options.quiet) {
+      process.stderr.write(
+        `score: ${todo} shard${todo === 1 ? '' : 's'}, ${formatCount(total)} ${total === 1 ? 'row' : 'rows'} on ${info.runtime}, ${describeEngine(info)}\n`,
+      );
+    }
     warn.progress = progress;
     stopKeepAlive = progress.keepAlive();
     const settings: ShardRunSettings = {
@@ -283,13 +289,14 @@ async function scorePlanned(
     const seen = new IdentitySet(1 << 16, CROSS_SHARD_IDENTITIES);
     let written = 0;
     let rowsScored = 0;
+    let position = 0;
     for (const [index, planned] of plan.entries()) {
       if (planned.done) {
         // Its identities still count for the cross-shard duplicate report of the shards after it.
         checkShardDuplicates(seen, await identitiesOfScoreFile(planned.outPath), index);
         continue;
       }
-      progress.label = `${planned.shard.name} reading`;
+      progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
       const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
       written++;
       rowsScored += outcome.written;
@@ -301,11 +308,11 @@ async function scorePlanned(
     }
     const elapsed = (performance.now() - started) / 1000;
     stopKeepAlive();
-    progress.label = 'score';
-    progress.finish();
+    progress.finish(undefined, 'score');
     const skipped = plan.length - written;
     process.stdout.write(
-      `scored ${formatCount(rowsScored)} rows in ${written} shard${written === 1 ? '' : 's'} in ${formatDuration(elapsed)}` +
+      `scored ${formatCount(rowsScored)} ${rowsScored === 1 ? 'row' : 'rows'} in ${written} shard${written === 1 ? '' : 's'} in ${formatDuration(elapsed)}` +
+        ` (${info.runtime}, ${describeEngine(info)})` +
         `${skipped ? `; ${skipped} already up to date` : ''}; score files in ${options.out}\n`,
     );
     return 0;
