@@ -3,6 +3,7 @@
  * with its errors turned into {@link UsageError} so the dispatcher can answer them with exit code 2.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closestWord } from './words.js';
 
 /** A command line that does not parse or is missing something required; exit code 2. */
 export class UsageError extends Error {
@@ -28,9 +29,31 @@ export function parseCommandArgs<O extends OptionsSpec>(argv: string[], options:
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs' messages are already one line and name the option; only the class changes.
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw usageErrorOf(error, options);
   }
+}
+
+/**
+ * A parseArgs error as a UsageError: an unknown option gets a guess at the one meant ('--bacth-size';
+ * did you mean '--batch-size'?); parseArgs' other messages are already one line and name the option.
+ */
+export function usageErrorOf(error: unknown, options: OptionsSpec): UsageError {
+  const unknown = unknownOption(error);
+  if (unknown !== undefined) {
+    const guess = closestWord(
+      unknown,
+      Object.keys(options).map((name) => `--${name}`),
+    );
+    return new UsageError(`unknown option '${unknown}'${guess ? `; did you mean '${guess}'?` : ''}`);
+  }
+  return new UsageError(error instanceof Error ? error.message : String(error));
+}
+
+/** The option parseArgs did not know ('--bach-size'), from its error; undefined for other errors. */
+function unknownOption(error: unknown): string | undefined {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+    return undefined;
+  return /'(-[^']*)'/.exec(error.message)?.[1];
 }
 
 /** Reads a number option; throws a UsageError naming the option when it is not a number in range. */

@@ -14,6 +14,7 @@ import type { EmbeddingReader } from '../io/reader.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { Progress, formatCount } from './progress.js';
+import { counted } from './words.js';
 import { gatherRowStats, listRows, type RowStats } from './rows.js';
 
 const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--quiet]
@@ -158,10 +159,9 @@ export function formatReport(report: FileReport): string {
         s.minNorm === null
           ? 'norms n/a'
           : `norms ${s.minNorm.toFixed(4)}..${s.maxNorm!.toFixed(4)} (mean ${s.meanNorm!.toFixed(4)})`;
-      line += `, ${norms}, ${s.nonFiniteRows} NaN/Inf rows, ${s.zeroRows} zero rows`;
-      if (s.nonFiniteRows > 0)
-        line += ` [NaN/Inf rows ${listRows(s.firstNonFiniteRows)}${s.nonFiniteRows > 10 ? ', ...' : ''}]`;
-      if (s.zeroRows > 0) line += ` [zero rows ${listRows(s.firstZeroRows)}${s.zeroRows > 10 ? ', ...' : ''}]`;
+      line += `, ${norms}, ${counted(s.nonFiniteRows, 'NaN/Inf row')}, ${counted(s.zeroRows, 'zero row')}`;
+      if (s.nonFiniteRows > 0) line += ` [NaN/Inf rows ${listRows(s.firstNonFiniteRows, 5, s.nonFiniteRows)}]`;
+      if (s.zeroRows > 0) line += ` [zero rows ${listRows(s.firstZeroRows, 5, s.zeroRows)}]`;
     }
     lines.push(line);
   }

@@ -9,6 +9,7 @@
 import process from 'node:process';
 import type { Command } from './command.js';
 import { clipsiftVersion } from './version.js';
+import { closestWord } from './words.js';
 
 /** The single registry: every command's module name, in the order `clipsift --help` lists them. */
 const COMMAND_NAMES = ['score', 'select', 'subset', 'inspect', 'demo', 'serve-demo'] as const;
@@ -47,8 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     return report(first, error);
   }
   if (command === undefined) {
-    const available = (await availableCommands()).map((c) => c.name).join(', ');
-    process.stderr.write(`clipsift: unknown command '${first}' (commands: ${available}; see clipsift --help)\n`);
+    const available = (await availableCommands()).map((c) => c.name);
+    const guess = closestWord(first, available);
+    process.stderr.write(
+      `clipsift: unknown command '${first}'${guess ? `; did you mean '${guess}'?` : ''} (commands: ${available.join(', ')}; see clipsift --help)\n`,
+    );
     return 2;
   }
   if (wantsHelp(rest)) {

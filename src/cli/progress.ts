@@ -7,6 +7,9 @@
  * With --quiet: nothing.
  */
 import process from 'node:process';
+import { formatCount } from './words.js';
+
+export { formatCount };
 
 /** Where progress goes: stderr by default, a fake in tests. */
 export interface ProgressSink {
@@ -273,11 +276,6 @@ export function fitBar(f: ProgressFields, width: number, layout?: BarLayout): st
 function renderBar(fraction: number, width: number): string {
   const filled = Math.floor(fraction * width);
   return '#'.repeat(filled) + '.'.repeat(width - filled);
-}
-
-/** 1234567 → '1,234,567'. */
-export function formatCount(count: number): string {
-  return Math.round(count).toLocaleString('en-US');
 }
 
 /**

@@ -5,6 +5,7 @@
  * the checks (non-finite values, zero rows, norms) while copying costs one extra pass over memory that
  * is already hot, instead of a second read of a multi-gigabyte file.
  */
+import { formatCount } from './words.js';
 import type { EmbeddingReader, RowData } from '../io/reader.js';
 import { halfToFloat } from '../engine/validate.js';
 
@@ -152,8 +153,12 @@ export function normalizeRows(data: RowData, dim: number): Float32Array {
   return out;
 }
 
-/** "3, 17, 40 and 12 more": row numbers for a one-line message. */
-export function listRows(rows: readonly number[], shown = 5): string {
+/**
+ * "3, 17, 40 and 12 more": row numbers for a one-line message. `total` is how many rows there are in
+ * all when `rows` holds only the first few of them (inspect keeps the first 10 of 400 zero rows).
+ */
+export function listRows(rows: readonly number[], shown = 5, total = rows.length): string {
   const head = rows.slice(0, shown).join(', ');
-  return rows.length > shown ? `${head} and ${rows.length - shown} more` : head;
+  const listed = Math.min(shown, rows.length);
+  return total > listed ? `${head} and ${formatCount(total - listed)} more` : head;
 }

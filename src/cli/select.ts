@@ -20,9 +20,10 @@ import { compareUids, formatUid, parseUids, UID_WORDS, uidCount } from '../io/ui
 import { normSim2D } from '../select/normsim-d.js';
 import type { SelectionStep, StepOutcome } from '../select/steps.js';
 import { selectFromTable } from '../select/table.js';
-import { numberOption, threadsOption, UsageError } from './args.js';
+import { numberOption, threadsOption, UsageError, usageErrorOf } from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
+import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
 
@@ -103,7 +104,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw usageErrorOf(error, OPTIONS);
   }
   const { values, positionals, tokens } = parsed;
   if (positionals.length === 0) throw new UsageError('no score files or directories given');
@@ -435,11 +436,9 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
 export function formatSelectSummary(summary: SelectSummary): string {
   const pct = (f: number) => `${+(f * 100).toFixed(4)}%`;
   const givenNote = summary.given
-    ? ` (--given-uids: ${summary.given.uids} uids, ${summary.given.matchedRows} rows matched)`
+    ? ` (--given-uids: ${counted(summary.given.uids, 'uid')}, ${counted(summary.given.matchedRows, 'row')} matched)`
     : '';
-  const lines = [
-    `pool: ${summary.pool} rows from ${summary.scoreFiles} score file${summary.scoreFiles === 1 ? '' : 's'}${givenNote}`,
-  ];
+  const lines = [`pool: ${counted(summary.pool, 'row')} from ${counted(summary.scoreFiles, 'score file')}${givenNote}`];
   const labels = summary.steps.map((s) =>
     s.kind === 'top'
       ? `top ${s.column} ${pct(s.fraction)}`
@@ -450,9 +449,11 @@ export function formatSelectSummary(summary: SelectSummary): string {
   const width = Math.max(0, ...labels.map((l) => l.length));
   summary.steps.forEach((s, k) => {
     const threshold = s.threshold === null ? '' : `   threshold ${Number(s.threshold.toPrecision(6))}`;
-    lines.push(`  ${k + 1}. ${labels[k]!.padEnd(width)}  ${String(s.kept).padStart(10)} rows kept${threshold}`);
+    lines.push(
+      `  ${k + 1}. ${labels[k]!.padEnd(width)}  ${formatCount(s.kept).padStart(11)} ${s.kept === 1 ? 'row ' : 'rows'} kept${threshold}`,
+    );
   });
-  lines.push(`wrote ${summary.out}: ${summary.uids} uids`);
+  lines.push(`wrote ${summary.out}: ${counted(summary.uids, 'uid')}`);
   return lines.join('\n');
 }
 

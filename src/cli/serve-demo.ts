@@ -136,12 +136,12 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-const usage = `Usage: clipsift serve-demo [--port N] [--host 127.0.0.1]
+const usage = `usage: clipsift serve-demo [--port N] [--host 127.0.0.1]
 
 Serves the browser demo (built into dist/web by \`npm run build\`) with the
 cross-origin isolation headers that let it score on several threads.
 
-Options:
+options:
   --port N     port to listen on (default 8787; 0 picks a free one)
   --host H     interface to bind (default 127.0.0.1, this machine only)
   -h, --help   show this help`;

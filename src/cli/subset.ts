@@ -1,6 +1,7 @@
 /**
  * `clipsift subset union|intersect A.npy B.npy --out C.npy`: set algebra on DataComp subset files.
  */
+import { counted } from './words.js';
 import process from 'node:process';
 import { openFileSource, writeFileAtomic } from '../io/node-files.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
@@ -53,7 +54,7 @@ async function run(argv: string[]): Promise<number> {
 
   const counts = files.map((file, k) => ({ file, uids: uidCount(inputs[k]!) }));
   const summary = { operation, inputs: counts, uids: uidCount(result), out: values.out };
-  const text = `${counts.map((c) => `${c.file}: ${c.uids} uids`).join('\n')}\n${operation}: wrote ${values.out}: ${summary.uids} uids`;
+  const text = `${counts.map((c) => `${c.file}: ${counted(c.uids, 'uid')}`).join('\n')}\n${operation}: wrote ${values.out}: ${counted(summary.uids, 'uid')}`;
   process.stdout.write(`${values.json ? JSON.stringify(summary, null, 2) : text}\n`);
   return 0;
 }

@@ -96,6 +96,21 @@ describe('clipsift inspect', () => {
     expect(stdout).not.toContain('notes.txt');
   });
 
+  it('counts every zero row it lists, not only the ones it kept the numbers of', async () => {
+    const dir = tempDir();
+    const { img } = pairedEmbeddings(450, 16, 2);
+    img.fill(0, 0, 400 * 16); // rows 0..399 all zero
+    writeFileSync(join(dir, 'z.npy'), encodeNpy(img, [450, 16]));
+    const { code, stdout } = await run(['inspect', '--quiet', join(dir, 'z.npy')]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('0 NaN/Inf rows, 400 zero rows [zero rows 0, 1, 2, 3, 4 and 395 more]');
+    const single = pairedEmbeddings(450, 16, 4).img;
+    single.fill(0, 449 * 16); // one zero row: the singular, and no 'more'
+    writeFileSync(join(dir, 'one.npy'), encodeNpy(single, [450, 16]));
+    const one = await run(['inspect', '--quiet', join(dir, 'one.npy')]);
+    expect(one.stdout).toContain('0 NaN/Inf rows, 1 zero row [zero rows 449]');
+  });
+
   it('names the file and the problem for unreadable input, exit 1', async () => {
     const dir = tempDir();
     const path = join(dir, 'broken.npy');

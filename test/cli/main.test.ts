@@ -43,6 +43,31 @@ describe('clipsift dispatcher', () => {
     expect(stderr).toMatch(/^clipsift inspect: .*--no-such-option.*\(see clipsift inspect --help\)\n$/);
   });
 
+  it('guesses a mistyped command or option, and guesses nothing for a word far from all of them', async () => {
+    const command = await run(['scroe', 'x']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/^clipsift: unknown command 'scroe'; did you mean 'score'\? \(commands: /);
+    expect((await run(['serve-dmeo'])).stderr).toContain("did you mean 'serve-demo'?");
+    expect((await run(['frobnicate'])).stderr).not.toContain('did you mean');
+    const option = await run(['score', 'pool', '--out', 'o', '--bacth-size', '64']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toBe(
+      "clipsift score: unknown option '--bacth-size'; did you mean '--batch-size'? (see clipsift score --help)\n",
+    );
+    expect((await run(['select', 'scores', '--tpo', 'x:0.3'])).stderr).toContain("did you mean '--top'?");
+    expect((await run(['inspect', '--quit', 'x.npy'])).stderr).toContain("did you mean '--quiet'?");
+    expect((await run(['inspect', '--zzzzzzzz', 'x.npy'])).stderr).toMatch(/unknown option '--zzzzzzzz' \(see/);
+  });
+
+  it('writes every help text in one style: lower-case usage: and options:', async () => {
+    for (const name of ['score', 'select', 'subset', 'inspect', 'demo', 'serve-demo']) {
+      const { code, stdout } = await run([name, '--help']);
+      expect(code, name).toBe(0);
+      expect(stdout, name).toMatch(new RegExp(`^usage: clipsift ${name}`));
+      expect(stdout, name).not.toMatch(/^(Usage|Options):/m);
+    }
+  });
+
   it('reports bad input as one line with exit 1, and a stack only with CLIPSIFT_DEBUG=1', async () => {
     const quiet = await run(['inspect', '/nonexistent/clipsift/file.npy']);
     expect(quiet.code).toBe(1);

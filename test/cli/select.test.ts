@@ -199,3 +199,27 @@ describe('clipsift select', () => {
     }
   });
 });
+
+describe('select summary wording', () => {
+  it('prints counts as score does (50,000) and a single row or uid in the singular', async () => {
+    const { formatSelectSummary } = await import('../../src/cli/select.js');
+    const text = formatSelectSummary({
+      scoreFiles: 1,
+      pool: 50_000,
+      given: { uids: 1, matchedRows: 1 },
+      steps: [
+        { kind: 'top', column: 'negclip_loss', fraction: 0.3, kept: 15_000, threshold: 0.25 },
+        { kind: 'min', column: 'clip_score', value: 0.9, kept: 1, threshold: null },
+      ],
+      keptRows: 1,
+      uids: 1,
+      out: 'subset.npy',
+    } as Parameters<typeof formatSelectSummary>[0]);
+    expect(text.split('\n')).toEqual([
+      'pool: 50,000 rows from 1 score file (--given-uids: 1 uid, 1 row matched)',
+      '  1. top negclip_loss 30%       15,000 rows kept   threshold 0.25',
+      '  2. min clip_score ≥ 0.9            1 row  kept',
+      'wrote subset.npy: 1 uid',
+    ]);
+  });
+});
