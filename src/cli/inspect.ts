@@ -15,7 +15,7 @@ import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { Progress, formatCount } from './progress.js';
 import { counted } from './words.js';
-import { gatherRowStats, listRows, type RowStats } from './rows.js';
+import { gatherRowStats, listRows, type RowStats } from '../pipeline/rows.js';
 
 const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--quiet]
 

@@ -6,28 +6,23 @@
  * the run before hours of work rather than after. Then shards are scored in order, each written
  * atomically, so an interrupted run loses at most the shard in progress.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
-import { createEngine, deriveSeed, type Target } from '../index.js';
+import { createEngine, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
-import {
-  normSimColumn,
-  openScoreFile,
-  parameterDifferences,
-  scoreFileName,
-  type ScoreParameters,
-} from '../io/score-file.js';
+import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
-import { checkShardDuplicates, IdentitySet } from './duplicates.js';
+import { checkShardDuplicates, IdentitySet } from '../pipeline/duplicates.js';
 import { describeEngine, formatCount, formatDuration, Progress } from './progress.js';
-import { identityWordsOf, openScoreShards, type Arch } from './score-inputs.js';
-import { scoreShard, type ScoreShard, type ShardRunSettings } from './score-shard.js';
-import { loadTarget, type LoadedTarget } from './score-target.js';
+import { identityWordsOf, openScoreShards, type Arch } from '../pipeline/shards.js';
+import { scoreShard, type ScoreShard, type ShardRunSettings } from '../pipeline/score-shard.js';
+import { loadTarget, type LoadedTarget } from '../pipeline/target.js';
 import { clipsiftVersion } from './version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
+import { scoreFileState, shardParameters } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
 
 const usage = `usage: clipsift score <dir or files...> --out <dir> [options]
@@ -336,27 +331,10 @@ async function planShards(
   for (const shard of shards) {
     const outPath = join(options.out, scoreFileName(shard.name));
     if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
-    const parameters: ScoreParameters = {
-      format: 1,
-      shard: shard.name,
-      inputs: shard.files.map((f) => ({ name: f.path.split(/[\\/]/).pop()!, bytes: f.bytes })),
-      arch: shard.arch ?? null,
-      batchSize: options.batchSize,
-      temperature: options.temperature,
-      repeats: options.repeats,
-      seed: options.seed,
-      shardSeed: deriveSeed(options.seed, shard.name),
-      target: target?.identity ?? null,
-      p: target ? (options.p === Infinity ? 'inf' : String(options.p)) : null,
-      normalize: options.normalize,
-      skipInvalid: options.skipInvalid,
-    };
-    let done = false;
-    if (existsSync(outPath)) {
-      const differences = parameterDifferences(await storedParameters(outPath), parameters);
-      if (differences.length === 0) done = true;
-      else if (!options.force) conflicts.push({ path: outPath, differences });
-    }
+    const parameters = shardParameters(shard, options, target?.identity ?? null);
+    const state = await scoreFileState(outPath, parameters);
+    if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
+    const done = state.kind === 'done';
     plan.push({ shard, outPath, parameters, done });
   }
   if (conflicts.length > 0) {
@@ -369,19 +347,6 @@ async function planShards(
     );
   }
   return plan;
-}
-
-/** The parameters stored in a score file, or undefined when it has none or cannot be read. */
-async function storedParameters(path: string): Promise<string | undefined> {
-  const source = await openFileSource(path);
-  try {
-    return (await openScoreFile(source)).parameters;
-  } catch (error) {
-    if (error instanceof InputError) return undefined;
-    throw error;
-  } finally {
-    await source.close?.();
-  }
 }
 
 /** Identities of the rows of a finished score file (for the duplicate report). */

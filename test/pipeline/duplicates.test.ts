@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkShardDuplicates, hashKeys, IdentitySet } from '../../src/cli/duplicates.js';
+import { checkShardDuplicates, hashKeys, IdentitySet } from '../../src/pipeline/duplicates.js';
 import { parseUids } from '../../src/io/uid.js';
-import { randomUid, rng } from './helpers.js';
+import { randomUid, rng } from '../cli/helpers.js';
 
 /** The same classification done with plain strings, as the reference. */
 function reference(shards: string[][]) {

@@ -22,8 +22,16 @@ import {
 } from '../io/score-file.js';
 import { UID_WORDS } from '../io/uid.js';
 import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
-import type { Progress } from './progress.js';
 import { dropRows, gatherRows, listRows, normalizeRows, type GatheredRows } from './rows.js';
+
+/** What the map step reports progress to (the CLI's progress bar, or a cluster job's progress). */
+export interface ShardProgress {
+  /** Counts rows of work done: half a row per row read, half per row scored. */
+  add(rows: number): void;
+  /** The phase shown beside the figures ('reading', 'scoring'). */
+  phase: string | undefined;
+  redraw(): void;
+}
 
 /** The part of the engine `score` uses. */
 export type ScoringEngine = Pick<Engine, 'clipScore' | 'negClipLoss' | 'normSim'>;
@@ -71,7 +79,7 @@ export interface ShardRunSettings {
   normTolerance: number;
   provenance: ScoreProvenance;
   warn(message: string): void;
-  progress: Progress;
+  progress: ShardProgress;
 }
 
 /** What happened to one shard. */

@@ -5,7 +5,6 @@
  * the checks (non-finite values, zero rows, norms) while copying costs one extra pass over memory that
  * is already hot, instead of a second read of a multi-gigabyte file.
  */
-import { formatCount } from './words.js';
 import type { EmbeddingReader, RowData } from '../io/reader.js';
 import { halfToFloat } from '../engine/validate.js';
 
@@ -161,4 +160,9 @@ export function listRows(rows: readonly number[], shown = 5, total = rows.length
   const head = rows.slice(0, shown).join(', ');
   const listed = Math.min(shown, rows.length);
   return total > listed ? `${head} and ${formatCount(total - listed)} more` : head;
+}
+
+/** 1234567 → '1,234,567', as the CLI writes counts (cli/words.ts); the pipeline may not import a shell. */
+function formatCount(count: number): string {
+  return Math.round(count).toLocaleString('en-US');
 }
