@@ -1,9 +1,11 @@
 /**
  * `clipsift select`: score files in, a DataComp subset file out.
  *
- * Reads the uid and the needed score columns of every `<shard>.scores.parquet`, runs the --top/--min
- * steps in the order given (src/select/steps.ts has the semantics), optionally NormSim_2-D over the
- * survivors' image embeddings, and writes the kept uids atomically as a DataComp subset .npy.
+ * Reads the uid and the needed score columns of every `<shard>.scores.parquet` (several score
+ * directories joined by uid with --join, DataComp metadata columns joined with --metadata), runs the
+ * --top/--min/--normsim-d steps in the order given with pool-relative fractions (src/select/steps.ts
+ * has the semantics; NormSim_2-D runs over the survivors' image embeddings), and writes the kept uids
+ * atomically as a DataComp subset .npy.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,56 +16,86 @@ import { InputError, OutputError } from '../io/errors.js';
 import { ARCH_DIMS, listShards, openShard, type Arch } from '../io/layouts.js';
 import { listDirectory, nodeFileSystem, openFileSource, writeFileAtomic } from '../io/node-files.js';
 import type { RowData } from '../io/reader.js';
-import { concatScoreTables, readScoreTable, SCORE_FILE_SUFFIX, type ScoreTable } from '../io/score-file.js';
+import { openParquet } from '../io/parquet.js';
+import {
+  concatScoreTables,
+  openScoreFile,
+  readScoreTable,
+  SCORE_FILE_SUFFIX,
+  type ScoreTable,
+} from '../io/score-file.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
-import { compareUids, formatUid, parseUids, UID_WORDS, uidCount } from '../io/uid.js';
+import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
+import { joinByUid, type JoinInput } from '../select/join.js';
 import { normSim2D } from '../select/normsim-d.js';
-import type { SelectionStep, StepOutcome } from '../select/steps.js';
-import { selectFromTable } from '../select/table.js';
+import type { Rounding, ScoreValues, SelectionStep, StepOutcome } from '../select/steps.js';
+import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
 import { numberOption, threadsOption, UsageError, usageErrorOf } from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
 import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
+       clipsift select --metadata <DataComp metadata dir> --top clip_l14_similarity_score:0.3 --out subset.npy
 
 Selects rows from score files (<shard>.scores.parquet, written by clipsift score) and writes their
 uids as a DataComp subset file (.npy of (u64, u64) uid halves, sorted, as numpy.save writes it).
 
-Steps run in the order given. Fractions are of the pool N (all rows, or the --given-uids rows), not
-of the rows left by earlier steps: --top negclip_loss:0.3 --top normsim_inf:0.2 keeps 20 % of the pool.
-Equal scores are ordered by uid, so the result does not depend on file order. A NaN score in a
-column a step uses is an error naming the rows.
+Steps (--top, --min, --normsim-d) run in the order given. Fractions are of the pool N (all rows, or
+the --given-uids rows), not of the rows left by earlier steps: --top negclip_loss:0.3 --top
+normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the result does not
+depend on file order. A NaN score in a column a step uses is an error naming the rows.
 
 options:
   --out FILE                  the subset file to write (refuses to overwrite without --force)
   --given-uids FILE           restrict the pool to the uids of this subset file first (e.g. a DFN subset)
   --top COLUMN:FRACTION       keep the top ⌊N·FRACTION⌋ surviving rows by COLUMN (FRACTION 0.3 or 30%)
   --min COLUMN:VALUE          keep the rows whose COLUMN is ≥ VALUE
-  --normsim-d                 after the steps, NormSim_2-D: drop the rows least like the selection
-                              itself until --normsim-d-final is reached (needs --embeddings)
+  --rounding floor|datacomp   how --top turns a fraction into rows: floor keeps ⌊N·f⌋ (default, as the
+                              official negCLIPLoss code); datacomp is DataComp's baselines.py --fraction:
+                              threshold at index int(N·f) of the descending scores, keep every row ≥ it
+                              (⌊N·f⌋ + 1 rows plus ties), to reproduce DataComp's subset files exactly
+  --join                      the inputs (directories or files) score the same rows with different
+                              columns (e.g. one run per --arch): join them by uid instead of
+                              concatenating; a uid in one input and missing in another is an error
+  --metadata DIR              DataComp metadata directory (<shard>.parquet): its numeric columns
+                              (clip_l14_similarity_score, clip_b32_similarity_score, …) can be step
+                              columns, joined by uid (repeatable; alone, it is the pool)
+  --normsim-d                 NormSim_2-D, at its place among the steps: drop the rows least like the
+                              selection itself until --normsim-d-final of the pool is left (needs --embeddings)
   --normsim-d-final FRACTION  final size as a fraction of the pool (default 0.2)
   --normsim-d-iterations T    removal rounds (default 500)
+  --normsim-d-schedule even|official
+                              rows removed per round: even spreads them evenly (default); official
+                              removes ⌈(n − final)/T⌉ per round and cuts the rest in the last round, as
+                              the official vas_d code does
   --normsim-d-sample F        re-estimate the target from a random F of the selection each round,
                               as the reference code does, instead of the exact update (e.g. 0.1)
   --normsim-d-seed N          seed of those samples (default 0)
   --embeddings DIR            a DataComp metadata dir or clip-retrieval folder holding the image
                               embeddings of the scored rows (repeatable)
-  --arch l14|b32              which DataComp embeddings to read (default l14)
+  --arch NAME                 which DataComp embeddings to read: <NAME>_img (default l14)
+  --img-key KEY               read the image embeddings from npz array / parquet column KEY instead
   --threads N|auto            engine threads for --normsim-d (default auto)
   --json                      print the summary as JSON instead of text
   --force                     overwrite --out if it exists
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
-writes them. Score files must have a uid column: subset files name rows by DataComp uid.`;
+writes them (with an _<arch> suffix when several archs were scored in one run). Score files must
+have a uid column: subset files name rows by DataComp uid.`;
 
 const OPTIONS = {
   out: { type: 'string' },
   'given-uids': { type: 'string' },
   top: { type: 'string', multiple: true },
   min: { type: 'string', multiple: true },
+  rounding: { type: 'string' },
+  join: { type: 'boolean' },
+  metadata: { type: 'string', multiple: true },
   'normsim-d': { type: 'boolean' },
+  'normsim-d-schedule': { type: 'string' },
+  'img-key': { type: 'string' },
   'normsim-d-final': { type: 'string' },
   'normsim-d-iterations': { type: 'string' },
   'normsim-d-sample': { type: 'string' },
@@ -80,19 +112,29 @@ const OPTIONS = {
 export interface NormSimDSettings {
   final: number;
   iterations: number;
+  schedule: 'even' | 'official';
   sample?: number;
   seed: number;
   embeddings: string[];
   arch: Arch;
+  imageKey?: string;
   threads: number | 'auto';
 }
+
+/** A step of the plan: a score step, or NormSim_2-D at its place in the order. */
+export type PlanStep = SelectionStep | { kind: 'normsim-d' };
 
 /** Everything `select` was asked to do. */
 export interface SelectOptions {
   inputs: string[];
   out: string;
   givenUids?: string;
-  steps: SelectionStep[];
+  /** In the order given; NormSim_2-D appears once at most. */
+  steps: PlanStep[];
+  /** Join the inputs by uid instead of concatenating them. */
+  join: boolean;
+  /** DataComp metadata directories whose columns can be step columns. */
+  metadata: string[];
   normSimD?: NormSimDSettings;
   json: boolean;
   force: boolean;
@@ -107,19 +149,30 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     throw usageErrorOf(error, OPTIONS);
   }
   const { values, positionals, tokens } = parsed;
-  if (positionals.length === 0) throw new UsageError('no score files or directories given');
+  const metadata = values.metadata ?? [];
+  if (positionals.length === 0 && metadata.length === 0)
+    throw new UsageError('no score files or directories given (or a --metadata directory)');
   if (values.out === undefined) throw new UsageError('--out FILE is required');
-  const steps: SelectionStep[] = [];
+  const rounding = values.rounding ?? 'floor';
+  if (rounding !== 'floor' && rounding !== 'datacomp')
+    throw new UsageError(`--rounding must be floor or datacomp, got '${rounding}'`);
+  const steps: PlanStep[] = [];
   for (const token of tokens) {
-    if (token.kind !== 'option' || (token.name !== 'top' && token.name !== 'min')) continue;
-    steps.push(token.name === 'top' ? parseTop(token.value ?? '') : parseMin(token.value ?? ''));
+    if (token.kind !== 'option') continue;
+    if (token.name === 'top') steps.push(parseTop(token.value ?? '', rounding));
+    else if (token.name === 'min') steps.push(parseMin(token.value ?? ''));
+    else if (token.name === 'normsim-d' && !steps.some((s) => s.kind === 'normsim-d'))
+      steps.push({ kind: 'normsim-d' });
   }
+  if (values.join && positionals.length < 2) throw new UsageError('--join needs at least two score inputs to join');
   const normSimFlags = [
     'normsim-d-final',
     'normsim-d-iterations',
+    'normsim-d-schedule',
     'normsim-d-sample',
     'normsim-d-seed',
     'embeddings',
+    'img-key',
   ] as const;
   if (!values['normsim-d']) {
     const stray = normSimFlags.find((name) => values[name] !== undefined);
@@ -132,6 +185,8 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     inputs: positionals,
     out: values.out,
     steps,
+    join: values.join ?? false,
+    metadata,
     json: values.json ?? false,
     force: values.force ?? false,
   };
@@ -139,7 +194,11 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
   if (values['normsim-d']) {
     if (!values.embeddings?.length) throw new UsageError('--normsim-d needs the image embeddings: --embeddings DIR');
     const arch = values.arch ?? 'l14';
-    if (arch !== 'l14' && arch !== 'b32') throw new UsageError(`--arch must be l14 or b32, got '${arch}'`);
+    if (!/^[A-Za-z0-9_]+$/.test(arch))
+      throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${arch}'`);
+    const schedule = values['normsim-d-schedule'] ?? 'even';
+    if (schedule !== 'even' && schedule !== 'official')
+      throw new UsageError(`--normsim-d-schedule must be even or official, got '${schedule}'`);
     const final = parseFraction('--normsim-d-final', values['normsim-d-final'] ?? '0.2');
     const sampleText = values['normsim-d-sample'];
     options.normSimD = {
@@ -148,11 +207,13 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
         integer: true,
         positive: true,
       }),
+      schedule,
       seed: numberOption('normsim-d-seed', values['normsim-d-seed'], 0, { integer: true, min: 0 }),
       embeddings: values.embeddings,
       arch,
       threads: threadsOption(values.threads),
     };
+    if (values['img-key'] !== undefined) options.normSimD.imageKey = values['img-key'];
     if (sampleText !== undefined) {
       const sample = parseFraction('--normsim-d-sample', sampleText);
       if (sample === 0) throw new UsageError('--normsim-d-sample must be greater than 0');
@@ -177,9 +238,11 @@ function parseFraction(option: string, text: string): number {
   return value;
 }
 
-function parseTop(text: string): SelectionStep {
+function parseTop(text: string, rounding: Rounding): SelectionStep {
   const [column, fraction] = splitColumnValue('--top', text);
-  return { kind: 'top', column, fraction: parseFraction(`--top ${column}`, fraction) };
+  const step: SelectionStep = { kind: 'top', column, fraction: parseFraction(`--top ${column}`, fraction) };
+  if (rounding === 'datacomp') step.rounding = 'datacomp';
+  return step;
 }
 
 function parseMin(text: string): SelectionStep {
@@ -234,6 +297,7 @@ export async function gatherImageEmbeddings(
   dirs: string[],
   uids: Uint32Array,
   arch: Arch,
+  imageKey?: string,
 ): Promise<{ data: RowData; rows: number; dim: number }> {
   const count = uidCount(uids);
   const found = new Uint8Array(count);
@@ -242,7 +306,11 @@ export async function gatherImageEmbeddings(
   let foundCount = 0;
   for (const dir of dirs) {
     for (const ref of await listShards(nodeFileSystem, dir)) {
-      const shard = await openShard(nodeFileSystem, ref, { arch });
+      const shard = await openShard(nodeFileSystem, ref, {
+        arch,
+        imageOnly: true,
+        ...(imageKey !== undefined ? { imageKey } : {}),
+      });
       try {
         if (!shard.keyColumns.includes('uid'))
           throw new InputError(dir, 'has no uid column; NormSim_2-D matches embeddings to score rows by uid');
@@ -294,7 +362,7 @@ export async function gatherImageEmbeddings(
         `image embedding of uid ${formatUid(uids, bad)} has a non-finite value (NaN or Infinity)`,
       );
   }
-  return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] };
+  return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] || 1 };
 }
 
 /** Index of the first row holding NaN or ±Infinity (float16 bits: exponent all ones), or -1. */
@@ -325,6 +393,7 @@ type SummaryStep =
       kind: 'normsim-d';
       final: number;
       iterations: number;
+      schedule: 'even' | 'official';
       sample: number | null;
       kept: number;
       threshold: number | null;
@@ -354,9 +423,9 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   ) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
-  const files = await resolveScoreFiles(options.inputs);
-  const columns = [...new Set(options.steps.map((s) => s.column))];
-  const table = await readScoreFiles(files, columns);
+  const scoreSteps = options.steps.filter((s): s is SelectionStep => s.kind !== 'normsim-d');
+  const columns = [...new Set(scoreSteps.map((s) => s.column))];
+  const { table, files } = await readSelectTable(options, columns);
   let given: Uint32Array | undefined;
   if (options.givenUids !== undefined) {
     const source = await openFileSource(options.givenUids);
@@ -366,70 +435,210 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
       await source.close();
     }
   }
-  const selection = selectFromTable(table, options.steps, given);
-  const steps: SummaryStep[] = selection.summary.steps.map((s) => ({
-    ...s.step,
-    kept: s.kept,
-    threshold: s.threshold,
-  }));
-  let uids = selection.uids;
-  let keptRows = selection.rows.length;
-
-  if (options.normSimD) {
-    const settings = options.normSimD;
-    const finalSize = Math.min(uidCount(uids), Math.floor(selection.summary.poolSize * settings.final));
-    const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch);
-    let rows: Uint32Array = new Uint32Array(0);
-    let outcome = { iterations: 0, threshold: null as number | null };
-    if (images.rows > 0) {
-      const engine = await createEngine({ threads: settings.threads });
-      const progress = new Progress({
-        label: 'NormSim_2-D',
-        total: settings.iterations,
-        unit: 'rounds',
-        quiet: options.json,
-      });
-      try {
-        // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
-        const result = await normSim2D(engine, images, {
-          finalSize,
-          iterations: settings.iterations,
-          seed: settings.seed,
-          ...(settings.sample !== undefined ? { sampleFraction: settings.sample } : {}),
-          onIteration: (t) => progress.set(t),
-        });
-        rows = result.rows;
-        outcome = result;
-      } finally {
-        progress.finish();
-        await engine.close();
-      }
+  const rowCount = uidCount(table.uids);
+  for (const [name, column] of Object.entries(table.columns)) {
+    if (column.length !== rowCount)
+      throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
+  }
+  const pool = given ? rowsWithUidIn(table.uids, given) : Uint32Array.from({ length: rowCount }, (_, i) => i);
+  const poolSize = pool.length;
+  let current = pool;
+  const steps: SummaryStep[] = [];
+  let segment: SelectionStep[] = [];
+  const flush = () => {
+    if (segment.length === 0) return;
+    const result = runTableSteps(table, segment, current, poolSize);
+    for (const s of result.summary.steps) steps.push({ ...s.step, kept: s.kept, threshold: s.threshold });
+    current = result.rows;
+    segment = [];
+  };
+  for (const step of options.steps) {
+    if (step.kind !== 'normsim-d') {
+      segment.push(step);
+      continue;
     }
-    const kept = new Uint32Array(rows.length * UID_WORDS);
-    rows.forEach((row, k) => kept.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
-    uids = kept;
-    keptRows = rows.length;
+    flush();
+    const settings = options.normSimD!;
+    const outcome = await runNormSimD(table, current, poolSize, settings, options.json);
+    current = outcome.rows;
     steps.push({
       kind: 'normsim-d',
       final: settings.final,
       iterations: settings.iterations,
+      schedule: settings.schedule,
       sample: settings.sample ?? null,
-      kept: keptRows,
+      kept: current.length,
       threshold: outcome.threshold,
     });
   }
+  flush();
+  const uids = sortUids(gatherUids(table.uids, current), { unique: true });
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
   await writeFileAtomic(options.out, encodeSubsetFile(uids), { force: options.force, inputs });
   return {
     scoreFiles: files.length,
-    pool: selection.summary.poolSize,
-    given: selection.summary.given ?? null,
+    pool: poolSize,
+    given: given ? { uids: uidCount(sortUids(given, { unique: true })), matchedRows: pool.length } : null,
     steps,
-    keptRows,
+    keptRows: current.length,
     uids: uidCount(uids),
     out: options.out,
   };
+}
+
+/**
+ * NormSim_2-D over the uids of `rows`: their image embeddings are gathered by uid, the final size is
+ * ⌊poolSize·final⌋ (at most the distinct uids), and the rows whose uid survives are returned.
+ */
+async function runNormSimD(
+  table: SelectTable,
+  rows: Uint32Array,
+  poolSize: number,
+  settings: NormSimDSettings,
+  quiet: boolean,
+): Promise<{ rows: Uint32Array; threshold: number | null }> {
+  const uids = sortUids(gatherUids(table.uids, rows), { unique: true });
+  const finalSize = Math.min(uidCount(uids), Math.floor(poolSize * settings.final));
+  const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch, settings.imageKey);
+  if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
+  const engine = await createEngine({ threads: settings.threads });
+  const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet });
+  try {
+    // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
+    const result = await normSim2D(engine, images, {
+      finalSize,
+      iterations: settings.iterations,
+      schedule: settings.schedule,
+      seed: settings.seed,
+      ...(settings.sample !== undefined ? { sampleFraction: settings.sample } : {}),
+      onIteration: (t) => progress.set(t),
+    });
+    const kept = gatherUids(uids, result.rows);
+    // Rows of `rows` whose uid is kept (kept is sorted and unique, as uids was).
+    return { rows: rows.filter((row) => findUid(kept, table.uids, row) >= 0), threshold: result.threshold };
+  } finally {
+    progress.finish();
+    await engine.close();
+  }
+}
+
+/**
+ * The table the steps run over: the score files (concatenated, or joined by uid with --join), and
+ * the --metadata columns the steps use that no score file has, joined by uid.
+ */
+async function readSelectTable(
+  options: SelectOptions,
+  columns: string[],
+): Promise<{ table: SelectTable; files: string[] }> {
+  const groups = options.inputs.length === 0 ? [] : options.join ? options.inputs.map((i) => [i]) : [options.inputs];
+  const groupFiles = await Promise.all(groups.map((g) => resolveScoreFiles(g)));
+  // Each column comes from the first input whose score files have it, else from the metadata.
+  const available = await Promise.all(groupFiles.map((files) => scoreColumnsOf(files[0]!)));
+  const wanted: string[][] = groups.map(() => []);
+  const fromMetadata: string[] = [];
+  for (const column of columns) {
+    const at = available.findIndex((names) => names.includes(column));
+    if (at >= 0) wanted[at]!.push(column);
+    else if (options.metadata.length > 0) fromMetadata.push(column);
+    else wanted[0]!.push(column); // read to fail with the file's list of score columns
+  }
+  const inputs: JoinInput[] = [];
+  for (const [k, files] of groupFiles.entries()) {
+    inputs.push({ name: groups[k]!.join(', '), table: await readScoreFiles(files, wanted[k]!) });
+  }
+  const metadataFiles: string[] = [];
+  if (options.metadata.length > 0 && (fromMetadata.length > 0 || inputs.length === 0)) {
+    for (const dir of options.metadata) metadataFiles.push(...(await metadataParquets(dir)));
+    inputs.push({
+      name: options.metadata.join(', '),
+      table: await readMetadataColumns(metadataFiles, fromMetadata),
+      lenient: inputs.length > 0,
+    });
+  }
+  const files = [...groupFiles.flat(), ...metadataFiles];
+  if (inputs.length === 1) return { table: inputs[0]!.table, files };
+  try {
+    return { table: joinByUid(inputs), files };
+  } catch (error) {
+    throw new InputError(inputs.map((i) => i.name).join(' + '), (error as Error).message);
+  }
+}
+
+async function scoreColumnsOf(file: string): Promise<string[]> {
+  const source = await openFileSource(file);
+  try {
+    return (await openScoreFile(source)).scoreColumns;
+  } finally {
+    await source.close();
+  }
+}
+
+/** The DataComp metadata parquets of a directory (`<shard>.parquet`), sorted; score files are not metadata. */
+async function metadataParquets(dir: string): Promise<string[]> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) throw new InputError(dir, 'no such file or directory');
+  if (!info.isDirectory()) return [dir];
+  const names = (await listDirectory(dir))
+    .filter((name) => name.endsWith('.parquet') && !name.endsWith(SCORE_FILE_SUFFIX) && !name.startsWith('.'))
+    .sort();
+  if (names.length === 0) throw new InputError(dir, 'holds no .parquet metadata files');
+  return names.map((name) => join(dir, name));
+}
+
+/**
+ * The uids and the numeric columns `columns` of DataComp metadata parquets, rows in file order.
+ * A column is float32 when every value is one (DataComp stores its scores as float), else float64,
+ * so thresholds compare exactly as pandas compares them.
+ * @throws {InputError} naming the file, and the row for a value that is not a number
+ */
+export async function readMetadataColumns(files: string[], columns: string[]): Promise<SelectTable> {
+  const uidParts: Uint32Array[] = [];
+  const values: Record<string, number[]> = Object.fromEntries(columns.map((c) => [c, []]));
+  for (const file of files) {
+    const source = await openFileSource(file);
+    try {
+      const parquet = await openParquet(source);
+      for (const column of ['uid', ...columns]) {
+        if (!parquet.columns.includes(column))
+          throw new InputError(file, `has no column ${column} (columns: ${parquet.columns.join(', ')})`, {
+            field: column,
+          });
+      }
+      const read = await parquet.readColumns(['uid', ...columns]);
+      uidParts.push(parseUids(read.uid!, file));
+      for (const column of columns) {
+        const out = values[column]!;
+        read[column]!.forEach((value, row) => {
+          if (typeof value !== 'number' || Number.isNaN(value))
+            throw new InputError(
+              file,
+              `is ${value === null ? 'null' : Number.isNaN(value) ? 'NaN' : typeof value}, not a number`,
+              {
+                row,
+                field: column,
+              },
+            );
+          out.push(value);
+        });
+      }
+    } finally {
+      await source.close();
+    }
+  }
+  const uids = new Uint32Array(uidParts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of uidParts) {
+    uids.set(part, at);
+    at += part.length;
+  }
+  const table: SelectTable = { uids, columns: {} };
+  for (const column of columns) {
+    const list = values[column]!;
+    const single = list.every((v) => Math.fround(v) === v);
+    table.columns[column] = (single ? Float32Array.from(list) : Float64Array.from(list)) as ScoreValues;
+  }
+  return table;
 }
 
 /** The summary as a few aligned lines. */
@@ -441,10 +650,10 @@ export function formatSelectSummary(summary: SelectSummary): string {
   const lines = [`pool: ${counted(summary.pool, 'row')} from ${counted(summary.scoreFiles, 'score file')}${givenNote}`];
   const labels = summary.steps.map((s) =>
     s.kind === 'top'
-      ? `top ${s.column} ${pct(s.fraction)}`
+      ? `top ${s.column} ${pct(s.fraction)}${s.rounding === 'datacomp' ? ' (DataComp rounding)' : ''}`
       : s.kind === 'min'
         ? `min ${s.column} ≥ ${s.value}`
-        : `NormSim_2-D to ${pct(s.final)} (${s.iterations} rounds, ${s.sample === null ? 'exact' : `sampled ${pct(s.sample)}`})`,
+        : `NormSim_2-D to ${pct(s.final)} (${s.iterations} rounds${s.schedule === 'official' ? ' on the official schedule' : ''}, ${s.sample === null ? 'exact' : `sampled ${pct(s.sample)}`})`,
   );
   const width = Math.max(0, ...labels.map((l) => l.length));
   summary.steps.forEach((s, k) => {

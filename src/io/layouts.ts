@@ -22,10 +22,13 @@ import type { ByteSource } from './source.js';
 import { openTorchFile } from './torch.js';
 import { parseUids } from './uid.js';
 
-/** CLIP architecture whose embeddings a DataComp npz pair holds. */
-export type Arch = 'l14' | 'b32';
-/** Embedding width of each architecture in DataComp's npz files. */
-export const ARCH_DIMS: Record<Arch, number> = { b32: 512, l14: 768 };
+/**
+ * The embedding pair a DataComp npz holds: `l14` and `b32` in DataComp's own files, any other name
+ * NAME (e.g. `dfn_p`) for arrays NAME_img / NAME_txt users add.
+ */
+export type Arch = string;
+/** Embedding width of DataComp's own architectures; other archs have the dims their files have. */
+export const ARCH_DIMS: Record<string, number> = { b32: 512, l14: 768 };
 
 export type LayoutKind = 'datacomp' | 'clip-retrieval';
 
@@ -59,8 +62,14 @@ export interface Shard extends ShardRef {
 }
 
 export interface DataCompOptions {
-  /** Which embedding pair to read (default 'l14'). */
+  /** Which embedding pair to read: arrays <arch>_img and <arch>_txt (default 'l14'). */
   arch?: Arch;
+  /** Image embeddings from this npz array, or else this column of the metadata parquet (default <arch>_img). */
+  imageKey?: string;
+  /** Text embeddings likewise (default <arch>_txt). */
+  textKey?: string;
+  /** Only the image embeddings are needed: `text` is the image reader, no text array is looked up. */
+  imageOnly?: boolean;
 }
 
 export interface ClipRetrievalOptions {
@@ -228,15 +237,31 @@ async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCom
         field: 'uid',
       });
     const npz = await openNpz(npzSource);
-    const image = await npz.open(`${arch}_img`);
-    const text = await npz.open(`${arch}_txt`);
+    const imageKey = options.imageKey ?? `${arch}_img`;
+    const textKey = options.textKey ?? `${arch}_txt`;
+    // An npz array first, else an embedding column of the metadata parquet.
+    const pairPart = async (key: string) => {
+      if (npz.keys.includes(key) || !metadata.columns.includes(key)) {
+        if (!npz.keys.includes(key))
+          throw new InputError(
+            ref.npz!,
+            `has no array '${key}' (it holds ${npz.keys.map((k) => `'${k}'`).join(', ') || 'no arrays'}) and ${metadataPath} has no such column`,
+            { field: key },
+          );
+        return npz.open(key);
+      }
+      return metadata.embeddings(key);
+    };
+    const image = await pairPart(imageKey);
+    const text = options.imageOnly ? image : await pairPart(textKey);
     checkRowCounts([
       [metadataPath, metadata.rows],
       [image.name, image.rows],
       [text.name, text.rows],
     ]);
     checkDims(image, text);
-    if (image.dim !== ARCH_DIMS[arch]) {
+    const knownDim = options.imageKey === undefined ? ARCH_DIMS[arch] : undefined;
+    if (knownDim !== undefined && image.dim !== knownDim) {
       throw new InputError(image.name, `has dimension ${image.dim}, but ${arch} embeddings are ${ARCH_DIMS[arch]}-d`);
     }
     await closeAll(sources);

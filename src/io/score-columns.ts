@@ -20,9 +20,27 @@ export function normSimColumn(p: number): string {
   return p === Infinity ? 'normsim_inf' : p === 2 ? 'normsim_2' : `normsim_p${p}`;
 }
 
-/** True for the names of score columns (clip_score, negclip_loss, normsim_*); the rest are keys. */
+/**
+ * The name of a score column in a run that scores several embedding pairs: the base name with the
+ * arch appended (`negclip_loss_l14`, `normsim_inf_b32`); a single-arch run (arch undefined) keeps the
+ * base name (`negclip_loss`).
+ */
+export function archColumn(base: string, arch?: string): string {
+  return arch === undefined ? base : `${base}_${arch}`;
+}
+
+/**
+ * True for the names of score columns (clip_score, negclip_loss, normsim_*, each optionally with an
+ * `_<arch>` suffix); the rest are keys.
+ */
 export function isScoreColumn(name: string): boolean {
-  return name === CLIP_SCORE_COLUMN || name === NEGCLIP_LOSS_COLUMN || name.startsWith(NORMSIM_COLUMN_PREFIX);
+  return (
+    name === CLIP_SCORE_COLUMN ||
+    name === NEGCLIP_LOSS_COLUMN ||
+    name.startsWith(`${CLIP_SCORE_COLUMN}_`) ||
+    name.startsWith(`${NEGCLIP_LOSS_COLUMN}_`) ||
+    name.startsWith(NORMSIM_COLUMN_PREFIX)
+  );
 }
 
 /** The score file name of a shard: `<shard>.scores.parquet`. */

@@ -20,6 +20,7 @@ import { parseUids, UID_WORDS, uidCount } from './uid.js';
 // ---- column names (kept in score-columns.ts, free of the parquet codec, so the edge bundle can use them) ----
 
 export {
+  archColumn,
   CLIP_SCORE_COLUMN,
   isScoreColumn,
   NEGCLIP_LOSS_COLUMN,

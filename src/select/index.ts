@@ -6,6 +6,9 @@ export {
   runSteps,
   keepTop,
   keepAtLeast,
+  keepTopDataComp,
+  type Rounding,
+  type ScoreValues,
   type SelectionStep,
   type TopStep,
   type MinStep,
@@ -13,6 +16,21 @@ export {
   type ScoreColumns,
   type SelectionResult,
 } from './steps.js';
-export { selectFromTable, rowsWithUidIn, gatherUids, type ScoreTable, type TableSelection } from './table.js';
-export { normSim2D, removalSchedule, type NormSim2DOptions, type NormSim2DResult } from './normsim-d.js';
+export {
+  selectFromTable,
+  runTableSteps,
+  rowsWithUidIn,
+  gatherUids,
+  type ScoreTable,
+  type SelectTable,
+  type TableSelection,
+} from './table.js';
+export {
+  normSim2D,
+  officialRemovalSchedule,
+  removalSchedule,
+  type NormSim2DOptions,
+  type NormSim2DResult,
+} from './normsim-d.js';
+export { joinByUid, type JoinInput } from './join.js';
 export { unionUids, intersectUids } from './subset-algebra.js';

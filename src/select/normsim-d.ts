@@ -18,9 +18,14 @@
  * Sample mode mimics the reference implementation: each iteration re-estimates G from a random
  * `sampleFraction` of the current selection (seeded) and rescores everything against it.
  *
- * Chunk sizes: the R₀ = n₀ − n_final removals are spread evenly, iteration t removing
- * ⌊(t+1)·R₀/T⌋ − ⌊t·R₀/T⌋ rows, so the sizes sum to R₀ exactly and differ by at most one
- * (when R₀ < T some iterations remove nothing and are skipped).
+ * Chunk sizes (`schedule`): by default ('even') the R₀ = n₀ − n_final removals are spread evenly,
+ * iteration t removing ⌊(t+1)·R₀/T⌋ − ⌊t·R₀/T⌋ rows, so the sizes sum to R₀ exactly and differ by at
+ * most one (when R₀ < T some iterations remove nothing and are skipped). 'official' is the schedule of
+ * the official code (vas_d / vas_d_v2): every round but the last removes c = ⌈R₀/T⌉ rows and the last
+ * cuts to n_final, so the last round removes R₀ − (T−1)·c, which may be far fewer than c. Where
+ * (T−1)·c would pass n_final (the official code would then fail in torch.topk) the rounds stop at
+ * n_final. The two schedules rank against different intermediate selections, so they keep
+ * slightly different rows (1–2 % of the uids at the paper's scale).
  * Ties in a ranking remove the row that `compareRows` orders last (the larger uid), as `top` steps do.
  */
 import { RandomStream } from '../sample/random.js';
@@ -44,6 +49,8 @@ export interface NormSim2DOptions {
   finalSize: number;
   /** T, the number of removal rounds (default 500, as in the reference's medium-scale runs). */
   iterations?: number;
+  /** How many rows each round removes: 'even' (default) or 'official' (see the module comment). */
+  schedule?: 'even' | 'official';
   /** When set, re-estimate the target from this fraction (0, 1] of the selection each iteration. */
   sampleFraction?: number;
   /** Seed of the sample mode's draws (default 0). */
@@ -68,6 +75,22 @@ export function removalSchedule(total: number, iterations: number): number[] {
   const sizes: number[] = [];
   for (let t = 0; t < iterations; t++)
     sizes.push(Math.floor(((t + 1) * total) / iterations) - Math.floor((t * total) / iterations));
+  return sizes;
+}
+
+/**
+ * The official code's schedule: ⌈total/T⌉ per round, the last round taking what is left; rounds stop
+ * early (size 0) once `total` is reached.
+ */
+export function officialRemovalSchedule(total: number, iterations: number): number[] {
+  const chunk = Math.ceil(total / iterations);
+  const sizes: number[] = [];
+  let left = total;
+  for (let t = 0; t < iterations; t++) {
+    const size = t === iterations - 1 ? left : Math.min(chunk, left);
+    sizes.push(size);
+    left -= size;
+  }
   return sizes;
 }
 
@@ -103,7 +126,11 @@ export async function normSim2D<Target>(
 
   let done = 0;
   let threshold: number | null = null;
-  for (const [t, size] of removalSchedule(n - finalSize, iterations).entries()) {
+  const schedule =
+    options.schedule === 'official'
+      ? officialRemovalSchedule(n - finalSize, iterations)
+      : removalSchedule(n - finalSize, iterations);
+  for (const [t, size] of schedule.entries()) {
     if (size === 0) continue;
     if (sampleFraction !== undefined) {
       const sample = sampleRows(random, current, Math.max(1, Math.ceil(sampleFraction * current.length)));

@@ -10,12 +10,25 @@
  * and a NaN score always means broken input (a NaN embedding), which the user must see.
  */
 
+/**
+ * How a `top` step turns a fraction into rows:
+ * - `floor` (clipsift, and the official negCLIPLoss/NormSim code's filter_by_score): exactly ⌊N·fraction⌋
+ *   rows, ties at the cut broken by uid;
+ * - `datacomp` (DataComp's baselines.py --fraction): the threshold is the score at index int(N·fraction)
+ *   of the scores sorted in descending order (N·fraction a float64 product, as Python computes it), and
+ *   every row scoring ≥ it is kept, so ⌊N·fraction⌋ + 1 rows plus any ties at the threshold; a
+ *   fraction of exactly 1 keeps everything.
+ */
+export type Rounding = 'floor' | 'datacomp';
+
 /** Keep, among the rows that survived the steps before, the top ⌊N·fraction⌋ rows by `column` (N = pool size). */
 export interface TopStep {
   kind: 'top';
   column: string;
   /** In [0, 1]; relative to the pool, not to the survivors. */
   fraction: number;
+  /** Default 'floor'. */
+  rounding?: Rounding;
 }
 
 /** Keep the rows whose `column` is ≥ `value`. */
@@ -48,10 +61,13 @@ export interface SelectionSummary {
   kept: number;
 }
 
+/** A score column: float32 as score files hold them, or float64 (metadata columns stored as doubles). */
+export type ScoreValues = Float32Array | Float64Array;
+
 /** The rows and scores the steps run over. */
 export interface ScoreColumns {
   /** Named score columns, all of the same length (the table's row count). */
-  columns: Readonly<Record<string, Float32Array>>;
+  columns: Readonly<Record<string, ScoreValues>>;
   /** Orders two rows by uid, ascending; ties between equal scores keep the row with the smaller uid. */
   compareRows(a: number, b: number): number;
   /** Names a row in error messages (e.g. its uid); defaults to "row <index>". */
@@ -66,20 +82,31 @@ export interface SelectionResult {
 
 /**
  * Runs `steps` in order over `pool` (row indices, ascending; every row of the table when omitted).
+ * `poolSize` is the N fractions refer to (default: the pool's length); a caller that ran other steps
+ * first (NormSim_2-D) passes the rows left and the original N, so every fraction stays pool-relative.
  * Throws on an unknown column, a fraction outside [0, 1], a NaN min value, or NaN scores in a used column.
  */
-export function runSteps(table: ScoreColumns, steps: readonly SelectionStep[], pool?: Uint32Array): SelectionResult {
+export function runSteps(
+  table: ScoreColumns,
+  steps: readonly SelectionStep[],
+  pool?: Uint32Array,
+  poolSize?: number,
+): SelectionResult {
   const rowCount = tableRowCount(table);
   let rows = pool ?? identityRows(rowCount);
   for (const step of steps) validateStep(table, step);
   for (const column of new Set(steps.map((s) => s.column))) assertNoNaN(table, column, rows);
 
-  const poolSize = rows.length;
+  const n = poolSize ?? rows.length;
   const outcomes: StepOutcome[] = [];
   for (const step of steps) {
     const scores = table.columns[step.column]!;
-    if (step.kind === 'top') {
-      const kept = keepTop(rows, scores, Math.floor(poolSize * step.fraction), table.compareRows);
+    if (step.kind === 'top' && step.rounding === 'datacomp') {
+      const kept = keepTopDataComp(rows, scores, n, step.fraction);
+      rows = kept.rows;
+      outcomes.push({ step, kept: rows.length, threshold: kept.threshold });
+    } else if (step.kind === 'top') {
+      const kept = keepTop(rows, scores, Math.floor(n * step.fraction), table.compareRows);
       rows = kept.rows;
       outcomes.push({ step, kept: rows.length, threshold: kept.threshold });
     } else {
@@ -87,7 +114,29 @@ export function runSteps(table: ScoreColumns, steps: readonly SelectionStep[], p
       outcomes.push({ step, kept: rows.length, threshold: step.value });
     }
   }
-  return { rows, summary: { poolSize, steps: outcomes, kept: rows.length } };
+  return { rows, summary: { poolSize: n, steps: outcomes, kept: rows.length } };
+}
+
+/**
+ * DataComp's --fraction rule (baselines/apply_filter.py get_threshold): threshold = the score at index
+ * int(N·fraction) of the scores in descending order, keep every row ≥ it; fraction 1 keeps all rows.
+ * Run after other steps, the sorted scores are the survivors' (and all survivors are kept when the
+ * index falls past them). Returns the rows in ascending order and the threshold.
+ */
+export function keepTopDataComp(
+  rows: Uint32Array,
+  scores: ScoreValues,
+  poolSize: number,
+  fraction: number,
+): { rows: Uint32Array; threshold: number | null } {
+  if (rows.length === 0) return { rows: new Uint32Array(0), threshold: null };
+  const values = scores instanceof Float64Array ? new Float64Array(rows.length) : new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) values[i] = scores[rows[i]!]!;
+  values.sort();
+  // Python: n = int(len(df) * fraction) on float64; sorted descending, index n (index -1 when fraction is 1).
+  const index = fraction === 1 ? rows.length - 1 : Math.trunc(poolSize * fraction);
+  const threshold = values[Math.max(0, rows.length - 1 - Math.min(index, rows.length - 1))]!;
+  return { rows: keepAtLeast(rows, scores, threshold), threshold };
 }
 
 /**
@@ -129,7 +178,7 @@ export function keepTop(
 }
 
 /** The rows of `rows` whose score is ≥ `value`, in the same order. */
-export function keepAtLeast(rows: Uint32Array, scores: Float32Array, value: number): Uint32Array {
+export function keepAtLeast(rows: Uint32Array, scores: ScoreValues, value: number): Uint32Array {
   let n = 0;
   const kept = new Uint32Array(rows.length);
   for (const row of rows) if (scores[row]! >= value) kept[n++] = row;

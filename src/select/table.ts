@@ -4,10 +4,22 @@
  */
 import type { ScoreTable } from '../io/score-file.js';
 import { compareUids, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
-import { runSteps, type SelectionStep, type SelectionSummary } from './steps.js';
+import {
+  runSteps,
+  type ScoreValues,
+  type SelectionResult,
+  type SelectionStep,
+  type SelectionSummary,
+} from './steps.js';
 
 /** One row per scored pair, as io/score-file.ts reads it from score files (the same type, re-exported). */
 export type { ScoreTable };
+
+/** A score table whose columns may also be float64 (metadata columns joined in); a ScoreTable is one. */
+export interface SelectTable {
+  uids: Uint32Array;
+  columns: Record<string, ScoreValues>;
+}
 
 export interface TableSelection {
   /** Kept rows of the table, ascending. */
@@ -26,7 +38,7 @@ export interface TableSelection {
  * shards) counts once per row in N, and once in the output.
  */
 export function selectFromTable(
-  table: ScoreTable,
+  table: SelectTable,
   steps: readonly SelectionStep[],
   givenUids?: Uint32Array,
 ): TableSelection {
@@ -37,7 +49,24 @@ export function selectFromTable(
   }
   // Always an explicit pool: with no score column (NormSim_2-D alone) the columns cannot tell the row count.
   const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : allRows(rowCount);
-  const { rows, summary } = runSteps(
+  const { rows, summary } = runTableSteps(table, steps, pool);
+  const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
+  if (givenUids)
+    result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
+  return result;
+}
+
+/**
+ * Runs `steps` over the rows `pool` of `table` with ties broken by uid; `poolSize` is the N of the
+ * fractions when it is not the pool's length (steps resumed after NormSim_2-D).
+ */
+export function runTableSteps(
+  table: SelectTable,
+  steps: readonly SelectionStep[],
+  pool: Uint32Array,
+  poolSize?: number,
+): SelectionResult {
+  return runSteps(
     {
       columns: table.columns,
       compareRows: (a, b) => compareUids(table.uids, a, table.uids, b),
@@ -45,11 +74,8 @@ export function selectFromTable(
     },
     steps,
     pool,
+    poolSize,
   );
-  const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
-  if (givenUids)
-    result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
-  return result;
 }
 
 /** Rows of `uids` (ascending) whose uid is in `set`; binary search in a sorted copy of `set`. */
