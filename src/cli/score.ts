@@ -37,7 +37,11 @@ inputs:
 
 options:
   --out <dir>            where score files go (created if missing)              [required]
-  --arch l14|b32         which DataComp embedding pair to read                  [l14]
+  --arch NAME            which DataComp embedding pair to read: NAME_img / NAME_txt
+                         (l14, b32, or any pair you added, e.g. dfn_p)          [l14]
+  --img-key <key>        image embeddings from this npz array, or else this metadata
+                         parquet column (e.g. dfn-p-clip-vit-b32-image)         [<arch>_img]
+  --txt-key <key>        text embeddings likewise                                [<arch>_txt]
   --target <file|dir>    target image embeddings for NormSim (.npy, .npz, .parquet, .pt/.pth
                          as torch.save writes them, .safetensors, or a directory of such files);
                          repeat it to concatenate several targets (e.g. ImageNet + downstream sets)
@@ -74,6 +78,9 @@ export interface ScoreOptions {
   inputs: string[];
   out: string;
   arch: Arch;
+  /** Embedding arrays / columns instead of <arch>_img and <arch>_txt. */
+  imageKey?: string;
+  textKey?: string;
   /** Target files or directories, concatenated in order; empty without NormSim. */
   target: string[];
   targetKey: string | undefined;
@@ -98,6 +105,8 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   const { values, positionals } = parseCommandArgs(argv, {
     out: { type: 'string' },
     arch: { type: 'string' },
+    'img-key': { type: 'string' },
+    'txt-key': { type: 'string' },
     target: { type: 'string', multiple: true },
     'target-key': { type: 'string' },
     p: { type: 'string' },
@@ -118,7 +127,10 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
   if (values.out === undefined) throw new UsageError('--out <dir> is required');
   const arch = values.arch ?? 'l14';
-  if (arch !== 'l14' && arch !== 'b32') throw new UsageError(`--arch must be l14 or b32, got '${arch}'`);
+  if (!/^[A-Za-z0-9_]+$/.test(arch))
+    throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${arch}'`);
+  if ((values['img-key'] === undefined) !== (values['txt-key'] === undefined))
+    throw new UsageError('--img-key and --txt-key go together: name both embedding arrays');
   const simd = values.simd ?? 'auto';
   if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed')
     throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
@@ -129,6 +141,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     inputs: positionals,
     out: values.out,
     arch,
+    ...(values['img-key'] !== undefined ? { imageKey: values['img-key'], textKey: values['txt-key']! } : {}),
     target,
     targetKey: values['target-key'],
     p: parseP(values.p),
@@ -181,7 +194,11 @@ interface PlannedShard {
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions): Promise<number> {
   const warn = makeWarner();
-  const opened = await openScoreShards(options.inputs, { arch: options.arch, keyColumn: options.keyColumn });
+  const opened = await openScoreShards(options.inputs, {
+    arch: options.arch,
+    keyColumn: options.keyColumn,
+    ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
+  });
   try {
     checkShardNames(opened);
     // A shard-array task: every task splits the same sorted list the same way, so no coordinator is needed.

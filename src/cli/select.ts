@@ -33,6 +33,7 @@ import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../s
 import { numberOption, threadsOption, UsageError, usageErrorOf } from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
+import { expandPresets, presetHelp } from './select-presets.js';
 import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
@@ -79,11 +80,16 @@ options:
   --threads N|auto            engine threads for --normsim-d (default auto)
   --json                      print the summary as JSON instead of text
   --force                     overwrite --out if it exists
+  --preset NAME               the steps of a named recipe, inserted where --preset stands (below)
+  --dry-run                   print the steps (presets expanded) and stop, reading nothing
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
 writes them (with an _<arch> suffix when several archs were scored in one run). Score files must
-have a uid column: subset files name rows by DataComp uid.`;
+have a uid column: subset files name rows by DataComp uid.
+
+presets (N: a percentage of the pool; --dry-run prints the exact options):
+${presetHelp()}`;
 
 const OPTIONS = {
   out: { type: 'string' },
@@ -105,6 +111,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   json: { type: 'boolean' },
   force: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -138,13 +145,18 @@ export interface SelectOptions {
   normSimD?: NormSimDSettings;
   json: boolean;
   force: boolean;
+  /** Print the plan and stop. */
+  dryRun: boolean;
+  /** The options after preset expansion, as parsed. */
+  expanded: string[];
 }
 
 /** Parses the command line; --top and --min keep their relative order. */
 export function parseSelectOptions(argv: string[]): SelectOptions {
+  const expanded = expandPresets(argv).argv;
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: expanded, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw usageErrorOf(error, OPTIONS);
   }
@@ -189,6 +201,8 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     metadata,
     json: values.json ?? false,
     force: values.force ?? false,
+    dryRun: values['dry-run'] ?? false,
+    expanded,
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
   if (values['normsim-d']) {
@@ -666,8 +680,34 @@ export function formatSelectSummary(summary: SelectSummary): string {
   return lines.join('\n');
 }
 
+/** What --dry-run prints: the command with presets expanded, and the steps in order. */
+export function formatPlan(options: SelectOptions): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const lines = [
+    `clipsift select ${options.expanded
+      .filter((a) => a !== '--dry-run')
+      .map(quote)
+      .join(' ')}`,
+  ];
+  options.steps.forEach((step, k) => {
+    const text =
+      step.kind === 'top'
+        ? `keep the top ${step.rounding === 'datacomp' ? 'int(N·f)+1 rows and ties (DataComp rounding)' : '⌊N·f⌋ rows'} by ${step.column}, f = ${step.fraction}`
+        : step.kind === 'min'
+          ? `keep rows with ${step.column} ≥ ${step.value}`
+          : `NormSim_2-D down to ⌊N·${options.normSimD!.final}⌋ rows (${options.normSimD!.iterations} rounds, ${options.normSimD!.schedule} schedule, ${options.normSimD!.sample === undefined ? 'exact' : `sampled ${options.normSimD!.sample}`})`;
+    lines.push(`  ${k + 1}. ${text}`);
+  });
+  lines.push('  (N: the pool, all rows or the --given-uids rows)');
+  return lines.join('\n');
+}
+
 async function run(argv: string[]): Promise<number> {
   const options = parseSelectOptions(argv);
+  if (options.dryRun) {
+    process.stdout.write(`${formatPlan(options)}\n`);
+    return 0;
+  }
   const summary = await runSelect(options);
   process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatSelectSummary(summary)}\n`);
   return 0;

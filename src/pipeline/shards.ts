@@ -18,7 +18,7 @@ export type { Arch } from '../io/layouts.js';
 /** Opens every shard named by `paths`, in command-line order (and name order within a directory). */
 export async function openScoreShards(
   paths: string[],
-  options: { arch: Arch; keyColumn: string | undefined },
+  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string; textKey?: string },
 ): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
   const seenFiles = new Set<string>();
@@ -38,8 +38,12 @@ export async function openScoreShards(
       const shard = await openShard(nodeFileSystem, ref, {
         arch: options.arch,
         ...(keyColumn !== undefined ? { keyColumn } : {}),
+        ...(options.imageKey !== undefined ? { imageKey: options.imageKey } : {}),
+        ...(options.textKey !== undefined ? { textKey: options.textKey } : {}),
       });
-      shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? options.arch : null));
+      // The parameters record the pair read: the arch, or the keys when they were named.
+      const pair = options.imageKey !== undefined ? `${options.imageKey},${options.textKey}` : options.arch;
+      shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? pair : null));
     }
   } catch (error) {
     await Promise.all(shards.map((s) => s.close()));

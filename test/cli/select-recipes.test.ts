@@ -248,3 +248,54 @@ describe('NormSim_2-D first, then CLIP score (the official vas_d_v2), on any arc
     ]);
   });
 });
+
+describe('select --preset and --dry-run', () => {
+  const rows = 60;
+  const uids = makeUids(rows, 41);
+  const negclip = Float32Array.from(uids, (_, i) => Math.fround(Math.sin(i * 1.3)));
+  const normsim = Float32Array.from(uids, (_, i) => Math.fround(Math.cos(i * 2.1)));
+  const scores = tempDir();
+  writeScoreFile(join(scores, 'a.scores.parquet'), uids, { negclip_loss: negclip, normsim_inf: normsim });
+
+  it('negclip-30-normsim-inf-20 keeps what the explicit steps keep (the float64 reference)', async () => {
+    const out = join(tempDir(), 'subset.npy');
+    const result = await runCli(['select', scores, '--preset', 'negclip-30-normsim-inf-20', '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const first = topRows(
+      uids.map((_, i) => i),
+      (r) => negclip[r]!,
+      Math.floor(rows * 0.3),
+      uids,
+    );
+    const second = topRows(first, (r) => normsim[r]!, Math.floor(rows * 0.2), uids);
+    expect(readSubsetUids(out)).toEqual(second.map((r) => uids[r]!).sort());
+  });
+
+  it('--dry-run prints the expanded options and the steps, and writes nothing', async () => {
+    const out = join(tempDir(), 'subset.npy');
+    const result = await runCli([
+      'select',
+      '--metadata',
+      'M',
+      '--preset',
+      'clip-score-l14-30',
+      '--out',
+      out,
+      '--dry-run',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'clipsift select --metadata M --top clip_l14_similarity_score:30% --rounding datacomp --out',
+    );
+    expect(result.stdout).toMatch(
+      /1\. keep the top int\(N·f\)\+1 rows and ties \(DataComp rounding\) by clip_l14_similarity_score, f = 0\.3/,
+    );
+    expect(() => readFileSync(out)).toThrow();
+  });
+
+  it('refuses an unknown preset, listing the families', async () => {
+    const result = await runCli(['select', scores, '--preset', 'best-one', '--out', join(tempDir(), 's.npy')]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/unknown preset 'best-one'.*negclip-N-normsim-inf-N/);
+  });
+});
