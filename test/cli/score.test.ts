@@ -221,7 +221,8 @@ describe('clipsift score', () => {
     const { dir } = makeDataCompDir([{ name: 'a', rows: 5, seed: 1 }]);
     for (const [args, pattern] of [
       [['score', dir], /--out <dir> is required/],
-      [['score', dir, '--out', tempDir(), '--arch', 'h14'], /--arch must be l14 or b32/],
+      [['score', dir, '--out', tempDir(), '--arch', 'h-14'], /--arch must be a name of letters, digits and _/],
+      [['score', dir, '--out', tempDir(), '--img-key', 'x'], /--img-key and --txt-key go together/],
       [['score', dir, '--out', tempDir(), '--batch-size', '0'], /--batch-size must be greater than 0/],
       [['score', dir, '--out', tempDir(), '--target', 'x.npy', '--p', '0.5'], /--p must be inf or a number >= 1/],
       [['score', dir, '--out', tempDir(), '--p', '2'], /--p needs --target/],
