@@ -8,11 +8,11 @@
  */
 import process from 'node:process';
 import type { Command } from './command.js';
-import { clipsiftVersion } from './version.js';
+import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
 
 /** The single registry: every command's module name, in the order `clipsift --help` lists them. */
-const COMMAND_NAMES = ['score', 'select', 'subset', 'inspect', 'demo', 'serve-demo'] as const;
+const COMMAND_NAMES = ['score', 'worker', 'status', 'select', 'subset', 'inspect', 'demo', 'serve-demo'] as const;
 
 const TOP_USAGE = `usage: clipsift <command> [options]
 

@@ -20,7 +20,7 @@ import { describeEngine, formatCount, formatDuration, Progress } from './progres
 import { identityWordsOf, openScoreShards, type Arch } from '../pipeline/shards.js';
 import { scoreShard, type ScoreShard, type ShardRunSettings } from '../pipeline/score-shard.js';
 import { loadTarget, type LoadedTarget } from '../pipeline/target.js';
-import { clipsiftVersion } from './version.js';
+import { clipsiftVersion } from '../pipeline/version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 import { scoreFileState, shardParameters } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
@@ -59,6 +59,11 @@ options:
   --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
   --normalize            L2-normalise embeddings that are not unit-norm before scoring
   --force                overwrite score files computed with other parameters
+  --queue redis://HOST:PORT[/DB]  score on a cluster: enqueue one BullMQ job per shard still to
+                         score for \`clipsift worker\`s, and show the cluster's progress; --simd auto
+                         means baseline here, so every worker writes the same bytes
+  --detach               with --queue: enqueue and return (see clipsift status)
+  --attempts <n>         with --queue: tries per shard before it counts as failed   [3]
   --shard I/N            score only part I of N (0 <= I < N) of the sorted shard list, balanced by
                          rows: one task of a Slurm array or Kubernetes Indexed Job; all N parts
                          together write exactly the files of one run without --shard
@@ -98,6 +103,10 @@ export interface ScoreOptions {
   quiet: boolean;
   /** Only this part of the shard list (a shard-array task), or undefined for all of it. */
   shard: ShardSlice | undefined;
+  /** Score through this BullMQ queue (redis:// URL) instead of here. */
+  queue: string | undefined;
+  detach: boolean;
+  attempts: number;
 }
 
 /** Parses and checks score's arguments. @throws {UsageError} */
@@ -122,9 +131,18 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     force: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     shard: { type: 'string' },
+    queue: { type: 'string' },
+    detach: { type: 'boolean' },
+    attempts: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
+  if (values.detach && values.queue === undefined) throw new UsageError('--detach needs --queue');
+  if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue');
+  if (values.queue !== undefined && values.shard !== undefined)
+    throw new UsageError('--queue and --shard are two ways to use many machines; pick one');
+  if (values.queue !== undefined && !/^redis:\/\//.test(values.queue))
+    throw new UsageError(`--queue must be redis://HOST:PORT[/DB], got '${values.queue}'`);
   if (values.out === undefined) throw new UsageError('--out <dir> is required');
   const arch = values.arch ?? 'l14';
   if (!/^[A-Za-z0-9_]+$/.test(arch))
@@ -157,6 +175,9 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     force: values.force ?? false,
     quiet: values.quiet ?? false,
     shard: parseShardOption(values.shard),
+    queue: values.queue,
+    detach: values.detach ?? false,
+    attempts: numberOption('attempts', values.attempts, 3, { integer: true, positive: true }),
   };
 }
 
@@ -219,7 +240,9 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     mkdirSync(options.out, { recursive: true });
     // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
     // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
-    await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
+    // Workers of a queued run write from other hosts, whose process ids mean nothing here.
+    if (!options.queue)
+      await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     const target =
       options.target.length > 0 ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
     const targetName = options.target.join(', ');
@@ -246,6 +269,10 @@ export async function runScore(options: ScoreOptions): Promise<number> {
         `all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`,
       );
       return 0;
+    }
+    if (options.queue) {
+      const { scoreThroughQueue } = await import('./score-queue.js');
+      return await scoreThroughQueue(todo, plan.length - todo.length, { ...options, queue: options.queue }, target);
     }
     return await scorePlanned(plan, options, target, warn);
   } finally {

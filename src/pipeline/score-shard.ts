@@ -9,6 +9,7 @@
  */
 import type { Embeddings, Engine, Target } from '../index.js';
 import { InputError } from '../io/errors.js';
+import type { ShardRef } from '../io/layouts.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import type { EmbeddingReader, RowData } from '../io/reader.js';
 import {
@@ -49,6 +50,8 @@ export interface ShardIdentities {
 /** A shard as `score` sees it, whatever the directory layout it came from. */
 export interface ScoreShard {
   name: string;
+  /** Where it was listed from: enough to open it again elsewhere (a cluster job carries it). */
+  ref: ShardRef;
   /** Input files, for the parameters and for messages. */
   files: { path: string; bytes: number }[];
   img: EmbeddingReader;

@@ -33,23 +33,29 @@ export async function openScoreShards(
   }
   const shards: ScoreShard[] = [];
   try {
-    for (const ref of refs) {
-      const { keyColumn } = options;
-      const shard = await openShard(nodeFileSystem, ref, {
-        arch: options.arch,
-        ...(keyColumn !== undefined ? { keyColumn } : {}),
-        ...(options.imageKey !== undefined ? { imageKey: options.imageKey } : {}),
-        ...(options.textKey !== undefined ? { textKey: options.textKey } : {}),
-      });
-      // The parameters record the pair read: the arch, or the keys when they were named.
-      const pair = options.imageKey !== undefined ? `${options.imageKey},${options.textKey}` : options.arch;
-      shards.push(await toScoreShard(shard, ref.layout === 'datacomp' ? pair : null));
-    }
+    for (const ref of refs) shards.push(await openScoreShard(ref, options));
   } catch (error) {
     await Promise.all(shards.map((s) => s.close()));
     throw error;
   }
   return shards;
+}
+
+/** Opens one listed shard (headers only), as a cluster worker does with the shard its job names. */
+export async function openScoreShard(
+  ref: ShardRef,
+  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string | undefined; textKey?: string | undefined },
+): Promise<ScoreShard> {
+  const { keyColumn } = options;
+  const shard = await openShard(nodeFileSystem, ref, {
+    arch: options.arch,
+    ...(keyColumn !== undefined ? { keyColumn } : {}),
+    ...(options.imageKey !== undefined ? { imageKey: options.imageKey } : {}),
+    ...(options.textKey !== undefined ? { textKey: options.textKey } : {}),
+  });
+  // The parameters record the pair read: the arch, or the keys when they were named.
+  const pair = options.imageKey !== undefined ? `${options.imageKey},${options.textKey}` : options.arch;
+  return toScoreShard(shard, ref, ref.layout === 'datacomp' ? pair : null);
 }
 
 async function shardRefsOf(path: string): Promise<ShardRef[]> {
@@ -85,7 +91,7 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
   return [{ name: stem, layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz }];
 }
 
-async function toScoreShard(shard: Shard, arch: Arch | null): Promise<ScoreShard> {
+async function toScoreShard(shard: Shard, ref: ShardRef, arch: Arch | null): Promise<ScoreShard> {
   const paths = [
     ...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])]),
   ];
@@ -93,6 +99,7 @@ async function toScoreShard(shard: Shard, arch: Arch | null): Promise<ScoreShard
   const metadataName = shard.files.metadata ?? shard.files.image;
   return {
     name: shard.name,
+    ref,
     arch,
     files,
     img: shard.image,

@@ -10,7 +10,7 @@ let cached: string | undefined;
 export function clipsiftVersion(): string {
   if (cached !== undefined) return cached;
   cached = '0.0.0-unknown';
-  // src/cli/version.ts and dist/lib/cli/version.js sit two and three levels below the package root.
+  // src/pipeline/version.ts and dist/lib/pipeline/version.js sit two and three levels below the package root.
   for (const relative of ['../../../package.json', '../../package.json']) {
     try {
       const parsed = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {

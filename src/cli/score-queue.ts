@@ -1,0 +1,162 @@
+/**
+ * `clipsift score --queue`: the planned shards go to BullMQ as one job each instead of being scored
+ * here; this process watches the cluster (or returns at once with --detach). The workers run the same
+ * map step (src/pipeline) with the parameters pinned here, so their files match a local run's.
+ */
+import { resolve } from 'node:path';
+import process from 'node:process';
+import type { ShardRef } from '../io/layouts.js';
+import type { ShardTask } from '../pipeline/task.js';
+import { clipsiftVersion } from '../pipeline/version.js';
+import type { LoadedTarget } from '../pipeline/target.js';
+import type { ScoreParameters } from '../io/score-file.js';
+import type { ScoreShard } from '../pipeline/score-shard.js';
+import { Progress, formatCount, formatDuration } from './progress.js';
+
+/** The part of score's options the queue needs. */
+export interface QueueScoreOptions {
+  queue: string;
+  detach: boolean;
+  attempts: number;
+  out: string;
+  arch: string;
+  keyColumn: string | undefined;
+  imageKey?: string | undefined;
+  textKey?: string | undefined;
+  targetKey: string | undefined;
+  target: string[];
+  batchSize: number;
+  temperature: number;
+  repeats: number;
+  seed: number;
+  p: number;
+  normalize: boolean;
+  skipInvalid: boolean;
+  simd: 'auto' | 'baseline' | 'relaxed';
+  quiet: boolean;
+}
+
+/** A shard still to score, as score planned it. */
+export interface PlannedForQueue {
+  shard: ScoreShard;
+  outPath: string;
+  parameters: ScoreParameters;
+}
+
+/** Enqueues `todo` and (unless detached) waits for the cluster; resolves to the exit code. */
+export async function scoreThroughQueue(
+  todo: PlannedForQueue[],
+  upToDate: number,
+  options: QueueScoreOptions,
+  target: LoadedTarget | undefined,
+): Promise<number> {
+  const { parseRedisUrl } = await import('../cluster/queue.js');
+  const { submitAndWatch, openScoreQueue, enqueueShards } = await import('../cluster/submit.js');
+  const location = parseRedisUrl(options.queue);
+  // Workers on other machines, other CPUs and other runtimes must compute the same bytes: no per-worker
+  // 'auto'. Baseline SIMD runs everywhere; relaxed only where asked for.
+  const simd = options.simd === 'relaxed' ? 'relaxed' : 'baseline';
+  const shards = todo.map((planned) => {
+    const task: ShardTask = {
+      ref: absoluteRef(planned.shard.ref),
+      out: resolve(options.out),
+      arch: options.arch,
+      keyColumn: options.keyColumn ?? null,
+      imageKey: options.imageKey ?? null,
+      textKey: options.textKey ?? null,
+      settings: {
+        batchSize: options.batchSize,
+        temperature: options.temperature,
+        repeats: options.repeats,
+        seed: options.seed,
+        p: options.p === Infinity ? 'inf' : options.p,
+        normalize: options.normalize,
+        skipInvalid: options.skipInvalid,
+      },
+      simd,
+      target:
+        target && options.target.length > 0
+          ? {
+              paths: options.target.map((path) => resolve(path)),
+              key: options.targetKey ?? null,
+              sha256: target.identity.sha256,
+            }
+          : null,
+      clipsiftVersion: clipsiftVersion(),
+    };
+    return { task, rows: planned.shard.img.rows, outPath: planned.outPath, parameters: planned.parameters };
+  });
+  const skipped = upToDate ? `; ${upToDate} already up to date` : '';
+
+  if (options.detach) {
+    const queue = openScoreQueue(location);
+    queue.on('error', () => {});
+    try {
+      await queue.waitUntilReady();
+      const added = await enqueueShards(queue, shards, options.attempts);
+      process.stdout.write(
+        `enqueued ${added} shard job${added === 1 ? '' : 's'} on ${location.display}` +
+          `${added < shards.length ? ` (${shards.length - added} already queued)` : ''}${skipped}; ` +
+          `follow with: clipsift status --queue ${options.queue}\n`,
+      );
+      return 0;
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+
+  const totalRows = shards.reduce((n, s) => n + s.rows, 0);
+  const progress = new Progress({ label: `0/${shards.length} shards done`, total: totalRows, quiet: options.quiet });
+  const stopKeepAlive = progress.keepAlive();
+  const started = performance.now();
+  let failed: Awaited<ReturnType<typeof submitAndWatch>>;
+  try {
+    failed = await submitAndWatch({
+      location,
+      shards,
+      attempts: options.attempts,
+      onStatus(status) {
+        progress.label =
+          `${status.done}/${status.total} shards done, ${status.running} running, ${status.failed} failed` +
+          (status.disconnected ? ` (waiting for ${location.display})` : '');
+        progress.set(status.rowsDone);
+      },
+      onNote(note) {
+        progress.clear();
+        process.stderr.write(`clipsift score: ${note}\n`);
+        progress.redraw();
+      },
+    });
+  } finally {
+    stopKeepAlive();
+    progress.close();
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const scored = shards.length - failed.length;
+  if (failed.length > 0) {
+    process.stderr.write(`clipsift score: ${failed.length} of ${shards.length} shards failed:\n`);
+    for (const { shard, reason } of failed) process.stderr.write(`  ${shard}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.stdout.write(
+      `${scored} shard${scored === 1 ? '' : 's'} scored on the cluster${skipped}; score files in ${options.out}\n`,
+    );
+    return 1;
+  }
+  const rows = shards.reduce((n, s) => n + s.rows, 0);
+  process.stdout.write(
+    `scored ${formatCount(rows)} rows in ${scored} shard${scored === 1 ? '' : 's'} on the cluster in ${formatDuration(elapsed)}` +
+      `${skipped}; score files in ${options.out}\n`,
+  );
+  return 0;
+}
+
+function absoluteRef(ref: ShardRef): ShardRef {
+  return {
+    ...ref,
+    files: {
+      image: resolve(ref.files.image),
+      text: resolve(ref.files.text),
+      ...(ref.files.metadata !== undefined ? { metadata: resolve(ref.files.metadata) } : {}),
+    },
+    ...(ref.npz !== undefined ? { npz: resolve(ref.npz) } : {}),
+  };
+}

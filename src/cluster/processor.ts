@@ -1,0 +1,42 @@
+/**
+ * The sandboxed BullMQ processor of `clipsift worker`: runs in a worker thread (useWorkerThreads), so the
+ * CPU-bound reading and scoring never block the worker's main thread, which keeps renewing the job's
+ * lock. The thread lives across jobs, and so do its engine and target (see ShardTaskRunner).
+ */
+import process from 'node:process';
+import type { SandboxedJob } from 'bullmq';
+import { ShardTaskRunner } from '../pipeline/task.js';
+import type { ScoreJobData } from './queue.js';
+
+/** Kernel threads, set by `clipsift worker --threads` before BullMQ starts this thread. */
+function threadsFromEnvironment(): number | 'auto' {
+  const text = process.env.CLIPSIFT_WORKER_THREADS;
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : 'auto';
+}
+
+let runner: ShardTaskRunner | undefined;
+
+/** Scores the job's shard; the return value (rows, already done) becomes the job's result. */
+export default async function processScoreJob(job: SandboxedJob<ScoreJobData>) {
+  runner ??= new ShardTaskRunner(threadsFromEnvironment(), (message) =>
+    process.stderr.write(`clipsift worker: warning: ${message}\n`),
+  );
+  const total = job.data.rows;
+  let done = 0;
+  let reportedAt = 0;
+  const progress = {
+    phase: undefined as string | undefined,
+    redraw() {},
+    add(rows: number) {
+      done += rows;
+      const now = Date.now();
+      // One Redis write a second at most; a shard takes minutes.
+      if (total > 0 && now - reportedAt >= 1000) {
+        reportedAt = now;
+        void job.updateProgress(Math.min(1, done / total)).catch(() => undefined);
+      }
+    },
+  };
+  return runner.run(job.data.task, progress);
+}

@@ -1,0 +1,92 @@
+/**
+ * `clipsift worker`: takes shard jobs from the queue and writes their score files, on as many machines
+ * as you like. Node-only adapter (BullMQ on Redis).
+ */
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'bullmq';
+import type { ShardTaskResult } from '../pipeline/task.js';
+import {
+  connectionOptions,
+  DEFAULT_LOCKS,
+  SCORE_QUEUE,
+  type LockSettings,
+  type RedisLocation,
+  type ScoreJobData,
+} from './queue.js';
+
+export interface WorkerOptions {
+  location: RedisLocation;
+  /** Kernel threads per job. */
+  threads: number | 'auto';
+  /** Jobs at once (each in its own thread). */
+  concurrency: number;
+  locks?: LockSettings;
+  /** One line per event (job done or failed, connection trouble). */
+  log(line: string): void;
+}
+
+/**
+ * Starts a worker; resolves once it is connected. `stop()` lets the jobs in hand finish, then
+ * disconnects.
+ */
+export async function startWorker(options: WorkerOptions): Promise<{ stop(): Promise<void>; worker: Worker }> {
+  // The processor thread reads this when it first runs (worker threads copy the environment at start).
+  process.env.CLIPSIFT_WORKER_THREADS = String(options.threads);
+  const locks = options.locks ?? DEFAULT_LOCKS;
+  const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
+  const worker = new Worker<ScoreJobData, ShardTaskResult>(SCORE_QUEUE, processor, {
+    connection: connectionOptions(options.location, true),
+    concurrency: options.concurrency,
+    useWorkerThreads: true,
+    lockDuration: locks.lockDuration,
+    stalledInterval: locks.stalledInterval,
+    maxStalledCount: locks.maxStalledCount,
+    // Jobs hold their settings; the worker's own removal policy would override the submitter's.
+    autorun: true,
+  });
+  const started = new Map<string, number>();
+  let lastError = '';
+  worker.on('active', (job) => {
+    started.set(job.id!, Date.now());
+    options.log(`scoring ${job.data.task.ref.name} (${job.data.rows} rows)`);
+  });
+  worker.on('completed', (job, result) => {
+    const seconds = ((Date.now() - (started.get(job.id!) ?? Date.now())) / 1000).toFixed(1);
+    started.delete(job.id!);
+    options.log(
+      result.alreadyDone
+        ? `${result.shard}: score file already complete`
+        : `${result.shard}: wrote ${result.written} rows in ${seconds} s`,
+    );
+  });
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    started.delete(job.id!);
+    const left = (job.opts.attempts ?? 1) - job.attemptsMade;
+    options.log(
+      `${job.data.task.ref.name}: failed (attempt ${job.attemptsMade}${left > 0 ? `, ${left} left` : ', no more'}): ${oneLine(error.message)}`,
+    );
+  });
+  worker.on('error', (error) => {
+    // ioredis reports every failed reconnection; say it once until something changes.
+    const line = oneLine(error.message);
+    if (line !== lastError) options.log(`queue: ${line}`);
+    lastError = line;
+  });
+  worker.on('ready', () => {
+    if (lastError) options.log(`queue: connected to ${options.location.display}`);
+    lastError = '';
+  });
+  await worker.waitUntilReady();
+  return {
+    worker,
+    async stop() {
+      await worker.close();
+    },
+  };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

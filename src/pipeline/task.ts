@@ -1,0 +1,169 @@
+/**
+ * The map step as one self-contained task: a shard (as listed) + every parameter that changes its
+ * scores → its score file, written atomically. A cluster worker runs one task per job; a task carries
+ * plain JSON only, so it can cross a queue. The runner keeps what is expensive to rebuild between
+ * tasks: one engine per kernel variant and the last target, recognised by content hash (not path).
+ */
+import { createEngine, type Engine, type Target } from '../index.js';
+import { InputError, OutputError } from '../io/errors.js';
+import type { Arch, ShardRef } from '../io/layouts.js';
+import { normSimColumn, scoreFileName, type TargetIdentity } from '../io/score-file.js';
+import { IdentitySet } from './duplicates.js';
+import { scoreFileState, shardParameters, type ScoringSettings } from './plan.js';
+import { scoreShard, type ShardProgress } from './score-shard.js';
+import { openScoreShard } from './shards.js';
+import { loadTarget, type LoadedTarget } from './target.js';
+import { clipsiftVersion } from './version.js';
+
+/** Norms further than this from 1 are reported as not unit-norm (the CLI's tolerance). */
+const NORM_TOLERANCE = 1e-2;
+
+/** One shard's work, as plain JSON. */
+export interface ShardTask {
+  /** The shard as listed by the submitter; its paths must be valid where the task runs. */
+  ref: ShardRef;
+  /** Directory of score files (`<out>/<shard>.scores.parquet`). */
+  out: string;
+  arch: Arch;
+  keyColumn: string | null;
+  /** The embedding arrays read, when named (--img-key/--txt-key) instead of by arch. */
+  imageKey: string | null;
+  textKey: string | null;
+  /** As ScoringSettings, with p = ∞ spelled 'inf' (JSON has no Infinity). */
+  settings: Omit<ScoringSettings, 'p'> & { p: number | 'inf' };
+  /** The kernel variant, pinned by the submitter so every worker writes the same bytes. */
+  simd: 'baseline' | 'relaxed';
+  /** The NormSim target and the content it must have. */
+  target: { paths: string[]; key: string | null; sha256: string } | null;
+  /** The submitter's clipsift: score files record it, so every worker must run the same one. */
+  clipsiftVersion: string;
+}
+
+/** What a task did. */
+export interface ShardTaskResult {
+  shard: string;
+  /** Rows in the shard. */
+  rows: number;
+  /** Rows in the score file (after dropped rows); 0 when it was already done. */
+  written: number;
+  /** True when a complete score file with these parameters was already there. */
+  alreadyDone: boolean;
+}
+
+/** Runs tasks, keeping engines and the target between them. */
+export class ShardTaskRunner {
+  private readonly engines = new Map<string, Promise<Engine>>();
+  private target: { key: string; loaded: LoadedTarget; prepared: Map<string, Promise<Target>> } | undefined;
+
+  /**
+   * @param threads kernel threads of each engine
+   * @param warn where warnings about a shard's data go
+   */
+  constructor(
+    private readonly threads: number | 'auto',
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
+
+  /** Scores `task`'s shard into its score file unless a complete one with its parameters exists. */
+  async run(task: ShardTask, progress?: ShardProgress): Promise<ShardTaskResult> {
+    if (task.clipsiftVersion !== clipsiftVersion()) {
+      throw new Error(
+        `this worker runs clipsift ${clipsiftVersion()} but the run was submitted with clipsift ${task.clipsiftVersion}; score files would differ`,
+      );
+    }
+    const settings: ScoringSettings = { ...task.settings, p: task.settings.p === 'inf' ? Infinity : task.settings.p };
+    const shard = await openScoreShard(task.ref, {
+      arch: task.arch,
+      keyColumn: task.keyColumn ?? undefined,
+      imageKey: task.imageKey ?? undefined,
+      textKey: task.textKey ?? undefined,
+    });
+    try {
+      const target = task.target ? await this.loadTarget(task) : undefined;
+      const parameters = shardParameters(shard, settings, target?.identity ?? null);
+      const outPath = `${task.out.replace(/[\\/]+$/, '')}/${scoreFileName(shard.name)}`;
+      const before = await scoreFileState(outPath, parameters);
+      if (before.kind === 'done') return { shard: shard.name, rows: shard.img.rows, written: 0, alreadyDone: true };
+      if (before.kind === 'different') {
+        throw new OutputError(outPath, `exists with other parameters: ${before.differences.join(', ')}`);
+      }
+      const engine = await this.engine(task.simd);
+      const prepared = target ? await this.prepare(engine, task.simd, settings.p) : undefined;
+      try {
+        const outcome = await scoreShard(shard, 0, outPath, parameters, new IdentitySet(1 << 12), {
+          engine,
+          batchSize: settings.batchSize,
+          temperature: settings.temperature,
+          repeats: settings.repeats,
+          target: prepared && target ? { prepared, dim: target.dim, column: normSimColumn(settings.p) } : undefined,
+          skipInvalid: settings.skipInvalid,
+          normalize: settings.normalize,
+          force: false,
+          normTolerance: NORM_TOLERANCE,
+          provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: engine.info().simd },
+          warn: this.warn,
+          progress: progress ?? { add() {}, phase: undefined, redraw() {} },
+        });
+        return { shard: shard.name, rows: outcome.rows, written: outcome.written, alreadyDone: false };
+      } catch (error) {
+        // Another worker that held this shard before us (a lock that expired) may have finished first:
+        // its file has the same parameters and, scores being deterministic, the same bytes.
+        if (error instanceof OutputError && (await scoreFileState(outPath, parameters)).kind === 'done') {
+          return { shard: shard.name, rows: shard.img.rows, written: 0, alreadyDone: true };
+        }
+        throw error;
+      }
+    } finally {
+      await shard.close();
+    }
+  }
+
+  /** Closes every engine. */
+  async close(): Promise<void> {
+    const engines = [...this.engines.values()];
+    this.engines.clear();
+    this.target = undefined;
+    await Promise.all(engines.map((engine) => engine.then((e) => e.close()).catch(() => undefined)));
+  }
+
+  private engine(simd: 'baseline' | 'relaxed'): Promise<Engine> {
+    let engine = this.engines.get(simd);
+    if (!engine) {
+      engine = createEngine({ threads: this.threads, simd });
+      // A variant this runtime cannot run fails the job with the engine's reason, and is not cached.
+      engine.catch(() => this.engines.delete(simd));
+      this.engines.set(simd, engine);
+    }
+    return engine;
+  }
+
+  /** The task's target, from the cache when the content hash matches (whatever its path). */
+  private async loadTarget(task: ShardTask): Promise<{ identity: TargetIdentity; dim: number }> {
+    const wanted = task.target!;
+    const key = `${wanted.sha256}\0${wanted.key ?? ''}\0${task.settings.normalize}`;
+    if (this.target?.key !== key) {
+      this.target = undefined;
+      const loaded = await loadTarget(wanted.paths, wanted.key ?? undefined, task.settings.normalize);
+      if (loaded.identity.sha256 !== wanted.sha256) {
+        throw new InputError(
+          wanted.paths.join(', '),
+          `target changed since the run was submitted (sha256 ${loaded.identity.sha256.slice(0, 12)}… ≠ ${wanted.sha256.slice(0, 12)}…)`,
+        );
+      }
+      this.target = { key, loaded, prepared: new Map() };
+    }
+    return { identity: this.target.loaded.identity, dim: this.target.loaded.dim };
+  }
+
+  private prepare(engine: Engine, simd: string, p: number): Promise<Target> {
+    const target = this.target!;
+    const key = `${simd}\0${p}`;
+    let prepared = target.prepared.get(key);
+    if (!prepared) {
+      const { data, rows, dim } = target.loaded;
+      prepared = engine.prepareTarget({ data, rows, dim }, { p });
+      target.prepared.set(key, prepared);
+    }
+    return prepared;
+  }
+}
