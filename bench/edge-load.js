@@ -17,7 +17,7 @@ import { createEngine } from 'clipsift';
 import { openNpy } from '../dist/lib/io/npy.js';
 import { bytesSource } from '../dist/lib/io/source.js';
 import { generateSamplePool } from '../dist/lib/sample/pool.js';
-import { fromFloat16Bits } from '../dist/lib/sample/float16.js';
+import { fromFloat16Bits } from '../dist/lib/numeric/float16.js';
 
 const { values } = parseArgs({
   options: {

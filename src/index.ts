@@ -2,7 +2,7 @@
  * clipsift: score and select CLIP pretraining data from embeddings.
  * @module
  */
-export { createEngine } from './engine/index.js';
+export { createEngine, NEGCLIP_LOSS_DEFAULTS } from './engine/index.js';
 export type {
   Engine,
   EngineOptions,
@@ -14,5 +14,5 @@ export type {
   PrepareTargetOptions,
   Target,
 } from './engine/index.js';
-export { deriveSeed, permutation, mixSeed } from './engine/random.js';
+export { deriveSeed, permutation, mixSeed } from './numeric/random.js';
 export type { ModuleSource, SimdVariant } from './engine/load.js';

@@ -9,7 +9,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
-import { createEngine, type Target } from '../index.js';
+import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
@@ -24,6 +24,8 @@ import { clipsiftVersion } from '../pipeline/version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 import { scoreFileState, shardParameters } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
+
+const { batchSize: BATCH, temperature: TEMPERATURE, repeats: REPEATS, seed: SEED } = NEGCLIP_LOSS_DEFAULTS;
 
 const usage = `usage: clipsift score <dir or files...> --out <dir> [options]
 
@@ -48,10 +50,10 @@ options:
   --target-key <key>     array of an .npz, tensor of a .pt dict / .safetensors, or column of a
                          parquet target (e.g. image_features); files holding one array use it
   --p inf|2|<number>     NormSim's p (>= 1)                                     [inf]
-  --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [32768]
-  --temperature <t>      negCLIPLoss temperature                                [0.01]
-  --repeats <n>          negCLIPLoss shuffles averaged                          [10]
-  --seed <n>             run seed; each shard's seed derives from it and the shard name [0]
+  --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [${BATCH}]
+  --temperature <t>      negCLIPLoss temperature                                [${TEMPERATURE}]
+  --repeats <n>          negCLIPLoss shuffles averaged                          [${REPEATS}]
+  --seed <n>             run seed; each shard's seed derives from it and the shard name [${SEED}]
   --threads auto|<n>     threads that run the kernels                           [auto]
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
                          byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
@@ -163,9 +165,9 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     target,
     targetKey: values['target-key'],
     p: parseP(values.p),
-    batchSize: numberOption('batch-size', values['batch-size'], 32768, { integer: true, positive: true }),
-    temperature: numberOption('temperature', values.temperature, 0.01, { positive: true }),
-    repeats: numberOption('repeats', values.repeats, 10, { integer: true, positive: true }),
+    batchSize: numberOption('batch-size', values['batch-size'], BATCH, { integer: true, positive: true }),
+    temperature: numberOption('temperature', values.temperature, TEMPERATURE, { positive: true }),
+    repeats: numberOption('repeats', values.repeats, REPEATS, { integer: true, positive: true }),
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
     simd,
@@ -198,7 +200,7 @@ function parseP(text: string | undefined): number {
 }
 
 function parseSeed(text: string | undefined): number {
-  const seed = numberOption('seed', text, 0, { integer: true, min: 0 });
+  const seed = numberOption('seed', text, SEED, { integer: true, min: 0 });
   if (seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits (0..4294967295), got '${text}'`);
   return seed;
 }

@@ -8,7 +8,14 @@
  *                 Gram matrix)
  *   GET  /health  build variant, engine info, target shape (and what each p is prepared from), limits
  */
-import { createEngine, type Embeddings, type Engine, type EngineOptions, type Target } from '../index.js';
+import {
+  createEngine,
+  NEGCLIP_LOSS_DEFAULTS,
+  type Embeddings,
+  type Engine,
+  type EngineOptions,
+  type Target,
+} from '../index.js';
 import { CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, normSimColumn } from '../io/score-columns.js';
 import { parseScoreRequest, type ParseLimits } from './parse.js';
 import { errorResponse, HttpError } from './http-error.js';
@@ -23,9 +30,6 @@ export const DEFAULT_LIMITS: EdgeLimits = {
   maxJsonBytes: 8 * 1024 * 1024,
   maxRows: 4096,
 };
-
-/** negCLIPLoss temperature: the paper's (and the CLI's) default. */
-const TEMPERATURE = 0.01;
 
 export interface ScoreAppOptions {
   /** Which SIMD build is bundled, for /health. */
@@ -128,7 +132,7 @@ async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Re
     // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
     [NEGCLIP_LOSS_COLUMN]: await engine.negClipLoss(img, txt, {
       batchSize: img.rows,
-      temperature: TEMPERATURE,
+      temperature: NEGCLIP_LOSS_DEFAULTS.temperature,
       repeats: 1,
       seed: 0,
     }),

@@ -5,12 +5,24 @@
 import type { Executor } from './executor.js';
 import { openExecutor, type ExecutorInfo, type ExecutorOptions } from './open.js';
 import * as ops from './ops.js';
-import { checkEmbeddings, checkPairs, checkPositiveInteger, normalizeRows, type Embeddings } from './validate.js';
+import { normalizeRows } from '../numeric/normalize.js';
+import { checkEmbeddings, checkPairs, checkPositiveInteger, type Embeddings } from './validate.js';
 
 export type { Embeddings } from './validate.js';
 export type { ExecutorInfo as EngineInfo } from './open.js';
 
 export interface EngineOptions extends ExecutorOptions {}
+
+/**
+ * negCLIPLoss's defaults, the paper's: batches of 32768 rows, τ = 0.01, 10 shuffles averaged, seed 0.
+ * The CLI's options, the demo page and the edge function take theirs from here.
+ */
+export const NEGCLIP_LOSS_DEFAULTS = Object.freeze({ batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 });
+
+/** An L2-normalised float32 copy of `e` (zero rows stay zero); the caller's array is not touched. */
+function normalized(e: Embeddings): Embeddings {
+  return { data: normalizeRows(e.data, e.dim), rows: e.rows, dim: e.dim };
+}
 
 export interface NegClipLossOptions {
   /** Rows per batch (default 32768); the last batch of a shuffle may be smaller. */
@@ -113,20 +125,25 @@ class SerialEngine implements Engine {
 
   clipScore(img: Embeddings, txt: Embeddings, options: { normalize?: boolean } = {}) {
     checkPairs(img, txt);
-    if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
+    if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
     return this.serial(() => ops.clipScore(this.k, img, txt));
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
     checkPairs(img, txt);
-    const { batchSize = 32768, temperature = 0.01, repeats = 10, seed = 0 } = options;
+    const {
+      batchSize = NEGCLIP_LOSS_DEFAULTS.batchSize,
+      temperature = NEGCLIP_LOSS_DEFAULTS.temperature,
+      repeats = NEGCLIP_LOSS_DEFAULTS.repeats,
+      seed = NEGCLIP_LOSS_DEFAULTS.seed,
+    } = options;
     checkPositiveInteger('batchSize', batchSize);
     checkPositiveInteger('repeats', repeats);
     if (!(temperature > 0) || !Number.isFinite(temperature))
       throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
-    if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
+    if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
     return this.serial(() =>
       ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }),
     );
@@ -138,7 +155,7 @@ class SerialEngine implements Engine {
     const p = options.p ?? Infinity;
     if (typeof p !== 'number' || Number.isNaN(p) || p < 1)
       throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
-    if (options.normalize) target = normalizeRows(target);
+    if (options.normalize) target = normalized(target);
     const ready = await this.serial(() => ops.prepareTarget(this.k, target, p));
     const handle: Target = Object.freeze({ p, rows: target.rows, dim: target.dim });
     prepared.set(handle, ready);
@@ -175,7 +192,7 @@ class SerialEngine implements Engine {
     if (!ready) throw new TypeError('clipsift: target was not made by prepareTarget of an engine');
     if (candidates.dim !== target.dim)
       throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
-    if (options.normalize) candidates = normalizeRows(candidates);
+    if (options.normalize) candidates = normalized(candidates);
     return this.serial(() => ops.normSim(this.k, candidates, ready, options.onProgress));
   }
 

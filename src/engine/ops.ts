@@ -5,8 +5,9 @@
  */
 import { Arena } from './arena.js';
 import type { Executor, Task } from './executor.js';
-import { mixSeed, permutation } from './random.js';
-import { halfToFloat, type Embeddings } from './validate.js';
+import { float16ToFloat32 } from '../numeric/float16.js';
+import { mixSeed, permutation } from '../numeric/random.js';
+import type { Embeddings } from './validate.js';
 
 /** What an operation needs besides its arguments. */
 export interface Kernels {
@@ -340,7 +341,5 @@ export async function normSim(
 
 function toFloat32(e: Embeddings): Embeddings {
   if (e.data instanceof Float32Array) return e;
-  const data = new Float32Array(e.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = halfToFloat(e.data[i]);
-  return { data, rows: e.rows, dim: e.dim };
+  return { data: float16ToFloat32(e.data), rows: e.rows, dim: e.dim };
 }

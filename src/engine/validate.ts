@@ -49,30 +49,3 @@ export function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`clipsift: ${name} must be an integer >= 1, got ${value}`);
 }
-
-/** f16 bits → f32 value (host side, for normalisation and references). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
-/** An L2-normalised float32 copy (zero rows stay zero). */
-export function normalizeRows(e: Embeddings): Embeddings {
-  const { rows, dim, data } = e;
-  const out = new Float32Array(rows * dim);
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let k = 0; k < dim; k++) {
-      const v = data instanceof Uint16Array ? halfToFloat(data[r * dim + k]) : data[r * dim + k];
-      out[r * dim + k] = v;
-      sum += v * v;
-    }
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let k = 0; k < dim; k++) out[r * dim + k] *= scale;
-  }
-  return { data: out, rows, dim };
-}

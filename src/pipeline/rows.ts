@@ -6,7 +6,7 @@
  * is already hot, instead of a second read of a multi-gigabyte file.
  */
 import type { EmbeddingReader, RowData } from '../io/reader.js';
-import { halfToFloat } from '../engine/validate.js';
+import { halfTable } from '../numeric/float16.js';
 
 /** What was measured while gathering: enough to warn about or reject a matrix. */
 export interface RowStats {
@@ -99,17 +99,6 @@ function measureRows(data: RowData, dim: number, firstRow: number, stats: RowSta
   }
 }
 
-let decodedHalves: Float32Array | undefined;
-
-/** All 65536 float16 bit patterns decoded once (256 KiB): a lookup beats bit-twiddling per value in JS. */
-export function halfTable(): Float32Array {
-  if (decodedHalves) return decodedHalves;
-  const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) table[bits] = halfToFloat(bits);
-  decodedHalves = table;
-  return table;
-}
-
 /**
  * Removes the rows listed in `drop` (ascending) by moving later rows down, in place; returns the
  * shortened view. Used for --skip-invalid and duplicate uids, so no second copy of the matrix is made.
@@ -128,28 +117,6 @@ export function dropRows<T extends RowData>(data: T, dim: number, drop: readonly
     write++;
   }
   return data.subarray(0, write * dim) as T;
-}
-
-/**
- * L2-normalises every row: float32 in place, float16 into a new float32 array (rounding the normalised
- * values back to float16 would leave norms off by up to ~1e-3 again). Zero rows must be removed first.
- */
-export function normalizeRows(data: RowData, dim: number): Float32Array {
-  const out = data instanceof Float32Array ? data : new Float32Array(data.length);
-  const half = data instanceof Uint16Array ? halfTable() : undefined;
-  const rows = data.length / dim;
-  for (let r = 0; r < rows; r++) {
-    const base = r * dim;
-    let sumSquares = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = half ? half[(data as Uint16Array)[base + j]!]! : data[base + j]!;
-      out[base + j] = v;
-      sumSquares += v * v;
-    }
-    const scale = 1 / Math.sqrt(sumSquares);
-    for (let j = 0; j < dim; j++) out[base + j] = out[base + j]! * scale;
-  }
-  return out;
 }
 
 /**

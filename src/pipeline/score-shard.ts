@@ -23,7 +23,8 @@ import {
 } from '../io/score-file.js';
 import { UID_WORDS } from '../io/uid.js';
 import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
-import { dropRows, gatherRows, listRows, normalizeRows, type GatheredRows } from './rows.js';
+import { normalizeRows } from '../numeric/normalize.js';
+import { dropRows, gatherRows, listRows, type GatheredRows } from './rows.js';
 
 /** What the map step reports progress to (the CLI's progress bar, or a cluster job's progress). */
 export interface ShardProgress {
@@ -167,8 +168,9 @@ export async function scoreShard(
   warnAboutNorms(shard.name, imgReader.name, img, run);
   warnAboutNorms(shard.name, txtReader.name, txt, run);
   if (run.normalize) {
-    imgData = normalizeRows(imgData, img.dim);
-    txtData = normalizeRows(txtData, txt.dim);
+    // In place for float32 (no second copy of the shard); float16 needs a float32 array anyway.
+    imgData = normalizeRows(imgData, img.dim, imgData instanceof Float32Array ? imgData : undefined);
+    txtData = normalizeRows(txtData, txt.dim, txtData instanceof Float32Array ? txtData : undefined);
   }
 
   const imgE: Embeddings = { data: imgData, rows, dim: img.dim };

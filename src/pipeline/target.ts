@@ -6,12 +6,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { halfToFloat } from '../engine/validate.js';
+import { halfTable } from '../numeric/float16.js';
 import { InputError } from '../io/errors.js';
 import type { RowData } from '../io/reader.js';
 import { openEmbeddingFile } from '../io/layouts.js';
 import { nodeFileSystem } from '../io/node-files.js';
-import { gatherRows, listRows, normalizeRows, type GatheredRows, type RowStats } from './rows.js';
+import { normalizeRows } from '../numeric/normalize.js';
+import { gatherRows, listRows, type GatheredRows, type RowStats } from './rows.js';
 import type { TargetIdentity } from '../io/score-file.js';
 
 /** A target's rows in memory, ready for the engine's prepareTarget. */
@@ -93,7 +94,10 @@ export async function loadTarget(
           parts.map((p) => p.gathered.data),
           rows * dim,
         );
-  const data = normalize ? normalizeRows(gathered, dim) : gathered;
+  // In place for float32 when the array is ours alone: a large target should not be held twice.
+  const data = normalize
+    ? normalizeRows(gathered, dim, gathered instanceof Float32Array ? gathered : undefined)
+    : gathered;
   const bytes = files.reduce((n, file) => n + statSync(file).size, 0);
   return {
     data,
@@ -115,10 +119,11 @@ export async function loadTarget(
 function concatRows(parts: RowData[], length: number): RowData {
   const allHalf = parts.every((p) => p instanceof Uint16Array);
   const out: RowData = allHalf ? new Uint16Array(length) : new Float32Array(length);
+  const half = halfTable();
   let at = 0;
   for (const part of parts) {
     if (allHalf || part instanceof Float32Array) out.set(part as never, at);
-    else for (let i = 0; i < part.length; i++) out[at + i] = halfToFloat(part[i]!);
+    else for (let i = 0; i < part.length; i++) out[at + i] = half[part[i]!]!;
     at += part.length;
   }
   return out;

@@ -40,8 +40,8 @@
  * Only integer PRNG arithmetic and float64 +, ×, ÷ and sqrt are used, so the bytes are the same in
  * Node, Deno, browsers and edge runtimes.
  */
-import { RandomStream } from './random.js';
-import { toFloat16Bits } from './float16.js';
+import { RandomStream } from '../numeric/random.js';
+import { toFloat16Bits } from '../numeric/float16.js';
 import { GENERIC_CAPTIONS, TOPICS } from './topics.js';
 
 /** The planted defect of a row (or `clean`). */

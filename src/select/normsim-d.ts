@@ -28,7 +28,7 @@
  * slightly different rows (1–2 % of the uids at the paper's scale).
  * Ties in a ranking remove the row that `compareRows` orders last (the larger uid), as `top` steps do.
  */
-import { RandomStream } from '../sample/random.js';
+import { RandomStream } from '../numeric/random.js';
 import { keepTop } from './steps.js';
 
 /** Row-major embeddings, float32 or float16 bits: the engine's `Embeddings`. */

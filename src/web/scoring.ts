@@ -3,13 +3,10 @@
  * `clipsift demo` scores it; dropped shards with `clipsift score`'s parameters and per-shard seeds.
  * Same SIMD build, same bits: the page's columns equal the CLI's.
  */
-import { deriveSeed, type Engine, type Target } from '../index.js';
+import { deriveSeed, NEGCLIP_LOSS_DEFAULTS, type Engine, type Target } from '../index.js';
 import { CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, normSimColumn } from '../io/score-file.js';
 import { scoreSamplePool } from '../sample/demo.js';
 import type { LoadedPool, ProgressReport } from './pool-input.js';
-
-/** `clipsift score`'s defaults (the paper's): batch 32768, τ = 0.01, 10 shuffles, seed 0. */
-export const SCORE_DEFAULTS = { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 } as const;
 
 export interface ScoreColumnsResult {
   columns: Record<string, Float32Array>;
@@ -61,8 +58,8 @@ async function scoreShards(
     columns[CLIP_SCORE_COLUMN]!.set(await engine.clipScore(img, txt), offset);
     done += shard.rows;
     progress(`negCLIPLoss${where}`, done, total);
-    const seed = deriveSeed(SCORE_DEFAULTS.seed, shard.name);
-    columns[NEGCLIP_LOSS_COLUMN]!.set(await engine.negClipLoss(img, txt, { ...SCORE_DEFAULTS, seed }), offset);
+    const seed = deriveSeed(NEGCLIP_LOSS_DEFAULTS.seed, shard.name);
+    columns[NEGCLIP_LOSS_COLUMN]!.set(await engine.negClipLoss(img, txt, { ...NEGCLIP_LOSS_DEFAULTS, seed }), offset);
     done += shard.rows;
     if (target && normsimColumn) {
       progress(`NormSim${where}`, done, total);

@@ -16,8 +16,8 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, vi } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
-import { mixSeed, permutation } from '../../src/engine/random.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
+import { mixSeed, permutation } from '../../src/numeric/random.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin/clipsift.js');

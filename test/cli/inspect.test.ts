@@ -4,7 +4,7 @@ import { zipSync } from 'fflate';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
 import { pairedEmbeddings, tempDir, writeParquet } from './helpers.js';
 
 async function run(argv: string[]) {

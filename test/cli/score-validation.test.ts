@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
 import {
   makeDataCompDir,
   pairedEmbeddings,

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveSeed } from '../../src/engine/random.js';
+import { deriveSeed } from '../../src/numeric/random.js';
 import {
   makeDataCompDir,
   readScoreFile,

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toFloat16Bits, fromFloat16Bits } from '../../src/sample/float16.js';
+import { toFloat16Bits, fromFloat16Bits } from '../../src/numeric/float16.js';
 import { removalSchedule } from '../../src/select/normsim-d.js';
 import { bruteForce, clusteredRows } from '../select/normsim-reference.js';
 import {

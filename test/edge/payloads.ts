@@ -7,7 +7,7 @@ import { createEngine, type Embeddings, type Engine } from 'clipsift';
 import { encodeNpy, openNpy } from '../../src/io/npy.js';
 import { bytesSource } from '../../src/io/source.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
-import { fromFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits } from '../../src/numeric/float16.js';
 import { EDGE_DIR } from './runtimes.js';
 
 export interface Pair {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, permutation, mixSeed, type Engine } from 'clipsift';
-import { fromFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits } from '../../src/numeric/float16.js';
 import { clipScoreRef, maxAbsError, maxRelError, negClipLossRef, normSimRef, randomRows, toHalf } from './reference.js';
 
 let engine: Engine;

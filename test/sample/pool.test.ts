@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateSamplePool, ROW_KINDS } from '../../src/sample/pool.js';
-import { fromFloat16Bits } from '../../src/sample/float16.js';
-import { RandomStream } from '../../src/sample/random.js';
+import { fromFloat16Bits } from '../../src/numeric/float16.js';
+import { RandomStream } from '../../src/numeric/random.js';
 import { TOPICS } from '../../src/sample/topics.js';
 
 /** Everything that defines a pool, as one byte string. */

@@ -1,6 +1,6 @@
 // Float64 references for NormSim_2-D tests: test data, a definition-level engine stand-in, brute force.
 import type { EmbeddingMatrix, NormSimEngine } from '../../src/select/normsim-d.js';
-import { RandomStream } from '../../src/sample/random.js';
+import { RandomStream } from '../../src/numeric/random.js';
 
 /** Unit rows from a few clusters plus stragglers, float32. */
 export function clusteredRows(rows: number, dim: number, seed: number): EmbeddingMatrix {

@@ -1,6 +1,10 @@
 /**
- * float64 → IEEE float16 bits, round to nearest, ties to even, as numpy's astype('<f2') does.
- * Pure arithmetic plus a DataView for the exponent, so it gives the same bits in every runtime.
+ * The one float16 codec: IEEE binary16 bit patterns (as numpy stores '<f2') to and from numbers.
+ *
+ * float64 → float16 bits rounds to nearest, ties to even, as numpy's astype('<f2') does. Pure
+ * arithmetic plus a DataView for the exponent, so it gives the same bits in every runtime. Decoding
+ * is exact (every float16 is a float32 and a float64); halfTable() decodes all 65536 patterns once
+ * for loops over large arrays, where a lookup beats the arithmetic per value.
  */
 
 const view = new DataView(new ArrayBuffer(8));
@@ -40,6 +44,25 @@ export function fromFloat16Bits(bits: number): number {
   if (exponent === 0) return sign * mantissa * POW2[30 - 24]!;
   if (exponent === 31) return mantissa ? NaN : sign * Infinity;
   return sign * (1 + mantissa / 1024) * POW2[30 + exponent - 15]!;
+}
+
+let decoded: Float32Array | undefined;
+
+/** All 65536 float16 bit patterns decoded (256 KiB, built on first use): `halfTable()[bits]`. */
+export function halfTable(): Float32Array {
+  if (decoded) return decoded;
+  const table = new Float32Array(65536);
+  for (let bits = 0; bits < 65536; bits++) table[bits] = fromFloat16Bits(bits);
+  decoded = table;
+  return table;
+}
+
+/** float16 bit patterns as a new Float32Array of their values. */
+export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  const table = halfTable();
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
+  return out;
 }
 
 function roundHalfEven(y: number): number {

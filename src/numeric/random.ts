@@ -1,10 +1,54 @@
 /**
- * A seeded random stream that gives the same numbers, bit for bit, in every JavaScript runtime.
+ * The one seeded random source: the same numbers, bit for bit, in every JavaScript runtime.
  *
- * xoshiro128** over 32-bit integers (Math.imul, shifts, xors), seeded through splitmix32. Only integer
- * operations and float64 additions/multiplications are used: no Math.log/cos/exp, whose last bits
- * are implementation-defined and would make the sample pool differ between V8, SpiderMonkey and JSC.
+ * Only 32-bit integer operations (Math.imul, shifts, xors) and exact float64 steps are used: no
+ * Math.log/cos/exp, whose last bits are implementation-defined. splitmix32 spreads a seed (and seeds
+ * the others); `permutation` is the engine's negCLIPLoss shuffle; `RandomStream` (xoshiro128**) is
+ * the general stream the demo pool and NormSim_2-D's sampling draw from.
  */
+
+/** splitmix32: a u32 state stepped by a Weyl constant and mixed; any seed, 0 included, is fine. */
+export function splitmix32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/** Mixes two u32 values into one (for per-repeat and per-shard seeds). */
+export function mixSeed(a: number, b: number): number {
+  const next = splitmix32((Math.imul(a >>> 0, 0x9e3779b1) ^ (b >>> 0)) >>> 0);
+  next();
+  return next();
+}
+
+/** Seed for one shard: depends only on the run's seed and the shard's name (FNV-1a of its UTF-8), not on other shards. */
+export function deriveSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return mixSeed(seed, h);
+}
+
+/** A uniformly random permutation of 0..n-1 (Fisher–Yates over 53-bit uniforms from splitmix32). */
+export function permutation(n: number, seed: number): Uint32Array {
+  const next = splitmix32(seed);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const u = (next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53;
+    const j = Math.floor(u * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** A seeded stream: xoshiro128** over 32-bit integers, its state seeded through splitmix32. */
 export class RandomStream {
   private a: number;
   private b: number;
@@ -12,15 +56,7 @@ export class RandomStream {
   private d: number;
 
   constructor(seed: number) {
-    let state = seed >>> 0;
-    const next = (): number => {
-      // splitmix32: spreads any seed, including 0, over a full non-zero state.
-      state = (state + 0x9e3779b9) | 0;
-      let z = state;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
+    const next = splitmix32(seed);
     this.a = next();
     this.b = next();
     this.c = next();

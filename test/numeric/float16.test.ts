@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
 
 /** Every finite float16 value, ascending, from the bit patterns (an independent decoding by formula). */
 function allFinitePositiveHalves(): number[] {
