@@ -98,7 +98,9 @@ async function gramFile(path) {
   }
   const bytes = gramHeader(rows.rows, rows.dim, gram.length);
   const view = new DataView(bytes.buffer);
-  gram.forEach((value, i) => view.setFloat64(16 + i * 8, value, true));
+  gram.forEach((value, i) => {
+    view.setFloat64(16 + i * 8, value, true);
+  });
   return bytes;
 }
 

@@ -2,6 +2,7 @@
  * `clipsift inspect`: what is in an embedding file or directory, before scoring it: shapes, dtypes,
  * norm range, and how many rows hold NaN/Inf or are all zeros.
  */
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import process from 'node:process';
@@ -177,7 +178,7 @@ function embeddingFileKind(path: string): 'npy' | 'npz' | 'parquet' | undefined 
 
 /** Embedding files under `path` (itself if it is a file), sorted, recursing into directories. */
 export async function findEmbeddingFiles(path: string): Promise<string[]> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch {

@@ -151,16 +151,18 @@ export interface SelectOptions {
   expanded: string[];
 }
 
-/** Parses the command line; --top and --min keep their relative order. */
-export function parseSelectOptions(argv: string[]): SelectOptions {
-  const expanded = expandPresets(argv).argv;
-  let parsed;
+function parseCommandLine(argv: string[]) {
   try {
-    parsed = parseArgs({ args: expanded, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw usageErrorOf(error, OPTIONS);
   }
-  const { values, positionals, tokens } = parsed;
+}
+
+/** Parses the command line; --top and --min keep their relative order. */
+export function parseSelectOptions(argv: string[]): SelectOptions {
+  const expanded = expandPresets(argv).argv;
+  const { values, positionals, tokens } = parseCommandLine(expanded);
   const metadata = values.metadata ?? [];
   if (positionals.length === 0 && metadata.length === 0)
     throw new UsageError('no score files or directories given (or a --metadata directory)');

@@ -14,7 +14,9 @@ export function scoresResponse(columns: ScoreColumns, rows: number, binary: bool
   const names = Object.keys(columns);
   if (binary) {
     const body = new Float32Array(rows * names.length);
-    names.forEach((name, i) => body.set(columns[name]!, i * rows));
+    names.forEach((name, i) => {
+      body.set(columns[name]!, i * rows);
+    });
     if (!littleEndian()) throw new Error('big-endian hosts are not supported');
     return new Response(body.buffer, {
       headers: {

@@ -71,10 +71,6 @@ function packTasks(k: Kernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, 
   return rangeTasks(`pack_${side}_${typeSuffix(e)}`, [src, rows, e.dim, dst], panels, perTask);
 }
 
-function readFloats(memory: WebAssembly.Memory, at: number, count: number): Float32Array {
-  return new Float32Array(memory.buffer, at, count).slice();
-}
-
 /** CLIPScore_i = img_i · txt_i. */
 export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): Promise<Float32Array> {
   // Mixed f16/f32 pairs are compared in f32.
@@ -117,7 +113,6 @@ export async function negClipLoss(
 ): Promise<Float32Array> {
   if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
   const n = img.rows;
-  const dim = img.dim;
   const batch = Math.min(o.batchSize, n);
   // One batch holds every row whatever the shuffle, so every repeat would give the same values.
   const repeats = batch === n ? 1 : o.repeats;
@@ -127,8 +122,7 @@ export async function negClipLoss(
     const order = batch === n ? undefined : permutation(n, mixSeed(o.seed, rep));
     for (let first = 0; first < n; first += batch) {
       const count = Math.min(batch, n - first);
-      const values = await negClipBatch(k, layout, img, txt, first, count, order, o.temperature);
-      for (let i = 0; i < count; i++) sum[order ? order[first + i] : first + i] += values[i];
+      await negClipBatch(k, layout, img, txt, first, count, order, o.temperature, sum);
       o.onProgress?.(rep * n + first + count, repeats * n);
     }
   }
@@ -172,6 +166,7 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
   return layout;
 }
 
+/** One batch of negCLIPLoss: its rows staged, packed and scored; the values are added into `sum` at their rows. */
 async function negClipBatch(
   k: Kernels,
   l: NegClipLayout,
@@ -181,7 +176,8 @@ async function negClipBatch(
   n: number,
   order: Uint32Array | undefined,
   temperature: number,
-): Promise<Float32Array> {
+  sum: Float64Array,
+): Promise<void> {
   const x = k.executor;
   const dim = img.dim;
   stageRows(x.memory, l.staging, img, first, n, order);
@@ -199,7 +195,9 @@ async function negClipBatch(
   await x.run(blockTasks);
   await x.run(rangeTasks('negclip_merge', [l.colPartials, blocks, n, l.colLse], roundUp(n, 4), 512));
   x.kernels.negclip_finish(l.diag, l.rowMax, l.rowSum, l.colLse, temperature, l.out, 0, n);
-  return new Float32Array(x.memory.buffer, l.out, n);
+  // Read out here, before anything else can run on this memory: no view of wasm memory leaves this module.
+  const values = new Float32Array(x.memory.buffer, l.out, n);
+  for (let i = 0; i < n; i++) sum[order ? order[first + i]! : first + i] += values[i]!;
 }
 
 /** A target made ready for NormSim: its rows (p ≠ 2, or few rows) or its Gram matrix (p = 2). */

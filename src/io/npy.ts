@@ -8,7 +8,7 @@
 import { InputError } from './errors.js';
 import { parsePyLiteral, type PyValue } from './py-literal.js';
 import { chunksByRandomAccess, type EmbeddingReader, type RowData, type RowDtype } from './reader.js';
-import { checkRange, type ByteSource } from './source.js';
+import type { ByteSource } from './source.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 /** Bytes before the header dict: magic, version, and a 2-byte (v1) or 4-byte (v2, v3) length. */
@@ -333,7 +333,7 @@ export function encodeNpyHeader(descrRepr: string, shape: readonly number[]): Ui
  * @param data rows × dim values
  * @param shape [rows, dim], or [n] for a 1-D array
  */
-export function encodeNpy(data: Float32Array | Uint16Array, shape: readonly number[]): Uint8Array {
+export function encodeNpy(data: Float32Array | Uint16Array, shape: readonly number[]): Uint8Array<ArrayBuffer> {
   const count = shape.reduce((n, d) => n * d, 1);
   if (count !== data.length)
     throw new RangeError(`shape (${shape.join(', ')}) holds ${count} values but data has ${data.length}`);

@@ -283,7 +283,9 @@ function complement(drop: readonly number[], n: number): number[] {
 function gatherWords(words: Uint32Array, rows: readonly number[]): Uint32Array {
   if (rows.length * UID_WORDS === words.length) return words;
   const out = new Uint32Array(rows.length * UID_WORDS);
-  rows.forEach((row, k) => out.set(words.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
+  rows.forEach((row, k) => {
+    out.set(words.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS);
+  });
   return out;
 }
 
@@ -301,7 +303,9 @@ function keepRows(
     else {
       const Kind = column.constructor as new (length: number) => typeof column;
       const kept = new Kind(keep.length);
-      keep.forEach((row, k) => ((kept as { [i: number]: number | bigint })[k] = column[row]!));
+      keep.forEach((row, k) => {
+        (kept as { [i: number]: number | bigint })[k] = column[row]!;
+      });
       out[name] = kept;
     }
   }

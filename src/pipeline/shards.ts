@@ -3,6 +3,7 @@
  * DataComp metadata directory or a clip-retrieval folder; a file `<name>.parquet` or `<name>.npz` is
  * the DataComp shard of that name (its partner must sit beside it).
  */
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../io/errors.js';
@@ -59,7 +60,7 @@ export async function openScoreShard(
 }
 
 async function shardRefsOf(path: string): Promise<ShardRef[]> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch {

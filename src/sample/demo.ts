@@ -210,7 +210,9 @@ function countKinds(kinds: readonly RowKind[], rows: Uint32Array): Record<RowKin
 function ranks(scores: Float32Array, compareRows: (a: number, b: number) => number): Uint32Array {
   const order = [...allRows(scores.length)].sort((a, b) => scores[b]! - scores[a]! || compareRows(a, b));
   const rank = new Uint32Array(scores.length);
-  order.forEach((row, k) => (rank[row] = k + 1));
+  order.forEach((row, k) => {
+    rank[row] = k + 1;
+  });
   return rank;
 }
 

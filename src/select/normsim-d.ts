@@ -157,7 +157,9 @@ export function gatherRows(matrix: EmbeddingMatrix, rows: Uint32Array): Embeddin
   const { dim } = matrix;
   const data =
     matrix.data instanceof Uint16Array ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
-  rows.forEach((row, k) => data.set(matrix.data.subarray(row * dim, (row + 1) * dim), k * dim));
+  rows.forEach((row, k) => {
+    data.set(matrix.data.subarray(row * dim, (row + 1) * dim), k * dim);
+  });
   return { data, rows: rows.length, dim };
 }
 

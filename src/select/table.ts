@@ -99,7 +99,9 @@ export function rowsWithUidIn(uids: Uint32Array, set: Uint32Array): Uint32Array 
 /** The uids of `rows`, in that order. */
 export function gatherUids(uids: Uint32Array, rows: Uint32Array): Uint32Array {
   const out = new Uint32Array(rows.length * UID_WORDS);
-  rows.forEach((row, k) => out.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS));
+  rows.forEach((row, k) => {
+    out.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS);
+  });
   return out;
 }
 

@@ -69,7 +69,9 @@ function showIsolation(): void {
 
 function showEngine(pool: ScoredPool): void {
   const runtime = byId('runtime');
-  runtime.querySelectorAll('.engine').forEach((node) => node.remove());
+  runtime.querySelectorAll('.engine').forEach((node) => {
+    node.remove();
+  });
   const badge = document.createElement('span');
   badge.className = 'badge engine';
   badge.id = 'engine-badge';

@@ -52,6 +52,7 @@ describe('Progress', () => {
     expect(f.writes[0]).toBe('\r\x1b[Kscore [######..................] 25% 50/200 rows 50 rows/s ETA 3.0 s');
     expect(f.writes[1]).toContain('50%');
     p.finish('2 warnings');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the bar starts with the ANSI erase-line escape
     expect(f.writes.at(-1)).toMatch(/^\r\x1b\[Kscore: 100 rows in 2\.\d s \(49 rows\/s\), 2 warnings\n$/);
   });
 

@@ -53,9 +53,13 @@ describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
     const img = widen(npyHalfRows(join(FASHION, 'img_emb_0.npy')));
     const txt = widen(npyHalfRows(join(FASHION, 'text_emb_0.npy')));
     const clip = referenceClipScore(img, txt, 512);
-    file.rows.forEach((r, i) => expect(Math.abs((r.clip_score as number) - clip[i]!)).toBeLessThan(2e-6));
+    file.rows.forEach((r, i) => {
+      expect(Math.abs((r.clip_score as number) - clip[i]!)).toBeLessThan(2e-6);
+    });
     const negclip = referenceNegClip(img, txt, 512, { batchSize: 32768, temperature: 0.01, repeats: 10, seed: 0 });
-    file.rows.forEach((r, i) => expect(Math.abs((r.negclip_loss as number) - negclip[i]!)).toBeLessThan(2e-5));
+    file.rows.forEach((r, i) => {
+      expect(Math.abs((r.negclip_loss as number) - negclip[i]!)).toBeLessThan(2e-5);
+    });
     // Matched pairs of real CLIP embeddings score ~0.3.
     expect(Math.min(...clip)).toBeGreaterThan(0.2);
   });
@@ -87,8 +91,8 @@ describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
     const img = widen(npyHalfRows(join(FASHION, 'img_emb_0.npy')));
     const t = widen(npyHalfRows(target));
     const normsim = referenceNormSim(img, t, 512, Infinity);
-    file.rows.forEach((r, i) =>
-      expect(Math.abs((r.normsim_inf as number) - normsim[i]!)).toBeLessThan(1e-5 * normsim[i]!),
-    );
+    file.rows.forEach((r, i) => {
+      expect(Math.abs((r.normsim_inf as number) - normsim[i]!)).toBeLessThan(1e-5 * normsim[i]!);
+    });
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fromFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits } from '../../src/numeric/float16.js';
 import { makeDataCompDir, readScoreFile, referenceNormSim, runInProcess, tempDir, widen } from './helpers.js';
 
 const TORCH = fileURLToPath(new URL('../fixtures/torch/', import.meta.url));

@@ -54,7 +54,9 @@ function normalized(rows: Float64Array): Float64Array {
 
 function expectCloseArray(actual: unknown[], expected: Float64Array, tolerance: number): void {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((v, i) => expect(Math.abs((v as number) - expected[i]!), `row ${i}`).toBeLessThanOrEqual(tolerance));
+  actual.forEach((v, i) => {
+    expect(Math.abs((v as number) - expected[i]!), `row ${i}`).toBeLessThanOrEqual(tolerance);
+  });
 }
 
 const score = (dir: string, out: string, ...extra: string[]) =>

@@ -136,7 +136,9 @@ describe('clipsift select --normsim-d', () => {
     for (let i = 0; i < data.length; i++) data[i] = fromFloat16Bits(images[i]!);
     const order = [...uids.keys()].sort((a, b) => (uids[a]! < uids[b]! ? -1 : 1));
     const sorted = new Float32Array(data.length);
-    order.forEach((row, k) => sorted.set(data.subarray(row * DIM, (row + 1) * DIM), k * DIM));
+    order.forEach((row, k) => {
+      sorted.set(data.subarray(row * DIM, (row + 1) * DIM), k * DIM);
+    });
     const reference = bruteForce({ data: sorted, rows: uids.length, dim: DIM }, removalSchedule(uids.length - 40, 5));
     expect(reference.minGap).toBeGreaterThan(1e-4);
     const out = join(tempDir(), 'subset.npy');

@@ -40,7 +40,9 @@ describe('clipsift select', () => {
       const clip = Float32Array.from(uids, (_, i) => Math.round(Math.sin(i * 1.7 + shard) * 4) / 8);
       const neg = Float32Array.from(uids, (_, i) => Math.fround(-Math.abs(Math.cos(i * 0.37 + shard * 2.1))));
       writeScoreFile(join(dir, `0000000${shard}.scores.parquet`), uids, { clip_score: clip, negclip_loss: neg });
-      uids.forEach((uid, i) => rows.push({ uid, clip_score: clip[i]!, negclip_loss: neg[i]! }));
+      uids.forEach((uid, i) => {
+        rows.push({ uid, clip_score: clip[i]!, negclip_loss: neg[i]! });
+      });
     }
   });
 

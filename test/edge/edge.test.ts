@@ -70,7 +70,9 @@ describe('the bundled Gram matrix (target.gram.bin)', () => {
       bytes.set(new TextEncoder().encode('CSGRAM01'));
       view.setUint32(8, rows, true);
       view.setUint32(12, dim, true);
-      values.forEach((v, i) => view.setFloat64(16 + i * 8, v, true));
+      values.forEach((v, i) => {
+        view.setFloat64(16 + i * 8, v, true);
+      });
       return bytes;
     };
     expect(decodeBundledGram('x.bin', file(3, 2, [1, 2, 2, 5]))).toEqual({
@@ -328,7 +330,7 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
       [
         'a truncated second .npy',
         () => {
-          const whole = npyPairBody(small.f16).body as Uint8Array;
+          const whole = npyPairBody(small.f16).body as Uint8Array<ArrayBuffer>;
           return [
             '/score',
             {

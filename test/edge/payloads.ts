@@ -114,7 +114,7 @@ export function rawQuery({ img }: Pair): string {
   return `?rows=${img.rows}&dim=${img.dim}&dtype=${img.data instanceof Uint16Array ? 'float16' : 'float32'}`;
 }
 
-export function npyOf(m: Embeddings): Uint8Array {
+export function npyOf(m: Embeddings): Uint8Array<ArrayBuffer> {
   return encodeNpy(m.data, [m.rows, m.dim]);
 }
 
@@ -141,7 +141,9 @@ export async function responseScores(response: Response): Promise<Scores> {
     const names = (response.headers.get('x-clipsift-columns') ?? '').split(',');
     const all = new Float32Array(await response.arrayBuffer());
     const out: Partial<Scores> = {};
-    names.forEach((name, i) => (out[name as keyof Scores] = all.slice(i * rows, (i + 1) * rows)));
+    names.forEach((name, i) => {
+      out[name as keyof Scores] = all.slice(i * rows, (i + 1) * rows);
+    });
     return out as Scores;
   }
   const json = (await response.json()) as { columns: Record<string, number[]> };

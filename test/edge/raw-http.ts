@@ -3,7 +3,7 @@
  * than follows (a stalled or oversized upload) and reads the response the server sends anyway; and a
  * keep-alive POST that retries the keep-alive race the way Node's docs say to.
  */
-import { Agent, request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 
 export interface RawResponse {

@@ -67,7 +67,9 @@ export function negClipLossRef(
     for (let first = 0; first < n; first += batchSize) {
       const batch = Array.from({ length: Math.min(batchSize, n - first) }, (_, i) => order[first + i]);
       const values = negClipBatchRef(a, b, img.dim, batch, tau);
-      batch.forEach((row, i) => (sum[row] += values[i]));
+      batch.forEach((row, i) => {
+        sum[row] += values[i];
+      });
     }
   }
   return sum.map((v) => v / orders.length);
@@ -81,13 +83,7 @@ export function normSimRef(candidates: Matrix, target: Matrix, p: number): Float
     if (p === Infinity) return Math.max(...sims);
     const m = Math.max(...sims);
     if (m === 0) return 0;
-    return (
-      m *
-      Math.pow(
-        sims.reduce((s, v) => s + Math.pow(v / m, p), 0),
-        1 / p,
-      )
-    );
+    return m * sims.reduce((s, v) => s + (v / m) ** p, 0) ** (1 / p);
   });
 }
 

@@ -66,7 +66,11 @@ describe('npy header fuzzing', () => {
           const bytes = encodeNpy(data, [rows, dim]);
           const read = await readAll('gen.npy', bytes);
           const flat = new Uint8Array(read.reduce((n, c) => n + c.length, 0));
-          read.reduce((at, c) => (flat.set(c, at), at + c.length), 0);
+          let at = 0;
+          for (const c of read) {
+            flat.set(c, at);
+            at += c.length;
+          }
           expect(flat).toEqual(bytesOf(data));
         },
       ),

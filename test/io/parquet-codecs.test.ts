@@ -38,7 +38,7 @@ const norms = Array.from({ length: ROWS }, (_, i) =>
   Math.sqrt(expectedEmbeddings.subarray(i * DIM, (i + 1) * DIM).reduce((s, x) => s + x * x, 0)),
 );
 
-function bytes(codec: string): Uint8Array {
+function bytes(codec: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(join(DIR, `${codec}.parquet`)));
 }
 
@@ -84,7 +84,7 @@ describe.each(Object.entries(CODECS))('parquet written by DuckDB with %s', (code
       expectedEmbeddings.map((x) => 1 - x),
       [ROWS, DIM],
     );
-    const file = (name: string, data: Uint8Array) => ({ path: name, file: new File([data], name) });
+    const file = (name: string, data: Uint8Array<ArrayBuffer>) => ({ path: name, file: new File([data], name) });
     const pool = await loadPool(
       {
         kind: 'files',

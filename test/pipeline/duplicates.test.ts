@@ -11,7 +11,10 @@ function reference(shards: string[][]) {
     const within: number[] = [];
     const across: number[] = [];
     uids.forEach((uid, row) => {
-      if (local.has(uid)) return void within.push(row);
+      if (local.has(uid)) {
+        within.push(row);
+        return;
+      }
       local.add(uid);
       const first = firstShard.get(uid);
       if (first === undefined) firstShard.set(uid, shard);

@@ -68,7 +68,9 @@ describe('sample pool demo', () => {
       topRows(pool, normsim_inf, 0.2, negClip),
       topRows(pool, normsim_2, 0.2, negClip),
     ];
-    expected.forEach((rows, k) => expect([...report.methods[k]!.rows]).toEqual(rows));
+    expected.forEach((rows, k) => {
+      expect([...report.methods[k]!.rows]).toEqual(rows);
+    });
     for (const method of report.methods) {
       for (const kind of ROW_KINDS)
         expect(method.keptByKind[kind]).toBe([...method.rows].filter((r) => pool.kinds[r] === kind).length);

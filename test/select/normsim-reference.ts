@@ -12,7 +12,9 @@ export function clusteredRows(rows: number, dim: number, seed: number): Embeddin
     const spread = r % 7 === 0 ? 3 : 0.6; // every 7th row strays far from its cluster
     const v = centre.map((c) => c + spread * random.normal());
     const norm = Math.hypot(...v);
-    v.forEach((x, i) => (data[r * dim + i] = x / norm));
+    v.forEach((x, i) => {
+      data[r * dim + i] = x / norm;
+    });
   }
   return { data, rows, dim };
 }

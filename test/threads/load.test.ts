@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { importedMemoryMinimum, loadKernels } from '../../dist/lib/engine/load.js';
 
 /** Assembles text-format wasm with binaryen (standard encodings; atomics for shared memories). */
-function assemble(wat: string): Uint8Array {
+function assemble(wat: string): Uint8Array<ArrayBuffer> {
   const module = binaryen.parseText(wat);
   module.setFeatures(binaryen.Features.MVP | binaryen.Features.Atomics);
   const bytes = module.emitBinary();
   module.dispose();
-  return bytes;
+  return new Uint8Array(bytes); // binaryen's view, copied into an ArrayBuffer of its own
 }
 
 const name = (text: string) => [text.length, ...new TextEncoder().encode(text)];
