@@ -1,9 +1,10 @@
 /**
  * The clipsift command line: finds the command named by the first argument and runs it.
  *
- * Commands live one per module (src/cli/<name>.ts), each exporting `command` (see command.ts). They
- * are imported lazily, so `clipsift score` does not load the web demo's server and a command that is
- * not built into this copy is simply absent from the listing rather than breaking the others.
+ * Commands live one per module (src/cli/<name>.ts), each exporting `command` (see command.ts), listed
+ * in the static COMMANDS map below. They are imported lazily, so `clipsift score` does not load the
+ * web demo's server; every import names its module literally, so bundlers and readers see the whole
+ * command graph. A command whose module fails to load is an error, in the listing as when run.
  * Everything here uses node: APIs that Deno 2 also provides; root score.ts runs this same file.
  */
 import process from 'node:process';
@@ -11,8 +12,23 @@ import type { Command } from './command.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
 
-/** The single registry: every command's module name, in the order `clipsift --help` lists them. */
-const COMMAND_NAMES = ['score', 'worker', 'status', 'select', 'subset', 'inspect', 'demo', 'serve-demo'] as const;
+/** A command module: what src/cli/<name>.ts exports. */
+type CommandModule = { command: Command };
+
+/**
+ * The single registry: every command and the import of its module, in the order `clipsift --help`
+ * lists them. A new command is one line here.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  score: () => import('./score.js'),
+  worker: () => import('./worker.js'),
+  status: () => import('./status.js'),
+  select: () => import('./select.js'),
+  subset: () => import('./subset.js'),
+  inspect: () => import('./inspect.js'),
+  demo: () => import('./demo.js'),
+  'serve-demo': () => import('./serve-demo.js'),
+};
 
 const TOP_USAGE = `usage: clipsift <command> [options]
 
@@ -26,15 +42,18 @@ Score and select image-text pretraining data for CLIP from its embeddings
  */
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined) {
-    process.stderr.write(`${await topLevelHelp()}\n`);
-    return 2;
-  }
-  if (first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     // `clipsift help score` is the same as `clipsift score --help`.
     if (first === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
-    process.stdout.write(`${await topLevelHelp()}\n`);
-    return 0;
+    let help: string;
+    try {
+      help = await topLevelHelp();
+    } catch (error) {
+      return report('help', error);
+    }
+    // No arguments at all is a usage error: the listing goes to stderr.
+    (first === undefined ? process.stderr : process.stdout).write(`${help}\n`);
+    return first === undefined ? 2 : 0;
   }
   if (first === '--version' || first === '-v') {
     process.stdout.write(`${clipsiftVersion()}\n`);
@@ -43,15 +62,16 @@ export async function main(argv: string[]): Promise<number> {
 
   let command: Command | undefined;
   try {
-    command = (COMMAND_NAMES as readonly string[]).includes(first) ? await loadCommand(first) : undefined;
+    command = Object.hasOwn(COMMANDS, first) ? await loadCommand(first) : undefined;
   } catch (error) {
     return report(first, error);
   }
   if (command === undefined) {
-    const available = (await availableCommands()).map((c) => c.name);
+    const available = Object.keys(COMMANDS);
     const guess = closestWord(first, available);
     process.stderr.write(
-      `clipsift: unknown command '${first}'${guess ? `; did you mean '${guess}'?` : ''} (commands: ${available.join(', ')}; see clipsift --help)\n`,
+      `clipsift: unknown command '${first}'${guess ? `; did you mean '${guess}'?` : ''} (commands: ${available.join(', ')}; see clipsift --help)
+`,
     );
     return 2;
   }
@@ -90,7 +110,7 @@ function report(commandName: string, error: unknown): number {
 }
 
 async function topLevelHelp(): Promise<string> {
-  const commands = await availableCommands();
+  const commands = await allCommands();
   const width = Math.max(...commands.map((c) => c.name.length), 0);
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
@@ -104,47 +124,29 @@ async function topLevelHelp(): Promise<string> {
   ].join('\n');
 }
 
-/** Every command whose module is present in this build, in registry order. */
-async function availableCommands(): Promise<Command[]> {
+/** Every command, in registry order. @throws when a command's module cannot be loaded */
+async function allCommands(): Promise<Command[]> {
   const loaded: Command[] = [];
-  for (const name of COMMAND_NAMES) {
-    try {
-      const command = await loadCommand(name);
-      if (command) loaded.push(command);
-    } catch (error) {
-      // A listing should not fail because one command is broken; running that command reports why.
-      if (process.env.CLIPSIFT_DEBUG === '1') process.stderr.write(`clipsift: cannot load ${name}: ${String(error)}\n`);
-    }
-  }
+  for (const name of Object.keys(COMMANDS)) loaded.push(await loadCommand(name));
   return loaded;
 }
 
 /**
- * Imports ./<name>.js and returns its `command`, or undefined when that module does not exist.
- * Any other failure (a syntax error, a missing dependency of the module) is rethrown.
+ * Imports the module of command `name` and returns its `command`.
+ * @throws when the module cannot be imported (the import's own error) or exports no command of that name
  */
-async function loadCommand(name: string): Promise<Command | undefined> {
-  const url = new URL(`./${name}.js`, import.meta.url);
-  let module: { command?: Command };
+async function loadCommand(name: string): Promise<Command> {
+  let module: CommandModule;
   try {
-    module = (await import(url.href)) as { command?: Command };
+    module = await COMMANDS[name]!();
   } catch (error) {
-    if (isThisModuleMissing(error, url)) return undefined;
-    throw error;
+    throw new Error(`cannot load the ${name} command: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   const command = module.command;
   if (!command || typeof command.run !== 'function' || command.name !== name) {
     throw new Error(`src/cli/${name} does not export a command named '${name}'`);
   }
   return command;
-}
-
-/** Node and Deno both say ERR_MODULE_NOT_FOUND; only a miss of `url` itself counts, not of its imports. */
-function isThisModuleMissing(error: unknown, url: URL): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  const notFound = code === 'ERR_MODULE_NOT_FOUND' || /module not found|cannot find module/i.test(error.message);
-  if (!notFound) return false;
-  const path = decodeURIComponent(url.pathname);
-  return error.message.includes(url.href) || error.message.includes(path);
 }

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { captureOutput } from './helpers.js';
 
@@ -84,5 +85,37 @@ describe('clipsift dispatcher', () => {
     const { code, stdout } = await run(['--version']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('command registry', () => {
+  afterEach(() => {
+    vi.doUnmock('../../src/cli/serve-demo.js');
+    vi.resetModules();
+  });
+
+  it('fails loudly, naming the command, when a command module cannot be loaded (the listing does not skip it)', async () => {
+    vi.resetModules();
+    vi.doMock('../../src/cli/serve-demo.js', () => {
+      throw new Error('simulated broken module');
+    });
+    const fresh = (await import('../../src/cli/main.js')).main;
+    const listing = await captureOutput(() => fresh(['--help']));
+    expect(listing.code).toBe(1);
+    expect(listing.stderr).toMatch(/^clipsift help: cannot load the serve-demo command: /);
+    const running = await captureOutput(() => fresh(['serve-demo']));
+    expect(running.code).toBe(1);
+    expect(running.stderr).toMatch(/^clipsift serve-demo: cannot load the serve-demo command/);
+    // The other commands still run.
+    expect((await captureOutput(() => fresh(['inspect', '--help']))).code).toBe(0);
+  });
+
+  it('imports every command by a literal module name, one module per listed command', () => {
+    const source = readFileSync(new URL('../../src/cli/main.ts', import.meta.url), 'utf8');
+    const imports = [...source.matchAll(/\bimport\(([^)]*)\)/g)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(0);
+    for (const specifier of imports) expect(specifier).toMatch(/^'\.\/[a-z-]+\.js'$/);
+    const names = imports.map((s) => s.slice(3, -4));
+    for (const name of names) expect(existsSync(new URL(`../../src/cli/${name}.ts`, import.meta.url))).toBe(true);
   });
 });
