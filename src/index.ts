@@ -4,6 +4,8 @@
  */
 export { createEngine, NEGCLIP_LOSS_DEFAULTS } from './engine/index.js';
 export type {
+  Abortable,
+  ClipScoreOptions,
   Engine,
   EngineOptions,
   EngineInfo,

@@ -37,17 +37,33 @@ export interface NegClipLossOptions {
   normalize?: boolean;
   /** Called after each batch with (rows × repeats done, rows × repeats). */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the call between batches; it then rejects with the signal's reason (see {@link Abortable}). */
+  signal?: AbortSignal;
 }
 
-export interface NormSimOptions {
+/**
+ * Long operations take an AbortSignal. It is checked when the call starts (calls run one at a time,
+ * so a queued call may start later) and between its batches: an aborted call rejects with
+ * `signal.reason` (an AbortError DOMException by default) without running further kernels, and the
+ * engine stays usable for the calls after it.
+ */
+export interface Abortable {
+  signal?: AbortSignal;
+}
+
+export interface NormSimOptions extends Abortable {
   normalize?: boolean;
   /** Called after each chunk of candidates with (candidates done, candidates). */
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface PrepareTargetOptions {
+export interface PrepareTargetOptions extends Abortable {
   /** The norm: Infinity (default, max similarity) or any p >= 1. */
   p?: number;
+  normalize?: boolean;
+}
+
+export interface ClipScoreOptions extends Abortable {
   normalize?: boolean;
 }
 
@@ -73,13 +89,17 @@ const prepared = new WeakMap<Target, ops.PreparedTarget>();
 
 export interface Engine {
   /** CLIPScore_i = img_i · txt_i. */
-  clipScore(img: Embeddings, txt: Embeddings, options?: { normalize?: boolean }): Promise<Float32Array>;
+  clipScore(img: Embeddings, txt: Embeddings, options?: ClipScoreOptions): Promise<Float32Array>;
   /** negCLIPLoss_i = s_ii − τ/2·[log Σ_j exp(s_ij/τ) + log Σ_j exp(s_ji/τ)] over i's batch, averaged over shuffles. */
   negClipLoss(img: Embeddings, txt: Embeddings, options?: NegClipLossOptions): Promise<Float32Array>;
-  /** Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix), or a Gram matrix for p = 2. */
+  /**
+   * Prepares target image embeddings for NormSim_p (p = 2 builds the d×d Gram matrix), or a Gram matrix for p = 2.
+   * For p ≠ 2 (and for p = 2 with no more rows than dims) the target keeps a reference to `target.data`,
+   * not a copy, so a multi-gigabyte target is held once: leave those rows unchanged while the Target is in use.
+   */
   prepareTarget(target: Embeddings | GramTarget, options?: PrepareTargetOptions): Promise<Target>;
   /** G = TᵀT in float64 (row-major dim × dim), summed in a fixed order. */
-  gramMatrix(target: Embeddings): Promise<Float64Array>;
+  gramMatrix(target: Embeddings, options?: Abortable): Promise<Float64Array>;
   /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
   normSim(candidates: Embeddings, target: Target, options?: NormSimOptions): Promise<Float32Array>;
   /** Runtime, threads and SIMD variant in use. */
@@ -113,9 +133,10 @@ class SerialEngine implements Engine {
     private readonly about: ExecutorInfo,
   ) {}
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
+  private serial<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const run = async () => {
       if (this.closed) throw new Error('clipsift: engine is closed');
+      signal?.throwIfAborted();
       return work();
     };
     const result = this.queue.then(run, run);
@@ -123,10 +144,10 @@ class SerialEngine implements Engine {
     return result;
   }
 
-  clipScore(img: Embeddings, txt: Embeddings, options: { normalize?: boolean } = {}) {
+  clipScore(img: Embeddings, txt: Embeddings, options: ClipScoreOptions = {}) {
     checkPairs(img, txt);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    return this.serial(() => ops.clipScore(this.k, img, txt));
+    return this.serial(() => ops.clipScore(this.k, img, txt, options.signal), options.signal);
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
@@ -144,8 +165,17 @@ class SerialEngine implements Engine {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    return this.serial(() =>
-      ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }),
+    return this.serial(
+      () =>
+        ops.negClipLoss(this.k, img, txt, {
+          batchSize,
+          temperature,
+          repeats,
+          seed,
+          onProgress: options.onProgress,
+          signal: options.signal,
+        }),
+      options.signal,
     );
   }
 
@@ -156,7 +186,7 @@ class SerialEngine implements Engine {
     if (typeof p !== 'number' || Number.isNaN(p) || p < 1)
       throw new RangeError(`clipsift: p must be >= 1 or Infinity, got ${p}`);
     if (options.normalize) target = normalized(target);
-    const ready = await this.serial(() => ops.prepareTarget(this.k, target, p));
+    const ready = await this.serial(() => ops.prepareTarget(this.k, target, p, options.signal), options.signal);
     const handle: Target = Object.freeze({ p, rows: target.rows, dim: target.dim });
     prepared.set(handle, ready);
     return handle;
@@ -181,9 +211,9 @@ class SerialEngine implements Engine {
     return handle;
   }
 
-  gramMatrix(target: Embeddings) {
+  gramMatrix(target: Embeddings, options: Abortable = {}) {
     checkEmbeddings('target embeddings', target);
-    return this.serial(() => ops.gramMatrix(this.k, target));
+    return this.serial(() => ops.gramMatrix(this.k, target, options.signal), options.signal);
   }
 
   normSim(candidates: Embeddings, target: Target, options: NormSimOptions = {}) {
@@ -193,7 +223,10 @@ class SerialEngine implements Engine {
     if (candidates.dim !== target.dim)
       throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
     if (options.normalize) candidates = normalized(candidates);
-    return this.serial(() => ops.normSim(this.k, candidates, ready, options.onProgress));
+    return this.serial(
+      () => ops.normSim(this.k, candidates, ready, options.onProgress, options.signal),
+      options.signal,
+    );
   }
 
   info() {

@@ -8,7 +8,12 @@ import type { KernelExports } from './executor.js';
 /** Which SIMD instruction set the kernels were compiled for. */
 export type SimdVariant = 'baseline' | 'relaxed';
 
-/** Where a kernel module comes from: a compiled module, its bytes, or a URL to fetch. */
+/**
+ * Where a kernel module comes from: a compiled module, its bytes, or a URL to fetch. A string is a
+ * URL or path relative to the caller's base, as a relative `fetch` or `import` of the caller's
+ * would read it: the page's base URL in a browser, the worker's location in a worker, the current
+ * directory in Node and Deno.
+ */
 export type ModuleSource = WebAssembly.Module | ArrayBuffer | Uint8Array | URL | string;
 
 /** File name of a build variant in dist/wasm. */
@@ -52,7 +57,7 @@ function describe(module: WebAssembly.Module, bytes: Uint8Array | undefined): Lo
 
 /** Reads a kernel file: node:fs for file: URLs in Node, fetch everywhere else. */
 async function readKernelBytes(source: URL | string): Promise<Uint8Array> {
-  const url = typeof source === 'string' ? new URL(source, import.meta.url) : source;
+  const url = typeof source === 'string' ? await resolveAgainstCaller(source) : source;
   if (url.protocol === 'file:' && !('Deno' in globalThis)) {
     // Node's fetch does not read file: URLs.
     const { readFile } = await import('node:fs/promises');
@@ -61,6 +66,32 @@ async function readKernelBytes(source: URL | string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`clipsift: cannot load kernels from ${url.href}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * A module string as a URL: absolute URLs as they are, anything else against the caller's base
+ * (document.baseURI, the worker's location, or the current directory as a file: URL).
+ * @throws when the string is relative and the runtime has no base to resolve it against
+ */
+export async function resolveAgainstCaller(text: string): Promise<URL> {
+  if (URL.canParse?.(text) ?? /^[a-z][a-z0-9+.-]*:/i.test(text)) return new URL(text);
+  const g = globalThis as {
+    document?: { baseURI?: string };
+    location?: { href?: string };
+    process?: { cwd?: () => string; versions?: { node?: string } };
+    Deno?: { cwd(): string };
+  };
+  const base = g.document?.baseURI ?? g.location?.href;
+  if (base) return new URL(text, base);
+  const cwd = g.Deno?.cwd() ?? (g.process?.versions?.node ? g.process.cwd?.() : undefined);
+  if (cwd !== undefined) {
+    // pathToFileURL escapes what a path may hold and a URL may not (%, #, spaces, Windows drive letters).
+    const { pathToFileURL } = await import('node:url');
+    return new URL(text.replace(/\\/g, '/'), pathToFileURL(`${cwd}/`));
+  }
+  throw new Error(
+    `clipsift: module '${text}' is relative, and this runtime has no base URL to resolve it against; pass a URL`,
+  );
 }
 
 /**

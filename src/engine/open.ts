@@ -18,7 +18,7 @@ import {
 } from './features.js';
 import { inlineExecutor } from './inline.js';
 import { instantiateKernels, kernelUrl, loadKernels, MAX_PAGES, type ModuleSource, type SimdVariant } from './load.js';
-import { createPool, defaultWorkerUrl } from './pool.js';
+import { createPool } from './pool.js';
 
 export interface ExecutorOptions {
   /**
@@ -41,8 +41,9 @@ export interface ExecutorOptions {
    */
   module?: ModuleSource;
   /**
-   * The worker script for threads; defaults to worker.js next to the engine's code
-   * ({@link defaultWorkerUrl}). Bundles that emit the worker elsewhere pass its URL here.
+   * The worker script for threads; defaults to worker.js next to the engine's code, created as
+   * `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` so bundlers that know
+   * that pattern emit it by themselves. Bundles that put the worker elsewhere pass its URL here.
    */
   workerUrl?: URL | string;
 }
@@ -95,7 +96,7 @@ export async function openExecutor(options: ExecutorOptions = {}): Promise<{ exe
     module: loaded.module,
     memory,
     threads: wanted,
-    workerUrl: options.workerUrl ?? defaultWorkerUrl(),
+    workerUrl: options.workerUrl,
     runtime,
   });
   return { executor, info: describe(wanted, true) };

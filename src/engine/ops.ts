@@ -53,6 +53,13 @@ function stageRows(
   order?: Uint32Array,
 ): void {
   const { dim, data } = e;
+  // The caller's array is read when the call runs, not when it was made (calls queue): one that was
+  // detached (transferred to a worker) or swapped meanwhile must fail, not stage stale memory.
+  if (data.length !== e.rows * dim) {
+    throw new Error(
+      `clipsift: an input array changed after the call was made (${data.length} values, expected ${e.rows} × ${dim}: detached or transferred?); keep inputs unchanged until the call settles`,
+    );
+  }
   const View = data instanceof Uint16Array ? Uint16Array : Float32Array;
   const dst = new View(memory.buffer, at, count * dim);
   if (!order) {
@@ -72,7 +79,12 @@ function packTasks(k: Kernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, 
 }
 
 /** CLIPScore_i = img_i · txt_i. */
-export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): Promise<Float32Array> {
+export async function clipScore(
+  k: Kernels,
+  img: Embeddings,
+  txt: Embeddings,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
   // Mixed f16/f32 pairs are compared in f32.
   if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
   const { rows, dim } = img;
@@ -84,6 +96,7 @@ export async function clipScore(k: Kernels, img: Embeddings, txt: Embeddings): P
   arena.commit('CLIPScore');
   const result = new Float32Array(rows);
   for (let first = 0; first < rows; first += chunk) {
+    signal?.throwIfAborted();
     const count = Math.min(chunk, rows - first);
     stageRows(k.executor.memory, a, img, first, count);
     stageRows(k.executor.memory, b, txt, first, count);
@@ -102,6 +115,8 @@ export interface NegClipOptions {
   repeats: number;
   seed: number;
   onProgress?: Progress;
+  /** Checked before every batch: an aborted call stops there and rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /** negCLIPLoss, averaged over `repeats` seeded shuffles cut into batches of `batchSize` rows. */
@@ -121,6 +136,7 @@ export async function negClipLoss(
   for (let rep = 0; rep < repeats; rep++) {
     const order = batch === n ? undefined : permutation(n, mixSeed(o.seed, rep));
     for (let first = 0; first < n; first += batch) {
+      o.signal?.throwIfAborted();
       const count = Math.min(batch, n - first);
       await negClipBatch(k, layout, img, txt, first, count, order, o.temperature, sum);
       o.onProgress?.(rep * n + first + count, repeats * n);
@@ -206,17 +222,24 @@ export type PreparedTarget =
   | { kind: 'gram'; p: 2; rows: number; dim: number; gram: Float64Array };
 
 /** Prepares a target once for many candidate batches. */
-export async function prepareTarget(k: Kernels, target: Embeddings, p: number): Promise<PreparedTarget> {
+export async function prepareTarget(
+  k: Kernels,
+  target: Embeddings,
+  p: number,
+  signal?: AbortSignal,
+): Promise<PreparedTarget> {
   const { rows, dim } = target;
   // Below dim rows, Σ_t (x·t)² directly costs less than xᵀGx and is exact to the last bit of each product.
   if (p !== 2 || rows <= dim) {
-    return { kind: 'rows', p, rows, dim, embeddings: { ...target, data: target.data.slice() } };
+    // Kept by reference, not copied: a target can be gigabytes (ImageNet at float16 is ~2 GB), and the
+    // caller, who loaded it, would otherwise hold it twice. The contract is on Engine.prepareTarget.
+    return { kind: 'rows', p, rows, dim, embeddings: { ...target } };
   }
-  return { kind: 'gram', p: 2, rows, dim, gram: await gramMatrix(k, target) };
+  return { kind: 'gram', p: 2, rows, dim, gram: await gramMatrix(k, target, signal) };
 }
 
 /** G = TᵀT in float64, summed over chunks of target rows in a fixed order. */
-export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Array> {
+export async function gramMatrix(k: Kernels, t: Embeddings, signal?: AbortSignal): Promise<Float64Array> {
   const { rows, dim } = t;
   const x = k.executor;
   const chunkRows = Math.min(GRAM_CHUNK, rows);
@@ -234,6 +257,7 @@ export async function gramMatrix(k: Kernels, t: Embeddings): Promise<Float64Arra
   x.kernels.fill_f64(gram, dim * dim, 0);
   const suffix = typeSuffix(t);
   for (let first = 0; first < rows; first += wave * chunkRows) {
+    signal?.throwIfAborted();
     const chunks = Math.min(wave, Math.ceil((rows - first) / chunkRows));
     const packs: Task[] = [];
     const products: Task[] = [];
@@ -265,6 +289,7 @@ export async function normSim(
   candidates: Embeddings,
   target: PreparedTarget,
   onProgress?: Progress,
+  signal?: AbortSignal,
 ): Promise<Float32Array> {
   const x = k.executor;
   const { rows, dim } = candidates;
@@ -304,6 +329,7 @@ export async function normSim(
 
   const result = new Float32Array(rows);
   for (let first = 0; first < rows; first += chunk) {
+    signal?.throwIfAborted();
     const count = Math.min(chunk, rows - first);
     const blocks = Math.ceil(count / k.blockRows);
     stageRows(x.memory, raw, candidates, first, count);

@@ -15,8 +15,9 @@ import { startWorker, type WorkerThread } from './runtime.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 /**
- * The worker script next to this module in the build (dist/lib/engine/worker.js). Bundles that
- * move the code elsewhere pass their own through the `workerUrl` option instead.
+ * The worker script next to this module in the build (dist/lib/engine/worker.js): where workers
+ * start from when no `workerUrl` is given (runtime.ts creates them with the literal
+ * `new URL('./worker.js', import.meta.url)` bundlers look for).
  */
 export function defaultWorkerUrl(): URL {
   return new URL('./worker.js', import.meta.url);
@@ -30,8 +31,8 @@ export interface PoolOptions {
   memory: WebAssembly.Memory;
   /** Number of worker threads (≥ 1). */
   threads: number;
-  /** The worker script; defaults to {@link defaultWorkerUrl}. */
-  workerUrl?: URL | string;
+  /** The worker script; by default the engine's own worker.js (see {@link defaultWorkerUrl}). */
+  workerUrl?: URL | string | undefined;
   /** Runtime whose worker flavour to use; detected by default. */
   runtime?: RuntimeName;
 }
@@ -49,7 +50,7 @@ export async function createPool(options: PoolOptions): Promise<Executor> {
     options.module,
     options.memory,
     kernels,
-    options.workerUrl ?? defaultWorkerUrl(),
+    options.workerUrl,
     options.runtime ?? detectRuntime(),
     options.threads,
   );
@@ -97,7 +98,7 @@ class WorkerPool implements Executor {
     readonly module: WebAssembly.Module,
     readonly memory: WebAssembly.Memory,
     readonly kernels: KernelExports,
-    private readonly workerUrl: URL | string,
+    private readonly workerUrl: URL | string | undefined,
     private readonly runtime: RuntimeName,
     readonly threads: number,
   ) {}
@@ -234,7 +235,9 @@ class WorkerPool implements Executor {
     if (!slot.alive) return;
     slot.alive = false;
     slot.starting?.reject(
-      new Error(`clipsift: worker ${slot.index} failed to start from ${String(this.workerUrl)}: ${reason}`),
+      new Error(
+        `clipsift: worker ${slot.index} failed to start from ${String(this.workerUrl ?? defaultWorkerUrl())}: ${reason}`,
+      ),
     );
     slot.starting = undefined;
     const current = slot.current;

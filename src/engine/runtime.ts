@@ -30,9 +30,14 @@ export interface WorkerThread {
   terminate(): Promise<void>;
 }
 
-/** Starts the worker script at `url` as a module worker of this runtime. */
+/**
+ * Starts the worker script at `url` as a module worker of this runtime; without `url`, the engine's
+ * own worker.js beside this module. That default is written as the literal
+ * `new Worker(new URL('./worker.js', import.meta.url), …)` so bundlers (webpack 5, Vite, Parcel)
+ * recognise it and emit the worker with the bundle, no `workerUrl` option needed.
+ */
 export async function startWorker(
-  url: URL | string,
+  url: URL | string | undefined,
   listener: WorkerListener,
   runtime: RuntimeName = detectRuntime(),
 ): Promise<WorkerThread> {
@@ -59,13 +64,18 @@ function deliverOnce(listener: WorkerListener): WorkerListener & { stop(): void 
   };
 }
 
-async function startNodeWorker(url: URL | string, listener: ReturnType<typeof deliverOnce>): Promise<WorkerThread> {
+async function startNodeWorker(
+  url: URL | string | undefined,
+  listener: ReturnType<typeof deliverOnce>,
+): Promise<WorkerThread> {
   // Dynamic so that browsers and edge bundles never see node:worker_threads.
   const { Worker } = await import('node:worker_threads');
+  const options = { execArgv: workerExecArgv(process.execArgv) };
   // worker_threads takes a file path or a file: URL object, not a URL string.
-  const worker = new Worker(typeof url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(url) ? new URL(url) : url, {
-    execArgv: workerExecArgv(process.execArgv),
-  });
+  const worker =
+    url === undefined
+      ? new Worker(new URL('./worker.js', import.meta.url), options)
+      : new Worker(typeof url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(url) ? new URL(url) : url, options);
   worker.on('message', (data: unknown) => listener.message(data));
   worker.on('error', (error: Error) => listener.died(error?.message ?? String(error)));
   worker.on('messageerror', (error: Error) =>
@@ -94,14 +104,20 @@ export function workerExecArgv(parent: readonly string[]): string[] | undefined 
   return parent.some((flag) => aboutInput.test(flag)) ? [] : undefined;
 }
 
-async function startWebWorker(url: URL | string, listener: ReturnType<typeof deliverOnce>): Promise<WorkerThread> {
-  const worker = new Worker(url, { type: 'module' });
+async function startWebWorker(
+  url: URL | string | undefined,
+  listener: ReturnType<typeof deliverOnce>,
+): Promise<WorkerThread> {
+  const worker =
+    url === undefined
+      ? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })
+      : new Worker(url, { type: 'module' });
   worker.onmessage = (event: MessageEvent) => listener.message(event.data);
   worker.onerror = (event: ErrorEvent) => {
     // Keep the error from also surfacing as an uncaught error of the page / Deno process: the pool
     // turns it into the rejection of the pending call.
     event.preventDefault();
-    listener.died(event.message || `worker script ${String(url)} failed to load or run`);
+    listener.died(event.message || `worker script ${String(url ?? 'worker.js')} failed to load or run`);
   };
   worker.onmessageerror = () => listener.died('message could not be received by the host');
   return {
