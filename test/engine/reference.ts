@@ -1,5 +1,5 @@
 // Float64 reference implementations, written straight from the definitions (no tiling, no online
-// log-sum-exp), to check the kernels against. float16 goes through src/sample/float16.ts, which is
+// log-sum-exp), to check the kernels against. float16 goes through src/numeric/float16.ts, which is
 // checked against numpy for every bit pattern, not through the engine's own conversion.
 import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
 
