@@ -93,6 +93,12 @@ class WorkerPool implements Executor {
   private tail: Promise<unknown> = Promise.resolve();
   private nextTaskId = 1;
   private closed = false;
+  /**
+   * The kernels' static data, [0, heap_base), as instantiation wrote it. Restarting a dead worker
+   * instantiates the module again, which rewrites these bytes in the live shared memory: harmless
+   * only while kernels never write there, which execute() asserts against this copy first.
+   */
+  private readonly staticData: Uint8Array;
 
   constructor(
     readonly module: WebAssembly.Module,
@@ -101,7 +107,21 @@ class WorkerPool implements Executor {
     private readonly workerUrl: URL | string | undefined,
     private readonly runtime: RuntimeName,
     readonly threads: number,
-  ) {}
+  ) {
+    const end = typeof kernels.heap_base === 'function' ? kernels.heap_base() : 0;
+    this.staticData = new Uint8Array(memory.buffer, 0, end).slice();
+  }
+
+  /** Throws when the kernels' static data differs from what instantiation wrote (see staticData). */
+  private checkStaticData(): void {
+    const now = new Uint8Array(this.memory.buffer, 0, this.staticData.length);
+    const at = this.staticData.findIndex((byte, i) => byte !== now[i]);
+    if (at >= 0) {
+      throw new Error(
+        `clipsift: the kernels wrote to their static data (byte ${at} of ${this.staticData.length}); restarting a dead worker would overwrite it in the shared memory, so kernels must keep no mutable static data`,
+      );
+    }
+  }
 
   /** Starts (or restarts) the worker of one slot and resolves once its kernels are instantiated. */
   async startSlot(index: number): Promise<void> {
@@ -171,8 +191,9 @@ class WorkerPool implements Executor {
     // A worker that died in an earlier call is replaced before this one starts, so that a crash
     // costs one call, not the pool. No task runs now, so the new instance's data segments are
     // written into memory nobody is using.
-    const dead = this.slots.filter((slot) => !slot.alive).map((slot) => this.startSlot(slot.index));
-    await Promise.all(dead);
+    const deadSlots = this.slots.filter((slot) => !slot.alive);
+    if (deadSlots.length > 0) this.checkStaticData();
+    await Promise.all(deadSlots.map((slot) => this.startSlot(slot.index)));
     const workers = this.slots.filter((slot) => slot.alive);
     // A replacement can die again before it gets a task; then nothing would ever settle the call.
     if (workers.length === 0) throw new Error('clipsift: every worker died before the call could start');

@@ -139,6 +139,16 @@ describe('worker pool', { timeout: 60_000 }, () => {
     expectSameBits(floats(executor, BASE, 50_000), filled(50_000, 1.5));
   });
 
+  it('refuses to restart a dead worker once the kernels have written to their static data', async () => {
+    const executor = await pool(2, DYING_WORKER);
+    executor.kernels.writeStatic!(8);
+    await expect(executor.run([{ fn: 'exitThread', args: [] }])).rejects.toThrow(/died/);
+    // Re-instantiating would write the data segment (7, 7, 7, 7) back over the 8 in the live memory.
+    await expect(executor.run(fillTasks(BASE, 100, 10, 1))).rejects.toThrow(
+      /kernels wrote to their static data .*must keep no mutable static data/,
+    );
+  });
+
   it('rejects a pending call when the pool is closed under it, and every call after', async () => {
     const executor = await pool(2);
     const long = Array.from({ length: 64 }, (_, t) => ({
