@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { writeParquetTable } from '../../src/io/parquet.js';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/sample/float16.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
 import { bruteForce, clusteredRows } from '../select/normsim-reference.js';
 import {
   makeUids,
