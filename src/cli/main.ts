@@ -8,7 +8,9 @@
  * Everything here uses node: APIs that Deno 2 also provides; root score.ts runs this same file.
  */
 import process from 'node:process';
+import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import type { Command } from './command.js';
+import { refuseUrls } from './local-paths.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
 
@@ -41,6 +43,7 @@ Score and select image-text pretraining data for CLIP from its embeddings
  * Errors are reported as one line `clipsift <command>: <reason>` on stderr; set CLIPSIFT_DEBUG=1 for stacks.
  */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     // `clipsift help score` is the same as `clipsift score --help`.
@@ -80,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    refuseUrls(rest);
     return await command.run(rest);
   } catch (error) {
     return report(command.name, error);
@@ -98,7 +102,8 @@ function wantsHelp(argv: string[]): boolean {
 /** Writes the one-line report of a failed command and picks its exit code. */
 function report(commandName: string, error: unknown): number {
   const isUsage = error instanceof Error && error.name === 'UsageError';
-  const message = error instanceof Error ? error.message : String(error);
+  // The library's own errors start 'clipsift: '; this line already starts 'clipsift <command>: '.
+  const message = (error instanceof Error ? error.message : String(error)).replace(/^clipsift:\s*/, '');
   // One line, whatever the thrower put in the message: scripts grep these and terminals wrap them.
   const oneLine = message.replace(/\s*\n\s*/g, ' ').trim() || (error instanceof Error ? error.name : 'failed');
   const hint = isUsage ? ` (see clipsift ${commandName} --help)` : '';

@@ -6,7 +6,7 @@
  * the run before hours of work rather than after. Then shards are scored in order, each written
  * atomically, so an interrupted run loses at most the shard in progress.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Target } from '../index.js';
@@ -217,11 +217,15 @@ interface PlannedShard {
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions): Promise<number> {
   const warn = makeWarner();
-  const opened = await openScoreShards(options.inputs, {
-    arch: options.arch,
-    keyColumn: options.keyColumn,
-    ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
-  });
+  const opened = await openScoreShards(
+    options.inputs,
+    {
+      arch: options.arch,
+      keyColumn: options.keyColumn,
+      ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
+    },
+    warn.message,
+  );
   try {
     checkShardNames(opened);
     // A shard-array task: every task splits the same sorted list the same way, so no coordinator is needed.
@@ -239,6 +243,8 @@ export async function runScore(options: ScoreOptions): Promise<number> {
         throw new OutputError(options.out, 'is an input directory; write score files to another --out');
       }
     }
+    if (existsSync(options.out) && !statSync(options.out).isDirectory())
+      throw new OutputError(options.out, 'is a file; --out names the directory the score files go to');
     mkdirSync(options.out, { recursive: true });
     // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
     // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
