@@ -284,10 +284,18 @@ export async function captureOutput(run: () => Promise<number>): Promise<RunResu
   }
 }
 
-/** Runs a command as a child process and collects its output and exit code. */
-export function runChild(command: string, args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
+/** Runs a command as a child process (with `env` added to this process's environment) and collects its output and exit code. */
+export function runChild(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -31,7 +31,9 @@ let demo: RunningDemo;
 const work = mkdtempSync(join(tmpdir(), 'clipsift-web-'));
 
 beforeAll(async () => {
-  [demo, browser] = await Promise.all([startServeDemo(), launchChromium()]);
+  // The browser first: when it is missing the file fails at once, before a serve-demo child exists.
+  browser = await launchChromium();
+  demo = await startServeDemo();
 });
 afterAll(async () => {
   await browser?.close();
