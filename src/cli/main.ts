@@ -10,6 +10,7 @@
 import process from 'node:process';
 import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import type { Command } from './command.js';
+import { deniedAccess, envVariable, permissionAdvice } from './deno-permissions.js';
 import { refuseUrls } from './local-paths.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
@@ -52,14 +53,18 @@ export async function main(argv: string[]): Promise<number> {
     try {
       help = await topLevelHelp();
     } catch (error) {
-      return report('help', error);
+      return report(undefined, error, first === undefined ? [] : [first]);
     }
     // No arguments at all is a usage error: the listing goes to stderr.
     (first === undefined ? process.stderr : process.stdout).write(`${help}\n`);
     return first === undefined ? 2 : 0;
   }
   if (first === '--version' || first === '-v') {
-    process.stdout.write(`${clipsiftVersion()}\n`);
+    try {
+      process.stdout.write(`${clipsiftVersion()}\n`);
+    } catch (error) {
+      return report(undefined, error, [first]);
+    }
     return 0;
   }
 
@@ -67,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = Object.hasOwn(COMMANDS, first) ? await loadCommand(first) : undefined;
   } catch (error) {
-    return report(first, error);
+    return report(first, error, rest);
   }
   if (command === undefined) {
     const available = Object.keys(COMMANDS);
@@ -86,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     refuseUrls(rest);
     return await command.run(rest);
   } catch (error) {
-    return report(command.name, error);
+    return report(command.name, error, rest);
   }
 }
 
@@ -99,16 +104,22 @@ function wantsHelp(argv: string[]): boolean {
   return false;
 }
 
-/** Writes the one-line report of a failed command and picks its exit code. */
-function report(commandName: string, error: unknown): number {
+/** Writes the one-line report of a failed command (none: the program itself) and picks its exit code. */
+function report(commandName: string | undefined, error: unknown, argv: string[]): number {
+  const denied = deniedAccess(error);
+  const prefix = commandName === undefined ? 'clipsift' : `clipsift ${commandName}`;
+  if (denied) {
+    process.stderr.write(`${prefix}: ${permissionAdvice(denied, commandName, argv)}\n`);
+    return 1;
+  }
   const isUsage = error instanceof Error && error.name === 'UsageError';
   // The library's own errors start 'clipsift: '; this line already starts 'clipsift <command>: '.
   const message = (error instanceof Error ? error.message : String(error)).replace(/^clipsift:\s*/, '');
   // One line, whatever the thrower put in the message: scripts grep these and terminals wrap them.
   const oneLine = message.replace(/\s*\n\s*/g, ' ').trim() || (error instanceof Error ? error.name : 'failed');
   const hint = isUsage ? ` (see clipsift ${commandName} --help)` : '';
-  process.stderr.write(`clipsift ${commandName}: ${oneLine}${hint}\n`);
-  if (process.env.CLIPSIFT_DEBUG === '1' && error instanceof Error && error.stack) {
+  process.stderr.write(`${prefix}: ${oneLine}${hint}\n`);
+  if (envVariable('CLIPSIFT_DEBUG') === '1' && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
   return isUsage ? 2 : 1;
