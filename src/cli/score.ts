@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
+import { chooseSimd } from '../engine/open.js';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
@@ -212,6 +213,8 @@ interface PlannedShard {
   parameters: ScoreParameters;
   /** True when a score file with these parameters already exists. */
   done: boolean;
+  /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
+  replace: boolean;
 }
 
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
@@ -264,7 +267,7 @@ export async function runScore(options: ScoreOptions): Promise<number> {
       }
       warnAboutTargetNorms(targetName, target, options.normalize, warn.message);
     }
-    const plan = await planShards(shards, options, target);
+    const plan = await planShards(shards, options, target, warn.message);
     const todo = plan.filter((p) => !p.done);
     if (options.shard && plan.length === 0) {
       process.stdout.write(
@@ -344,7 +347,10 @@ async function scorePlanned(
         continue;
       }
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
-      const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
+      const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, {
+        ...settings,
+        force: settings.force || planned.replace,
+      });
       written++;
       rowsScored += outcome.written;
     }
@@ -371,23 +377,33 @@ async function scorePlanned(
   }
 }
 
-/** Decides, for every shard, whether its score file is already done, and refuses mismatches. */
+/**
+ * Decides, for every shard, whether its score file is already done. A file whose inputs or target changed
+ * since it was written is scored again, with a warning. A file computed with other parameters or the other
+ * kernel variant stops the run before any work, unless --force.
+ */
 async function planShards(
   shards: ScoreShard[],
   options: ScoreOptions,
   target: LoadedTarget | undefined,
+  warn: (message: string) => void,
 ): Promise<PlannedShard[]> {
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
+  // The variant this run's engine will use (createEngine makes the same choice): finished files computed
+  // with the other one would mix kernel variants in one pool.
+  const variant = chooseSimd(options.simd);
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {
     const outPath = join(options.out, scoreFileName(shard.name));
     if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
     const parameters = shardParameters(shard, options, target?.identity ?? null);
-    const state = await scoreFileState(outPath, parameters);
+    const state = await scoreFileState(outPath, parameters, variant);
     if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
+    if (state.kind === 'changed')
+      warn(`${outPath}: ${state.changes.join('; ')} since it was written; scoring ${shard.name} again`);
     const done = state.kind === 'done';
-    plan.push({ shard, outPath, parameters, done });
+    plan.push({ shard, outPath, parameters, done, replace: state.kind === 'changed' || state.kind === 'different' });
   }
   if (conflicts.length > 0) {
     const [first] = conflicts;

@@ -8,7 +8,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../io/errors.js';
 import { listShards, openShard, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
-import { nodeFileSystem } from '../io/node-files.js';
+import { fingerprint } from '../io/fingerprint.js';
+import { nodeFileSystem, openFileSource } from '../io/node-files.js';
 import type { ScoreFile } from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
 import { hashKeys } from './duplicates.js';
@@ -125,11 +126,21 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
   return [{ name: stem, layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz }];
 }
 
+/** A shard file's size and content fingerprint (io/fingerprint.ts), as score files record them. */
+async function fileIdentity(path: string): Promise<{ path: string; bytes: number; fingerprint: string }> {
+  const source = await openFileSource(path);
+  try {
+    return { path, bytes: source.size, fingerprint: await fingerprint(source) };
+  } finally {
+    await source.close();
+  }
+}
+
 async function toScoreShard(shard: Shard, ref: ShardRef, arch: Arch | null): Promise<ScoreShard> {
   const paths = [
     ...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])]),
   ];
-  const files = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(path)).size })));
+  const files = await Promise.all(paths.map(fileIdentity));
   const metadataName = shard.files.metadata ?? shard.files.image;
   return {
     name: shard.name,
