@@ -21,8 +21,11 @@ export function processesWithMarker(value: string): { pid: number; command: stri
       const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
       if (!environ.some((entry) => entry === needle || entry.startsWith(`${needle}.`))) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (/^\d+ \(.*\) Z /s.test(stat)) continue; // exited, waiting to be reaped
+      const fields = /^\d+ \(.*\) (\S) (\d+) /s.exec(stat);
+      if (fields?.[1] === 'Z') continue; // exited, waiting to be reaped
       const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      // vitest's own pool workers (children of this process) may still be on their way out.
+      if (Number(fields?.[2]) === process.pid && command.includes('vitest')) continue;
       found.push({ pid, command });
     } catch {
       // gone meanwhile, or not ours to read
@@ -31,16 +34,21 @@ export function processesWithMarker(value: string): { pid: number; command: stri
   return found;
 }
 
-export default function setup(): () => void {
+export default function setup(): () => Promise<void> {
   const parent = process.env[MARKER];
   const value = `${parent ? `${parent}.` : ''}${randomBytes(8).toString('hex')}`;
   process.env[MARKER] = value;
-  return function teardown() {
+  return async function teardown() {
     if (!existsSync('/proc/self/environ')) {
       console.warn('global teardown: no /proc here, so leaked processes are not checked');
       return;
     }
-    const leaked = processesWithMarker(value);
+    let leaked = processesWithMarker(value);
+    // Give processes a test stopped just now a moment to exit (bounded: 20 × 100 ms).
+    for (let i = 0; i < 20 && leaked.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      leaked = processesWithMarker(value);
+    }
     if (leaked.length === 0) return;
     for (const { pid } of leaked) {
       try {
