@@ -137,9 +137,16 @@ export function writeDataCompShard(dir: string, spec: ShardSpec): WrittenShard {
       key.startsWith('l14') ? 768 : 512,
     ]);
   }
-  writeFileSync(join(dir, `${spec.name}.npz`), zipSync(entries, { level: spec.compressed ? 6 : 0 }));
+  // A fixed entry time, so the bytes depend only on the spec (score files record a content fingerprint).
+  writeFileSync(
+    join(dir, `${spec.name}.npz`),
+    zipSync(entries, { level: spec.compressed ? 6 : 0, mtime: FIXED_ZIP_TIME }),
+  );
   return { name: spec.name, uids, matrices };
 }
+
+/** Zip entry time of the written npz files (fflate stamps the current time otherwise). */
+const FIXED_ZIP_TIME = new Date(2024, 0, 1);
 
 /** The DataComp metadata parquet: uid, url and caption text per row. */
 export function writeParquet(path: string, uids: string[]): void {
