@@ -2,7 +2,9 @@
  * Argument parsing shared by the command modules: node:util parseArgs (works in Node and Deno 2),
  * with its errors turned into {@link UsageError} so the dispatcher can answer them with exit code 2.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { addressSpaceLimitKiB, threadsWithin } from './address-space.js';
 import { closestWord } from './words.js';
 
 /** A command line that does not parse or is missing something required; exit code 2. */
@@ -75,6 +77,11 @@ export function numberOption(
 
 /** Reads `--threads`: a positive integer or 'auto'. */
 export function threadsOption(text: string | undefined): number | 'auto' {
-  if (text === undefined || text === 'auto') return 'auto';
+  if (text === undefined || text === 'auto') {
+    // Under `ulimit -v`, 'auto' means as many cores as fit: a worker thread that cannot reserve its
+    // memory kills the process with a V8 fatal error instead of an exception.
+    const limit = addressSpaceLimitKiB();
+    return limit === undefined ? 'auto' : Math.min(threadsWithin(limit), availableParallelism());
+  }
   return numberOption('threads', text, 1, { integer: true, positive: true });
 }

@@ -9,6 +9,7 @@
  */
 import process from 'node:process';
 import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
+import { addressSpaceAdvice } from './address-space.js';
 import type { Command } from './command.js';
 import { deniedAccess, envVariable, permissionAdvice } from './deno-permissions.js';
 import { refuseUrls } from './local-paths.js';
@@ -110,6 +111,11 @@ function report(commandName: string | undefined, error: unknown, argv: string[])
   const prefix = commandName === undefined ? 'clipsift' : `clipsift ${commandName}`;
   if (denied) {
     process.stderr.write(`${prefix}: ${permissionAdvice(denied, commandName, argv)}\n`);
+    return 1;
+  }
+  const memory = addressSpaceAdvice(error);
+  if (memory) {
+    process.stderr.write(`${prefix}: ${memory}\n`);
     return 1;
   }
   const isUsage = error instanceof Error && error.name === 'UsageError';
