@@ -98,7 +98,8 @@ export class ShardTaskRunner {
           target: prepared && target ? { prepared, dim: target.dim, column: normSimColumn(settings.p) } : undefined,
           skipInvalid: settings.skipInvalid,
           normalize: settings.normalize,
-          force: false,
+          // A file whose inputs or target changed since it was written is replaced (as clipsift score does).
+          force: before.kind === 'changed',
           normTolerance: NORM_TOLERANCE,
           provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: engine.info().simd },
           warn: this.warn,
