@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       help = await topLevelHelp();
     } catch (error) {
-      return report(undefined, error, first === undefined ? [] : [first]);
+      return report('help', error, []);
     }
     // No arguments at all is a usage error: the listing goes to stderr.
     (first === undefined ? process.stderr : process.stdout).write(`${help}\n`);

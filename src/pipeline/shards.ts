@@ -97,7 +97,9 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
   let info: Stats;
   try {
     info = await stat(path);
-  } catch {
+  } catch (error) {
+    // Deno's refused read is not a missing file: let the shell say which permission to grant.
+    if (error instanceof Error && /^Requires read access/.test(error.message)) throw error;
     throw new InputError(path, 'no such file or directory');
   }
   if (info.isDirectory()) {
