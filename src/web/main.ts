@@ -187,9 +187,7 @@ function clearResults(): void {
   view = null;
   shown = null;
   for (const id of ['select-card', 'charts-card', 'table-card']) byId(id).hidden = true;
-  byId('runtime')
-    .querySelectorAll('.engine')
-    .forEach((node) => node.remove());
+  for (const node of byId('runtime').querySelectorAll('.engine')) node.remove();
 }
 
 function showPool(pool: ScoredPool): void {
