@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./inspect.js'),
   demo: () => import('./demo.js'),
   'serve-demo': () => import('./serve-demo.js'),
+  'serve-edge': () => import('./serve-edge.js'),
 };
 
 const TOP_USAGE = `usage: clipsift <command> [options]
