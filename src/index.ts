@@ -13,6 +13,8 @@ export type {
   NormSimOptions,
   PrepareTargetOptions,
   Target,
+  Precision,
+  ClipScoreOptions,
 } from './engine/index.js';
 export { deriveSeed, permutation, mixSeed } from './engine/random.js';
 export type { ModuleSource, SimdVariant } from './engine/load.js';
