@@ -86,7 +86,7 @@ describe("precision 'i16' on structured synthetic pools", () => {
     { rows: 6000, dim: 256, seed: 1, batch: 1000 },
     { rows: 3000, dim: 512, seed: 2, batch: 1000 },
   ]) {
-    it(`${rows} pairs of dim ${dim}: bounds, and ≥ 99.9 % of the float64 selection`, async () => {
+    it(`${rows} pairs of dim ${dim}: bounds, and ≥ 99.9 % of the float64 selection`, { timeout: 600_000 }, async () => {
       const pool = generateSamplePool({ rows, dim, seed });
       const img = pool.image;
       const txt = pool.text;

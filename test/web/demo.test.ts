@@ -113,7 +113,8 @@ describe('browser demo on the built-in sample pool', () => {
     // The reference: the sample's scores in Node (as `clipsift demo` computes them), written as a score
     // file, selected by the real `clipsift select`.
     const pool = generateSamplePool();
-    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    // The page's default precision is i16, whose integer GEMM gives the same bits in Chromium and Node.
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
     const scoreFile = join(work, 'sample.scores.parquet');
@@ -127,7 +128,7 @@ describe('browser demo on the built-in sample pool', () => {
     expect(await page.textContent('#isolation-badge')).toContain('cross-origin isolated');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD$/);
+    expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD · i16$/);
 
     await moveSlider(page, '#negclip-slider', 45);
     await moveSlider(page, '#normsim-slider', 15);
@@ -182,7 +183,8 @@ describe('browser demo on the built-in sample pool', () => {
 describe('browser demo with the default SIMD choice', () => {
   it('uses relaxed SIMD in Chromium, with scores within float32 rounding of the baseline build', async () => {
     const pool = generateSamplePool();
-    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    // The page's default precision is i16, whose integer GEMM gives the same bits in Chromium and Node.
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
 
@@ -228,6 +230,8 @@ describe('browser demo on dropped DataComp files', () => {
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
+    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
+    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       readdirSync(dir).map((name) => join(dir, name)),
@@ -266,6 +270,8 @@ describe('browser demo on dropped clip-retrieval files', () => {
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
+    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
+    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       Object.values(placed).map((name) => join(fixtures, name)),
@@ -308,6 +314,8 @@ describe('browser demo on a plain pair of .npy files', () => {
 
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
+    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
+    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       Object.keys(files).map((name) => join(work, name)),
@@ -329,6 +337,8 @@ describe('browser demo on broken files', () => {
     writeFileSync(join(dir, 'broken.npz'), npz.subarray(0, npz.length - 200)); // cut off the zip's central directory
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
+    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
+    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       readdirSync(dir).map((name) => join(dir, name)),
@@ -361,7 +371,7 @@ describe('browser demo without cross-origin isolation', () => {
     expect(await page.textContent('#isolation-badge')).toContain('not cross-origin isolated');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD');
+    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · i16');
     const pool = generateSamplePool();
     expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(pool.uids.length * 0.2));
     await context.close();
