@@ -118,7 +118,7 @@ function score(pool: PoolRequest): void {
   setBusy(true);
   progress('starting the engine', 0, 1);
   worker ??= startWorker();
-  const precision = byId<HTMLSelectElement>('precision').value === 'f32' ? 'f32' : 'i16';
+  const precision = byId<HTMLSelectElement>('precision').value === 'i16' ? 'i16' : 'f32';
   worker.postMessage({ pool, p, simd: simdFromUrl(), precision } satisfies ScoreJob);
 }
 

@@ -115,6 +115,26 @@ describe("precision 'i16' on structured synthetic pools", () => {
   }
 });
 
+describe("precision 'i16' on the demo's own sample pool (4000 pairs of dim 768)", () => {
+  it('meets the score bounds; its selection misses the 99.9 % goal by one row of 800', {
+    timeout: 600_000,
+  }, async () => {
+    const pool = generateSamplePool();
+    const o = { batchSize: 1000, repeats: 1, seed: 5 };
+    const negclipRef = negClipLossRef(pool.image, pool.text, o.batchSize, 0.01, [
+      permutation(4000, mixSeed(o.seed, 0)),
+    ]);
+    const negclip = await engine.negClipLoss(pool.image, pool.text, o);
+    expect(maxAbsError(negclip, negclipRef)).toBeLessThan(BOUNDS.negClipLossAbs);
+    const normsimRef = normSimRef(pool.image, pool.target, Infinity);
+    const normsim = await engine.normSim(pool.image, await engine.prepareTarget(pool.target, { p: Infinity }));
+    expect(maxRelError(normsim, normsimRef)).toBeLessThan(BOUNDS.normSimRel);
+    // Measured 799 of 800 (99.875 %): one row near the NormSim cut-off swaps. README "Precision" reports
+    // it; this asserts the measured figure so a regression below it fails.
+    expect(agreement(select(negclipRef, normsimRef), select(negclip, normsim))).toBeGreaterThanOrEqual(799 / 800);
+  });
+});
+
 describe('the precision option', () => {
   it('defaults to f32, is overridden per call, and rejects anything else', async () => {
     const plain = await createEngine({ threads: 1 });
@@ -138,9 +158,7 @@ describe('the precision option', () => {
     }
   });
 
-  it('i16 CLIPScore is bit for bit the diagonal negCLIPLoss multiplies (one quantisation per row)', async () => {
-    // With one row per batch, negCLIPLoss_i = s_ii − τ/2·(s_ii/τ + s_ii/τ) = 0 is useless; instead compare
-    // CLIPScore at i16 with itself through mixed f16/f32 inputs, which widen to the same f32 values.
+  it('i16 scores float16 rows exactly as their float32 widening (quantisation sees the same values)', async () => {
     const pool = generateSamplePool({ rows: 200, dim: 96, seed: 4 });
     const widened = (m: { data: Uint16Array; rows: number; dim: number }) => ({
       rows: m.rows,

@@ -113,7 +113,7 @@ describe('browser demo on the built-in sample pool', () => {
     // The reference: the sample's scores in Node (as `clipsift demo` computes them), written as a score
     // file, selected by the real `clipsift select`.
     const pool = generateSamplePool();
-    // The page's default precision is i16, whose integer GEMM gives the same bits in Chromium and Node.
+    // Precision i16 (the page's toggle): its integer GEMM gives the same bits in Chromium and Node.
     const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
@@ -126,6 +126,7 @@ describe('browser demo on the built-in sample pool', () => {
     // Baseline SIMD: the build Node 20 runs, so the page's scores must equal the CLI's bit for bit.
     await page.goto(`${demo.url}?simd=baseline`);
     expect(await page.textContent('#isolation-badge')).toContain('cross-origin isolated');
+    await page.selectOption('#precision', 'i16');
     await page.click('#sample-button');
     await waitForScores(page);
     expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD · i16$/);
@@ -183,8 +184,7 @@ describe('browser demo on the built-in sample pool', () => {
 describe('browser demo with the default SIMD choice', () => {
   it('uses relaxed SIMD in Chromium, with scores within float32 rounding of the baseline build', async () => {
     const pool = generateSamplePool();
-    // The page's default precision is i16, whose integer GEMM gives the same bits in Chromium and Node.
-    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
+    const engine = await createEngine({ threads: 1, simd: 'baseline' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
 
@@ -192,7 +192,7 @@ describe('browser demo with the default SIMD choice', () => {
     await page.goto(demo.url);
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD$/);
+    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD · f32$/);
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(scores)) {
       const got = new Float32Array(csvColumnBits(csv, column).buffer);
@@ -230,8 +230,6 @@ describe('browser demo on dropped DataComp files', () => {
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
-    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
-    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       readdirSync(dir).map((name) => join(dir, name)),
@@ -270,8 +268,6 @@ describe('browser demo on dropped clip-retrieval files', () => {
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(`${demo.url}?simd=baseline`);
-    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
-    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       Object.values(placed).map((name) => join(fixtures, name)),
@@ -314,8 +310,6 @@ describe('browser demo on a plain pair of .npy files', () => {
 
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
-    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
-    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       Object.keys(files).map((name) => join(work, name)),
@@ -337,8 +331,6 @@ describe('browser demo on broken files', () => {
     writeFileSync(join(dir, 'broken.npz'), npz.subarray(0, npz.length - 200)); // cut off the zip's central directory
     const page = await browser.newPage();
     await page.goto(`${demo.url}?simd=baseline`);
-    // clipsift score's default precision is f32; the page's toggle (default i16) is set to match it.
-    await page.selectOption('#precision', 'f32');
     await page.setInputFiles(
       '#pool-input',
       readdirSync(dir).map((name) => join(dir, name)),
@@ -371,7 +363,7 @@ describe('browser demo without cross-origin isolation', () => {
     expect(await page.textContent('#isolation-badge')).toContain('not cross-origin isolated');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · i16');
+    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · f32');
     const pool = generateSamplePool();
     expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(pool.uids.length * 0.2));
     await context.close();
