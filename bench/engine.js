@@ -2,7 +2,7 @@
 // by side in the same run, and (from Node, where python3 has numpy) numpy's float32 negCLIPLoss at the
 // same thread count with the ratio. Speeds are compared as ratios within one run, best of several,
 // interleaving the setups so a noisy neighbour slows them alike.
-// Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick] [--runs K]
+// Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick] [--runs K] [--candidates N]
 import process from 'node:process';
 import { createEngine } from '../dist/lib/index.js';
 
@@ -89,7 +89,7 @@ for (const n of quick ? [4096] : [4096, 8192]) {
   }
 }
 
-const candidates = quick ? 20_000 : 100_000;
+const candidates = Number(option('candidates', quick ? '20000' : '100000'));
 const cand = { data: toHalf(rows(candidates, dim, 3)), rows: candidates, dim };
 const tgt = { data: toHalf(rows(10_000, dim, 4)), rows: 10_000, dim };
 for (const p of [2, Infinity]) {
