@@ -2,7 +2,8 @@
 //   negclip_i = s_ii - τ/2 · [ LSE_j(s_ij/τ) + LSE_j(s_ji/τ) ]
 // A task owns one block of BLOCK_ROWS image rows against every text row: it completes those rows'
 // LSEs and leaves one (max, sum) partial per column; negclip_merge folds the partials in block
-// order, so the result is the same whichever thread ran which block.
+// order, so the result is the same whichever thread ran which block. E is the packed element type
+// (f32, or i16 with the similarities dequantised per tile by the micro-kernel).
 import { exp_f32x4, log_f32x4 } from './expf-simd';
 import { scale_strip, store_column_lse, update_row_lse } from './lse';
 import { BLOCK_ROWS, STRIP_BYTES, STRIP_COLS, compute_strip, pad_strip } from './tile';
@@ -14,11 +15,14 @@ export function partial_stride(n: i32): i32 {
   return (n + 3) & ~3;
 }
 
-export function negclip_block(
+// @ts-ignore: decorator
+@inline
+export function negclip_block<E>(
   lhs: usize, rhs: usize, n: i32, dim: i32, invTau: f32, block: i32,
   rowMax: usize, rowSum: usize, diag: usize, colPartials: usize, strips: usize,
 ): void {
   const r0 = block * BLOCK_ROWS;
+  assert(block >= 0 && r0 < n, 'negclip block out of range');
   const rows = min(BLOCK_ROWS, n - r0);
   const strip = strips + <usize>block * STRIP_BYTES;
   const partial = <usize>block * <usize>partial_stride(n) << 2;
@@ -30,7 +34,7 @@ export function negclip_block(
   }
   for (let c0 = 0; c0 < n; c0 += STRIP_COLS) {
     const cols = min(STRIP_COLS, n - c0);
-    compute_strip(lhs, r0 >> 2, rows, rhs, c0 >> 3, cols, dim, strip);
+    compute_strip<E>(lhs, r0, rows, rhs, c0, cols, dim, strip);
     pick_diagonal(strip, r0, rows, c0, cols, diag);
     scale_strip(strip, rows, invTau);
     pad_strip(strip, rows, cols, -Infinity);

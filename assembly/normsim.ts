@@ -7,15 +7,35 @@
 // p = 2 against a larger target goes through the Gram matrix G = TᵀT: NormSim_2(x)² = xᵀGx.
 import { exp_f32x4, log_f32x4 } from './expf-simd';
 import { update_row_lse } from './lse';
-import { LHS_ROWS } from './pack';
-import { f32_gemm_4x8 } from './gemm-f32-4x8-simd';
+import { F32_GEMM_MR, F32_GEMM_NR, f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
+import { gemm_nr, packed_lhs_value, panel_bytes, panel_group_bytes, panel_header_bytes } from './gemm';
+import { inverse_scale, quantize1, row_scale } from './quantize';
 import { hmax, hsum } from './simd';
 import { BLOCK_ROWS, STRIP_BYTES, STRIP_COLS, compute_strip, pad_strip } from './tile';
 
-export const MODE_MAX_ABS = 0;
-export const MODE_SUM_SQUARES = 1;
-export const MODE_POWER = 2;
-export const MODE_QUADRATIC_FORM = 3;
+// The modes, defined here only: the host gets one from normsim_mode and passes it back.
+const MODE_MAX_ABS = 0;
+const MODE_SUM_SQUARES = 1;
+const MODE_POWER = 2;
+const MODE_QUADRATIC_FORM = 3;
+
+/** The mode for norm p (Infinity for max) against target rows, or against a Gram matrix (quadratic != 0, p = 2). */
+export function normsim_mode(p: f64, quadratic: i32): i32 {
+  if (quadratic) return MODE_QUADRATIC_FORM;
+  if (p == Infinity) return MODE_MAX_ABS;
+  return p == 2 ? MODE_SUM_SQUARES : MODE_POWER;
+}
+
+/** Clears the accumulators of candidates [0, count) for a mode (acc0 is f64 for the quadratic form). */
+export function normsim_init(mode: i32, acc0: usize, acc1: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    if (mode == MODE_QUADRATIC_FORM) store<f64>(acc0 + (<usize>i << 3), 0);
+    else {
+      store<f32>(acc0 + (<usize>i << 2), mode == MODE_POWER ? -Infinity : 0);
+      store<f32>(acc1 + (<usize>i << 2), 0);
+    }
+  }
+}
 
 const STRIP_VECTORS = STRIP_COLS / 4;
 const ROW_BYTES: usize = STRIP_COLS << 2;
@@ -24,7 +44,9 @@ const ROW_BYTES: usize = STRIP_COLS << 2;
  * Folds target rows [0, targetRows) (packed RHS) into the accumulators of candidate block `block`.
  * acc0/acc1 are per candidate: max | sum of squares | (LSE max, LSE sum).
  */
-export function normsim_block(
+// @ts-ignore: decorator
+@inline
+export function normsim_block<E>(
   lhs: usize, candidates: i32, rhs: usize, targetRows: i32, dim: i32, block: i32,
   mode: i32, p: f32, acc0: usize, acc1: usize, strips: usize,
 ): void {
@@ -35,7 +57,7 @@ export function normsim_block(
   const rowAcc1 = acc1 + (<usize>r0 << 2);
   for (let c0 = 0; c0 < targetRows; c0 += STRIP_COLS) {
     const cols = min(STRIP_COLS, targetRows - c0);
-    compute_strip(lhs, r0 >> 2, rows, rhs, c0 >> 3, cols, dim, strip);
+    compute_strip<E>(lhs, r0, rows, rhs, c0, cols, dim, strip);
     pad_strip(strip, rows, cols, 0);
     if (mode == MODE_MAX_ABS) fold_max_abs(strip, rows, rowAcc0);
     else if (mode == MODE_SUM_SQUARES) fold_sum_squares(strip, rows, rowAcc0);
@@ -77,23 +99,23 @@ function to_power_logits(strip: usize, rows: i32, p: f32): void {
 }
 
 /**
- * xᵀGx for candidate block `block`: strips of X·G (G packed as RHS panels), each dotted with the
+ * xᵀGx for candidate block `block`: strips of X·G (G packed as RHS panels of E), each dotted with the
  * matching slice of x read back from the packed LHS. Accumulates in f64 (acc is f64 per candidate).
  */
-export function normsim_quadratic_block(lhs: usize, candidates: i32, gram: usize, dim: i32, block: i32, acc: usize, strips: usize): void {
+// @ts-ignore: decorator
+@inline
+export function normsim_quadratic_block<E>(lhs: usize, candidates: i32, gram: usize, dim: i32, block: i32, acc: usize, strips: usize): void {
   const r0 = block * BLOCK_ROWS;
   const rows = min(BLOCK_ROWS, candidates - r0);
   const strip = strips + <usize>block * STRIP_BYTES;
-  const panelBytes = <usize>dim * (LHS_ROWS << 2);
   for (let c0 = 0; c0 < dim; c0 += STRIP_COLS) {
     const cols = min(STRIP_COLS, dim - c0);
-    compute_strip(lhs, r0 >> 2, rows, gram, c0 >> 3, cols, dim, strip);
+    compute_strip<E>(lhs, r0, rows, gram, c0, cols, dim, strip);
     for (let r = 0; r < rows; r++) {
       const row = r0 + r;
-      const x = lhs + <usize>(row >> 2) * panelBytes + (<usize>(row & 3) << 2);
       const y = strip + <usize>r * ROW_BYTES;
       let s: f32 = 0;
-      for (let c = 0; c < cols; c++) s += load<f32>(y + (<usize>c << 2)) * load<f32>(x + <usize>(c0 + c) * (LHS_ROWS << 2));
+      for (let c = 0; c < cols; c++) s += load<f32>(y + (<usize>c << 2)) * packed_lhs_value<E>(lhs, row, c0 + c, dim);
       const at = acc + (<usize>row << 3);
       store<f64>(at, load<f64>(at) + <f64>s);
     }
@@ -115,11 +137,19 @@ export function normsim_finish(mode: i32, p: f64, acc0: usize, acc1: usize, out:
 
 // ---- Gram matrix G = TᵀT, for NormSim_2 ----
 
+// The partial is always f32: G is built once per target, its k runs over target rows whose scales
+// differ, and f64 sums of f32 chunk partials keep it accurate for any number of rows.
+
 /** Row stride (in floats) of a Gram partial: dim rounded up to a whole RHS panel. */
 // @ts-ignore: decorator
 @inline
-export function gram_stride(dim: i32): i32 {
-  return (dim + 7) & ~7;
+function gram_stride(dim: i32): i32 {
+  return (dim + F32_GEMM_NR - 1) / F32_GEMM_NR * F32_GEMM_NR;
+}
+
+/** Bytes of one Gram partial (rows rounded up to whole LHS panels, gram_stride floats each). */
+export function gram_partial_bytes(dim: i32): i32 {
+  return (dim + F32_GEMM_MR - 1) / F32_GEMM_MR * F32_GEMM_MR * gram_stride(dim) * 4;
 }
 
 /**
@@ -128,11 +158,14 @@ export function gram_stride(dim: i32): i32 {
  */
 export function gram_partial(tLhs: usize, tRhs: usize, chunkRows: i32, dim: i32, out: usize): void {
   const ldc = <usize>gram_stride(dim) << 2;
-  const rowPanels = (dim + 3) >> 2;
-  const colPanels = (dim + 7) >> 3;
+  const rowPanels = (dim + F32_GEMM_MR - 1) / F32_GEMM_MR;
+  const colPanels = (dim + F32_GEMM_NR - 1) / F32_GEMM_NR;
+  const lhsPanelBytes = panel_bytes<f32>(F32_GEMM_MR, chunkRows);
+  const rhsPanelBytes = panel_bytes<f32>(F32_GEMM_NR, chunkRows);
   for (let rp = 0; rp < rowPanels; rp++) {
-    for (let cp = (rp << 2) >> 3; cp < colPanels; cp++) {
-      f32_gemm_4x8(tLhs + <usize>rp * <usize>chunkRows * 16, tRhs + <usize>cp * <usize>chunkRows * 32, chunkRows, out + <usize>rp * 4 * ldc + (<usize>cp << 5), ldc);
+    for (let cp = (rp * F32_GEMM_MR) / F32_GEMM_NR; cp < colPanels; cp++) {
+      const c = out + <usize>(rp * F32_GEMM_MR) * ldc + (<usize>(cp * F32_GEMM_NR) << 2);
+      f32_gemm_4x8_simd(tLhs + <usize>rp * lhsPanelBytes, tRhs + <usize>cp * rhsPanelBytes, chunkRows, c, ldc);
     }
   }
 }
@@ -140,7 +173,7 @@ export function gram_partial(tLhs: usize, tRhs: usize, chunkRows: i32, dim: i32,
 /** Adds `count` Gram partials (in order) into the f64 Gram matrix, rows [i0, i1), mirroring the triangle. */
 export function gram_accumulate(partials: usize, count: i32, dim: i32, gram: usize, i0: i32, i1: i32): void {
   const stride = gram_stride(dim);
-  const partialBytes = <usize>((dim + 3) & ~3) * <usize>stride << 2;
+  const partialBytes = <usize>gram_partial_bytes(dim);
   for (let i = i0; i < i1; i++) {
     for (let j = 0; j < dim; j++) {
       const at = <usize>(min(i, j) * stride + max(i, j)) << 2;
@@ -151,14 +184,44 @@ export function gram_accumulate(partials: usize, count: i32, dim: i32, gram: usi
   }
 }
 
-/** Packs RHS panels [q0, q1) of the symmetric f64 Gram matrix (row j of the RHS = G[j]) as f32. */
-export function gram_pack(gram: usize, dim: i32, dst: usize, q0: i32, q1: i32): void {
+/**
+ * Packs RHS panels [q0, q1) of the symmetric f64 Gram matrix as panels of E (RHS row j = column j of G):
+ * narrowed to f32, or quantised row by row like any other i16 operand (quantize.ts).
+ */
+// @ts-ignore: decorator
+@inline
+export function gram_pack<E>(gram: usize, dim: i32, dst: usize, q0: i32, q1: i32): void {
+  const nr = gemm_nr<E>();
+  const header = panel_header_bytes<E>(nr);
+  const groupStride = panel_group_bytes<E>(nr);
   for (let q = q0; q < q1; q++) {
-    const panel = dst + <usize>q * <usize>dim * 32;
-    for (let k = 0; k < dim; k++) {
-      for (let c = 0; c < 8; c++) {
-        const j = (q << 3) + c;
-        store<f32>(panel + (<usize>(k * 8 + c) << 2), j < dim ? <f32>load<f64>(gram + (<usize>(k * dim + j) << 3)) : 0);
+    const panel = dst + <usize>q * panel_bytes<E>(nr, dim);
+    for (let c = 0; c < nr; c++) {
+      const j = q * nr + c;
+      // Column j of G (= row j when G is symmetric, as gram_accumulate makes it).
+      const col = gram + (<usize>j << 3);
+      const colStride = <usize>dim << 3;
+      const out = panel + header + (<usize>c << 2);
+      if (isFloat<E>()) {
+        for (let k = 0; k < dim; k++) store<f32>(out + <usize>k * groupStride, j < dim ? <f32>load<f64>(col + <usize>k * colStride) : 0);
+        continue;
+      }
+      let s: f32 = 0;
+      if (j < dim) {
+        let m: f64 = 0;
+        let n2: f64 = 0;
+        for (let k = 0; k < dim; k++) {
+          const g = load<f64>(col + <usize>k * colStride);
+          m = max(m, Math.abs(g));
+          n2 += g * g;
+        }
+        s = <f32>row_scale(m, Math.sqrt(n2), dim);
+      }
+      store<f32>(panel + (<usize>c << 2), inverse_scale(s));
+      for (let k = 0; k < dim; k += 2) {
+        const lo = j < dim ? quantize1(<f32>load<f64>(col + <usize>k * colStride), s) : 0;
+        const hi = j < dim && k + 1 < dim ? quantize1(<f32>load<f64>(col + <usize>(k + 1) * colStride), s) : 0;
+        store<u32>(out + <usize>(k >> 1) * groupStride, <u32>(lo & 0xffff) | (<u32>hi << 16));
       }
     }
   }

@@ -1,30 +1,35 @@
-// The tile loop every driver shares: a strip of similarities S[rows x STRIP_COLS] between a block of
-// packed LHS rows and STRIP_COLS packed RHS rows, computed panel by panel with the micro-kernel.
-// Drivers then reduce the strip (log-sum-exp, max, sums) while it is still in L1.
-import { f32_gemm_4x8 } from './gemm-f32-4x8-simd';
-import { LHS_ROWS, RHS_ROWS } from './pack';
+// The tile loop every driver shares: a strip of similarities S[rows x STRIP_COLS] (f32) between a
+// block of packed LHS rows and STRIP_COLS packed RHS rows, computed panel by panel with the
+// micro-kernel of element type E (gemm.ts). Drivers then reduce the strip (log-sum-exp, max, sums)
+// while it is still in L1.
+import { gemm_mr, gemm_nr, micro_kernel, panel_bytes } from './gemm';
 
-/** Rows of a block: the unit of work of one task; fixed, so results do not depend on threads. */
+/** Rows of a block: the unit of work of one task; fixed, so results do not depend on threads. A multiple of every MR. */
 export const BLOCK_ROWS = 128;
-/** Columns of a strip. */
+/** Columns of a strip; a multiple of every NR and of 4 (reductions run whole f32x4 vectors). */
 export const STRIP_COLS = 32;
 export const STRIP_BYTES: i32 = BLOCK_ROWS * STRIP_COLS * 4;
 
 /**
- * Fills strip rows [0, rows) and columns [0, cols) with LHS rows from panel lhsPanel0 on, times
- * RHS rows from panel rhsPanel0 on; cols <= STRIP_COLS. Columns past cols hold padding products.
+ * Fills strip rows [0, rows) and columns [0, cols) with LHS rows r0.. times RHS rows c0..
+ * (r0 a multiple of MR, c0 of NR, cols <= STRIP_COLS). Columns past cols hold padding products.
  */
-export function compute_strip(lhs: usize, lhsPanel0: i32, rows: i32, rhs: usize, rhsPanel0: i32, cols: i32, dim: i32, strip: usize): void {
-  const lhsPanelBytes = <usize>dim * (LHS_ROWS << 2);
-  const rhsPanelBytes = <usize>dim * (RHS_ROWS << 2);
-  const rowPanels = (rows + LHS_ROWS - 1) / LHS_ROWS;
-  const colPanels = (cols + RHS_ROWS - 1) / RHS_ROWS;
+// @ts-ignore: decorator
+@inline
+export function compute_strip<E>(lhs: usize, r0: i32, rows: i32, rhs: usize, c0: i32, cols: i32, dim: i32, strip: usize): void {
+  const mr = gemm_mr<E>();
+  const nr = gemm_nr<E>();
+  assert(rows <= BLOCK_ROWS && cols <= STRIP_COLS && r0 % mr == 0 && c0 % nr == 0, 'strip outside its block');
+  const lhsPanelBytes = panel_bytes<E>(mr, dim);
+  const rhsPanelBytes = panel_bytes<E>(nr, dim);
+  const rowPanels = (rows + mr - 1) / mr;
+  const colPanels = (cols + nr - 1) / nr;
   const ldc: usize = STRIP_COLS << 2;
   for (let cp = 0; cp < colPanels; cp++) {
-    const b = rhs + <usize>(rhsPanel0 + cp) * rhsPanelBytes;
+    const b = rhs + <usize>(c0 / nr + cp) * rhsPanelBytes;
     for (let rp = 0; rp < rowPanels; rp++) {
-      const a = lhs + <usize>(lhsPanel0 + rp) * lhsPanelBytes;
-      f32_gemm_4x8(a, b, dim, strip + <usize>rp * LHS_ROWS * ldc + (<usize>cp * RHS_ROWS << 2), ldc);
+      const a = lhs + <usize>(r0 / mr + rp) * lhsPanelBytes;
+      micro_kernel<E>(a, b, dim, strip + <usize>(rp * mr) * ldc + (<usize>(cp * nr) << 2), ldc);
     }
   }
 }

@@ -1,5 +1,8 @@
-// Single-engine throughput: negCLIPLoss GFLOP/s and NormSim candidates/s (issue 2's figures).
-// Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick]
+// Single-engine throughput: negCLIPLoss GFLOP/s and NormSim candidates/s, precision f32 and i16 side
+// by side in the same run, and (from Node, where python3 has numpy) numpy's float32 negCLIPLoss at the
+// same thread count with the ratio. Speeds are compared as ratios within one run, best of several,
+// interleaving the setups so a noisy neighbour slows them alike.
+// Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick] [--runs K] [--candidates N]
 import process from 'node:process';
 import { createEngine } from '../dist/lib/index.js';
 
@@ -11,6 +14,8 @@ const option = (name, fallback) => {
 const threads = option('threads', '1') === 'auto' ? 'auto' : Number(option('threads', '1'));
 const simd = option('simd', 'baseline');
 const quick = args.includes('--quick');
+const runs = Number(option('runs', '3'));
+const isDeno = typeof globalThis.Deno === 'object';
 
 function rows(n, dim, seed) {
   let s = seed >>> 0;
@@ -41,20 +46,26 @@ function toHalf(f) {
   return out;
 }
 
-async function time(fn, minSeconds = 2) {
-  await fn(); // warm-up: compiles the kernels' hot paths
-  let runs = 0;
-  const start = performance.now();
-  do {
-    await fn();
-    runs++;
-  } while ((performance.now() - start) / 1000 < minSeconds);
-  return (performance.now() - start) / 1000 / runs;
+/** Best time of `runs` calls of each function, interleaved, after one warm-up call each. */
+async function bestOf(fns) {
+  for (const fn of fns) await fn();
+  const best = fns.map(() => Infinity);
+  for (let run = 0; run < runs; run++) {
+    for (let i = 0; i < fns.length; i++) {
+      const start = performance.now();
+      await fns[i]();
+      best[i] = Math.min(best[i], (performance.now() - start) / 1000);
+    }
+  }
+  return best;
 }
 
 const engine = await createEngine({ threads, simd });
 const info = engine.info();
-console.log(`engine: ${info.runtime}, ${info.threads} thread(s), ${info.simd} SIMD`);
+console.log(`engine: ${info.runtime}, ${info.threads} thread(s), ${info.simd} SIMD; best of ${runs}`);
+const numpy = isDeno ? null : await import('./numpy.js');
+const withNumpy = numpy?.hasNumpy() ?? false;
+if (!isDeno && !withNumpy) console.log('(python3 with numpy not found: no numpy figures)');
 
 const dim = 768;
 for (const n of quick ? [4096] : [4096, 8192]) {
@@ -63,25 +74,33 @@ for (const n of quick ? [4096] : [4096, 8192]) {
       txt = rows(n, dim, 2);
     const a = { data: half ? toHalf(img) : img, rows: n, dim };
     const b = { data: half ? toHalf(txt) : txt, rows: n, dim };
-    const seconds = await time(() => engine.negClipLoss(a, b, { batchSize: n, repeats: 1 }));
-    const gflops = (2 * n * n * dim) / seconds / 1e9;
-    console.log(
-      `negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'}: ${(seconds * 1000).toFixed(0)} ms, ${gflops.toFixed(1)} GFLOP/s`,
+    const [f32, i16] = await bestOf(
+      ['f32', 'i16'].map((precision) => () => engine.negClipLoss(a, b, { batchSize: n, repeats: 1, precision })),
     );
+    const gflops = (seconds) => (2 * n * n * dim) / seconds / 1e9;
+    let line =
+      `negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'} input: ` +
+      `f32 ${gflops(f32).toFixed(1)} GFLOP/s, i16 ${gflops(i16).toFixed(1)} GFLOP/s (i16 = ${(f32 / i16).toFixed(2)}× f32)`;
+    if (withNumpy && !half) {
+      const np = numpy.numpyNegClip({ rows: n, dim, threads: info.threads, runs });
+      if (np) line += `; numpy ${np.gflops.toFixed(1)} GFLOP/s (i16 = ${(gflops(i16) / np.gflops).toFixed(2)}× numpy)`;
+    }
+    console.log(line);
   }
 }
 
-const candidates = quick ? 20_000 : 100_000;
+const candidates = Number(option('candidates', quick ? '20000' : '100000'));
 const cand = { data: toHalf(rows(candidates, dim, 3)), rows: candidates, dim };
 const tgt = { data: toHalf(rows(10_000, dim, 4)), rows: 10_000, dim };
 for (const p of [2, Infinity]) {
   const prepStart = performance.now();
   const target = await engine.prepareTarget(tgt, { p });
   const prep = (performance.now() - prepStart) / 1000;
-  const seconds = await time(() => engine.normSim(cand, target), 1);
+  const [f32, i16] = await bestOf(['f32', 'i16'].map((precision) => () => engine.normSim(cand, target, { precision })));
   console.log(
     `NormSim_${p === Infinity ? 'inf' : p}: ${candidates} f16 candidates vs 10000-row target, dim ${dim}: ` +
-      `${(candidates / seconds).toFixed(0)} candidates/s (prepare ${prep.toFixed(2)} s)`,
+      `f32 ${(candidates / f32).toFixed(0)}, i16 ${(candidates / i16).toFixed(0)} candidates/s ` +
+      `(i16 = ${(f32 / i16).toFixed(2)}× f32; prepare ${prep.toFixed(2)} s)`,
   );
 }
 await engine.close();

@@ -1,4 +1,6 @@
-// negCLIPLoss throughput at 1 and 2 threads, baseline and relaxed SIMD, in Node or Deno:
+// negCLIPLoss throughput at 1 and 2 threads, baseline and relaxed SIMD, precision f32 and i16 side by
+// side, and (from Node, where python3 has numpy) numpy's float32 negCLIPLoss at the same thread counts
+// with the ratio, in Node or Deno:
 //   node bench/threads.js            deno run -A bench/threads.js
 // Options: --rows N (default 8192; batch = rows), --dim D (768), --runs K (3, best of), --threads 1,2
 // GFLOP/s counts the similarity matrix only: 2·rows·batch·dim flops per repeat.
@@ -46,6 +48,7 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
   const txt = randomRows(rows, dim, 2);
   const flops = 2 * rows * rows * dim;
   const results = [];
+  const numpyAt = await numpyFigures({ rows, dim, runs, threads });
   for (const simd of ['baseline', 'relaxed']) {
     for (const count of threads) {
       let engine;
@@ -57,26 +60,37 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
       }
       try {
         const info = engine.info();
-        const call = () => engine.negClipLoss(img, txt, { batchSize: rows, repeats: 1 });
-        await call(); // warm-up: memory growth, tier-up of the compiled kernels
-        let best = Infinity;
+        const calls = ['f32', 'i16'].map(
+          (precision) => () => engine.negClipLoss(img, txt, { batchSize: rows, repeats: 1, precision }),
+        );
+        for (const call of calls) await call(); // warm-up: memory growth, tier-up of the compiled kernels
+        // Interleaved, best of `runs`: a noisy neighbour slows both precisions alike.
+        const best = [Infinity, Infinity];
         for (let run = 0; run < runs; run++) {
-          const started = performance.now();
-          await call();
-          best = Math.min(best, (performance.now() - started) / 1000);
+          for (let i = 0; i < calls.length; i++) {
+            const started = performance.now();
+            await calls[i]();
+            best[i] = Math.min(best[i], (performance.now() - started) / 1000);
+          }
         }
-        const record = {
+        const record = (precision, seconds) => ({
           runtime: info.runtime,
           simd: info.simd,
           threads: info.threads,
+          precision,
           rows,
           dim,
-          seconds: best,
-          gflops: flops / best / 1e9,
-        };
-        results.push(record);
+          seconds,
+          gflops: flops / seconds / 1e9,
+        });
+        const [f32, i16] = [record('f32', best[0]), record('i16', best[1])];
+        results.push(f32, i16);
+        const np = numpyAt.get(info.threads);
         log(
-          `${record.runtime.padEnd(5)} ${record.simd.padEnd(8)} ${String(record.threads).padStart(2)} thread(s)  ${record.gflops.toFixed(1).padStart(6)} GFLOP/s  (${best.toFixed(3)} s per call)`,
+          `${info.runtime.padEnd(5)} ${info.simd.padEnd(8)} ${String(info.threads).padStart(2)} thread(s)  ` +
+            `f32 ${f32.gflops.toFixed(1).padStart(6)}  i16 ${i16.gflops.toFixed(1).padStart(6)} GFLOP/s ` +
+            `(i16 = ${(i16.gflops / f32.gflops).toFixed(2)}× f32)` +
+            (np ? `  numpy ${np.gflops.toFixed(1)} GFLOP/s (i16 = ${(i16.gflops / np.gflops).toFixed(2)}× numpy)` : ''),
         );
       } finally {
         await engine.close();
@@ -85,13 +99,28 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
   }
   // Speed-up of each variant's largest thread count over its one thread.
   for (const simd of ['baseline', 'relaxed']) {
-    const mine = results.filter((r) => r.simd === simd);
-    const one = mine.find((r) => r.threads === 1);
-    const most = mine.reduce((a, b) => (b.threads > (a?.threads ?? 0) ? b : a), undefined);
-    if (one && most && most !== one)
-      log(`${simd}: ${most.threads} threads = ${(most.gflops / one.gflops).toFixed(2)}× one thread`);
+    for (const precision of ['f32', 'i16']) {
+      const mine = results.filter((r) => r.simd === simd && r.precision === precision);
+      const one = mine.find((r) => r.threads === 1);
+      const most = mine.reduce((a, b) => (b.threads > (a?.threads ?? 0) ? b : a), undefined);
+      if (one && most && most !== one)
+        log(`${simd} ${precision}: ${most.threads} threads = ${(most.gflops / one.gflops).toFixed(2)}× one thread`);
+    }
   }
   return results;
+}
+
+/** numpy's negCLIPLoss GFLOP/s by thread count (Node with python3 + numpy only; empty elsewhere). */
+async function numpyFigures({ rows, dim, runs, threads }) {
+  const figures = new Map();
+  if (isDeno) return figures;
+  const numpy = await import('./numpy.js');
+  if (!numpy.hasNumpy()) return figures;
+  for (const count of threads) {
+    const np = numpy.numpyNegClip({ rows, dim, threads: count, runs });
+    if (np) figures.set(count, np);
+  }
+  return figures;
 }
 
 const invokedDirectly = isDeno ? import.meta.main : await isNodeMain();
@@ -113,6 +142,7 @@ if (invokedDirectly) {
   console.log(
     'targets (issue 3): 2 threads ≥ 1.8× one; Node baseline 2 threads ≥ 55 GFLOP/s; Deno relaxed 2 threads ≥ 70 GFLOP/s',
   );
+  console.log('targets (issue 11): i16 ≥ 1.0× numpy on one thread, ≥ 1.2× on two');
   await benchThreads({ rows, dim, runs, threads, log: (line) => console.log(line) });
   if (!isDeno && !argv.includes('--no-deno')) await alsoInDeno();
 }

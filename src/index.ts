@@ -15,6 +15,7 @@ export type {
   NormSimOptions,
   PrepareTargetOptions,
   Target,
+  Precision,
 } from './engine/index.js';
 export { deriveSeed, permutation, mixSeed } from './numeric/random.js';
 export type { ModuleSource, SimdVariant } from './engine/load.js';

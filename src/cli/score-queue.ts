@@ -33,6 +33,7 @@ export interface QueueScoreOptions {
   normalize: boolean;
   skipInvalid: boolean;
   simd: 'auto' | 'baseline' | 'relaxed';
+  precision: 'f32' | 'i16';
   quiet: boolean;
 }
 
@@ -72,6 +73,7 @@ export async function scoreThroughQueue(
         p: options.p === Infinity ? 'inf' : options.p,
         normalize: options.normalize,
         skipInvalid: options.skipInvalid,
+        precision: options.precision,
       },
       simd,
       target:

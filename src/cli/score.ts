@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { chooseSimd } from '../engine/open.js';
-import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Target } from '../index.js';
+import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
@@ -58,6 +58,8 @@ options:
   --threads auto|<n>     threads that run the kernels                           [auto]
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
                          byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
+  --precision f32|i16    similarity GEMM: float32, or int16 with exact int32 sums (~2x faster,
+                         scores within 5e-5 of float64 on unit-norm rows; see README) [f32]
   --key-column <name>    clip-retrieval metadata column identifying rows (default: file and row)
   --skip-invalid         drop rows with NaN/Inf or all-zero embeddings instead of failing
   --normalize            L2-normalise embeddings that are not unit-norm before scoring
@@ -99,6 +101,7 @@ export interface ScoreOptions {
   seed: number;
   threads: number | 'auto';
   simd: 'auto' | 'baseline' | 'relaxed';
+  precision: Precision;
   keyColumn: string | undefined;
   skipInvalid: boolean;
   normalize: boolean;
@@ -128,6 +131,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     seed: { type: 'string' },
     threads: { type: 'string' },
     simd: { type: 'string' },
+    precision: { type: 'string' },
     'key-column': { type: 'string' },
     'skip-invalid': { type: 'boolean' },
     normalize: { type: 'boolean' },
@@ -155,6 +159,9 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   const simd = values.simd ?? 'auto';
   if (simd !== 'auto' && simd !== 'baseline' && simd !== 'relaxed')
     throw new UsageError(`--simd must be auto, baseline or relaxed, got '${simd}'`);
+  const precision = values.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'i16')
+    throw new UsageError(`--precision must be f32 or i16, got '${precision}'`);
   const target = values.target ?? [];
   if (values['target-key'] !== undefined && target.length === 0) throw new UsageError('--target-key needs --target');
   if (values.p !== undefined && target.length === 0) throw new UsageError('--p needs --target');
@@ -172,6 +179,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
     simd,
+    precision,
     keyColumn: values['key-column'],
     skipInvalid: values['skip-invalid'] ?? false,
     normalize: values.normalize ?? false,
@@ -298,7 +306,7 @@ async function scorePlanned(
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
 ): Promise<number> {
-  const engine = await createEngine({ threads: options.threads, simd: options.simd });
+  const engine = await createEngine({ threads: options.threads, simd: options.simd, precision: options.precision });
   const started = performance.now();
   let stopKeepAlive = () => {};
   let progress: Progress | undefined;

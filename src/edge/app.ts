@@ -14,6 +14,7 @@ import {
   type Embeddings,
   type Engine,
   type EngineOptions,
+  type Precision,
   type Target,
 } from '../index.js';
 import { CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, normSimColumn } from '../io/score-columns.js';
@@ -115,29 +116,35 @@ async function route(
     if (request.method !== 'POST') throw methodNotAllowed('POST');
     const input = await parseScoreRequest(request, limits);
     const ready = await open();
-    const columns = await score(ready, input.img, input.txt);
+    const columns = await score(ready, input.img, input.txt, input.precision ?? 'f32');
     return scoresResponse(columns, input.img.rows, wantsBinary(request));
   }
   throw new HttpError(404, `no route ${pathname}; use POST /score or GET /health`);
 }
 
-async function score(ready: Ready, img: Embeddings, txt: Embeddings): Promise<Record<string, Float32Array>> {
+async function score(
+  ready: Ready,
+  img: Embeddings,
+  txt: Embeddings,
+  precision: Precision,
+): Promise<Record<string, Float32Array>> {
   const targetDim = ready.targetShape[1];
   if (img.dim !== targetDim)
     throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
   const { engine } = ready;
   // The score file's column names, so a response reads like a score file's row group.
   return {
-    [CLIP_SCORE_COLUMN]: await engine.clipScore(img, txt),
+    [CLIP_SCORE_COLUMN]: await engine.clipScore(img, txt, { precision }),
     // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
     [NEGCLIP_LOSS_COLUMN]: await engine.negClipLoss(img, txt, {
       batchSize: img.rows,
       temperature: NEGCLIP_LOSS_DEFAULTS.temperature,
       repeats: 1,
       seed: 0,
+      precision,
     }),
-    [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf),
-    [normSimColumn(2)]: await engine.normSim(img, ready.normSim2),
+    [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf, { precision }),
+    [normSimColumn(2)]: await engine.normSim(img, ready.normSim2, { precision }),
   };
 }
 

@@ -8,10 +8,13 @@
  * - `application/x-npy`: two .npy files back to back, images then texts;
  * - `multipart/form-data`: two .npy file parts named `img` and `txt`.
  *
+ * Any of them may ask for the engine's precision with `?precision=f32|i16` (JSON bodies may instead
+ * carry a `"precision"` field); without it the handler scores in f32.
+ *
  * Every way in ends in the same checks (shapes agree, the row cap, finite values), so the engine only
  * ever sees well-formed input and a client always gets a 400 naming what is wrong.
  */
-import type { Embeddings } from '../index.js';
+import type { Embeddings, Precision } from '../index.js';
 import { bytesSource } from '../io/source.js';
 import { embeddingDtype, itemSize, openNpy, readNpyHeader } from '../io/npy.js';
 import { readBodyCapped } from './body.js';
@@ -20,6 +23,8 @@ import { HttpError } from './http-error.js';
 export interface ScoreInput {
   img: Embeddings;
   txt: Embeddings;
+  /** The precision asked for (query parameter or JSON field); undefined = the handler's default. */
+  precision?: Precision;
 }
 
 export interface ParseLimits {
@@ -46,9 +51,18 @@ export async function parseScoreRequest(request: Request, limits: ParseLimits): 
       `unsupported content type '${mediaType || '(none)'}'; send one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`,
     );
   }
+  const fromQuery = parsePrecision(new URL(request.url).searchParams.get('precision'), 'query parameter precision');
   const input = await parseByType(mediaType, request, limits);
   checkPair(input, limits.maxRows);
-  return input;
+  if (fromQuery !== undefined && input.precision !== undefined && fromQuery !== input.precision)
+    throw new HttpError(400, `precision is '${fromQuery}' in the query but '${input.precision}' in the body`);
+  return { ...input, precision: input.precision ?? fromQuery };
+}
+
+function parsePrecision(value: unknown, what: string): Precision | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value === 'f32' || value === 'i16') return value;
+  throw new HttpError(400, `${what} must be f32 or i16, got '${String(value)}'`);
 }
 
 async function parseByType(mediaType: string, request: Request, limits: ParseLimits): Promise<ScoreInput> {
@@ -83,7 +97,11 @@ function parseJson(body: Uint8Array): ScoreInput {
   }
   if (typeof value !== 'object' || value === null) throw new HttpError(400, 'JSON body must be an object { img, txt }');
   const record = value as Record<string, unknown>;
-  return { img: jsonMatrix(record.img, 'img'), txt: jsonMatrix(record.txt, 'txt') };
+  return {
+    img: jsonMatrix(record.img, 'img'),
+    txt: jsonMatrix(record.txt, 'txt'),
+    precision: parsePrecision(record.precision, 'field precision'),
+  };
 }
 
 function jsonMatrix(value: unknown, name: string): Embeddings {

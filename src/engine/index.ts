@@ -2,6 +2,7 @@
  * The clipsift engine: CLIPScore, negCLIPLoss and NormSim over embedding matrices, computed by
  * SIMD WebAssembly kernels in one or more threads.
  */
+import { checkPrecision, type Kernels, type Precision, readKernels } from './abi.js';
 import type { Executor } from './executor.js';
 import { openExecutor, type ExecutorInfo, type ExecutorOptions } from './open.js';
 import * as ops from './ops.js';
@@ -10,8 +11,17 @@ import { checkEmbeddings, checkPairs, checkPositiveInteger, type Embeddings } fr
 
 export type { Embeddings } from './validate.js';
 export type { ExecutorInfo as EngineInfo } from './open.js';
+export type { Precision } from './abi.js';
 
-export interface EngineOptions extends ExecutorOptions {}
+export interface EngineOptions extends ExecutorOptions {
+  /**
+   * Default precision of the similarity GEMM for every call (each call can override it):
+   * 'f32' (the default) multiplies float32 panels; 'i16' quantises each row to int16 with its own
+   * scale on the way into wasm, multiplies exactly in int32 (about twice the f32 rate) and
+   * dequantises per tile. Error of 'i16' on unit-norm rows: README "Precision".
+   */
+  precision?: Precision;
+}
 
 /**
  * negCLIPLoss's defaults, the paper's: batches of 32768 rows, τ = 0.01, 10 shuffles averaged, seed 0.
@@ -24,7 +34,13 @@ function normalized(e: Embeddings): Embeddings {
   return { data: normalizeRows(e.data, e.dim), rows: e.rows, dim: e.dim };
 }
 
-export interface NegClipLossOptions {
+/** Per-call precision override. */
+export interface PrecisionOption {
+  /** 'f32' or 'i16'; defaults to the engine's precision. */
+  precision?: Precision;
+}
+
+export interface NegClipLossOptions extends PrecisionOption {
   /** Rows per batch (default 32768); the last batch of a shuffle may be smaller. */
   batchSize?: number;
   /** τ (default 0.01). */
@@ -51,7 +67,7 @@ export interface Abortable {
   signal?: AbortSignal;
 }
 
-export interface NormSimOptions extends Abortable {
+export interface NormSimOptions extends Abortable, PrecisionOption {
   normalize?: boolean;
   /** Called after each chunk of candidates with (candidates done, candidates). */
   onProgress?: (done: number, total: number) => void;
@@ -60,10 +76,6 @@ export interface NormSimOptions extends Abortable {
 export interface PrepareTargetOptions extends Abortable {
   /** The norm: Infinity (default, max similarity) or any p >= 1. */
   p?: number;
-  normalize?: boolean;
-}
-
-export interface ClipScoreOptions extends Abortable {
   normalize?: boolean;
 }
 
@@ -76,6 +88,10 @@ export interface GramTarget {
   dim: number;
   /** Rows of T (reported by target.rows; not needed for the scores). */
   rows: number;
+}
+
+export interface ClipScoreOptions extends Abortable, PrecisionOption {
+  normalize?: boolean;
 }
 
 /** A target set prepared for NormSim: reuse it across candidate batches. */
@@ -102,24 +118,24 @@ export interface Engine {
   gramMatrix(target: Embeddings, options?: Abortable): Promise<Float64Array>;
   /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
   normSim(candidates: Embeddings, target: Target, options?: NormSimOptions): Promise<Float32Array>;
-  /** Runtime, threads and SIMD variant in use. */
-  info(): ExecutorInfo;
+  /** Runtime, threads and SIMD variant in use, and the default precision. */
+  info(): ExecutorInfo & { precision: Precision };
   /** Terminates workers; later calls reject. */
   close(): Promise<void>;
 }
 
 /** Creates an engine. `threads: 'auto'` uses every core where workers and shared memory exist. */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const precision = checkPrecision(options.precision ?? 'f32');
   const { executor, info } = await openExecutor(options);
-  const k: ops.Kernels = {
-    executor,
-    heapBase: executor.kernels.heap_base(),
-    blockRows: executor.kernels.block_rows(),
-    stripBytes: executor.kernels.strip_bytes(),
-    lhsRows: executor.kernels.lhs_panel_rows(),
-    rhsRows: executor.kernels.rhs_panel_rows(),
-  };
-  return new SerialEngine(k, executor, info);
+  let k: Kernels;
+  try {
+    k = readKernels(executor);
+  } catch (error) {
+    await executor.close();
+    throw error;
+  }
+  return new SerialEngine(k, executor, info, precision);
 }
 
 /** Runs one operation at a time: operations share the wasm scratch memory. */
@@ -128,10 +144,15 @@ class SerialEngine implements Engine {
   private closed = false;
 
   constructor(
-    private readonly k: ops.Kernels,
+    private readonly k: Kernels,
     private readonly executor: Executor,
     private readonly about: ExecutorInfo,
+    private readonly precision: Precision,
   ) {}
+
+  private precisionOf(options: PrecisionOption): Precision {
+    return options.precision === undefined ? this.precision : checkPrecision(options.precision);
+  }
 
   private serial<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const run = async () => {
@@ -146,8 +167,9 @@ class SerialEngine implements Engine {
 
   clipScore(img: Embeddings, txt: Embeddings, options: ClipScoreOptions = {}) {
     checkPairs(img, txt);
+    const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    return this.serial(() => ops.clipScore(this.k, img, txt, options.signal), options.signal);
+    return this.serial(() => ops.clipScore(this.k, img, txt, precision, options.signal), options.signal);
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
@@ -164,6 +186,7 @@ class SerialEngine implements Engine {
       throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
+    const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
     return this.serial(
       () =>
@@ -172,6 +195,7 @@ class SerialEngine implements Engine {
           temperature,
           repeats,
           seed,
+          precision,
           onProgress: options.onProgress,
           signal: options.signal,
         }),
@@ -222,15 +246,16 @@ class SerialEngine implements Engine {
     if (!ready) throw new TypeError('clipsift: target was not made by prepareTarget of an engine');
     if (candidates.dim !== target.dim)
       throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
+    const precision = this.precisionOf(options);
     if (options.normalize) candidates = normalized(candidates);
     return this.serial(
-      () => ops.normSim(this.k, candidates, ready, options.onProgress, options.signal),
+      () => ops.normSim(this.k, candidates, ready, precision, options.onProgress, options.signal),
       options.signal,
     );
   }
 
   info() {
-    return { ...this.about };
+    return { ...this.about, precision: this.precision };
   }
 
   async close() {

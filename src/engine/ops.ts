@@ -3,22 +3,12 @@
  * the executor independent tasks. Task boundaries depend on the data only, never on the thread
  * count, which keeps results bitwise identical however many threads run them.
  */
+import type { GemmKernels, Kernels, Precision, SourceType } from './abi.js';
 import { Arena } from './arena.js';
-import type { Executor, Task } from './executor.js';
+import type { Task } from './executor.js';
 import { float16ToFloat32 } from '../numeric/float16.js';
 import { mixSeed, permutation } from '../numeric/random.js';
 import type { Embeddings } from './validate.js';
-
-/** What an operation needs besides its arguments. */
-export interface Kernels {
-  executor: Executor;
-  heapBase: number;
-  blockRows: number;
-  stripBytes: number;
-  /** Rows per packed panel of the micro-kernel's left and right operands (its tile shape). */
-  lhsRows: number;
-  rhsRows: number;
-}
 
 /** Candidate rows staged per round of NormSim, and target rows per chunk. */
 const CANDIDATE_CHUNK = 8192;
@@ -29,11 +19,9 @@ const PAIR_CHUNK = 16384;
 const GRAM_CHUNK = 1024;
 const GRAM_WAVE = 8;
 
-const MODE = { maxAbs: 0, sumSquares: 1, power: 2, quadraticForm: 3 } as const;
-
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 const elementBytes = (e: Embeddings) => (e.data instanceof Uint16Array ? 2 : 4);
-const typeSuffix = (e: Embeddings) => (e.data instanceof Uint16Array ? 'f16' : 'f32');
+const sourceType = (e: Embeddings): SourceType => (e.data instanceof Uint16Array ? 'f16' : 'f32');
 
 /** Splits [0, count) into tasks of `per` items: fn(...head, start, end). */
 function rangeTasks(fn: string, head: number[], count: number, per: number): Task[] {
@@ -72,10 +60,17 @@ function stageRows(
   }
 }
 
-function packTasks(k: Kernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
-  const panels = Math.ceil(rows / (side === 'lhs' ? k.lhsRows : k.rhsRows));
+/** Panel rows of one side of a precision's micro-kernel. */
+const panelRows = (g: GemmKernels, side: 'lhs' | 'rhs') => (side === 'lhs' ? g.mr : g.nr);
+
+/** Bytes of `rows` rows of dim packed for one side of a precision's micro-kernel. */
+const packedBytes = (g: GemmKernels, side: 'lhs' | 'rhs', rows: number, dim: number) =>
+  g.packedBytes(rows, dim, panelRows(g, side));
+
+function packTasks(g: GemmKernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
+  const panels = Math.ceil(rows / panelRows(g, side));
   const perTask = Math.max(1, Math.ceil(16384 / e.dim));
-  return rangeTasks(`pack_${side}_${typeSuffix(e)}`, [src, rows, e.dim, dst], panels, perTask);
+  return rangeTasks(g.pack[side][sourceType(e)], [src, rows, e.dim, dst], panels, perTask);
 }
 
 /** CLIPScore_i = img_i · txt_i. */
@@ -83,10 +78,11 @@ export async function clipScore(
   k: Kernels,
   img: Embeddings,
   txt: Embeddings,
+  precision: Precision,
   signal?: AbortSignal,
 ): Promise<Float32Array> {
   // Mixed f16/f32 pairs are compared in f32.
-  if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
+  if (sourceType(img) !== sourceType(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
   const { rows, dim } = img;
   const chunk = Math.min(rows, PAIR_CHUNK);
   const arena = new Arena(k.executor.memory, k.heapBase);
@@ -100,7 +96,7 @@ export async function clipScore(
     const count = Math.min(chunk, rows - first);
     stageRows(k.executor.memory, a, img, first, count);
     stageRows(k.executor.memory, b, txt, first, count);
-    await k.executor.run(rangeTasks(`dot_rows_${typeSuffix(img)}`, [a, b, dim, out], count, 1024));
+    await k.executor.run(rangeTasks(k.gemm[precision].dotRows[sourceType(img)], [a, b, dim, out], count, 1024));
     result.set(new Float32Array(k.executor.memory.buffer, out, count), first);
   }
   return result;
@@ -114,6 +110,7 @@ export interface NegClipOptions {
   temperature: number;
   repeats: number;
   seed: number;
+  precision: Precision;
   onProgress?: Progress;
   /** Checked before every batch: an aborted call stops there and rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
@@ -126,19 +123,20 @@ export async function negClipLoss(
   txt: Embeddings,
   o: NegClipOptions,
 ): Promise<Float32Array> {
-  if (typeSuffix(img) !== typeSuffix(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
+  if (sourceType(img) !== sourceType(txt)) [img, txt] = [toFloat32(img), toFloat32(txt)];
+  const g = k.gemm[o.precision];
   const n = img.rows;
   const batch = Math.min(o.batchSize, n);
   // One batch holds every row whatever the shuffle, so every repeat would give the same values.
   const repeats = batch === n ? 1 : o.repeats;
-  const layout = negClipLayout(k, img, batch);
+  const layout = negClipLayout(k, g, img, batch);
   const sum = new Float64Array(n);
   for (let rep = 0; rep < repeats; rep++) {
     const order = batch === n ? undefined : permutation(n, mixSeed(o.seed, rep));
     for (let first = 0; first < n; first += batch) {
       o.signal?.throwIfAborted();
       const count = Math.min(batch, n - first);
-      await negClipBatch(k, layout, img, txt, first, count, order, o.temperature, sum);
+      await negClipBatch(k, g, layout, img, txt, first, count, order, o.temperature, sum);
       o.onProgress?.(rep * n + first + count, repeats * n);
     }
   }
@@ -161,15 +159,15 @@ interface NegClipLayout {
   strips: number;
 }
 
-function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout {
+function negClipLayout(k: Kernels, g: GemmKernels, e: Embeddings, batch: number): NegClipLayout {
   const { dim } = e;
   const blocks = Math.ceil(batch / k.blockRows);
   const stride = roundUp(batch, 4);
   const arena = new Arena(k.executor.memory, k.heapBase);
   const layout: NegClipLayout = {
     staging: arena.take(batch * dim * elementBytes(e)),
-    lhs: arena.take(roundUp(batch, k.lhsRows) * dim * 4),
-    rhs: arena.take(roundUp(batch, k.rhsRows) * dim * 4),
+    lhs: arena.take(packedBytes(g, 'lhs', batch, dim)),
+    rhs: arena.take(packedBytes(g, 'rhs', batch, dim)),
     rowMax: arena.take(stride * 4),
     rowSum: arena.take(stride * 4),
     diag: arena.take(stride * 4),
@@ -185,6 +183,7 @@ function negClipLayout(k: Kernels, e: Embeddings, batch: number): NegClipLayout 
 /** One batch of negCLIPLoss: its rows staged, packed and scored; the values are added into `sum` at their rows. */
 async function negClipBatch(
   k: Kernels,
+  g: GemmKernels,
   l: NegClipLayout,
   img: Embeddings,
   txt: Embeddings,
@@ -197,14 +196,14 @@ async function negClipBatch(
   const x = k.executor;
   const dim = img.dim;
   stageRows(x.memory, l.staging, img, first, n, order);
-  await x.run(packTasks(k, 'lhs', img, l.staging, n, l.lhs));
+  await x.run(packTasks(g, 'lhs', img, l.staging, n, l.lhs));
   stageRows(x.memory, l.staging, txt, first, n, order);
-  await x.run(packTasks(k, 'rhs', txt, l.staging, n, l.rhs));
+  await x.run(packTasks(g, 'rhs', txt, l.staging, n, l.rhs));
   const blocks = Math.ceil(n / k.blockRows);
   const blockTasks: Task[] = [];
   for (let b = 0; b < blocks; b++) {
     blockTasks.push({
-      fn: 'negclip_block',
+      fn: g.negclipBlock,
       args: [l.lhs, l.rhs, n, dim, 1 / temperature, b, l.rowMax, l.rowSum, l.diag, l.colPartials, l.strips],
     });
   }
@@ -238,24 +237,24 @@ export async function prepareTarget(
   return { kind: 'gram', p: 2, rows, dim, gram: await gramMatrix(k, target, signal) };
 }
 
-/** G = TᵀT in float64, summed over chunks of target rows in a fixed order. */
+/** G = TᵀT in float64 (f32 products of each chunk, f64 sums), summed over chunks of target rows in a fixed order. */
 export async function gramMatrix(k: Kernels, t: Embeddings, signal?: AbortSignal): Promise<Float64Array> {
   const { rows, dim } = t;
   const x = k.executor;
   const chunkRows = Math.min(GRAM_CHUNK, rows);
   const wave = Math.min(GRAM_WAVE, Math.ceil(rows / chunkRows));
-  const partialBytes = roundUp(dim, k.lhsRows) * roundUp(dim, k.rhsRows) * 4;
+  const partialBytes = k.gram.partialBytes(dim);
   const arena = new Arena(x.memory, k.heapBase);
   const gram = arena.take(dim * dim * 8);
   const slots = Array.from({ length: wave }, () => ({
     raw: arena.take(chunkRows * dim * elementBytes(t)),
-    lhs: arena.take(roundUp(dim, k.lhsRows) * chunkRows * 4),
-    rhs: arena.take(roundUp(dim, k.rhsRows) * chunkRows * 4),
+    lhs: arena.take(k.gemm.f32.packedBytes(dim, chunkRows, k.gram.mr)),
+    rhs: arena.take(k.gemm.f32.packedBytes(dim, chunkRows, k.gram.nr)),
   }));
   const partials = arena.take(wave * partialBytes);
   arena.commit(`the Gram matrix of a dim-${dim} target`);
   x.kernels.fill_f64(gram, dim * dim, 0);
-  const suffix = typeSuffix(t);
+  const transposed = k.gram.packTransposed[sourceType(t)];
   for (let first = 0; first < rows; first += wave * chunkRows) {
     signal?.throwIfAborted();
     const chunks = Math.min(wave, Math.ceil((rows - first) / chunkRows));
@@ -267,12 +266,12 @@ export async function gramMatrix(k: Kernels, t: Embeddings, signal?: AbortSignal
       const s = slots[c];
       stageRows(x.memory, s.raw, t, start, count);
       packs.push({
-        fn: `pack_lhs_transposed_${suffix}`,
-        args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / k.lhsRows)],
+        fn: transposed.lhs,
+        args: [s.raw, count, dim, s.lhs, 0, Math.ceil(dim / k.gram.mr)],
       });
       packs.push({
-        fn: `pack_rhs_transposed_${suffix}`,
-        args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / k.rhsRows)],
+        fn: transposed.rhs,
+        args: [s.raw, count, dim, s.rhs, 0, Math.ceil(dim / k.gram.nr)],
       });
       products.push({ fn: 'gram_partial', args: [s.lhs, s.rhs, count, dim, partials + c * partialBytes] });
     }
@@ -288,41 +287,37 @@ export async function normSim(
   k: Kernels,
   candidates: Embeddings,
   target: PreparedTarget,
+  precision: Precision,
   onProgress?: Progress,
   signal?: AbortSignal,
 ): Promise<Float32Array> {
   const x = k.executor;
+  const g = k.gemm[precision];
   const { rows, dim } = candidates;
   const chunk = Math.min(rows, CANDIDATE_CHUNK);
   const arena = new Arena(x.memory, k.heapBase);
   const raw = arena.take(chunk * dim * elementBytes(candidates));
-  const lhs = arena.take(roundUp(chunk, k.lhsRows) * dim * 4);
+  const lhs = arena.take(packedBytes(g, 'lhs', chunk, dim));
   const acc0 = arena.take(roundUp(chunk, 4) * 8);
   const acc1 = arena.take(roundUp(chunk, 4) * 4);
   const out = arena.take(roundUp(chunk, 4) * 4);
   const strips = arena.take(Math.ceil(chunk / k.blockRows) * k.stripBytes);
   const targetChunk = target.kind === 'rows' ? Math.min(target.rows, TARGET_CHUNK) : 0;
   const targetRaw = target.kind === 'rows' ? arena.take(targetChunk * dim * elementBytes(target.embeddings)) : 0;
-  const rhs = arena.take(roundUp(target.kind === 'rows' ? targetChunk : dim, k.rhsRows) * dim * 4);
+  const rhs = arena.take(packedBytes(g, 'rhs', target.kind === 'rows' ? targetChunk : dim, dim));
   const gram64 = target.kind === 'gram' ? arena.take(dim * dim * 8) : 0;
   arena.commit(`NormSim of dim-${dim} candidates`);
 
-  const mode =
-    target.kind === 'gram'
-      ? MODE.quadraticForm
-      : target.p === Infinity
-        ? MODE.maxAbs
-        : target.p === 2
-          ? MODE.sumSquares
-          : MODE.power;
+  const quadratic = target.kind === 'gram';
+  const mode = k.normsimMode(target.p, quadratic);
   const stageTarget = async (first: number, count: number) => {
     if (target.kind !== 'rows') return;
     stageRows(x.memory, targetRaw, target.embeddings, first, count);
-    await x.run(packTasks(k, 'rhs', target.embeddings, targetRaw, count, rhs));
+    await x.run(packTasks(g, 'rhs', target.embeddings, targetRaw, count, rhs));
   };
   if (target.kind === 'gram') {
     new Float64Array(x.memory.buffer, gram64, dim * dim).set(target.gram);
-    await x.run(rangeTasks('gram_pack', [gram64, dim, rhs], Math.ceil(dim / k.rhsRows), 8));
+    await x.run(rangeTasks(g.gramPack, [gram64, dim, rhs], Math.ceil(dim / g.nr), 8));
   } else if (target.rows <= TARGET_CHUNK) {
     await stageTarget(0, target.rows);
   }
@@ -333,24 +328,22 @@ export async function normSim(
     const count = Math.min(chunk, rows - first);
     const blocks = Math.ceil(count / k.blockRows);
     stageRows(x.memory, raw, candidates, first, count);
-    await x.run(packTasks(k, 'lhs', candidates, raw, count, lhs));
-    if (mode === MODE.quadraticForm) {
-      x.kernels.fill_f64(acc0, count, 0);
+    await x.run(packTasks(g, 'lhs', candidates, raw, count, lhs));
+    x.kernels.normsim_init(mode, acc0, acc1, count);
+    if (quadratic) {
       await x.run(
         Array.from({ length: blocks }, (_, b) => ({
-          fn: 'normsim_quadratic_block',
+          fn: g.normsimQuadraticBlock,
           args: [lhs, count, rhs, dim, b, acc0, strips],
         })),
       );
     } else {
-      x.kernels.fill_f32(acc0, count, mode === MODE.power ? -Infinity : 0);
-      x.kernels.fill_f32(acc1, count, 0);
       for (let t0 = 0; t0 < target.rows; t0 += TARGET_CHUNK) {
         const tCount = Math.min(TARGET_CHUNK, target.rows - t0);
         if (target.rows > TARGET_CHUNK) await stageTarget(t0, tCount);
         await x.run(
           Array.from({ length: blocks }, (_, b) => ({
-            fn: 'normsim_block',
+            fn: g.normsimBlock,
             args: [lhs, count, rhs, tCount, dim, b, mode, target.p, acc0, acc1, strips],
           })),
         );

@@ -88,7 +88,15 @@ export interface ScoreParameters {
   p: string | null;
   normalize: boolean;
   skipInvalid: boolean;
+  /** The engine's precision ('f32' or 'i16'): it changes the numbers, so a resume compares it. */
+  precision: 'f32' | 'i16';
 }
+
+/**
+ * Values of parameters added after files were first written, as those older files computed them:
+ * a file from before `precision` existed was scored in f32, so it resumes under --precision f32.
+ */
+const PARAMETERS_BEFORE_THEY_WERE_RECORDED: Partial<Record<keyof ScoreParameters, unknown>> = { precision: 'f32' };
 
 /** Recorded beside the parameters, not compared. */
 export interface ScoreProvenance {
@@ -137,7 +145,8 @@ export function parameterDifferences(
   const have = parsed as Record<string, unknown>;
   for (const [key, value] of Object.entries(wanted)) {
     if (only && !only(key as keyof ScoreParameters)) continue;
-    const a = canonicalJson(have[key] ?? null);
+    const recorded = key in have ? have[key] : PARAMETERS_BEFORE_THEY_WERE_RECORDED[key as keyof ScoreParameters];
+    const a = canonicalJson(recorded ?? null);
     const b = canonicalJson(value);
     if (a !== b) differences.push(`${key} ${shorten(a)} ≠ ${shorten(b)}`);
   }

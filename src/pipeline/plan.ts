@@ -27,6 +27,8 @@ export interface ScoringSettings {
   p: number;
   normalize: boolean;
   skipInvalid: boolean;
+  /** The engine's precision ('f32' or 'i16'). */
+  precision: 'f32' | 'i16';
 }
 
 /** The shard as the parameters see it: its name, its input files with their sizes, its DataComp arch. */
@@ -60,6 +62,7 @@ export function shardParameters(
     p: target ? (settings.p === Infinity ? 'inf' : String(settings.p)) : null,
     normalize: settings.normalize,
     skipInvalid: settings.skipInvalid,
+    precision: settings.precision,
   };
 }
 

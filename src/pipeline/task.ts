@@ -87,7 +87,7 @@ export class ShardTaskRunner {
       if (before.kind === 'different') {
         throw new OutputError(outPath, `exists with other parameters: ${before.differences.join(', ')}`);
       }
-      const engine = await this.engine(task.simd);
+      const engine = await this.engine(task.simd, settings.precision);
       const prepared = target ? await this.prepare(engine, task.simd, settings.p) : undefined;
       try {
         const outcome = await scoreShard(shard, 0, outPath, parameters, new IdentitySet(1 << 12), {
@@ -127,13 +127,14 @@ export class ShardTaskRunner {
     await Promise.all(engines.map((engine) => engine.then((e) => e.close()).catch(() => undefined)));
   }
 
-  private engine(simd: 'baseline' | 'relaxed'): Promise<Engine> {
-    let engine = this.engines.get(simd);
+  private engine(simd: 'baseline' | 'relaxed', precision: 'f32' | 'i16'): Promise<Engine> {
+    const key = `${simd} ${precision}`;
+    let engine = this.engines.get(key);
     if (!engine) {
-      engine = createEngine({ threads: this.threads, simd });
+      engine = createEngine({ threads: this.threads, simd, precision });
       // A variant this runtime cannot run fails the job with the engine's reason, and is not cached.
-      engine.catch(() => this.engines.delete(simd));
-      this.engines.set(simd, engine);
+      engine.catch(() => this.engines.delete(key));
+      this.engines.set(key, engine);
     }
     return engine;
   }

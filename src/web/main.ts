@@ -75,8 +75,8 @@ function showEngine(pool: ScoredPool): void {
   const badge = document.createElement('span');
   badge.className = 'badge engine';
   badge.id = 'engine-badge';
-  const { threads, simd } = pool.engine;
-  badge.textContent = `${threads} thread${threads === 1 ? '' : 's'} · ${simd} SIMD`;
+  const { threads, simd, precision } = pool.engine;
+  badge.textContent = `${threads} thread${threads === 1 ? '' : 's'} · ${simd} SIMD · ${precision}`;
   runtime.appendChild(badge);
 }
 
@@ -121,7 +121,8 @@ function score(pool: PoolRequest): void {
   setBusy(true);
   progress('starting the engine', 0, 1);
   worker ??= startWorker();
-  worker.postMessage({ pool, p, simd: simdFromUrl() } satisfies ScoreJob);
+  const precision = byId<HTMLSelectElement>('precision').value === 'i16' ? 'i16' : 'f32';
+  worker.postMessage({ pool, p, simd: simdFromUrl(), precision } satisfies ScoreJob);
 }
 
 /** `?simd=baseline` (or relaxed) in the page URL forces a SIMD build; the default picks the fastest. */

@@ -3,7 +3,7 @@
  * cross-origin isolated, inline otherwise), reads the pool through src/io or generates the sample
  * pool, scores it, and posts the columns back (transferred, not copied).
  */
-import { createEngine, type Engine } from '../index.js';
+import { createEngine, type Engine, type Precision } from '../index.js';
 import type { EngineSummary, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
 import { loadPool, type LoadedPool } from './pool-input.js';
 import { scorePool } from './scoring.js';
@@ -30,6 +30,19 @@ function openEngine(simd: ScoreJob['simd']): Promise<Engine> {
   return engine;
 }
 
+/** The engine with every scoring call at `precision` (one engine, and one thread pool, serves both). */
+function atPrecision(engine: Engine, precision: Precision): Engine {
+  return {
+    clipScore: (img, txt, options = {}) => engine.clipScore(img, txt, { ...options, precision }),
+    negClipLoss: (img, txt, options = {}) => engine.negClipLoss(img, txt, { ...options, precision }),
+    normSim: (candidates, target, options = {}) => engine.normSim(candidates, target, { ...options, precision }),
+    prepareTarget: (target, options) => engine.prepareTarget(target, options),
+    gramMatrix: (target) => engine.gramMatrix(target),
+    info: () => ({ ...engine.info(), precision }),
+    close: () => engine.close(),
+  };
+}
+
 const post = (reply: WorkerReply, transfer: Transferable[] = []) => scope.postMessage(reply, transfer);
 const progress = (phase: string, done = 0, total = 0) => post({ type: 'progress', phase, done, total });
 
@@ -43,11 +56,16 @@ scope.onmessage = (event) => {
 async function run(job: ScoreJob): Promise<void> {
   try {
     progress('starting the engine');
-    const ready = await openEngine(job.simd);
+    const ready = atPrecision(await openEngine(job.simd), job.precision);
     const loaded: LoadedPool = await loadPool(job.pool, progress);
     const scores = await scorePool(ready, loaded, job.p, progress);
     const info = ready.info();
-    const summary: EngineSummary = { runtime: info.runtime, threads: info.threads, simd: info.simd };
+    const summary: EngineSummary = {
+      runtime: info.runtime,
+      threads: info.threads,
+      simd: info.simd,
+      precision: info.precision,
+    };
     const pool: ScoredPool = {
       source: loaded.source,
       rows: loaded.rows,

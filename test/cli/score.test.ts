@@ -177,6 +177,30 @@ describe('clipsift score', () => {
     expect(JSON.parse(rewritten.metadata['clipsift.parameters']!).batchSize).toBe(16);
   });
 
+  it('--precision i16 scores within its bounds, is recorded, and a resume at another precision is refused', async () => {
+    const { dir, shards } = makeDataCompDir([{ name: 'p', rows: 120, seed: 41 }]);
+    const out = join(tempDir(), 'scores');
+    const args = ['score', dir, '--out', out, '--threads', '1', '--quiet', '--batch-size', '64', '--precision', 'i16'];
+    expect((await runInProcess(args)).code).toBe(0);
+    const file = await readScoreFile(join(out, 'p.scores.parquet'));
+    expect(JSON.parse(file.metadata['clipsift.parameters']!).precision).toBe('i16');
+    const img = widen(shards[0]!.matrices.l14_img);
+    const txt = widen(shards[0]!.matrices.l14_txt);
+    expectClose(column(file.rows, 'clip_score'), referenceClipScore(img, txt, 768), 5e-5, 'i16 clip_score');
+    expectClose(
+      column(file.rows, 'negclip_loss'),
+      referenceNegClip(img, txt, 768, { batchSize: 64, temperature: 0.01, repeats: 10, seed: deriveSeed(0, 'p') }),
+      5e-5,
+      'i16 negclip_loss',
+    );
+    const f32 = await runInProcess(args.slice(0, -2));
+    expect(f32.code).toBe(1);
+    expect(f32.stderr).toMatch(/exists with other parameters: precision "i16" ≠ "f32"/);
+    const bad = await runInProcess([...args.slice(0, -1), 'i8']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--precision must be f32 or i16, got 'i8'/);
+  });
+
   it('gives a shard the same scores whatever other shards are in the run', async () => {
     const specs = [
       { name: 'x', rows: 90, seed: 31 },

@@ -131,6 +131,26 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
     });
   }
 
+  it('scores at precision i16 when asked in the query or the JSON body, bit for bit as the Node engine does', async () => {
+    const want = await reference.scores(f32, 'i16');
+    const f32Scores = await reference.scores(f32);
+    const json = jsonBody(f32);
+    const withField = { ...json, body: JSON.stringify({ ...JSON.parse(json.body as string), precision: 'i16' }) };
+    for (const [path, init] of [
+      ['/score' + rawQuery(f32) + '&precision=i16', rawBody(f32)],
+      ['/score', withField],
+    ] as [string, RequestInit][]) {
+      const response = await post(path, init);
+      expect(response.status, await response.clone().text()).toBe(200);
+      const got = await responseScores(response);
+      for (const column of SCORE_COLUMNS) expect(bits(got[column]), column).toEqual(bits(want[column]));
+      expect(bits(got.negclip_loss)).not.toEqual(bits(f32Scores.negclip_loss));
+    }
+    const bad = await post('/score' + rawQuery(f32) + '&precision=i8', rawBody(f32));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/precision must be f32 or i16, got 'i8'/);
+  });
+
   it('answers NormSim_2 bit for bit as the engine does with the target rows (from G above dim rows, as the engine then is)', async () => {
     const response = await post('/score' + rawQuery(f32), rawBody(f32));
     const got = (await responseScores(response)).normsim_2;

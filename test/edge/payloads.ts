@@ -73,17 +73,18 @@ export class Reference {
     return this.engine.normSim(img, this.targets.twoFromRows);
   }
 
-  async scores({ img, txt }: Pair): Promise<Scores> {
+  async scores({ img, txt }: Pair, precision: 'f32' | 'i16' = 'f32'): Promise<Scores> {
     return {
-      clip_score: await this.engine.clipScore(img, txt),
+      clip_score: await this.engine.clipScore(img, txt, { precision }),
       negclip_loss: await this.engine.negClipLoss(img, txt, {
         batchSize: img.rows,
         temperature: 0.01,
         repeats: 1,
         seed: 0,
+        precision,
       }),
-      normsim_inf: await this.engine.normSim(img, this.targets.inf),
-      normsim_2: await this.engine.normSim(img, this.targets.two),
+      normsim_inf: await this.engine.normSim(img, this.targets.inf, { precision }),
+      normsim_2: await this.engine.normSim(img, this.targets.two, { precision }),
     };
   }
 

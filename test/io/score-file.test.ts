@@ -34,6 +34,7 @@ const PARAMETERS: ScoreParameters = {
   p: null,
   normalize: false,
   skipInvalid: false,
+  precision: 'f32',
 };
 
 describe('score-file names', () => {

@@ -88,6 +88,17 @@ describe('results at any thread count', { timeout: 120_000 }, () => {
     expect(inDeno('--threads', '1', '--simd', 'relaxed').digests).toEqual(two.digests);
   });
 
+  it("give precision 'i16' the same bits in the baseline and relaxed builds where no polynomial follows the exact GEMM", () => {
+    // CLIPScore and NormSim_inf reduce the dequantised integer products with max and products only;
+    // negCLIPLoss and NormSim_p go through exp/log, whose polynomials fuse in the relaxed build.
+    const relaxed = inDeno('--threads', '2', '--simd', 'relaxed').digests;
+    for (const name of ['i16 clipScore', 'i16 normSim p=Infinity target 300']) {
+      expect(reference[name], name).toBeDefined();
+      expect(relaxed[name], name).toBe(reference[name]);
+    }
+    expect(relaxed.clipScore).not.toBe(reference['i16 clipScore']);
+  });
+
   it('run relaxed SIMD threaded in Node too when it is enabled by flag (the workers inherit the flag)', () => {
     const node = inProcess(
       process.execPath,

@@ -115,7 +115,8 @@ describe('browser demo on the built-in sample pool', () => {
     // The reference: the sample's scores in Node (as `clipsift demo` computes them), written as a score
     // file, selected by the real `clipsift select`.
     const pool = generateSamplePool();
-    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    // Precision i16 (the page's toggle): its integer GEMM gives the same bits in Chromium and Node.
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
     const scoreFile = join(work, 'sample.scores.parquet');
@@ -127,9 +128,10 @@ describe('browser demo on the built-in sample pool', () => {
     // Baseline SIMD: the build Node 20 runs, so the page's scores must equal the CLI's bit for bit.
     await page.goto(`${demo.url}?simd=baseline`);
     expect(await page.textContent('#isolation-badge')).toContain('cross-origin isolated');
+    await page.selectOption('#precision', 'i16');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD$/);
+    expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD · i16$/);
 
     await moveSlider(page, '#negclip-slider', 45);
     await moveSlider(page, '#normsim-slider', 15);
@@ -192,7 +194,7 @@ describe('browser demo with the default SIMD choice', () => {
     await page.goto(demo.url);
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD$/);
+    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD · f32$/);
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(scores)) {
       const got = new Float32Array(csvColumnBits(csv, column).buffer);
@@ -539,7 +541,7 @@ describe('browser demo without cross-origin isolation', () => {
     expect(await page.textContent('#isolation-badge')).toContain('not cross-origin isolated');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD');
+    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · f32');
     const pool = generateSamplePool();
     expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(pool.uids.length * 0.2));
     await context.close();

@@ -1,9 +1,15 @@
+// f32 GEMM micro-kernel, 4 x 8 tile, SIMD128.
 // C[4 x 8] = A[4 x kc] · B[8 x kc]ᵀ from packed panels (see pack.ts), stored row-major into C with a
 // row stride of ldc bytes. Eight f32x4 accumulators stay in registers for the whole k loop:
 // per k, two vector loads of B, four broadcasts of A, eight multiply-adds.
 import { madd } from './simd';
 
-export function f32_gemm_4x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize): void {
+/** Tile shape: rows of the LHS panel (MR), rows of the RHS panel (NR), k values packed together (KR). */
+export const F32_GEMM_MR = 4;
+export const F32_GEMM_NR = 8;
+export const F32_GEMM_KR = 1;
+
+export function f32_gemm_4x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: usize): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
   let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0);

@@ -1,0 +1,41 @@
+# negCLIPLoss of one batch as a native CPU stack computes it: numpy's float32 GEMM (OpenBLAS) for the
+# similarity matrix, then stable row and column log-sum-exps, in float32. For bench/numpy.js.
+# Usage: python3 bench/numpy-negclip.py ROWS DIM RUNS   (threads: OPENBLAS_NUM_THREADS)
+# Prints JSON: best seconds per call and GFLOP/s counting 2·rows·rows·dim.
+import json
+import sys
+import time
+
+import numpy as np
+
+rows, dim, runs = (int(v) for v in sys.argv[1:4])
+tau = np.float32(0.01)
+rng = np.random.default_rng(0)
+
+
+def unit_rows(n):
+    x = rng.standard_normal((n, dim), dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+img, txt = unit_rows(rows), unit_rows(rows)
+
+
+def lse(logits, axis):
+    m = logits.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(logits - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def negclip():
+    s = img @ txt.T
+    logits = s / tau
+    return np.diagonal(s) - tau / 2 * (lse(logits, 1) + lse(logits, 0))
+
+
+negclip()  # warm-up
+best = float('inf')
+for _ in range(runs):
+    start = time.perf_counter()
+    negclip()
+    best = min(best, time.perf_counter() - start)
+print(json.dumps({'seconds': best, 'gflops': 2 * rows * rows * dim / best / 1e9}))
