@@ -21,7 +21,12 @@ beforeAll(async () => {
   const tarballs = tempDir('clipsift-pack-');
   registry = await startRegistry(tarballs, await packAll(tarballs));
   // A fresh cache, and a working directory without package.json: only the registry can supply clipsift.
-  env = { NPM_CONFIG_REGISTRY: registry.url, DENO_DIR: tempDir('clipsift-deno-dir-'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+  env = {
+    NPM_CONFIG_REGISTRY: registry.url,
+    DENO_DIR: tempDir('clipsift-deno-dir-'),
+    DENO_NO_UPDATE_CHECK: '1',
+    NO_COLOR: '1',
+  };
   cwd = tempDir('clipsift-deno-cwd-');
 }, 120_000);
 

@@ -39,7 +39,9 @@ describe('score resumes only over unchanged data', () => {
     const m = shards[0]!.matrices;
     const shuffle = (bits: Uint16Array, dim: number) => {
       const out = new Uint16Array(bits.length);
-      order.forEach((from, to) => out.set(bits.subarray(from * dim, (from + 1) * dim), to * dim));
+      order.forEach((from, to) => {
+        out.set(bits.subarray(from * dim, (from + 1) * dim), to * dim);
+      });
       return out;
     };
     writeDataCompShard(dir, {
