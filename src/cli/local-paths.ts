@@ -8,12 +8,19 @@ import { InputError } from '../io/errors.js';
 const URL_ARGUMENT = /^(?:--[^=]+=)?([a-z][a-z0-9+.-]*:\/\/.*)$/i;
 
 /**
- * Throws for the first argument that is a URL.
+ * Throws for the first argument that is a URL, except the value of --queue (score, worker, status).
  * @throws {InputError} naming the URL
  */
 export function refuseUrls(argv: string[]): void {
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
     if (arg === '--') break;
+    // --queue's redis:// URL names the cluster's Redis, not an input file.
+    if (arg === '--queue') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('--queue=')) continue;
     const url = URL_ARGUMENT.exec(arg)?.[1];
     if (url !== undefined)
       throw new InputError(url, 'URLs are not supported yet; download the file and give its local path');
