@@ -399,7 +399,9 @@ async function planShards(
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
   // The variant this run's engine will use (createEngine makes the same choice): finished files computed
   // with the other one would mix kernel variants in one pool.
-  const variant = chooseSimd(options.simd);
+  // A queued run with a pinned variant is computed by the workers, whose runtime may run a variant this one
+  // cannot compile: the variant is the one asked for, and a worker that cannot run it fails the job saying why.
+  const variant = options.queue !== undefined && options.simd !== 'auto' ? options.simd : chooseSimd(options.simd);
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {
