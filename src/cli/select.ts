@@ -27,10 +27,18 @@ import {
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
 import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
+import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
 import type { Rounding, ScoreValues, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
-import { numberOption, threadsOption, UsageError, usageErrorOf } from './args.js';
+import {
+  joinNegativeValues,
+  numberOption,
+  parseDecimalNumber,
+  threadsOption,
+  UsageError,
+  usageErrorOf,
+} from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
 import { expandPresets, presetHelp } from './select-presets.js';
@@ -118,6 +126,8 @@ const OPTIONS = {
 /** NormSim_2-D settings from the command line. */
 export interface NormSimDSettings {
   final: number;
+  /** `final` as written, for an exact ⌊N·final⌋. */
+  finalDecimal?: string;
   iterations: number;
   schedule: 'even' | 'official';
   sample?: number;
@@ -156,7 +166,13 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
   const expanded = expandPresets(argv).argv;
   let parsed;
   try {
-    parsed = parseArgs({ args: expanded, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({
+      args: joinNegativeValues(expanded, OPTIONS),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     throw usageErrorOf(error, OPTIONS);
   }
@@ -216,7 +232,8 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     const final = parseFraction('--normsim-d-final', values['normsim-d-final'] ?? '0.2');
     const sampleText = values['normsim-d-sample'];
     options.normSimD = {
-      final,
+      final: final.value,
+      finalDecimal: final.decimal,
       iterations: numberOption('normsim-d-iterations', values['normsim-d-iterations'], 500, {
         integer: true,
         positive: true,
@@ -229,7 +246,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     };
     if (values['img-key'] !== undefined) options.normSimD.imageKey = values['img-key'];
     if (sampleText !== undefined) {
-      const sample = parseFraction('--normsim-d-sample', sampleText);
+      const sample = parseFraction('--normsim-d-sample', sampleText).value;
       if (sample === 0) throw new UsageError('--normsim-d-sample must be greater than 0');
       options.normSimD.sample = sample;
     }
@@ -243,27 +260,29 @@ function splitColumnValue(option: string, text: string): [string, string] {
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-/** '0.3' or '30%' → 0.3; must be in [0, 1]. */
-function parseFraction(option: string, text: string): number {
-  const percent = text.endsWith('%');
-  const value = Number(percent ? text.slice(0, -1) : text) / (percent ? 100 : 1);
-  if (text.trim() === '' || !(value >= 0 && value <= 1))
-    throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), got '${text}'`);
-  return value;
+/**
+ * '0.3' or '30%' → 0.3, a decimal in [0, 1] (no sign, hex or blanks). The text is kept as well, so
+ * counts are computed exactly from the digits written (src/select/fraction.ts).
+ */
+function parseFraction(option: string, text: string): { value: number; decimal: string } {
+  const ratio = parseDecimalRatio(text);
+  if (!ratio || ratio.numerator > ratio.denominator)
+    throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), written in decimal, got '${text}'`);
+  return { value: Number(ratio.numerator) / Number(ratio.denominator), decimal: text };
 }
 
 function parseTop(text: string, rounding: Rounding): SelectionStep {
   const [column, fraction] = splitColumnValue('--top', text);
-  const step: SelectionStep = { kind: 'top', column, fraction: parseFraction(`--top ${column}`, fraction) };
+  const { value, decimal } = parseFraction(`--top ${column}`, fraction);
+  const step: SelectionStep = { kind: 'top', column, fraction: value, decimal };
   if (rounding === 'datacomp') step.rounding = 'datacomp';
   return step;
 }
 
 function parseMin(text: string): SelectionStep {
   const [column, valueText] = splitColumnValue('--min', text);
-  const value = Number(valueText);
-  if (valueText.trim() === '' || Number.isNaN(value))
-    throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
+  const value = parseDecimalNumber(valueText);
+  if (Number.isNaN(value)) throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
   return { kind: 'min', column, value };
 }
 
@@ -462,7 +481,11 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   const flush = () => {
     if (segment.length === 0) return;
     const result = runTableSteps(table, segment, current, poolSize);
-    for (const s of result.summary.steps) steps.push({ ...s.step, kept: s.kept, threshold: s.threshold });
+    for (const s of result.summary.steps) {
+      // The decimal the fraction was written as is an input detail, not part of the summary.
+      const { decimal: _decimal, ...step } = s.step as SelectionStep & { decimal?: string };
+      steps.push({ ...step, kept: s.kept, threshold: s.threshold });
+    }
     current = result.rows;
     segment = [];
   };
@@ -513,7 +536,7 @@ async function runNormSimD(
   quiet: boolean,
 ): Promise<{ rows: Uint32Array; threshold: number | null }> {
   const uids = sortUids(gatherUids(table.uids, rows), { unique: true });
-  const finalSize = Math.min(uidCount(uids), Math.floor(poolSize * settings.final));
+  const finalSize = Math.min(uidCount(uids), floorTimes(poolSize, settings.finalDecimal ?? settings.final));
   const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch, settings.imageKey);
   if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
   const engine = await createEngine({ threads: settings.threads });
