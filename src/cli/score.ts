@@ -9,7 +9,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
-import { createEngine, type Target } from '../index.js';
+import { createEngine, temperatureProblem, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
@@ -164,7 +164,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     targetKey: values['target-key'],
     p: parseP(values.p),
     batchSize: numberOption('batch-size', values['batch-size'], 32768, { integer: true, positive: true }),
-    temperature: numberOption('temperature', values.temperature, 0.01, { positive: true }),
+    temperature: parseTemperature(values.temperature),
     repeats: numberOption('repeats', values.repeats, 10, { integer: true, positive: true }),
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
@@ -195,6 +195,13 @@ function parseP(text: string | undefined): number {
   const p = numberOption('p', text, Infinity);
   if (!(p >= 1) || !Number.isFinite(p)) throw new UsageError(`--p must be inf or a number >= 1, got '${text}'`);
   return p;
+}
+
+function parseTemperature(text: string | undefined): number {
+  const temperature = numberOption('temperature', text, 0.01, { positive: true });
+  const problem = temperatureProblem(temperature);
+  if (problem) throw new UsageError(`--${problem.replace(/, got .*$/, '')}, got '${text}'`);
+  return temperature;
 }
 
 function parseSeed(text: string | undefined): number {
@@ -336,7 +343,14 @@ async function scorePlanned(
         continue;
       }
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
-      const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
+      let outcome;
+      try {
+        outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
+      } finally {
+        // Its descriptors go as soon as it is scored, not at the end of the run: a pool of any
+        // number of shards runs under a cluster's `ulimit -n`.
+        await planned.shard.close();
+      }
       written++;
       rowsScored += outcome.written;
     }
