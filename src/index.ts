@@ -2,7 +2,13 @@
  * clipsift: score and select CLIP pretraining data from embeddings.
  * @module
  */
-export { createEngine } from './engine/index.js';
+export {
+  createEngine,
+  firstOverlargeRow,
+  maxFiniteNorm,
+  TEMPERATURE_RANGE,
+  temperatureProblem,
+} from './engine/index.js';
 export type {
   Engine,
   EngineOptions,

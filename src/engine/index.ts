@@ -5,9 +5,26 @@
 import type { Executor } from './executor.js';
 import { openExecutor, type ExecutorInfo, type ExecutorOptions } from './open.js';
 import * as ops from './ops.js';
-import { checkEmbeddings, checkPairs, checkPositiveInteger, normalizeRows, type Embeddings } from './validate.js';
+import {
+  checkEmbeddings,
+  checkFiniteScores,
+  checkNorms,
+  checkPairs,
+  checkPositiveInteger,
+  maxFiniteNorm,
+  normalizeRows,
+  temperatureProblem,
+  type Embeddings,
+} from './validate.js';
 
 export type { Embeddings } from './validate.js';
+export { firstOverlargeRow, maxFiniteNorm, TEMPERATURE_RANGE, temperatureProblem } from './validate.js';
+
+/** Image and text rows must be small enough for finite scores (see maxFiniteNorm). */
+function checkScoreNorms(img: Embeddings, txt: Embeddings, limit: number): void {
+  checkNorms('image embeddings', img, limit);
+  checkNorms('text embeddings', txt, limit);
+}
 export type { ExecutorInfo as EngineInfo } from './open.js';
 
 export interface EngineOptions extends ExecutorOptions {}
@@ -114,7 +131,8 @@ class SerialEngine implements Engine {
   clipScore(img: Embeddings, txt: Embeddings, options: { normalize?: boolean } = {}) {
     checkPairs(img, txt);
     if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
-    return this.serial(() => ops.clipScore(this.k, img, txt));
+    else checkScoreNorms(img, txt, maxFiniteNorm());
+    return this.serial(async () => checkFiniteScores('CLIPScore', await ops.clipScore(this.k, img, txt)));
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
@@ -122,13 +140,23 @@ class SerialEngine implements Engine {
     const { batchSize = 32768, temperature = 0.01, repeats = 10, seed = 0 } = options;
     checkPositiveInteger('batchSize', batchSize);
     checkPositiveInteger('repeats', repeats);
-    if (!(temperature > 0) || !Number.isFinite(temperature))
-      throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
+    const badTemperature = temperatureProblem(temperature);
+    if (badTemperature) throw new RangeError(`clipsift: ${badTemperature}`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     if (options.normalize) [img, txt] = [normalizeRows(img), normalizeRows(txt)];
-    return this.serial(() =>
-      ops.negClipLoss(this.k, img, txt, { batchSize, temperature, repeats, seed, onProgress: options.onProgress }),
+    else checkScoreNorms(img, txt, maxFiniteNorm(temperature));
+    return this.serial(async () =>
+      checkFiniteScores(
+        'negCLIPLoss',
+        await ops.negClipLoss(this.k, img, txt, {
+          batchSize,
+          temperature,
+          repeats,
+          seed,
+          onProgress: options.onProgress,
+        }),
+      ),
     );
   }
 
@@ -176,7 +204,9 @@ class SerialEngine implements Engine {
     if (candidates.dim !== target.dim)
       throw new RangeError(`clipsift: candidate dim ${candidates.dim} differs from target dim ${target.dim}`);
     if (options.normalize) candidates = normalizeRows(candidates);
-    return this.serial(() => ops.normSim(this.k, candidates, ready, options.onProgress));
+    return this.serial(async () =>
+      checkFiniteScores('NormSim', await ops.normSim(this.k, candidates, ready, options.onProgress)),
+    );
   }
 
   info() {
