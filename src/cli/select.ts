@@ -8,7 +8,7 @@
  * atomically as a DataComp subset .npy.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../index.js';
@@ -42,6 +42,7 @@ import {
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
 import { expandPresets, presetHelp } from './select-presets.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
 import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
@@ -512,6 +513,8 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   const uids = sortUids(gatherUids(table.uids, current), { unique: true });
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
+  // Left by a command killed mid-write (SIGKILL) into the same directory.
+  await removeStaleTemporaries(dirname(resolve(options.out)));
   await writeFileAtomic(options.out, encodeSubsetFile(uids), { force: options.force, inputs });
   return {
     scoreFiles: files.length,

@@ -4,7 +4,9 @@
  * import node: modules (besides other node-*.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { link, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import process from 'node:process';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
@@ -124,6 +126,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   );
   if (!isDirectory) throw new OutputError(path, `cannot be written: ${directory} is not an existing directory`);
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  trackTemporary(temporary);
   try {
     const handle = await open(temporary, 'wx');
     try {
@@ -147,5 +150,38 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
     }
   } finally {
     await unlink(temporary).catch(() => undefined);
+    untrackTemporary(temporary);
   }
+}
+
+/** Temporaries being written right now, removed if SIGINT or SIGTERM ends the process first. */
+const temporaries = new Set<string>();
+const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * On SIGINT/SIGTERM: remove the temporaries in flight, then let the signal do what it would have done.
+ * When nobody else listens for it that is to end the process, so the handler steps aside and raises
+ * the signal again (the exit status still says which signal it was).
+ */
+function onCleanupSignal(signal: NodeJS.Signals): void {
+  for (const path of temporaries) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already renamed or removed.
+    }
+  }
+  temporaries.clear();
+  for (const name of CLEANUP_SIGNALS) process.off(name, onCleanupSignal);
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function trackTemporary(path: string): void {
+  if (temporaries.size === 0) for (const name of CLEANUP_SIGNALS) process.on(name, onCleanupSignal);
+  temporaries.add(path);
+}
+
+function untrackTemporary(path: string): void {
+  if (!temporaries.delete(path) || temporaries.size > 0) return;
+  for (const name of CLEANUP_SIGNALS) process.off(name, onCleanupSignal);
 }
