@@ -2,7 +2,9 @@
  * Argument parsing shared by the command modules: node:util parseArgs (works in Node and Deno 2),
  * with its errors turned into {@link UsageError} so the dispatcher can answer them with exit code 2.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { threadLimit } from '../engine/open.js';
 import { closestWord } from './words.js';
 
 /** A command line that does not parse or is missing something required; exit code 2. */
@@ -124,8 +126,28 @@ export function numberOption(
   return value;
 }
 
-/** Reads `--threads`: a positive integer or 'auto'. */
+/** Reads `--threads`: a positive integer up to the engine's limit (4 × cores), or 'auto'. */
 export function threadsOption(text: string | undefined): number | 'auto' {
   if (text === undefined || text === 'auto') return 'auto';
-  return numberOption('threads', text, 1, { integer: true, positive: true });
+  const threads = numberOption('threads', text, 1, { integer: true, positive: true });
+  const cores = Math.max(1, availableParallelism());
+  const limit = threadLimit(cores);
+  if (threads > limit)
+    throw new UsageError(
+      `--threads must be at most ${limit} (4 × the ${cores} core${cores === 1 ? '' : 's'} here), got '${text}'`,
+    );
+  return threads;
 }
+
+/**
+ * Threads worth starting for `rows` rows of work: no more than one per {@link ROWS_PER_THREAD} rows
+ * (and at least one), so a small pool does not pay for a thread per core. Results do not depend on it.
+ */
+export function threadsForWork(threads: number | 'auto', rows: number): number | 'auto' {
+  const useful = Math.max(1, Math.ceil(rows / ROWS_PER_THREAD));
+  const wanted = threads === 'auto' ? Math.max(1, availableParallelism()) : threads;
+  return Math.min(wanted, useful);
+}
+
+/** Rows of work per thread below which another thread is not started (see threadsForWork). */
+export const ROWS_PER_THREAD = 1024;

@@ -13,7 +13,7 @@ import { createEngine, temperatureProblem, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
-import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
+import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from '../pipeline/duplicates.js';
 import { describeEngine, formatCount, formatDuration, Progress } from './progress.js';
@@ -49,10 +49,11 @@ options:
                          parquet target (e.g. image_features); files holding one array use it
   --p inf|2|<number>     NormSim's p (>= 1)                                     [inf]
   --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [32768]
-  --temperature <t>      negCLIPLoss temperature                                [0.01]
+  --temperature <t>      negCLIPLoss temperature, in [2^-120, 2^100]            [0.01]
   --repeats <n>          negCLIPLoss shuffles averaged                          [10]
   --seed <n>             run seed; each shard's seed derives from it and the shard name [0]
-  --threads auto|<n>     threads that run the kernels                           [auto]
+  --threads auto|<n>     threads that run the kernels: at most 4 × cores, and   [auto]
+                         one per 1024 rows to score (auto: all cores)
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
                          byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
   --key-column <name>    clip-retrieval metadata column identifying rows (default: file and row)
@@ -294,7 +295,9 @@ async function scorePlanned(
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
 ): Promise<number> {
-  const engine = await createEngine({ threads: options.threads, simd: options.simd });
+  // Threads by work as well as by cores: a small pool does not start a worker per core.
+  const work = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0) + (target?.rows ?? 0);
+  const engine = await createEngine({ threads: threadsForWork(options.threads, work), simd: options.simd });
   const started = performance.now();
   let stopKeepAlive = () => {};
   let progress: Progress | undefined;

@@ -35,6 +35,7 @@ import {
   joinNegativeValues,
   numberOption,
   parseDecimalNumber,
+  threadsForWork,
   threadsOption,
   UsageError,
   usageErrorOf,
@@ -86,7 +87,8 @@ options:
                               embeddings of the scored rows (repeatable)
   --arch NAME                 which DataComp embeddings to read: <NAME>_img (default l14)
   --img-key KEY               read the image embeddings from npz array / parquet column KEY instead
-  --threads N|auto            engine threads for --normsim-d (default auto)
+  --threads N|auto            engine threads for --normsim-d (default auto: all cores; at most
+                              4 × cores, and one per 1024 rows)
   --json                      print the summary as JSON instead of text
   --force                     overwrite --out if it exists
   --preset NAME               the steps of a named recipe, inserted where --preset stands (below)
@@ -542,7 +544,7 @@ async function runNormSimD(
   const finalSize = Math.min(uidCount(uids), floorTimes(poolSize, settings.finalDecimal ?? settings.final));
   const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch, settings.imageKey);
   if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
-  const engine = await createEngine({ threads: settings.threads });
+  const engine = await createEngine({ threads: threadsForWork(settings.threads, images.rows) });
   const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet });
   try {
     // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
