@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { createEngine, temperatureProblem, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
-import { openFileSource } from '../io/node-files.js';
+import { openFileSource, writeErrorProblem } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
@@ -245,7 +245,14 @@ export async function runScore(options: ScoreOptions): Promise<number> {
         throw new OutputError(options.out, 'is an input directory; write score files to another --out');
       }
     }
-    mkdirSync(options.out, { recursive: true });
+    try {
+      mkdirSync(options.out, { recursive: true });
+    } catch (error) {
+      // A file where the directory should be (EEXIST, ENOTDIR), a read-only disk...: one line naming --out.
+      const problem = writeErrorProblem(error);
+      if (problem) throw new OutputError(options.out, `cannot be made a directory: ${problem}`);
+      throw error;
+    }
     // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
     // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
     // Workers of a queued run write from other hosts, whose process ids mean nothing here.

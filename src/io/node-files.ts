@@ -128,29 +128,69 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   trackTemporary(temporary);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (options.force) {
-      await rename(temporary, path);
-      return;
-    }
-    try {
-      await link(temporary, path);
-    } catch (err) {
-      if (isErrno(err, 'EEXIST'))
-        throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
-      // File systems without hard links: fall back to a checked rename.
-      if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
-      await rename(temporary, path);
-    }
+    await writeAndPlace(path, temporary, bytes, options, exists);
+  } catch (err) {
+    // ENOSPC, EROFS, EACCES...: one line naming the file asked for, not the temporary or nothing at all.
+    const problem = writeErrorProblem(err);
+    if (problem) throw new OutputError(path, `cannot be written: ${problem}`);
+    throw err;
   } finally {
     await unlink(temporary).catch(() => undefined);
     untrackTemporary(temporary);
+  }
+}
+
+/**
+ * What an errno from writing a file means, as a phrase with the code (e.g. "no space left on the
+ * device (ENOSPC)"), or undefined when `err` is not one of the file-system errors users meet.
+ */
+export function writeErrorProblem(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const phrases: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EEXIST: 'a file of that name already exists',
+    ENOTDIR: 'a part of the path is not a directory',
+    EISDIR: 'it is a directory',
+    ENOENT: 'its directory does not exist',
+    EIO: 'input/output error',
+    EFBIG: 'the file is too large for the file system',
+    ENAMETOOLONG: 'the name is too long',
+    EMFILE: 'too many open files (raise ulimit -n)',
+    ENFILE: 'too many open files in the system',
+  };
+  return typeof code === 'string' && code in phrases ? `${phrases[code]} (${code})` : undefined;
+}
+
+/** Writes the temporary, flushes it, and puts it in place (see writeFileAtomic). */
+async function writeAndPlace(
+  path: string,
+  temporary: string,
+  bytes: Uint8Array,
+  options: WriteOptions,
+  exists: () => Promise<boolean>,
+): Promise<void> {
+  const handle = await open(temporary, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (options.force) {
+    await rename(temporary, path);
+    return;
+  }
+  try {
+    await link(temporary, path);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
+    // File systems without hard links: fall back to a checked rename.
+    if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
+    await rename(temporary, path);
   }
 }
 
