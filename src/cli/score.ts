@@ -289,7 +289,8 @@ export async function runScore(options: ScoreOptions): Promise<number> {
       const { scoreThroughQueue } = await import('./score-queue.js');
       return await scoreThroughQueue(todo, plan.length - todo.length, { ...options, queue: options.queue }, target);
     }
-    return await scorePlanned(plan, options, target, warn);
+    // The run's shard count (all parts of a --shard run), recorded in every score file for select.
+    return await scorePlanned(plan, options, target, warn, opened.length);
   } finally {
     await Promise.all(opened.map((s) => s.close()));
   }
@@ -301,6 +302,7 @@ async function scorePlanned(
   options: ScoreOptions,
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
+  runShards: number,
 ): Promise<number> {
   // Threads by work as well as by cores: a small pool does not start a worker per core.
   const work = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0) + (target?.rows ?? 0);
@@ -336,7 +338,7 @@ async function scorePlanned(
       normalize: options.normalize,
       force: options.force,
       normTolerance: NORM_TOLERANCE,
-      provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: info.simd },
+      provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: info.simd, runShards },
       warn: warn.message,
       progress,
     };

@@ -7,7 +7,7 @@
  * has the semantics; NormSim_2-D runs over the survivors' image embeddings), and writes the kept uids
  * atomically as a DataComp subset .npy.
  */
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
@@ -18,10 +18,12 @@ import { listDirectory, nodeFileSystem, openFileSource, writeFileAtomic } from '
 import type { RowData } from '../io/reader.js';
 import { openParquet } from '../io/parquet.js';
 import {
+  checkScoreFileSet,
   concatScoreTables,
   openScoreFile,
   readScoreTable,
   SCORE_FILE_SUFFIX,
+  type ScoreFileMetadata,
   type ScoreTable,
 } from '../io/score-file.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
@@ -55,7 +57,9 @@ uids as a DataComp subset file (.npy of (u64, u64) uid halves, sorted, as numpy.
 Steps (--top, --min, --normsim-d) run in the order given. Fractions are of the pool N (all rows, or
 the --given-uids rows), not of the rows left by earlier steps: --top negclip_loss:0.3 --top
 normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the result does not
-depend on file order. A NaN score in a column a step uses is an error naming the rows.
+depend on file order. A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
+(batch size, temperature, seed, target, ...) are refused, naming the files and the parameter; so is
+an unfinished run (fewer files than its shards, see --partial). A file given twice counts once.
 
 options:
   --out FILE                  the subset file to write (refuses to overwrite without --force)
@@ -93,6 +97,8 @@ options:
   --force                     overwrite --out if it exists
   --preset NAME               the steps of a named recipe, inserted where --preset stands (below)
   --dry-run                   print the steps (presets expanded) and stop, reading nothing
+  --partial                   select from fewer score files than their run has (otherwise refused:
+                              the run is unfinished or files are missing)
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
@@ -123,6 +129,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  partial: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -162,6 +169,8 @@ export interface SelectOptions {
   dryRun: boolean;
   /** The options after preset expansion, as parsed. */
   expanded: string[];
+  /** Select from some of a run's score files (otherwise an unfinished run is refused). */
+  partial: boolean;
 }
 
 /** Parses the command line; --top and --min keep their relative order. */
@@ -222,6 +231,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     force: values.force ?? false,
     dryRun: values['dry-run'] ?? false,
     expanded,
+    partial: values.partial ?? false,
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
   if (values['normsim-d']) {
@@ -289,9 +299,24 @@ function parseMin(text: string): SelectionStep {
   return { kind: 'min', column, value };
 }
 
-/** The score files named by the arguments: files as given, directories' `*.scores.parquet`, sorted. */
-export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
+/**
+ * The score files named by the arguments: files as given, directories' `*.scores.parquet`, sorted
+ * within a directory. A file named twice (a directory and one of its files, or two paths to one file)
+ * counts once; `onNote` hears about it.
+ */
+export async function resolveScoreFiles(inputs: string[], onNote?: (note: string) => void): Promise<string[]> {
   const files: string[] = [];
+  const seen = new Map<string, string>();
+  const add = async (path: string) => {
+    const real = await realpath(path).catch(() => resolve(path));
+    const earlier = seen.get(real);
+    if (earlier !== undefined) {
+      onNote?.(`${path} is also given as ${earlier}; its rows count once`);
+      return;
+    }
+    seen.set(real, path);
+    files.push(path);
+  };
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (!info) throw new InputError(input, 'no such file or directory');
@@ -299,12 +324,29 @@ export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
       const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
-      files.push(...found.map((name) => join(input, name)));
+      for (const name of found) await add(join(input, name));
     } else {
-      files.push(input);
+      await add(input);
     }
   }
   return files;
+}
+
+/**
+ * Refuses score files that must not be pooled: computed with different run parameters, or fewer than
+ * the run they come from had (see checkScoreFileSet).
+ */
+export async function checkScoreFiles(files: string[], partial: boolean): Promise<void> {
+  const described: ScoreFileMetadata[] = [];
+  for (const file of files) {
+    const source = await openFileSource(file);
+    try {
+      described.push({ name: file, metadata: (await openScoreFile(source)).metadata });
+    } finally {
+      await source.close();
+    }
+  }
+  checkScoreFileSet(described, { partial });
 }
 
 /**
@@ -574,7 +616,16 @@ async function readSelectTable(
   columns: string[],
 ): Promise<{ table: SelectTable; files: string[] }> {
   const groups = options.inputs.length === 0 ? [] : options.join ? options.inputs.map((i) => [i]) : [options.inputs];
-  const groupFiles = await Promise.all(groups.map((g) => resolveScoreFiles(g)));
+  const note = (text: string) => {
+    if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
+  };
+  const groupFiles: string[][] = [];
+  for (const group of groups) {
+    const files = await resolveScoreFiles(group, note);
+    // One run's files pool together (joined inputs are separate runs, e.g. of two architectures).
+    await checkScoreFiles(files, options.partial);
+    groupFiles.push(files);
+  }
   // Each column comes from the first input whose score files have it, else from the metadata.
   const available = await Promise.all(groupFiles.map((files) => scoreColumnsOf(files[0]!)));
   const wanted: string[][] = groups.map(() => []);
