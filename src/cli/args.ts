@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { threadLimit } from '../engine/open.js';
+import { addressSpaceLimitKiB, threadsWithin } from './address-space.js';
 import { closestWord } from './words.js';
 
 /** A command line that does not parse or is missing something required; exit code 2. */
@@ -128,7 +129,12 @@ export function numberOption(
 
 /** Reads `--threads`: a positive integer up to the engine's limit (4 × cores), or 'auto'. */
 export function threadsOption(text: string | undefined): number | 'auto' {
-  if (text === undefined || text === 'auto') return 'auto';
+  if (text === undefined || text === 'auto') {
+    // Under `ulimit -v`, 'auto' means as many cores as fit: a worker thread that cannot reserve its
+    // memory kills the process with a V8 fatal error instead of an exception.
+    const limit = addressSpaceLimitKiB();
+    return limit === undefined ? 'auto' : Math.min(threadsWithin(limit), availableParallelism());
+  }
   const threads = numberOption('threads', text, 1, { integer: true, positive: true });
   const cores = Math.max(1, availableParallelism());
   const limit = threadLimit(cores);

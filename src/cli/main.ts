@@ -8,7 +8,11 @@
  * Everything here uses node: APIs that Deno 2 also provides; root score.ts runs this same file.
  */
 import process from 'node:process';
+import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
+import { addressSpaceAdvice } from './address-space.js';
 import type { Command } from './command.js';
+import { deniedAccess, envVariable, permissionAdvice } from './deno-permissions.js';
+import { refuseUrls } from './local-paths.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
 
@@ -28,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./inspect.js'),
   demo: () => import('./demo.js'),
   'serve-demo': () => import('./serve-demo.js'),
+  'serve-edge': () => import('./serve-edge.js'),
 };
 
 const TOP_USAGE = `usage: clipsift <command> [options]
@@ -41,6 +46,7 @@ Score and select image-text pretraining data for CLIP from its embeddings
  * Errors are reported as one line `clipsift <command>: <reason>` on stderr; set CLIPSIFT_DEBUG=1 for stacks.
  */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     // `clipsift help score` is the same as `clipsift score --help`.
@@ -49,14 +55,18 @@ export async function main(argv: string[]): Promise<number> {
     try {
       help = await topLevelHelp();
     } catch (error) {
-      return report('help', error);
+      return report('help', error, []);
     }
     // No arguments at all is a usage error: the listing goes to stderr.
     (first === undefined ? process.stderr : process.stdout).write(`${help}\n`);
     return first === undefined ? 2 : 0;
   }
   if (first === '--version' || first === '-v') {
-    process.stdout.write(`${clipsiftVersion()}\n`);
+    try {
+      process.stdout.write(`${clipsiftVersion()}\n`);
+    } catch (error) {
+      return report(undefined, error, [first]);
+    }
     return 0;
   }
 
@@ -64,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = Object.hasOwn(COMMANDS, first) ? await loadCommand(first) : undefined;
   } catch (error) {
-    return report(first, error);
+    return report(first, error, rest);
   }
   if (command === undefined) {
     const available = Object.keys(COMMANDS);
@@ -80,9 +90,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    refuseUrls(rest);
     return await command.run(rest);
   } catch (error) {
-    return report(command.name, error);
+    return report(command.name, error, rest);
   }
 }
 
@@ -95,15 +106,27 @@ function wantsHelp(argv: string[]): boolean {
   return false;
 }
 
-/** Writes the one-line report of a failed command and picks its exit code. */
-function report(commandName: string, error: unknown): number {
+/** Writes the one-line report of a failed command (none: the program itself) and picks its exit code. */
+function report(commandName: string | undefined, error: unknown, argv: string[]): number {
+  const denied = deniedAccess(error);
+  const prefix = commandName === undefined ? 'clipsift' : `clipsift ${commandName}`;
+  if (denied) {
+    process.stderr.write(`${prefix}: ${permissionAdvice(denied, commandName, argv)}\n`);
+    return 1;
+  }
+  const memory = addressSpaceAdvice(error);
+  if (memory) {
+    process.stderr.write(`${prefix}: ${memory}\n`);
+    return 1;
+  }
   const isUsage = error instanceof Error && error.name === 'UsageError';
-  const message = error instanceof Error ? error.message : String(error);
+  // The library's own errors start 'clipsift: '; this line already starts 'clipsift <command>: '.
+  const message = (error instanceof Error ? error.message : String(error)).replace(/^clipsift:\s*/, '');
   // One line, whatever the thrower put in the message: scripts grep these and terminals wrap them.
   const oneLine = message.replace(/\s*\n\s*/g, ' ').trim() || (error instanceof Error ? error.name : 'failed');
   const hint = isUsage ? ` (see clipsift ${commandName} --help)` : '';
-  process.stderr.write(`clipsift ${commandName}: ${oneLine}${hint}\n`);
-  if (process.env.CLIPSIFT_DEBUG === '1' && error instanceof Error && error.stack) {
+  process.stderr.write(`${prefix}: ${oneLine}${hint}\n`);
+  if (envVariable('CLIPSIFT_DEBUG') === '1' && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
   return isUsage ? 2 : 1;

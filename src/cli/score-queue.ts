@@ -34,6 +34,8 @@ export interface QueueScoreOptions {
   skipInvalid: boolean;
   simd: 'auto' | 'baseline' | 'relaxed';
   quiet: boolean;
+  /** The run's shard count (all parts of a --shard run), recorded in every score file for select. */
+  runShards: number;
 }
 
 /** A shard still to score, as score planned it. */
@@ -83,6 +85,7 @@ export async function scoreThroughQueue(
             }
           : null,
       clipsiftVersion: clipsiftVersion(),
+      runShards: options.runShards,
     };
     return { task, rows: planned.shard.img.rows, outPath: planned.outPath, parameters: planned.parameters };
   });

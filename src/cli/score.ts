@@ -6,9 +6,10 @@
  * the run before hours of work rather than after. Then shards are scored in order, each written
  * atomically, so an interrupted run loses at most the shard in progress.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
+import { chooseSimd } from '../engine/open.js';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, temperatureProblem, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { openFileSource, writeErrorProblem } from '../io/node-files.js';
@@ -220,16 +221,22 @@ interface PlannedShard {
   parameters: ScoreParameters;
   /** True when a score file with these parameters already exists. */
   done: boolean;
+  /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
+  replace: boolean;
 }
 
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions): Promise<number> {
   const warn = makeWarner();
-  const opened = await openScoreShards(options.inputs, {
-    arch: options.arch,
-    keyColumn: options.keyColumn,
-    ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
-  });
+  const opened = await openScoreShards(
+    options.inputs,
+    {
+      arch: options.arch,
+      keyColumn: options.keyColumn,
+      ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
+    },
+    warn.message,
+  );
   try {
     checkShardNames(opened);
     // A shard-array task: every task splits the same sorted list the same way, so no coordinator is needed.
@@ -247,10 +254,12 @@ export async function runScore(options: ScoreOptions): Promise<number> {
         throw new OutputError(options.out, 'is an input directory; write score files to another --out');
       }
     }
+    if (existsSync(options.out) && !statSync(options.out).isDirectory())
+      throw new OutputError(options.out, 'is a file; --out names the directory the score files go to');
     try {
       mkdirSync(options.out, { recursive: true });
     } catch (error) {
-      // A file where the directory should be (EEXIST, ENOTDIR), a read-only disk...: one line naming --out.
+      // A read-only disk, a full one...: one line naming --out.
       const problem = writeErrorProblem(error);
       if (problem) throw new OutputError(options.out, `cannot be made a directory: ${problem}`);
       throw error;
@@ -273,7 +282,7 @@ export async function runScore(options: ScoreOptions): Promise<number> {
       }
       warnAboutTargetNorms(targetName, target, options.normalize, warn.message);
     }
-    const plan = await planShards(shards, options, target);
+    const plan = await planShards(shards, options, target, warn.message);
     const todo = plan.filter((p) => !p.done);
     if (options.shard && plan.length === 0) {
       process.stdout.write(
@@ -289,7 +298,12 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     if (options.queue) {
       const { scoreThroughQueue } = await import('./score-queue.js');
-      return await scoreThroughQueue(todo, plan.length - todo.length, { ...options, queue: options.queue }, target);
+      return await scoreThroughQueue(
+        todo,
+        plan.length - todo.length,
+        { ...options, queue: options.queue, runShards: opened.length },
+        target,
+      );
     }
     // The run's shard count (all parts of a --shard run), recorded in every score file for select.
     return await scorePlanned(plan, options, target, warn, opened.length);
@@ -359,7 +373,10 @@ async function scorePlanned(
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
       let outcome: Awaited<ReturnType<typeof scoreShard>>;
       try {
-        outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, settings);
+        outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, {
+          ...settings,
+          force: settings.force || planned.replace,
+        });
       } finally {
         // Its descriptors go as soon as it is scored, not at the end of the run: a pool of any
         // number of shards runs under a cluster's `ulimit -n`.
@@ -391,23 +408,33 @@ async function scorePlanned(
   }
 }
 
-/** Decides, for every shard, whether its score file is already done, and refuses mismatches. */
+/**
+ * Decides, for every shard, whether its score file is already done. A file whose inputs or target changed
+ * since it was written is scored again, with a warning. A file computed with other parameters or the other
+ * kernel variant stops the run before any work, unless --force.
+ */
 async function planShards(
   shards: ScoreShard[],
   options: ScoreOptions,
   target: LoadedTarget | undefined,
+  warn: (message: string) => void,
 ): Promise<PlannedShard[]> {
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
+  // The variant this run's engine will use (createEngine makes the same choice): finished files computed
+  // with the other one would mix kernel variants in one pool.
+  const variant = chooseSimd(options.simd);
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {
     const outPath = join(options.out, scoreFileName(shard.name));
     if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
     const parameters = shardParameters(shard, options, target?.identity ?? null);
-    const state = await scoreFileState(outPath, parameters);
+    const state = await scoreFileState(outPath, parameters, variant);
     if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
+    if (state.kind === 'changed')
+      warn(`${outPath}: ${state.changes.join('; ')} since it was written; scoring ${shard.name} again`);
     const done = state.kind === 'done';
-    plan.push({ shard, outPath, parameters, done });
+    plan.push({ shard, outPath, parameters, done, replace: state.kind === 'changed' || state.kind === 'different' });
   }
   if (conflicts.length > 0) {
     const [first] = conflicts;

@@ -2,7 +2,8 @@
  * Deno / Deno Deploy entry for `deno serve dist/edge/deno.js`: `export default { fetch }`.
  *
  * Deno may compile wasm from bytes, so the kernels and the bundled target (rows and Gram matrix) are
- * read from the files scripts/build-edge.js writes next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
+ * read, at start-up and relative to this file (not the current directory), from the files
+ * scripts/build-edge.js writes next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
  * environment (read with --allow-env; without it the defaults apply).
  */
 import { createScoreApp, limitsFromVariables, type EdgeLimits } from './app.js';
@@ -13,13 +14,35 @@ interface DenoGlobal {
 }
 const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
 
-const read = (name: string) => deno.readFile(new URL(`./${name}`, import.meta.url));
+/**
+ * Reads a file that sits beside this bundle, whatever the current directory. Everything is read at
+ * start-up: a server that cannot read its kernels must not listen and answer 500 to every request
+ * (a relative --allow-read=dist/edge started from another directory did exactly that).
+ */
+async function readBeside(name: string): Promise<Uint8Array> {
+  const url = new URL(`./${name}`, import.meta.url);
+  try {
+    return await deno.readFile(url);
+  } catch (error) {
+    const dir = decodeURIComponent(new URL('./', import.meta.url).pathname);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `clipsift edge: cannot read ${decodeURIComponent(url.pathname)} (${reason}); start with --allow-read=${dir}`,
+    );
+  }
+}
+
+const [kernels, target, gram] = await Promise.all([
+  readBeside('clipsift.baseline.wasm'),
+  readBeside('target.npy'),
+  readBeside('target.gram.bin'),
+]);
 
 export default createScoreApp({
   variant: 'baseline',
-  kernels: () => read('clipsift.baseline.wasm'),
-  target: async () => ({ name: 'target.npy', bytes: await read('target.npy') }),
-  gram: async () => ({ name: 'target.gram.bin', bytes: await read('target.gram.bin') }),
+  kernels: async () => kernels,
+  target: async () => ({ name: 'target.npy', bytes: target }),
+  gram: async () => ({ name: 'target.gram.bin', bytes: gram }),
   limits: limitsFromEnvironment(),
 });
 

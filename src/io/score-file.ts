@@ -39,7 +39,7 @@ export const METADATA_KEYS = {
   parameters: 'clipsift.parameters',
   /** The clipsift version that wrote the file (recorded, not compared). */
   version: 'clipsift.version',
-  /** The kernel variant that computed the scores (recorded, not compared). */
+  /** The kernel variant that computed the scores ('baseline' or 'relaxed'; compared on resume by score). */
   engine: 'clipsift.engine',
   /** Where the demo page's pool came from (its downloads only). */
   source: 'clipsift.source',
@@ -72,8 +72,11 @@ export interface ScoreParameters {
   format: 1;
   /** Shard name (the score file is <shard>.scores.parquet). */
   shard: string;
-  /** Input files of the shard: base names and sizes, to notice a shard whose data changed. */
-  inputs: { name: string; bytes: number }[];
+  /**
+   * Input files of the shard: base names, sizes and content fingerprints (io/fingerprint.ts), to notice a
+   * shard whose data changed since its score file was written, even at the same size.
+   */
+  inputs: { name: string; bytes: number; fingerprint: string }[];
   arch: string | null;
   batchSize: number;
   temperature: number;
@@ -114,6 +117,12 @@ export function scoreMetadata(parameters: ScoreParameters, provenance: ScoreProv
       : {}),
   };
 }
+
+/**
+ * Parameters that describe the data rather than a choice of the user: when only these differ, the
+ * inputs or the target changed since the file was written and the shard is simply scored again.
+ */
+export const DATA_PARAMETERS: readonly (keyof ScoreParameters)[] = ['inputs', 'target'];
 
 /**
  * ScoreParameters that differ from shard to shard of one run; every other parameter must agree
@@ -187,10 +196,15 @@ export function checkScoreFileSet(files: readonly ScoreFileMetadata[], options: 
 
 /**
  * Compares the parameters stored in an existing score file (the raw metadata value) with the wanted ones.
+ * @param only compare just these keys (default: all)
  * @returns a description of each difference (empty when the file can be kept), or one entry saying
  *   the metadata is missing or unreadable
  */
-export function parameterDifferences(stored: string | undefined, wanted: ScoreParameters): string[] {
+export function parameterDifferences(
+  stored: string | undefined,
+  wanted: ScoreParameters,
+  only?: (key: keyof ScoreParameters) => boolean,
+): string[] {
   if (stored === undefined) return ['it has no clipsift parameters (not written by clipsift score?)'];
   let parsed: unknown;
   try {
@@ -202,6 +216,7 @@ export function parameterDifferences(stored: string | undefined, wanted: ScorePa
   const differences: string[] = [];
   const have = parsed as Record<string, unknown>;
   for (const [key, value] of Object.entries(wanted)) {
+    if (only && !only(key as keyof ScoreParameters)) continue;
     const a = canonicalJson(have[key] ?? null);
     const b = canonicalJson(value);
     if (a !== b) differences.push(`${key} ${shorten(a)} ≠ ${shorten(b)}`);

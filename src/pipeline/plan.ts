@@ -7,7 +7,15 @@ import { existsSync } from 'node:fs';
 import { deriveSeed } from '../index.js';
 import { InputError } from '../io/errors.js';
 import { openFileSource } from '../io/node-files.js';
-import { openScoreFile, parameterDifferences, type ScoreParameters, type TargetIdentity } from '../io/score-file.js';
+import {
+  canonicalJson,
+  DATA_PARAMETERS,
+  METADATA_KEYS,
+  openScoreFile,
+  parameterDifferences,
+  type ScoreParameters,
+  type TargetIdentity,
+} from '../io/score-file.js';
 
 /** The run-wide settings that change the numbers of every score file. */
 export interface ScoringSettings {
@@ -24,7 +32,7 @@ export interface ScoringSettings {
 /** The shard as the parameters see it: its name, its input files with their sizes, its DataComp arch. */
 export interface ShardInputs {
   name: string;
-  files: { path: string; bytes: number }[];
+  files: { path: string; bytes: number; fingerprint: string }[];
   arch: string | null;
 }
 
@@ -37,7 +45,11 @@ export function shardParameters(
   return {
     format: 1,
     shard: shard.name,
-    inputs: shard.files.map((f) => ({ name: f.path.split(/[\\/]/).pop()!, bytes: f.bytes })),
+    inputs: shard.files.map((f) => ({
+      name: f.path.split(/[\\/]/).pop()!,
+      bytes: f.bytes,
+      fingerprint: f.fingerprint,
+    })),
     arch: shard.arch ?? null,
     batchSize: settings.batchSize,
     temperature: settings.temperature,
@@ -51,23 +63,76 @@ export function shardParameters(
   };
 }
 
-/** What is at a score file's path: nothing, a file with these parameters, or one with others. */
-export type ScoreFileState = { kind: 'missing' } | { kind: 'done' } | { kind: 'different'; differences: string[] };
+/**
+ * What is at a score file's path: nothing; a file with these parameters and kernel variant; one whose
+ * inputs or target changed since it was written (DATA_PARAMETERS only: score it again, no --force
+ * needed); or one computed with other parameters or another kernel variant (refused without --force).
+ */
+export type ScoreFileState =
+  | { kind: 'missing' }
+  | { kind: 'done' }
+  | { kind: 'changed'; changes: string[] }
+  | { kind: 'different'; differences: string[] };
 
-/** Compares the score file at `path` (if any) with `parameters`. */
-export async function scoreFileState(path: string, parameters: ScoreParameters): Promise<ScoreFileState> {
+/**
+ * Compares the score file at `path` (if any) with `parameters` and, when given, the kernel variant
+ * ('baseline' or 'relaxed') this run computes with.
+ */
+export async function scoreFileState(
+  path: string,
+  parameters: ScoreParameters,
+  variant?: string,
+): Promise<ScoreFileState> {
   if (!existsSync(path)) return { kind: 'missing' };
-  const differences = parameterDifferences(await storedParameters(path), parameters);
-  return differences.length === 0 ? { kind: 'done' } : { kind: 'different', differences };
+  const stored = await storedMetadata(path);
+  const differences = parameterDifferences(stored.parameters, parameters, (key) => !DATA_PARAMETERS.includes(key));
+  if (stored.parameters !== undefined && variant !== undefined && stored.variant !== variant) {
+    differences.push(
+      `kernel variant ${stored.variant ?? 'unknown'} ≠ ${variant} (pass --simd ${stored.variant ?? 'baseline'} to resume with the same kernels)`,
+    );
+  }
+  if (differences.length > 0) return { kind: 'different', differences };
+  const changes = dataChanges(stored.parameters, parameters);
+  return changes.length > 0 ? { kind: 'changed', changes } : { kind: 'done' };
 }
 
-/** The parameters stored in a score file, or undefined when it has none or cannot be read. */
-async function storedParameters(path: string): Promise<string | undefined> {
+/** What changed in the data (DATA_PARAMETERS) between a stored parameter JSON and the wanted parameters. */
+function dataChanges(stored: string | undefined, wanted: ScoreParameters): string[] {
+  let have: Partial<ScoreParameters>;
+  try {
+    have = (JSON.parse(stored ?? 'null') as Partial<ScoreParameters> | null) ?? {};
+  } catch {
+    return [];
+  }
+  const changes: string[] = [];
+  const before = new Map((Array.isArray(have.inputs) ? have.inputs : []).map((f) => [f.name, f]));
+  for (const file of wanted.inputs) {
+    const old = before.get(file.name);
+    if (!old) changes.push(`${file.name} is a new input`);
+    else if (old.bytes !== file.bytes) changes.push(`${file.name} changed size (${old.bytes} → ${file.bytes} bytes)`);
+    else if (old.fingerprint === undefined)
+      changes.push(`${file.name} has no content fingerprint recorded (written by an older clipsift)`);
+    else if (old.fingerprint !== file.fingerprint) changes.push(`${file.name} changed content`);
+  }
+  if (canonicalJson(have.target ?? null) !== canonicalJson(wanted.target)) {
+    const name = wanted.target?.name ?? have.target?.name ?? 'the target';
+    changes.push(
+      have.target?.sha256 && wanted.target?.sha256 && have.target.sha256 !== wanted.target.sha256
+        ? `the target ${name} changed content`
+        : `the target changed (${name})`,
+    );
+  }
+  return changes;
+}
+
+/** The parameters and kernel variant stored in a score file; undefined when it has none or cannot be read. */
+async function storedMetadata(path: string): Promise<{ parameters: string | undefined; variant: string | undefined }> {
   const source = await openFileSource(path);
   try {
-    return (await openScoreFile(source)).parameters;
+    const file = await openScoreFile(source);
+    return { parameters: file.parameters, variant: file.metadata[METADATA_KEYS.engine] };
   } catch (error) {
-    if (error instanceof InputError) return undefined;
+    if (error instanceof InputError) return { parameters: undefined, variant: undefined };
     throw error;
   } finally {
     await source.close?.();

@@ -54,7 +54,7 @@ export interface ScoreShard {
   /** Where it was listed from: enough to open it again elsewhere (a cluster job carries it). */
   ref: ShardRef;
   /** Input files, for the parameters and for messages. */
-  files: { path: string; bytes: number }[];
+  files: { path: string; bytes: number; fingerprint: string }[];
   img: EmbeddingReader;
   txt: EmbeddingReader;
   /** The embedding pair read (DataComp l14 or b32), or null where the layout has only one. */

@@ -4,11 +4,12 @@
  * the DataComp shard of that name (its partner must sit beside it).
  */
 import type { Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../io/errors.js';
 import { listShards, openShard, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
-import { nodeFileSystem } from '../io/node-files.js';
+import { fingerprint } from '../io/fingerprint.js';
+import { nodeFileSystem, openFileSource } from '../io/node-files.js';
 import type { ScoreFile } from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
 import { hashKeys } from './duplicates.js';
@@ -16,20 +17,38 @@ import type { ScoreShard, ShardIdentities } from './score-shard.js';
 
 export type { Arch } from '../io/layouts.js';
 
-/** Opens every shard named by `paths`, in command-line order (and name order within a directory). */
+/**
+ * Opens every shard named by `paths`, in command-line order (and name order within a directory).
+ * A shard named twice (the same directory twice, `dir` and `./dir/`, a directory and one of its
+ * files) is opened once; `warn` hears which argument repeated which.
+ */
 export async function openScoreShards(
   paths: string[],
   options: { arch: Arch; keyColumn: string | undefined; imageKey?: string; textKey?: string },
+  warn: (message: string) => void = () => undefined,
 ): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
-  const seenFiles = new Set<string>();
+  /** Real paths of a shard's files → the argument that named it first. */
+  const seenFiles = new Map<string, string>();
   for (const path of paths) {
+    const repeated = new Map<string, string[]>();
     for (const ref of await shardRefsOf(path)) {
-      // `score x.parquet x.npz` names one shard twice.
-      const key = ref.files.image + '\0' + (ref.files.metadata ?? '');
-      if (seenFiles.has(key)) continue;
-      seenFiles.add(key);
+      const key =
+        (await realPath(ref.files.image)) + '\0' + (ref.files.metadata ? await realPath(ref.files.metadata) : '');
+      const first = seenFiles.get(key);
+      if (first !== undefined) {
+        // `score x.parquet x.npz` names one shard twice, and says so on purpose: no warning for that.
+        if (first !== path && !isPartnerOf(first, path))
+          repeated.set(first, [...(repeated.get(first) ?? []), ref.name]);
+        continue;
+      }
+      seenFiles.set(key, path);
       refs.push(ref);
+    }
+    for (const [first, names] of repeated) {
+      warn(
+        `${path} names shard${names.length === 1 ? '' : 's'} ${names.join(', ')} again (already in ${first}); each shard is scored once`,
+      );
     }
   }
   const shards: ScoreShard[] = [];
@@ -64,11 +83,28 @@ export async function openScoreShard(
   return toScoreShard(shard, ref, ref.layout === 'datacomp' ? pair : null);
 }
 
+/** The path with symlinks and `.`/`..` resolved, so two spellings of one file compare equal. */
+async function realPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** `<name>.parquet` and `<name>.npz` side by side: two spellings of one DataComp shard. */
+function isPartnerOf(a: string, b: string): boolean {
+  const stem = (p: string) => p.replace(/\.(parquet|npz)$/, '');
+  return stem(a) === stem(b) && a !== stem(a) && b !== stem(b);
+}
+
 async function shardRefsOf(path: string): Promise<ShardRef[]> {
   let info: Stats;
   try {
     info = await stat(path);
-  } catch {
+  } catch (error) {
+    // Deno's refused read is not a missing file: let the shell say which permission to grant.
+    if (error instanceof Error && /^Requires read access/.test(error.message)) throw error;
     throw new InputError(path, 'no such file or directory');
   }
   if (info.isDirectory()) {
@@ -97,11 +133,21 @@ async function shardRefsOf(path: string): Promise<ShardRef[]> {
   return [{ name: stem, layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz }];
 }
 
+/** A shard file's size and content fingerprint (io/fingerprint.ts), as score files record them. */
+async function fileIdentity(path: string): Promise<{ path: string; bytes: number; fingerprint: string }> {
+  const source = await openFileSource(path);
+  try {
+    return { path, bytes: source.size, fingerprint: await fingerprint(source) };
+  } finally {
+    await source.close();
+  }
+}
+
 async function toScoreShard(shard: Shard, ref: ShardRef, arch: Arch | null): Promise<ScoreShard> {
   const paths = [
     ...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])]),
   ];
-  const files = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(path)).size })));
+  const files = await Promise.all(paths.map(fileIdentity));
   const metadataName = shard.files.metadata ?? shard.files.image;
   return {
     name: shard.name,

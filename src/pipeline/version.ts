@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 
 let cached: string | undefined;
 
-/** clipsift's version from package.json, or '0.0.0-unknown' if the file cannot be found. */
+/**
+ * clipsift's version from package.json, or '0.0.0-unknown' if the file cannot be found.
+ * @throws Deno's permission error when the file may not be read
+ */
 export function clipsiftVersion(): string {
   if (cached !== undefined) return cached;
-  cached = '0.0.0-unknown';
+  let found = '0.0.0-unknown';
   // src/pipeline/version.ts and dist/lib/pipeline/version.js sit two and three levels below the package root.
   for (const relative of ['../../../package.json', '../../package.json']) {
     try {
@@ -18,12 +21,15 @@ export function clipsiftVersion(): string {
         version?: string;
       };
       if (parsed.name === 'clipsift' && typeof parsed.version === 'string') {
-        cached = parsed.version;
+        found = parsed.version;
         break;
       }
-    } catch {
+    } catch (error) {
+      // Deno without --allow-read: say so rather than pass for a copy without package.json.
+      if (error instanceof Error && /^Requires read access/.test(error.message)) throw error;
       // not at this level; try the next
     }
   }
+  cached = found;
   return cached;
 }

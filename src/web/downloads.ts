@@ -12,6 +12,14 @@ export function subsetNpy(keptUids: Uint32Array | null): Uint8Array {
   return encodeSubsetFile(keptUids);
 }
 
+/**
+ * The kept rows' keys, one per line in pool order: for rows without DataComp uids (clip-retrieval,
+ * plain files), where no subset.npy can be written, the list a resharder or a script can join on.
+ */
+export function keptKeysText(pool: ScoredPool, keptRows: Uint32Array): string {
+  return Array.from(keptRows, (row) => `${pool.ids[row]!}\n`).join('');
+}
+
 /** The score table with a `kept` column (1 = kept by the current selection), as CSV (RFC 4180). */
 export function scoreCsv(pool: ScoredPool, kept: Uint8Array): string {
   const columns = Object.keys(pool.scores);

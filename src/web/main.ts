@@ -4,11 +4,11 @@
  */
 import { keepTop } from '../select/steps.js';
 import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
-import { scoreCsv, subsetNpy, scoreParquet } from './downloads.js';
+import { keptKeysText, scoreCsv, scoreParquet, subsetNpy } from './downloads.js';
 import { filesFromDrop, filesFromInput } from './dropped-files.js';
 import type { DroppedFile, PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
 import { keptMask, selectionSteps, selectRows } from './selection.js';
-import { rowTable, type RowTable } from './table.js';
+import { formatScore, rowTable, type RowTable } from './table.js';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -117,6 +117,7 @@ function score(pool: PoolRequest): void {
   const p = byId<HTMLSelectElement>('normsim-p').value === '2' ? 2 : Infinity;
   setState('scoring');
   showError(null);
+  clearResults();
   setBusy(true);
   progress('starting the engine', 0, 1);
   worker ??= startWorker();
@@ -180,6 +181,15 @@ function showResult(pool: ScoredPool): void {
   setState('ready');
 }
 
+/** Takes the previous pool's results off the page, so a failed or running job never shows stale ones. */
+function clearResults(): void {
+  view?.destroy();
+  view = null;
+  shown = null;
+  for (const id of ['select-card', 'charts-card', 'table-card']) byId(id).hidden = true;
+  for (const node of byId('runtime').querySelectorAll('.engine')) node.remove();
+}
+
 function showPool(pool: ScoredPool): void {
   view?.destroy();
   shown = pool;
@@ -205,7 +215,9 @@ class ResultView {
   private readonly table: RowTable;
   private readonly negclipSlider = byId<HTMLInputElement>('negclip-slider');
   private readonly normsimSlider = byId<HTMLInputElement>('normsim-slider');
-  private showing: 'kept' | 'dropped' = 'kept';
+  // The tab the user had open stays open for the next pool; the table always shows that tab's rows.
+  private showing: 'kept' | 'dropped' =
+    byId('tab-dropped').getAttribute('aria-selected') === 'true' ? 'dropped' : 'kept';
   private kept: Uint32Array = new Uint32Array(0);
   private keptUids: Uint32Array | null = null;
   private dropped: Uint32Array = new Uint32Array(0);
@@ -216,8 +228,11 @@ class ResultView {
     this.normsimSlider.disabled = !normsim;
     byId('normsim-slider-label').classList.toggle('muted', !normsim);
     const note = byId('normsim-note');
-    note.hidden = Boolean(normsim);
-    note.textContent = 'Drop a target file (image embeddings of data you want to resemble) to select by NormSim too.';
+    note.hidden = false;
+    note.dataset.target = pool.targetDescription ?? '';
+    note.textContent = pool.targetDescription
+      ? `NormSim target: ${pool.targetDescription}.`
+      : 'Drop a target file (image embeddings of data you want to resemble) to select by NormSim too.';
     byId('hist-normsim-figure').hidden = !normsim;
     byId('kinds').hidden = !pool.kinds;
 
@@ -249,8 +264,11 @@ class ResultView {
     byId('tab-kept').onclick = () => this.showTab('kept');
     byId('tab-dropped').onclick = () => this.showTab('dropped');
     byId('download-subset').onclick = () => this.downloadSubset();
-    byId<HTMLButtonElement>('download-subset').disabled = !pool.hasUids;
-    byId('download-subset').title = pool.hasUids ? '' : 'subset.npy lists DataComp uids; these rows have none';
+    // Rows without uids cannot go into subset.npy; their keys can go into a text file, and the page says why.
+    byId('download-subset').hidden = !pool.hasUids;
+    byId('download-keys').hidden = pool.hasUids;
+    byId('download-keys').onclick = () => save(keptKeysText(this.pool, this.kept), 'kept-keys.txt', 'text/plain');
+    byId('no-uids-note').hidden = pool.hasUids;
     byId('download-csv').onclick = () => save(scoreCsv(this.pool, this.keptFlags()), 'scores.csv', 'text/csv');
     byId('download-parquet').onclick = () =>
       save(scoreParquet(this.pool, this.keptFlags()), 'scores.parquet', 'application/vnd.apache.parquet');
@@ -284,7 +302,7 @@ class ResultView {
       ...summary.steps.map((outcome) => {
         const item = document.createElement('li');
         const name = SCORE_LABELS[outcome.step.column] ?? outcome.step.column;
-        const threshold = outcome.threshold === null ? 'nothing kept' : `${name} ≥ ${outcome.threshold.toFixed(4)}`;
+        const threshold = outcome.threshold === null ? 'nothing kept' : `${name} ≥ ${formatScore(outcome.threshold)}`;
         item.textContent = `top ${name}: ${outcome.kept.toLocaleString('en-US')} rows (${threshold})`;
         item.dataset.kept = String(outcome.kept);
         return item;
@@ -294,10 +312,14 @@ class ResultView {
       const outcome = summary.steps.find((s) => s.step.column === column);
       chart.update(mask, outcome?.threshold ?? null);
     }
-    this.scatter.update(mask);
+    // Which step dropped a row: the rows the first step (negCLIPLoss) keeps on its own.
+    const first = summary.steps[0];
+    const afterFirst =
+      steps.length > 1 ? keptMask(this.pool.rows, selectRows(this.pool, steps.slice(0, 1)).rows) : mask;
+    this.scatter.update(mask, afterFirst, first?.threshold ?? null);
     byId('tab-kept-count').textContent = `(${rows.length.toLocaleString('en-US')})`;
     byId('tab-dropped-count').textContent = `(${this.dropped.length.toLocaleString('en-US')})`;
-    this.table.setRows(this.showing === 'kept' ? this.kept : this.dropped);
+    this.showTab(this.showing);
     if (this.pool.kinds) renderKinds(this.pool, this.pool.kinds, rows);
   }
 

@@ -15,6 +15,14 @@ import { InputError } from '../io/errors.js';
 import { memoryFileSystem, type FileSystem } from '../io/file-system.js';
 import { listShards, openEmbeddingFile, openShard, type Arch, type KeyColumns, type Shard } from '../io/layouts.js';
 import type { EmbeddingReader } from '../io/reader.js';
+import {
+  CLIP_SCORE_COLUMN,
+  NEGCLIP_LOSS_COLUMN,
+  openScoreFile,
+  SCORE_FILE_SUFFIX,
+  type ScoreFile,
+  UID_COLUMN,
+} from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
 import { generateSamplePool, type SamplePool } from '../sample/pool.js';
 import type { DroppedFile, PoolRequest } from './protocol.js';
@@ -24,6 +32,10 @@ export interface PoolShard {
   /** Shard name; its negCLIPLoss shuffle seed derives from it, as in `clipsift score`. */
   name: string;
   rows: number;
+  /** Embedding dim, known from the headers before anything is read. */
+  dim: number;
+  /** The image embedding file's name, for messages. */
+  imageName: string;
   read(): Promise<{ img: Embeddings; txt: Embeddings }>;
 }
 
@@ -41,6 +53,10 @@ export interface LoadedPool {
   sample: SamplePool | null;
   shards: PoolShard[];
   target: Embeddings | null;
+  /** What NormSim measures against, shown on the page; null without a target. */
+  targetDescription: string | null;
+  /** Scores read from dropped clipsift score files (nothing to compute then); null otherwise. */
+  scores: Record<string, Float32Array> | null;
 }
 
 export type ProgressReport = (phase: string, done?: number, total?: number) => void;
@@ -52,13 +68,23 @@ export async function loadPool(request: PoolRequest, progress: ProgressReport): 
   }
   progress('reading the dropped files');
   const pool = await droppedPool(request.files, request.arch);
-  if (request.target) {
+  // Score files carry their NormSim column already: a target would not be used.
+  if (request.target && !pool.scores) {
     progress(`reading the target ${request.target.name}`);
     const reader = await openEmbeddingFile(
       memoryFileSystem({ [request.target.name]: request.target }),
       request.target.name,
     );
+    // Before any scoring, so a wrong target costs nothing and the message names both files.
+    const other = pool.shards.find((shard) => shard.dim !== reader.dim);
+    if (other) {
+      throw new InputError(
+        request.target.name,
+        `target has dim ${reader.dim} but ${other.imageName} has dim ${other.dim}; drop a target embedded with the same model`,
+      );
+    }
     pool.target = await readAll(reader);
+    pool.targetDescription = `${request.target.name}: ${reader.rows.toLocaleString('en-US')} rows × ${reader.dim}`;
   }
   return pool;
 }
@@ -77,6 +103,8 @@ function samplePool(): LoadedPool {
     sample: pool,
     shards: [],
     target: pool.target,
+    targetDescription: `the sample's own target set: ${pool.target.rows.toLocaleString('en-US')} images of its in-target topics (its "ImageNet"), generated with the pool`,
+    scores: null,
   };
 }
 
@@ -84,11 +112,13 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   if (dropped.length === 0) throw new Error('drop some embedding files first');
   const files = dropped.map(({ file }) => file);
   const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [placeFile(path), file])));
+  if (files.every((file) => file.name.endsWith(SCORE_FILE_SUFFIX))) return scoreFilePool(fs, dropped);
   const embeddingFiles = files.filter((file) => /\.(npy|npz)$/i.test(file.name));
   const isLayout =
     files.some((file) => file.name.endsWith('.parquet')) ||
     files.some((file) => /^(img|text)_emb_\d+\.npy$/.test(file.name));
   if (!isLayout && embeddingFiles.length === 2) return plainPool(fs, embeddingFiles);
+  if (!isLayout) throw notAPool(files, embeddingFiles);
 
   const refs = await listShards(fs, '');
   const shards: Shard[] = [];
@@ -121,10 +151,87 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
     shards: shards.map((shard) => ({
       name: shard.name,
       rows: shard.rows,
+      dim: shard.image.dim,
+      imageName: shard.image.name,
       read: async () => ({ img: await readAll(shard.image), txt: await readAll(shard.text) }),
     })),
     target: null,
+    targetDescription: null,
+    scores: null,
   };
+}
+
+/**
+ * clipsift's own score files, to explore without scoring again: their rows one after the other, the
+ * score columns every file has, the uid (or other key) column for the table and subset.npy.
+ */
+async function scoreFilePool(fs: FileSystem, dropped: DroppedFile[]): Promise<LoadedPool> {
+  const files: ScoreFile[] = [];
+  for (const { path } of [...dropped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    files.push(await openScoreFile(await fs.open(placeFile(path))));
+  }
+  const columns = files[0]!.scoreColumns.filter((column) => files.every((file) => file.scoreColumns.includes(column)));
+  if (!columns.includes(CLIP_SCORE_COLUMN) || !columns.includes(NEGCLIP_LOSS_COLUMN)) {
+    const lacking = files.find(
+      (f) => !f.scoreColumns.includes(CLIP_SCORE_COLUMN) || !f.scoreColumns.includes(NEGCLIP_LOSS_COLUMN),
+    );
+    throw new InputError(
+      lacking?.name ?? files[0]!.name,
+      `has no ${CLIP_SCORE_COLUMN} and ${NEGCLIP_LOSS_COLUMN} columns; the page shows clipsift score files`,
+    );
+  }
+  const rows = files.reduce((n, file) => n + file.rows, 0);
+  const scores: Record<string, Float32Array> = {};
+  for (const column of columns) scores[column] = new Float32Array(rows);
+  const ids: string[] = [];
+  let hasUids = true;
+  let offset = 0;
+  for (const file of files) {
+    const read = await file.readScores(columns);
+    for (const column of columns) scores[column]!.set(read[column]!, offset);
+    hasUids &&= file.keyColumns.includes(UID_COLUMN);
+    ids.push(...keyStrings(await file.readKeys(), file.rows));
+    offset += file.rows;
+  }
+  return {
+    source: files.length === 1 ? files[0]!.name : `${files.length} score files`,
+    rows,
+    ids,
+    hasUids,
+    uids: hasUids ? parseUids(ids, files[0]!.name) : null,
+    captions: new Array<string | null>(rows).fill(null),
+    urls: new Array<string | null>(rows).fill(null),
+    kinds: null,
+    sample: null,
+    shards: [],
+    target: null,
+    targetDescription: null,
+    scores,
+  };
+}
+
+/** Why files that are no layout and no pair of plain files cannot be scored, naming them. */
+function notAPool(files: File[], embeddingFiles: File[]): InputError {
+  const names = files.map((file) => file.name).join(', ');
+  if (embeddingFiles.length === 1) {
+    const [only] = embeddingFiles;
+    return new InputError(
+      only!.name,
+      /\.npz$/i.test(only!.name)
+        ? `is one .npz on its own: drop it with its DataComp metadata ${only!.name.replace(/\.npz$/i, '.parquet')}, or drop an image and a text embedding file together`
+        : 'is one embedding file on its own: drop the image and the text embedding files together (img or image in one name, txt or text in the other)',
+    );
+  }
+  if (embeddingFiles.length === 0) {
+    return new InputError(
+      names,
+      'holds no embedding files: drop .npy or .npz embeddings (DataComp .parquet + .npz, clip-retrieval img_emb/text_emb .npy, or an image and a text .npy)',
+    );
+  }
+  return new InputError(
+    names,
+    'are more than two plain embedding files: drop DataComp .parquet + .npz pairs, clip-retrieval files, or one image and one text file',
+  );
 }
 
 /** Where a dropped file sits in the layout's directory structure: folders as dropped, loose clip-retrieval files in their folders. */
@@ -161,8 +268,18 @@ async function plainPool(fs: FileSystem, files: File[]): Promise<LoadedPool> {
     urls: new Array<string | null>(img.rows).fill(null),
     kinds: null,
     sample: null,
-    shards: [{ name: stem, rows: img.rows, read: async () => ({ img: await readAll(img), txt: await readAll(txt) }) }],
+    shards: [
+      {
+        name: stem,
+        rows: img.rows,
+        dim: img.dim,
+        imageName: image.name,
+        read: async () => ({ img: await readAll(img), txt: await readAll(txt) }),
+      },
+    ],
     target: null,
+    targetDescription: null,
+    scores: null,
   };
 }
 

@@ -50,6 +50,8 @@ export interface ScoredPool {
   scores: Record<string, Float32Array>;
   /** The NormSim column's name when a target was given. */
   normsimColumn: string | null;
+  /** What NormSim was measured against, for the page ("target.npy: 1,000 rows × 768"); null without a target. */
+  targetDescription: string | null;
   engine: EngineSummary;
 }
 

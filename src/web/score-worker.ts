@@ -59,6 +59,9 @@ async function run(job: ScoreJob): Promise<void> {
       kinds: loaded.kinds,
       scores: scores.columns,
       normsimColumn: scores.normsimColumn,
+      targetDescription: scores.normsimColumn
+        ? (loaded.targetDescription ?? `the target the score files were computed with (${scores.normsimColumn})`)
+        : null,
       engine: summary,
     };
     post(

@@ -20,6 +20,12 @@ export async function scorePool(
   p: number,
   progress: ProgressReport,
 ): Promise<ScoreColumnsResult> {
+  if (pool.scores) {
+    // Score files dropped to explore: the NormSim column is the p asked for, else the one they have.
+    const normsims = Object.keys(pool.scores).filter((column) => column.startsWith('normsim_'));
+    const wanted = normSimColumn(p);
+    return { columns: pool.scores, normsimColumn: normsims.includes(wanted) ? wanted : (normsims[0] ?? null) };
+  }
   if (pool.sample) {
     progress('scoring the sample pool: CLIPScore, negCLIPLoss, NormSim∞ and NormSim₂');
     const scores = await scoreSamplePool(engine, pool.sample);

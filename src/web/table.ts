@@ -28,7 +28,7 @@ export function rowTable(
   const headings: string[] = [pool.hasUids ? 'uid' : 'key', 'caption', 'url'];
   if (pool.kinds) headings.push('planted');
   const headerRow = head.insertRow();
-  for (const name of headings) headerRow.appendChild(cell('th', name));
+  for (const name of headings) headerRow.appendChild(cell('th', name, name === 'url' ? 'url' : undefined));
   const sortHeaders = new Map<string, HTMLTableCellElement>();
   for (const column of scoreColumns) {
     const th = cell('th', column);
@@ -65,7 +65,9 @@ export function rowTable(
     const fragment = document.createDocumentFragment();
     for (const row of order.subarray(start, start + PAGE_ROWS)) {
       const tr = document.createElement('tr');
-      tr.appendChild(cell('td', pool.ids[row]!, 'uid'));
+      const id = cell('td', pool.ids[row]!, 'uid');
+      id.title = pool.ids[row]!;
+      tr.appendChild(id);
       tr.appendChild(cell('td', pool.captions[row] ?? '—', 'caption'));
       tr.appendChild(urlCell(pool.urls[row] ?? null));
       if (pool.kinds) {
@@ -75,7 +77,7 @@ export function rowTable(
         td.appendChild(badge);
         tr.appendChild(td);
       }
-      for (const column of scoreColumns) tr.appendChild(cell('td', pool.scores[column]![row]!.toFixed(4), 'num'));
+      for (const column of scoreColumns) tr.appendChild(cell('td', formatScore(pool.scores[column]![row]!), 'num'));
       fragment.appendChild(tr);
     }
     body.replaceChildren(fragment);
@@ -103,6 +105,15 @@ export function rowTable(
       render();
     },
   };
+}
+
+/**
+ * A score with enough digits to tell rows apart: five significant figures, so a negCLIPLoss of
+ * −0.0000213 is not shown as −0.0000 beside its neighbours (fixed decimals lose small scores).
+ */
+export function formatScore(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  return value.toPrecision(5);
 }
 
 function cell<K extends 'td' | 'th' | 'span'>(tag: K, text: string, className?: string): HTMLElementTagNameMap[K] {

@@ -137,9 +137,16 @@ export function writeDataCompShard(dir: string, spec: ShardSpec): WrittenShard {
       key.startsWith('l14') ? 768 : 512,
     ]);
   }
-  writeFileSync(join(dir, `${spec.name}.npz`), zipSync(entries, { level: spec.compressed ? 6 : 0 }));
+  // A fixed entry time, so the bytes depend only on the spec (score files record a content fingerprint).
+  writeFileSync(
+    join(dir, `${spec.name}.npz`),
+    zipSync(entries, { level: spec.compressed ? 6 : 0, mtime: FIXED_ZIP_TIME }),
+  );
   return { name: spec.name, uids, matrices };
 }
+
+/** Zip entry time of the written npz files (fflate stamps the current time otherwise). */
+const FIXED_ZIP_TIME = new Date(2024, 0, 1);
 
 /** The DataComp metadata parquet: uid, url and caption text per row. */
 export function writeParquet(path: string, uids: string[]): void {
@@ -284,10 +291,18 @@ export async function captureOutput(run: () => Promise<number>): Promise<RunResu
   }
 }
 
-/** Runs a command as a child process and collects its output and exit code. */
-export function runChild(command: string, args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
+/** Runs a command as a child process (with `env` added to this process's environment) and collects its output and exit code. */
+export function runChild(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

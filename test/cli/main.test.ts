@@ -61,7 +61,7 @@ describe('clipsift dispatcher', () => {
   });
 
   it('writes every help text in one style: lower-case usage: and options:', async () => {
-    for (const name of ['score', 'select', 'subset', 'inspect', 'demo', 'serve-demo']) {
+    for (const name of ['score', 'select', 'subset', 'inspect', 'demo', 'serve-demo', 'serve-edge']) {
       const { code, stdout } = await run([name, '--help']);
       expect(code, name).toBe(0);
       expect(stdout, name).toMatch(new RegExp(`^usage: clipsift ${name}`));

@@ -6,16 +6,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from 'clipsift';
+import { launchChromium, requireChromium } from '../web/browser.js';
 import { digests, runWorkload } from './fixtures/workload.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 
-let server: Server;
+let server: Server | undefined;
 let origin: string;
 let browser: Browser;
 let nodeDigests: Record<string, string>;
@@ -89,11 +89,10 @@ async function workloadInPage(
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
+  requireChromium(); // before the server starts: a missing browser fails at once, with one line
+  browser = await launchChromium();
   server = await serve();
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   const engine = await createEngine({ threads: 1, simd: 'baseline' });
   try {
     nodeDigests = await digests(await runWorkload(engine));
@@ -104,7 +103,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  // Only a started server calls back from close(); `server?.close(resolve)` on none would wait forever.
+  const started = server;
+  if (started) await new Promise((resolve) => started.close(resolve));
 });
 
 describe('threads in Chromium', { timeout: 120_000 }, () => {

@@ -6,12 +6,17 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; CLIPSIFT_CHROMIUM names another binary (the suite's own test of a missing browser uses it). */
+export const CHROMIUM = process.env.CLIPSIFT_CHROMIUM ?? '/usr/bin/chromium';
+
+/** The one line a missing browser fails with, before anything else is started. */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
+}
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser tests need Chromium (apt-get install -y chromium)`);
-  }
+  requireChromium();
   return chromium.launch({
     executablePath: CHROMIUM,
     // playwright rejects --user-data-dir here; it makes its own profile.

@@ -31,7 +31,9 @@ let demo: RunningDemo;
 const work = mkdtempSync(join(tmpdir(), 'clipsift-web-'));
 
 beforeAll(async () => {
-  [demo, browser] = await Promise.all([startServeDemo(), launchChromium()]);
+  // The browser first: when it is missing the file fails at once, before a serve-demo child exists.
+  browser = await launchChromium();
+  demo = await startServeDemo();
 });
 afterAll(async () => {
   await browser?.close();
@@ -244,6 +246,21 @@ describe('browser demo on dropped DataComp files', () => {
     expect(counts.steps).toEqual(cli.steps.map((step) => step.kept));
     const subset = await download(page, '#download-subset');
     expect(Buffer.from(subset).equals(Buffer.from(cli.subset))).toBe(true);
+
+    // clipsift's own score files dropped to explore: the same selection without scoring again.
+    await page.setInputFiles(
+      '#pool-input',
+      readdirSync(scoresDir).map((name) => join(scoresDir, name)),
+    );
+    await page.click('#score-button');
+    await waitForScores(page);
+    await moveSlider(page, '#negclip-slider', 60);
+    await moveSlider(page, '#normsim-slider', 35);
+    expect(await pageCounts(page)).toEqual({ kept: cli.keptRows, steps: cli.steps.map((step) => step.kept) });
+    expect(Buffer.from(await download(page, '#download-subset')).equals(Buffer.from(cli.subset))).toBe(true);
+    expect(await page.textContent('#normsim-note')).toContain('the target the score files were computed with');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/web-score-files.png', fullPage: true });
     await page.close();
   });
 });
@@ -277,13 +294,40 @@ describe('browser demo on dropped clip-retrieval files', () => {
       const want = Float32Array.from(cliScores.rows, (row) => row[column] as number);
       expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(want.buffer));
     }
-    // Captions come from the metadata parquet (all 9 rows in the table once everything is kept);
-    // without uids there is no subset.npy to offer.
+    // Without uids there is no subset.npy: the page says so in view and offers the kept rows' keys,
+    // which must be the rows with the top ⌊9·0.5⌋ negCLIPLoss of the CSV (ties cannot occur here).
+    await moveSlider(page, '#negclip-slider', 50);
+    expect(await page.isHidden('#download-subset')).toBe(true);
+    expect(await page.isVisible('#no-uids-note')).toBe(true);
+    const keys = new TextDecoder()
+      .decode(await download(page, '#download-keys'))
+      .trimEnd()
+      .split('\n');
+    const [header, ...lines] = csv.trimEnd().split('\r\n');
+    const at = header!.split(',').indexOf('negclip_loss');
+    const byScore = lines.map((line) => line.split(',')).sort((a, b) => Number(b[at]) - Number(a[at]));
+    expect(keys.sort()).toEqual(
+      byScore
+        .slice(0, 4)
+        .map((fields) => fields[0]!.replace(/^"|"$/g, ''))
+        .sort(),
+    );
+    // Captions come from the metadata parquet (all 9 rows in the table once everything is kept).
     await moveSlider(page, '#negclip-slider', 100);
     expect(await page.getAttribute('#kept-count', 'data-value')).toBe('9');
     expect(await page.textContent('#rows-table tbody')).toContain('a black crop top with a round neckline');
-    expect(await page.isDisabled('#download-subset')).toBe(true);
     expect(await page.isDisabled('#normsim-slider')).toBe(true);
+    // negCLIPLoss to enough digits to tell the 9 real rows apart (4 decimals showed -0.0000 for all).
+    const negclip = await page.$$eval('#rows-table tbody tr', (rows) =>
+      rows.map((row) => row.querySelectorAll('td.num')[1]!.textContent!),
+    );
+    expect(negclip).toHaveLength(9);
+    expect(new Set(negclip).size).toBe(9);
+    const want = Float32Array.from(cliScores.rows, (row) => row.negclip_loss as number);
+    for (const text of negclip)
+      expect([...want].some((v) => Math.abs(v - Number(text)) <= Math.abs(v) * 1e-4)).toBe(true);
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/web-clip-retrieval-keys.png', fullPage: true });
     await page.close();
   });
 });
@@ -340,6 +384,140 @@ describe('browser demo on broken files', () => {
     await page.click('#sample-button');
     await waitForScores(page);
     expect(await page.isHidden('#error')).toBe(true);
+    await page.close();
+  });
+});
+
+describe('browser demo page states', () => {
+  it('keeps the rows table and its tab in agreement after re-scoring', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.click('#sample-button');
+    await waitForScores(page);
+    await page.click('#tab-dropped');
+    await page.click('#sample-button'); // score again with the Dropped tab open
+    await waitForScores(page);
+    const selected = await page.getAttribute('#tab-dropped', 'aria-selected');
+    const dropped = Number((await page.textContent('#tab-dropped-count'))!.replace(/[(),]/g, ''));
+    const pool = generateSamplePool();
+    expect(dropped).toBe(pool.uids.length - Math.floor(pool.uids.length * 0.2));
+    // The Dropped tab is still the open one, and the table under it pages through exactly its rows.
+    expect(selected).toBe('true');
+    expect(await page.textContent('#page-info')).toBe(`rows 1–20 of ${dropped.toLocaleString('en-US')}`);
+    await page.click('#tab-kept');
+    expect(await page.textContent('#page-info')).toBe(`rows 1–20 of ${Math.floor(pool.uids.length * 0.2)}`);
+    mkdirSync('test-results', { recursive: true });
+    await page.locator('#table-card').screenshot({ path: 'test-results/web-rescored-tabs.png' });
+
+    // The scatter colours rows by the step that dropped them: 70 % by negCLIPLoss (30 % kept), then
+    // 10 % more by NormSim (20 % kept); the sample's 4,000 points are all drawn.
+    const scatter = await page.$eval('#scatter', (el) => ({ ...(el as HTMLElement).dataset }));
+    const rows = pool.uids.length;
+    expect(Number(scatter.firstStep)).toBe(rows - Math.floor(rows * 0.3));
+    expect(Number(scatter.secondStep)).toBe(Math.floor(rows * 0.3) - Math.floor(rows * 0.2));
+    expect(Number(scatter.kept)).toBe(Math.floor(rows * 0.2));
+    // The page says what the sample's NormSim target is.
+    expect(await page.textContent('#normsim-note')).toMatch(/^NormSim target: the sample's own target set: \d+ images/);
+    await page.locator('#charts-card').screenshot({ path: 'test-results/web-scatter-steps.png' });
+
+    // At 420 px the table fits the page width: the url column goes, the caption keeps its room.
+    await page.setViewportSize({ width: 420, height: 900 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    expect(await page.isHidden('#rows-table th.url')).toBe(true);
+    const caption = await page.$eval('#rows-table td.caption', (el) => el.getBoundingClientRect().width);
+    expect(caption).toBeGreaterThanOrEqual(100);
+    await page.locator('#table-card').screenshot({ path: 'test-results/web-table-420.png' });
+    await page.close();
+  });
+
+  it('fits histogram y-axis labels of 10,000 and more', async () => {
+    // 30,000 rows, nearly all in one CLIPScore bin: that bin's count needs a 5-digit label.
+    const rows = 30_000;
+    const uids = Array.from({ length: rows }, (_, i) => i.toString(16).padStart(32, '0'));
+    const clip = Float32Array.from({ length: rows }, (_, i) => (i < 200 ? i / 1000 : 0.3));
+    const negclip = Float32Array.from({ length: rows }, (_, i) => -((i * 7919) % rows) / rows);
+    const file = join(work, 'big.scores.parquet');
+    writeFileSync(file, writeParquetTable({ columns: { uid: uids, clip_score: clip, negclip_loss: negclip } }));
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.setInputFiles('#pool-input', file);
+    await page.click('#score-button');
+    await waitForScores(page);
+    const axis = await page.$eval('#hist-clip_score .uplot', (el) => ({ ...(el as HTMLElement).dataset }));
+    // What "30,000" takes in the axis font, measured independently in the page.
+    const needed = await page.evaluate(() => {
+      const ctx = document.createElement('canvas').getContext('2d')!;
+      ctx.font = '11px system-ui, sans-serif';
+      return ctx.measureText('30,000').width;
+    });
+    expect(Number(axis.yLabelsWidth)).toBeGreaterThanOrEqual(needed - 0.5);
+    expect(Number(axis.yAxisSize)).toBeGreaterThan(Number(axis.yLabelsWidth) + 10);
+    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(rows * 0.3);
+    mkdirSync('test-results', { recursive: true });
+    await page.locator('#charts-card').screenshot({ path: 'test-results/web-histogram-10k.png' });
+    await page.close();
+  });
+
+  it('checks the target dim before scoring, names the file and clears the previous results', async () => {
+    const { dir } = makeDataCompDir([{ name: 'dims', rows: 60, seed: 41 }]);
+    const target = join(work, 'target-512.npy');
+    writeTarget(target, 10, 512, 42);
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.click('#sample-button');
+    await waitForScores(page);
+    const phases: string[] = [];
+    await page.exposeFunction('notePhase', (text: string) => phases.push(text));
+    await page.evaluate(() => {
+      const text = document.getElementById('progress-text')!;
+      new MutationObserver(() =>
+        (window as unknown as { notePhase(t: string): void }).notePhase(text.textContent ?? ''),
+      ).observe(text, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    await page.setInputFiles(
+      '#pool-input',
+      readdirSync(dir).map((name) => join(dir, name)),
+    );
+    await page.setInputFiles('#target-input', target);
+    await page.click('#score-button');
+    await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+    expect(await page.textContent('#error')).toBe(
+      'target-512.npy: target has dim 512 but dims.npz:l14_img.npy has dim 768; drop a target embedded with the same model',
+    );
+    expect(phases.some((phase) => /CLIPScore|negCLIPLoss|NormSim/.test(phase))).toBe(false);
+    for (const card of ['#select-card', '#charts-card', '#table-card'])
+      expect(await page.isHidden(card), card).toBe(true);
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/web-target-dim.png', fullPage: true });
+    await page.close();
+  });
+
+  it('names a lone .npz or .txt and says what to drop with it', async () => {
+    const { dir } = makeDataCompDir([{ name: 'alone', rows: 20, seed: 43 }]);
+    writeFileSync(join(work, 'notes.txt'), 'not embeddings');
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    for (const [file, message] of [
+      [
+        join(dir, 'alone.npz'),
+        'alone.npz: is one .npz on its own: drop it with its DataComp metadata alone.parquet, or drop an image and a text embedding file together',
+      ],
+      [
+        join(work, 'notes.txt'),
+        'notes.txt: holds no embedding files: drop .npy or .npz embeddings (DataComp .parquet + .npz, clip-retrieval img_emb/text_emb .npy, or an image and a text .npy)',
+      ],
+    ]) {
+      await page.setInputFiles('#pool-input', file!);
+      await page.click('#score-button');
+      await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+      expect(await page.textContent('#error')).toBe(message);
+      mkdirSync('test-results', { recursive: true });
+      await page.locator('#load-card').screenshot({ path: `test-results/web-lone-${file!.split('.').pop()}.png` });
+    }
     await page.close();
   });
 });
