@@ -23,7 +23,7 @@ const UIDS = ['0'.repeat(31) + '1', 'f'.repeat(32), '0123456789abcdef0123456789a
 const PARAMETERS: ScoreParameters = {
   format: 1,
   shard: '00000000',
-  inputs: [{ name: '00000000.npz', bytes: 10 }],
+  inputs: [{ name: '00000000.npz', bytes: 10, fingerprint: 'sha256:' + '0'.repeat(64) }],
   arch: 'l14',
   batchSize: 32768,
   temperature: 0.01,
