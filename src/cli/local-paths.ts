@@ -15,7 +15,8 @@ export function refuseUrls(argv: string[]): void {
   for (const arg of argv) {
     if (arg === '--') break;
     const url = URL_ARGUMENT.exec(arg)?.[1];
-    if (url !== undefined)
+    // A Redis location (--queue redis://…) names a server, not a file.
+    if (url !== undefined && !/^rediss?:\/\//i.test(url))
       throw new InputError(url, 'URLs are not supported yet; download the file and give its local path');
   }
 }
