@@ -422,7 +422,9 @@ async function planShards(
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
   // The variant this run's engine will use (createEngine makes the same choice): finished files computed
   // with the other one would mix kernel variants in one pool.
-  const variant = chooseSimd(options.simd);
+  // With --queue the variant is the workers' to run (the submitter pins it, as score-queue does), not this
+  // machine's: a submitter without relaxed SIMD can still hand relaxed jobs to workers that have it.
+  const variant = options.queue ? (options.simd === 'relaxed' ? 'relaxed' : 'baseline') : chooseSimd(options.simd);
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {

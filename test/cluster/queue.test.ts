@@ -106,9 +106,9 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
 
   it('a worker killed with SIGKILL mid-shard loses nothing: another takes the shard over (several moments)', async () => {
     // Shards big enough that scoring one takes a while, so the kill lands in the middle of it.
-    const { dir, target, local } = await pool(shardsOf(3, 2500, 500));
+    const { dir, target, local } = await pool(shardsOf(3, 6000, 500));
     const redis = await TestRedis.start(tempDir('clipsift-redis-'));
-    for (const delay of [0, 250, 700]) {
+    for (const delay of [0, 150, 400]) {
       const out = join(tempDir(), `killed-${delay}`);
       const [victim] = workers(redis, 1);
       const submitter = submit(redis, dir, out, target);
