@@ -2,7 +2,14 @@
  * clipsift: score and select CLIP pretraining data from embeddings.
  * @module
  */
-export { createEngine, NEGCLIP_LOSS_DEFAULTS } from './engine/index.js';
+export {
+  createEngine,
+  firstOverlargeRow,
+  maxFiniteNorm,
+  NEGCLIP_LOSS_DEFAULTS,
+  TEMPERATURE_RANGE,
+  temperatureProblem,
+} from './engine/index.js';
 export type {
   Abortable,
   ClipScoreOptions,

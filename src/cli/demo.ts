@@ -6,7 +6,10 @@ import process from 'node:process';
 import { createEngine } from '../index.js';
 import { generateSamplePool } from '../sample/pool.js';
 import { formatDemoReport, runDemo, type DemoReport } from '../sample/demo.js';
-import { numberOption, parseCommandArgs, threadsOption } from './args.js';
+import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
+
+/** The built-in pool is generated in memory (768-dim float16 pairs, ~3 KB a row): a demo, not a benchmark. */
+const MAX_DEMO_ROWS = 100_000;
 import type { Command } from './command.js';
 
 const USAGE = `usage: clipsift demo [--seed N] [--rows N] [--iterations T] [--threads N|auto] [--json]
@@ -19,9 +22,9 @@ prints the share of each kind of pair it keeps.
 
 options:
   --seed N          sample pool seed (default 0); the same seed gives the same pool everywhere
-  --rows N          pairs in the pool (default 4000, at least 100)
+  --rows N          pairs in the pool (default 4000, at least 100, at most 100000)
   --iterations T    NormSim_2-D rounds (default 500)
-  --threads N|auto  engine threads (default 1)
+  --threads N|auto  engine threads (default 1; at most 4 × cores)
   --json            print the report as JSON (kept rows per method and kind, example captions)
   -h, --help        show this help`;
 
@@ -39,6 +42,10 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new Error(`demo takes no positional arguments, got '${positionals[0]}'`);
   const seed = numberOption('seed', values.seed, 0, { integer: true, min: 0 });
   const rows = numberOption('rows', values.rows, 4000, { integer: true, min: 100 });
+  if (rows > MAX_DEMO_ROWS)
+    throw new UsageError(
+      `--rows must be at most ${MAX_DEMO_ROWS} (the demo pool is generated in memory, ~3 KB a row); score your own data with clipsift score, got '${values.rows}'`,
+    );
   const iterations = numberOption('iterations', values.iterations, 500, { integer: true, positive: true });
   const threads = values.threads === undefined ? 1 : threadsOption(values.threads);
 

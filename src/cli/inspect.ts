@@ -22,7 +22,9 @@ const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--
 
 Describes .npy, .npz and .parquet files (a directory: every such file in it, recursively):
 rows, dim and dtype of each embedding array, its L2 norm range, and the rows holding NaN/Inf
-or all zeros. Parquet files also list their columns.
+or all zeros. Parquet files also list their columns; only numeric vector columns of one fixed
+length are embeddings (a list of lists such as face_bboxes is not). A file that cannot be read is
+reported on stderr and the others are still described (exit 1).
 
 options:
   --headers    read headers only (fast; no norms or NaN counts)
@@ -104,7 +106,16 @@ export async function inspectFile(
             report.skipped.push({ key: column, reason: error.problem });
           continue;
         }
-        await describe(reader, column, reader.dtype === 'f2' ? 'float16' : 'float32');
+        try {
+          await describe(reader, column, reader.dtype === 'f2' ? 'float16' : 'float32');
+        } catch (error) {
+          // Lists of numbers that are not all of one length (or not all numbers) are not embeddings.
+          if (!(error instanceof InputError)) throw error;
+          report.skipped.push({
+            key: column,
+            reason: `${error.row !== undefined ? `row ${error.row}: ` : ''}${error.problem}`,
+          });
+        }
       }
     }
   } finally {
@@ -122,9 +133,13 @@ async function describeArray(
   const report: ArrayReport = { key, rows: reader.rows, dim: reader.dim, dtype };
   if (options.headersOnly) return report;
   const progress = new Progress({ label: reader.name, total: reader.rows, quiet: options.quiet });
-  const stats = await gatherRowStats(reader, (rows) => progress.add(rows));
-  // The report itself says what was read; a timing line per array would only be noise.
-  progress.close();
+  let stats: RowStats;
+  try {
+    stats = await gatherRowStats(reader, (rows) => progress.add(rows));
+  } finally {
+    // The report itself says what was read; a timing line per array would only be noise.
+    progress.close();
+  }
   report.stats = summarize(stats);
   return report;
 }
@@ -210,15 +225,25 @@ export const command: Command = {
     if (positionals.length === 0) throw new UsageError('give a file or directory to inspect');
     const options = { headersOnly: values.headers ?? false, quiet: values.quiet ?? false };
     let files = 0;
+    let failed = 0;
     for (const path of positionals) {
       const found = await findEmbeddingFiles(path);
       if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz or .parquet files');
       for (const file of found) {
-        const report = await inspectFile(file, options);
+        let report: FileReport;
+        try {
+          report = await inspectFile(file, options);
+        } catch (error) {
+          // One unreadable file is reported and the rest of the directory still described; exit 1 at the end.
+          if (!(error instanceof InputError)) throw error;
+          process.stderr.write(`clipsift inspect: ${error.message}\n`);
+          failed++;
+          continue;
+        }
         process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
         files++;
       }
     }
-    return files > 0 ? 0 : 1;
+    return files > 0 && failed === 0 ? 0 : 1;
   },
 };

@@ -35,6 +35,8 @@ export interface QueueScoreOptions {
   simd: 'auto' | 'baseline' | 'relaxed';
   precision: 'f32' | 'i16';
   quiet: boolean;
+  /** The run's shard count (all parts of a --shard run), recorded in every score file for select. */
+  runShards: number;
 }
 
 /** A shard still to score, as score planned it. */
@@ -85,6 +87,7 @@ export async function scoreThroughQueue(
             }
           : null,
       clipsiftVersion: clipsiftVersion(),
+      runShards: options.runShards,
     };
     return { task, rows: planned.shard.img.rows, outPath: planned.outPath, parameters: planned.parameters };
   });

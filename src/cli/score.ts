@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { chooseSimd } from '../engine/open.js';
-import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target } from '../index.js';
+import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target, temperatureProblem } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
-import { openFileSource } from '../io/node-files.js';
+import { openFileSource, writeErrorProblem } from '../io/node-files.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
-import { numberOption, parseCommandArgs, threadsOption, UsageError } from './args.js';
+import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from '../pipeline/duplicates.js';
 import { describeEngine, formatCount, formatDuration, Progress } from './progress.js';
@@ -52,10 +52,11 @@ options:
                          parquet target (e.g. image_features); files holding one array use it
   --p inf|2|<number>     NormSim's p (>= 1)                                     [inf]
   --batch-size <n>       negCLIPLoss batch size (batches form within each shard) [${BATCH}]
-  --temperature <t>      negCLIPLoss temperature                                [${TEMPERATURE}]
+  --temperature <t>      negCLIPLoss temperature, in [2^-120, 2^100]            [${TEMPERATURE}]
   --repeats <n>          negCLIPLoss shuffles averaged                          [${REPEATS}]
   --seed <n>             run seed; each shard's seed derives from it and the shard name [${SEED}]
-  --threads auto|<n>     threads that run the kernels                           [auto]
+  --threads auto|<n>     threads that run the kernels: at most 4 × cores, and   [auto]
+                         one per 1024 rows to score (auto: all cores)
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
                          byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
   --precision f32|i16    similarity GEMM: float32, or int16 with exact int32 sums (~2x faster,
@@ -174,7 +175,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     targetKey: values['target-key'],
     p: parseP(values.p),
     batchSize: numberOption('batch-size', values['batch-size'], BATCH, { integer: true, positive: true }),
-    temperature: numberOption('temperature', values.temperature, TEMPERATURE, { positive: true }),
+    temperature: parseTemperature(values.temperature),
     repeats: numberOption('repeats', values.repeats, REPEATS, { integer: true, positive: true }),
     seed: parseSeed(values.seed),
     threads: threadsOption(values.threads),
@@ -206,6 +207,13 @@ function parseP(text: string | undefined): number {
   const p = numberOption('p', text, Infinity);
   if (!(p >= 1) || !Number.isFinite(p)) throw new UsageError(`--p must be inf or a number >= 1, got '${text}'`);
   return p;
+}
+
+function parseTemperature(text: string | undefined): number {
+  const temperature = numberOption('temperature', text, TEMPERATURE, { positive: true });
+  const problem = temperatureProblem(temperature);
+  if (problem) throw new UsageError(`--${problem.replace(/, got .*$/, '')}, got '${text}'`);
+  return temperature;
 }
 
 function parseSeed(text: string | undefined): number {
@@ -256,7 +264,14 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     if (existsSync(options.out) && !statSync(options.out).isDirectory())
       throw new OutputError(options.out, 'is a file; --out names the directory the score files go to');
-    mkdirSync(options.out, { recursive: true });
+    try {
+      mkdirSync(options.out, { recursive: true });
+    } catch (error) {
+      // A read-only disk, a full one...: one line naming --out.
+      const problem = writeErrorProblem(error);
+      if (problem) throw new OutputError(options.out, `cannot be made a directory: ${problem}`);
+      throw error;
+    }
     // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
     // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
     // Workers of a queued run write from other hosts, whose process ids mean nothing here.
@@ -291,9 +306,15 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     if (options.queue) {
       const { scoreThroughQueue } = await import('./score-queue.js');
-      return await scoreThroughQueue(todo, plan.length - todo.length, { ...options, queue: options.queue }, target);
+      return await scoreThroughQueue(
+        todo,
+        plan.length - todo.length,
+        { ...options, queue: options.queue, runShards: opened.length },
+        target,
+      );
     }
-    return await scorePlanned(plan, options, target, warn);
+    // The run's shard count (all parts of a --shard run), recorded in every score file for select.
+    return await scorePlanned(plan, options, target, warn, opened.length);
   } finally {
     await Promise.all(opened.map((s) => s.close()));
   }
@@ -305,8 +326,15 @@ async function scorePlanned(
   options: ScoreOptions,
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
+  runShards: number,
 ): Promise<number> {
-  const engine = await createEngine({ threads: options.threads, simd: options.simd, precision: options.precision });
+  // Threads by work as well as by cores: a small pool does not start a worker per core.
+  const work = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0) + (target?.rows ?? 0);
+  const engine = await createEngine({
+    threads: threadsForWork(options.threads, work),
+    simd: options.simd,
+    precision: options.precision,
+  });
   const started = performance.now();
   let stopKeepAlive = () => {};
   let progress: Progress | undefined;
@@ -338,7 +366,7 @@ async function scorePlanned(
       normalize: options.normalize,
       force: options.force,
       normTolerance: NORM_TOLERANCE,
-      provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: info.simd },
+      provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: info.simd, runShards },
       warn: warn.message,
       progress,
     };
@@ -355,10 +383,17 @@ async function scorePlanned(
         continue;
       }
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
-      const outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, {
-        ...settings,
-        force: settings.force || planned.replace,
-      });
+      let outcome: Awaited<ReturnType<typeof scoreShard>>;
+      try {
+        outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, {
+          ...settings,
+          force: settings.force || planned.replace,
+        });
+      } finally {
+        // Its descriptors go as soon as it is scored, not at the end of the run: a pool of any
+        // number of shards runs under a cluster's `ulimit -n`.
+        await planned.shard.close();
+      }
       written++;
       rowsScored += outcome.written;
     }

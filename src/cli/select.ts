@@ -7,8 +7,8 @@
  * has the semantics; NormSim_2-D runs over the survivors' image embeddings), and writes the kept uids
  * atomically as a DataComp subset .npy.
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../index.js';
@@ -18,22 +18,34 @@ import { listDirectory, nodeFileSystem, openFileSource, writeFileAtomic } from '
 import type { RowData } from '../io/reader.js';
 import { openParquet } from '../io/parquet.js';
 import {
+  checkScoreFileSet,
   concatScoreTables,
   openScoreFile,
   readScoreTable,
   SCORE_FILE_SUFFIX,
+  type ScoreFileMetadata,
   type ScoreTable,
 } from '../io/score-file.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
 import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
+import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
 import type { Rounding, ScoreValues, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
-import { numberOption, threadsOption, UsageError, usageErrorOf } from './args.js';
+import {
+  joinNegativeValues,
+  numberOption,
+  parseDecimalNumber,
+  threadsForWork,
+  threadsOption,
+  UsageError,
+  usageErrorOf,
+} from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
 import { expandPresets, presetHelp } from './select-presets.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
 import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
@@ -45,7 +57,9 @@ uids as a DataComp subset file (.npy of (u64, u64) uid halves, sorted, as numpy.
 Steps (--top, --min, --normsim-d) run in the order given. Fractions are of the pool N (all rows, or
 the --given-uids rows), not of the rows left by earlier steps: --top negclip_loss:0.3 --top
 normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the result does not
-depend on file order. A NaN score in a column a step uses is an error naming the rows.
+depend on file order. A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
+(batch size, temperature, seed, target, ...) are refused, naming the files and the parameter; so is
+an unfinished run (fewer files than its shards, see --partial). A file given twice counts once.
 
 options:
   --out FILE                  the subset file to write (refuses to overwrite without --force)
@@ -77,11 +91,14 @@ options:
                               embeddings of the scored rows (repeatable)
   --arch NAME                 which DataComp embeddings to read: <NAME>_img (default l14)
   --img-key KEY               read the image embeddings from npz array / parquet column KEY instead
-  --threads N|auto            engine threads for --normsim-d (default auto)
+  --threads N|auto            engine threads for --normsim-d (default auto: all cores; at most
+                              4 × cores, and one per 1024 rows)
   --json                      print the summary as JSON instead of text
   --force                     overwrite --out if it exists
   --preset NAME               the steps of a named recipe, inserted where --preset stands (below)
   --dry-run                   print the steps (presets expanded) and stop, reading nothing
+  --partial                   select from fewer score files than their run has (otherwise refused:
+                              the run is unfinished or files are missing)
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
@@ -112,12 +129,15 @@ const OPTIONS = {
   json: { type: 'boolean' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  partial: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** NormSim_2-D settings from the command line. */
 export interface NormSimDSettings {
   final: number;
+  /** `final` as written, for an exact ⌊N·final⌋. */
+  finalDecimal?: string;
   iterations: number;
   schedule: 'even' | 'official';
   sample?: number;
@@ -149,11 +169,19 @@ export interface SelectOptions {
   dryRun: boolean;
   /** The options after preset expansion, as parsed. */
   expanded: string[];
+  /** Select from some of a run's score files (otherwise an unfinished run is refused). */
+  partial: boolean;
 }
 
 function parseCommandLine(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    return parseArgs({
+      args: joinNegativeValues(argv, OPTIONS),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     throw usageErrorOf(error, OPTIONS);
   }
@@ -205,6 +233,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     force: values.force ?? false,
     dryRun: values['dry-run'] ?? false,
     expanded,
+    partial: values.partial ?? false,
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
   if (values['normsim-d']) {
@@ -218,7 +247,8 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     const final = parseFraction('--normsim-d-final', values['normsim-d-final'] ?? '0.2');
     const sampleText = values['normsim-d-sample'];
     options.normSimD = {
-      final,
+      final: final.value,
+      finalDecimal: final.decimal,
       iterations: numberOption('normsim-d-iterations', values['normsim-d-iterations'], 500, {
         integer: true,
         positive: true,
@@ -231,7 +261,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     };
     if (values['img-key'] !== undefined) options.normSimD.imageKey = values['img-key'];
     if (sampleText !== undefined) {
-      const sample = parseFraction('--normsim-d-sample', sampleText);
+      const sample = parseFraction('--normsim-d-sample', sampleText).value;
       if (sample === 0) throw new UsageError('--normsim-d-sample must be greater than 0');
       options.normSimD.sample = sample;
     }
@@ -245,33 +275,50 @@ function splitColumnValue(option: string, text: string): [string, string] {
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-/** '0.3' or '30%' → 0.3; must be in [0, 1]. */
-function parseFraction(option: string, text: string): number {
-  const percent = text.endsWith('%');
-  const value = Number(percent ? text.slice(0, -1) : text) / (percent ? 100 : 1);
-  if (text.trim() === '' || !(value >= 0 && value <= 1))
-    throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), got '${text}'`);
-  return value;
+/**
+ * '0.3' or '30%' → 0.3, a decimal in [0, 1] (no sign, hex or blanks). The text is kept as well, so
+ * counts are computed exactly from the digits written (src/select/fraction.ts).
+ */
+function parseFraction(option: string, text: string): { value: number; decimal: string } {
+  const ratio = parseDecimalRatio(text);
+  if (!ratio || ratio.numerator > ratio.denominator)
+    throw new UsageError(`${option}: fraction must be in [0, 1] (or 0%–100%), written in decimal, got '${text}'`);
+  return { value: Number(ratio.numerator) / Number(ratio.denominator), decimal: text };
 }
 
 function parseTop(text: string, rounding: Rounding): SelectionStep {
   const [column, fraction] = splitColumnValue('--top', text);
-  const step: SelectionStep = { kind: 'top', column, fraction: parseFraction(`--top ${column}`, fraction) };
+  const { value, decimal } = parseFraction(`--top ${column}`, fraction);
+  const step: SelectionStep = { kind: 'top', column, fraction: value, decimal };
   if (rounding === 'datacomp') step.rounding = 'datacomp';
   return step;
 }
 
 function parseMin(text: string): SelectionStep {
   const [column, valueText] = splitColumnValue('--min', text);
-  const value = Number(valueText);
-  if (valueText.trim() === '' || Number.isNaN(value))
-    throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
+  const value = parseDecimalNumber(valueText);
+  if (Number.isNaN(value)) throw new UsageError(`--min ${column}: value must be a number, got '${valueText}'`);
   return { kind: 'min', column, value };
 }
 
-/** The score files named by the arguments: files as given, directories' `*.scores.parquet`, sorted. */
-export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
+/**
+ * The score files named by the arguments: files as given, directories' `*.scores.parquet`, sorted
+ * within a directory. A file named twice (a directory and one of its files, or two paths to one file)
+ * counts once; `onNote` hears about it.
+ */
+export async function resolveScoreFiles(inputs: string[], onNote?: (note: string) => void): Promise<string[]> {
   const files: string[] = [];
+  const seen = new Map<string, string>();
+  const add = async (path: string) => {
+    const real = await realpath(path).catch(() => resolve(path));
+    const earlier = seen.get(real);
+    if (earlier !== undefined) {
+      onNote?.(`${path} is also given as ${earlier}; its rows count once`);
+      return;
+    }
+    seen.set(real, path);
+    files.push(path);
+  };
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (!info) throw new InputError(input, 'no such file or directory');
@@ -279,12 +326,29 @@ export async function resolveScoreFiles(inputs: string[]): Promise<string[]> {
       const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
-      files.push(...found.map((name) => join(input, name)));
+      for (const name of found) await add(join(input, name));
     } else {
-      files.push(input);
+      await add(input);
     }
   }
   return files;
+}
+
+/**
+ * Refuses score files that must not be pooled: computed with different run parameters, or fewer than
+ * the run they come from had (see checkScoreFileSet).
+ */
+export async function checkScoreFiles(files: string[], partial: boolean): Promise<void> {
+  const described: ScoreFileMetadata[] = [];
+  for (const file of files) {
+    const source = await openFileSource(file);
+    try {
+      described.push({ name: file, metadata: (await openScoreFile(source)).metadata });
+    } finally {
+      await source.close();
+    }
+  }
+  checkScoreFileSet(described, { partial });
 }
 
 /**
@@ -464,7 +528,11 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   const flush = () => {
     if (segment.length === 0) return;
     const result = runTableSteps(table, segment, current, poolSize);
-    for (const s of result.summary.steps) steps.push({ ...s.step, kept: s.kept, threshold: s.threshold });
+    for (const s of result.summary.steps) {
+      // The decimal the fraction was written as is an input detail, not part of the summary.
+      const { decimal: _decimal, ...step } = s.step as SelectionStep & { decimal?: string };
+      steps.push({ ...step, kept: s.kept, threshold: s.threshold });
+    }
     current = result.rows;
     segment = [];
   };
@@ -491,6 +559,8 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   const uids = sortUids(gatherUids(table.uids, current), { unique: true });
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
+  // Left by a command killed mid-write (SIGKILL) into the same directory.
+  await removeStaleTemporaries(dirname(resolve(options.out)));
   await writeFileAtomic(options.out, encodeSubsetFile(uids), { force: options.force, inputs });
   return {
     scoreFiles: files.length,
@@ -515,10 +585,10 @@ async function runNormSimD(
   quiet: boolean,
 ): Promise<{ rows: Uint32Array; threshold: number | null }> {
   const uids = sortUids(gatherUids(table.uids, rows), { unique: true });
-  const finalSize = Math.min(uidCount(uids), Math.floor(poolSize * settings.final));
+  const finalSize = Math.min(uidCount(uids), floorTimes(poolSize, settings.finalDecimal ?? settings.final));
   const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch, settings.imageKey);
   if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
-  const engine = await createEngine({ threads: settings.threads });
+  const engine = await createEngine({ threads: threadsForWork(settings.threads, images.rows) });
   const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet });
   try {
     // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
@@ -548,7 +618,16 @@ async function readSelectTable(
   columns: string[],
 ): Promise<{ table: SelectTable; files: string[] }> {
   const groups = options.inputs.length === 0 ? [] : options.join ? options.inputs.map((i) => [i]) : [options.inputs];
-  const groupFiles = await Promise.all(groups.map((g) => resolveScoreFiles(g)));
+  const note = (text: string) => {
+    if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
+  };
+  const groupFiles: string[][] = [];
+  for (const group of groups) {
+    const files = await resolveScoreFiles(group, note);
+    // One run's files pool together (joined inputs are separate runs, e.g. of two architectures).
+    await checkScoreFiles(files, options.partial);
+    groupFiles.push(files);
+  }
   // Each column comes from the first input whose score files have it, else from the metadata.
   const available = await Promise.all(groupFiles.map((files) => scoreColumnsOf(files[0]!)));
   const wanted: string[][] = groups.map(() => []);

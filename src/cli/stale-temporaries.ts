@@ -1,27 +1,36 @@
 /**
  * Clean-up after a run that was killed mid-write. io's writeFileAtomic writes `.<name>.<pid>.<hex>.tmp`
- * beside the target and renames it; SIGKILL between the two leaves the temporary behind. A re-run
- * removes such leftovers for score files only, and only those whose writer process is gone.
+ * beside the target and renames it; SIGINT/SIGTERM remove it (node-files.ts), but SIGKILL between the
+ * two leaves the temporary behind. Every command that writes into a directory (score, select, subset)
+ * first removes such leftovers there, whatever file they were for, if their writer process is gone.
  */
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import process from 'node:process';
 
-/** Matches io/node-files.ts's temporary names for score files: .<shard>.scores.parquet.<pid>.<hex>.tmp */
-const TEMPORARY = /^\.(.+\.scores\.parquet)\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** Matches io/node-files.ts's temporary names: .<name>.<pid>.<hex>.tmp (e.g. .subset.npy.4242.0badf00d.tmp) */
+const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+const SCORE_FILE = '.scores.parquet';
 
 /**
- * Removes leftover temporaries of score files in `dir` whose writing process no longer runs.
- * With `shards`, only temporaries of those shards' score files (a shard-array task on a shared
- * file system cannot tell whether a process id from another host still runs).
+ * Removes leftover temporaries in `dir` whose writing process no longer runs (nothing when `dir` does
+ * not exist). With `shards`, only temporaries of those shards' score files (a shard-array task on a
+ * shared file system cannot tell whether a process id from another host still runs).
  * @returns the names removed
  */
 export async function removeStaleTemporaries(dir: string, shards?: ReadonlySet<string>): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await readdir(dir)) {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
     const match = TEMPORARY.exec(name);
     if (!match) continue;
-    if (shards && !shards.has(match[1]!.slice(0, -'.scores.parquet'.length))) continue;
+    const target = match[1]!;
+    if (shards && !(target.endsWith(SCORE_FILE) && shards.has(target.slice(0, -SCORE_FILE.length)))) continue;
     // Another clipsift may be writing into the same directory right now: leave its files alone.
     if (isRunning(Number(match[2]))) continue;
     await unlink(join(dir, name)).catch(() => undefined);

@@ -3,7 +3,9 @@
  */
 import { counted } from './words.js';
 import process from 'node:process';
+import { dirname, resolve } from 'node:path';
 import { openFileSource, writeFileAtomic } from '../io/node-files.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
 import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
 import { uidCount } from '../io/uid.js';
 import { intersectUids, unionUids } from '../select/subset-algebra.js';
@@ -50,6 +52,7 @@ async function run(argv: string[]): Promise<number> {
   const combine = operation === 'union' ? unionUids : intersectUids;
   const result = inputs.slice(1).reduce((acc, uids) => combine(acc, uids), inputs[0]!);
   // encodeSubsetFile sorts and deduplicates too; the result already is, so this is a plain copy.
+  await removeStaleTemporaries(dirname(resolve(values.out)));
   await writeFileAtomic(values.out, encodeSubsetFile(result), { force: values.force ?? false, inputs: files });
 
   const counts = files.map((file, k) => ({ file, uids: uidCount(inputs[k]!) }));

@@ -11,6 +11,8 @@
 import {
   createEngine,
   NEGCLIP_LOSS_DEFAULTS,
+  firstOverlargeRow,
+  maxFiniteNorm,
   type Embeddings,
   type Engine,
   type EngineOptions,
@@ -131,21 +133,40 @@ async function score(
   const targetDim = ready.targetShape[1];
   if (img.dim !== targetDim)
     throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
+  // Finite rows so long that their scores would overflow float32 (and poison the batch's negCLIPLoss).
+  const limit = maxFiniteNorm(NEGCLIP_LOSS_DEFAULTS.temperature);
+  for (const [name, matrix] of [
+    ['img', img],
+    ['txt', txt],
+  ] as const) {
+    const found = firstOverlargeRow(matrix, limit);
+    if (found)
+      throw new HttpError(
+        400,
+        `${name} row ${found.row} has norm ${found.norm.toPrecision(3)}, beyond ${limit.toPrecision(3)}: its scores would not be finite; send L2-normalised embeddings`,
+      );
+  }
   const { engine } = ready;
   // The score file's column names, so a response reads like a score file's row group.
-  return {
-    [CLIP_SCORE_COLUMN]: await engine.clipScore(img, txt, { precision }),
-    // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
-    [NEGCLIP_LOSS_COLUMN]: await engine.negClipLoss(img, txt, {
-      batchSize: img.rows,
-      temperature: NEGCLIP_LOSS_DEFAULTS.temperature,
-      repeats: 1,
-      seed: 0,
-      precision,
-    }),
-    [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf, { precision }),
-    [normSimColumn(2)]: await engine.normSim(img, ready.normSim2, { precision }),
-  };
+  try {
+    return {
+      [CLIP_SCORE_COLUMN]: await engine.clipScore(img, txt, { precision }),
+      // The posted rows are the batch, scored once: with one batch the shuffle does not matter.
+      [NEGCLIP_LOSS_COLUMN]: await engine.negClipLoss(img, txt, {
+        batchSize: img.rows,
+        temperature: NEGCLIP_LOSS_DEFAULTS.temperature,
+        repeats: 1,
+        seed: 0,
+        precision,
+      }),
+      [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf, { precision }),
+      [normSimColumn(2)]: await engine.normSim(img, ready.normSim2, { precision }),
+    };
+  } catch (error) {
+    // The engine refuses to return a non-finite score: answer why, never 200 with null.
+    if (error instanceof RangeError) throw new HttpError(400, error.message.replace(/^clipsift: /, ''));
+    throw error;
+  }
 }
 
 async function openReady(options: ScoreAppOptions): Promise<Ready> {

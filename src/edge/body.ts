@@ -12,8 +12,10 @@ export async function readBodyCapped(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
-    // Refuse before reading a byte; cancelling tells the runtime the rest of the body is unwanted.
-    await request.body?.cancel().catch(() => undefined);
+    // Refuse without keeping a byte. The client may still be sending: cancelling the body now makes some
+    // runtimes (workerd) reset the connection before the client reads the 413, so the rest is read and
+    // discarded first, bounded in bytes and by a pause in the upload (a client that sent only the head).
+    if (request.body) await drain(request.body.getReader(), 0);
     throw tooLarge(maxBytes, hint);
   }
   if (!request.body) return new Uint8Array(0);
@@ -27,7 +29,8 @@ export async function readBodyCapped(
       if (done) break;
       total += value.byteLength;
       if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
+        chunks.length = 0; // nothing of it is kept while the rest drains
+        await drain(reader, total);
         throw tooLarge(maxBytes, hint);
       }
       chunks.push(value);
@@ -45,6 +48,39 @@ export async function readBodyCapped(
     at += chunk.byteLength;
   }
   return body;
+}
+
+/**
+ * The most a refused body is read (and discarded) for, so its client sees the 413: a little more than the
+ * largest body the limits allow. Past it, or for a body that lies about its length, the rest is cancelled.
+ */
+export const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+/** A refused upload that sends nothing for this long is not waited for any more. */
+export const DRAIN_PAUSE_MS = 1000;
+
+/**
+ * Reads and discards the rest of a body (memory: one chunk at a time) until the whole body read reaches
+ * MAX_DRAIN_BYTES, then cancels what is left.
+ * @param alreadyRead bytes of the body read before
+ */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
+  let total = alreadyRead;
+  try {
+    while (total <= MAX_DRAIN_BYTES) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const paused = new Promise<'paused'>((resolve) => {
+        timer = setTimeout(() => resolve('paused'), DRAIN_PAUSE_MS);
+      });
+      const next = await Promise.race([reader.read(), paused]);
+      clearTimeout(timer);
+      if (next === 'paused') break;
+      if (next.done) return;
+      total += next.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nobody is left to answer.
+  }
 }
 
 function tooLarge(maxBytes: number, hint?: string): HttpError {

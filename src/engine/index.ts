@@ -7,9 +7,25 @@ import type { Executor } from './executor.js';
 import { openExecutor, type ExecutorInfo, type ExecutorOptions } from './open.js';
 import * as ops from './ops.js';
 import { normalizeRows } from '../numeric/normalize.js';
-import { checkEmbeddings, checkPairs, checkPositiveInteger, type Embeddings } from './validate.js';
+import {
+  checkEmbeddings,
+  checkFiniteScores,
+  checkNorms,
+  checkPairs,
+  checkPositiveInteger,
+  maxFiniteNorm,
+  temperatureProblem,
+  type Embeddings,
+} from './validate.js';
 
 export type { Embeddings } from './validate.js';
+export { firstOverlargeRow, maxFiniteNorm, TEMPERATURE_RANGE, temperatureProblem } from './validate.js';
+
+/** Image and text rows must be small enough for finite scores (see maxFiniteNorm). */
+function checkScoreNorms(img: Embeddings, txt: Embeddings, limit: number): void {
+  checkNorms('image embeddings', img, limit);
+  checkNorms('text embeddings', txt, limit);
+}
 export type { ExecutorInfo as EngineInfo } from './open.js';
 export type { Precision } from './abi.js';
 
@@ -169,7 +185,11 @@ class SerialEngine implements Engine {
     checkPairs(img, txt);
     const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    return this.serial(() => ops.clipScore(this.k, img, txt, precision, options.signal), options.signal);
+    else checkScoreNorms(img, txt, maxFiniteNorm());
+    return this.serial(
+      async () => checkFiniteScores('CLIPScore', await ops.clipScore(this.k, img, txt, precision, options.signal)),
+      options.signal,
+    );
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
@@ -182,23 +202,27 @@ class SerialEngine implements Engine {
     } = options;
     checkPositiveInteger('batchSize', batchSize);
     checkPositiveInteger('repeats', repeats);
-    if (!(temperature > 0) || !Number.isFinite(temperature))
-      throw new RangeError(`clipsift: temperature must be a finite number > 0, got ${temperature}`);
+    const badTemperature = temperatureProblem(temperature);
+    if (badTemperature) throw new RangeError(`clipsift: ${badTemperature}`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
+    else checkScoreNorms(img, txt, maxFiniteNorm(temperature));
     return this.serial(
-      () =>
-        ops.negClipLoss(this.k, img, txt, {
-          batchSize,
-          temperature,
-          repeats,
-          seed,
-          precision,
-          onProgress: options.onProgress,
-          signal: options.signal,
-        }),
+      async () =>
+        checkFiniteScores(
+          'negCLIPLoss',
+          await ops.negClipLoss(this.k, img, txt, {
+            batchSize,
+            temperature,
+            repeats,
+            seed,
+            precision,
+            onProgress: options.onProgress,
+            signal: options.signal,
+          }),
+        ),
       options.signal,
     );
   }
@@ -249,7 +273,11 @@ class SerialEngine implements Engine {
     const precision = this.precisionOf(options);
     if (options.normalize) candidates = normalized(candidates);
     return this.serial(
-      () => ops.normSim(this.k, candidates, ready, precision, options.onProgress, options.signal),
+      async () =>
+        checkFiniteScores(
+          'NormSim',
+          await ops.normSim(this.k, candidates, ready, precision, options.onProgress, options.signal),
+        ),
       options.signal,
     );
   }

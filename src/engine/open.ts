@@ -127,6 +127,22 @@ export async function chooseThreads(
   runtime: RuntimeName = detectRuntime(),
 ): Promise<number> {
   if (requested === 'auto') return availableCores(runtime);
-  if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 1) return requested;
+  if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 1) {
+    const cores = await availableCores(runtime);
+    const limit = threadLimit(cores);
+    if (requested > limit)
+      throw new RangeError(
+        `clipsift: threads must be at most ${limit} (4 × the ${cores} core${cores === 1 ? '' : 's'} here; each thread costs memory and the kernels are CPU-bound), got ${requested}`,
+      );
+    return requested;
+  }
   throw new RangeError(`clipsift: threads must be 'auto' or a whole number ≥ 1, got ${String(requested)}`);
+}
+
+/**
+ * The most threads an engine starts on a machine of `cores` cores: 4 × cores (at least 4). More only
+ * costs memory (a worker, its stack and its kernel instance each) for no speed: the work is CPU-bound.
+ */
+export function threadLimit(cores: number): number {
+  return Math.max(4, 4 * cores);
 }

@@ -1,4 +1,5 @@
 /** Argument checks for the engine API: every problem is named, nothing is clamped silently. */
+import { fromFloat16Bits } from '../numeric/float16.js';
 
 /** Row-major embeddings: float32 values, or IEEE float16 bit patterns as numpy stores '<f2'. */
 export interface Embeddings {
@@ -48,4 +49,71 @@ export function checkPairs(img: Embeddings, txt: Embeddings): void {
 export function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`clipsift: ${name} must be an integer >= 1, got ${value}`);
+}
+
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The temperatures negCLIPLoss accepts: 1/τ must be a finite float32 with room for unit rows (τ ≥ 2^-120) and τ/2 times a
+ * batch's log-sum-exp must stay finite (τ ≤ 2^100), or every score of the batch is NaN or Infinity.
+ */
+export const TEMPERATURE_RANGE = { min: 2 ** -120, max: 2 ** 100 } as const;
+
+/** Why `temperature` cannot be used (as a phrase: "temperature must be …"), or undefined when it can. */
+export function temperatureProblem(temperature: number): string | undefined {
+  if (typeof temperature !== 'number' || !(temperature > 0) || !Number.isFinite(temperature))
+    return `temperature must be a finite number > 0, got ${temperature}`;
+  const { min, max } = TEMPERATURE_RANGE;
+  if (temperature < min || temperature > max)
+    return `temperature must be between 2^-120 (${min.toPrecision(3)}) and 2^100 (${max.toPrecision(3)}) so that 1/temperature and the scores are finite in float32, got ${temperature}`;
+  return undefined;
+}
+
+/**
+ * The largest L2 norm an embedding row may have so that its scores stay finite in float32:
+ * CLIPScore needs |x|·|y| < FLOAT32_MAX, negCLIPLoss |x|·|y|/τ (every dot product of a batch, scaled),
+ * both with a factor 4 to spare for rounding. Unit-norm rows pass for every accepted temperature.
+ * @param temperature the negCLIPLoss temperature, when negCLIPLoss is computed
+ */
+export function maxFiniteNorm(temperature?: number): number {
+  return Math.sqrt((FLOAT32_MAX / 4) * Math.min(1, temperature ?? 1));
+}
+
+/** The first row whose L2 norm exceeds `limit`, with its norm, or undefined. Non-finite rows are not looked at. */
+export function firstOverlargeRow(e: Embeddings, limit: number): { row: number; norm: number } | undefined {
+  const { data, rows, dim } = e;
+  // float16 values are at most 65504: such rows cannot pass the limit unless it is tiny.
+  if (data instanceof Uint16Array && 65504 * Math.sqrt(dim) <= limit) return undefined;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    const base = r * dim;
+    if (data instanceof Uint16Array) for (let k = 0; k < dim; k++) sum += fromFloat16Bits(data[base + k]) ** 2;
+    else for (let k = 0; k < dim; k++) sum += data[base + k] * data[base + k];
+    const norm = Math.sqrt(sum);
+    if (norm > limit) return { row: r, norm };
+  }
+  return undefined;
+}
+
+/** Throws unless no row of `e` has a norm beyond `limit` (see maxFiniteNorm). */
+export function checkNorms(what: string, e: Embeddings, limit: number): void {
+  const found = firstOverlargeRow(e, limit);
+  if (found) {
+    throw new RangeError(
+      `clipsift: ${what}: row ${found.row} has norm ${found.norm.toPrecision(3)}, beyond ${limit.toPrecision(3)}: its scores would not be finite in float32 (L2-normalise the rows or drop it)`,
+    );
+  }
+}
+
+/** Throws when a computed score is NaN or infinite: such a score is never returned. */
+export function checkFiniteScores(what: string, scores: Float32Array): Float32Array {
+  for (let i = 0; i < scores.length; i++) {
+    if (!Number.isFinite(scores[i])) {
+      throw new RangeError(
+        `clipsift: ${what} of row ${i} is ${scores[i]}, not finite: the embeddings or parameters overflow float32`,
+      );
+    }
+  }
+  return scores;
 }

@@ -4,7 +4,9 @@
  * import node: modules (besides other node-*.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { link, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import process from 'node:process';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
@@ -124,28 +126,102 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   );
   if (!isDirectory) throw new OutputError(path, `cannot be written: ${directory} is not an existing directory`);
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  trackTemporary(temporary);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (options.force) {
-      await rename(temporary, path);
-      return;
-    }
-    try {
-      await link(temporary, path);
-    } catch (err) {
-      if (isErrno(err, 'EEXIST'))
-        throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
-      // File systems without hard links: fall back to a checked rename.
-      if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
-      await rename(temporary, path);
-    }
+    await writeAndPlace(path, temporary, bytes, options, exists);
+  } catch (err) {
+    // ENOSPC, EROFS, EACCES...: one line naming the file asked for, not the temporary or nothing at all.
+    const problem = writeErrorProblem(err);
+    if (problem) throw new OutputError(path, `cannot be written: ${problem}`);
+    throw err;
   } finally {
     await unlink(temporary).catch(() => undefined);
+    untrackTemporary(temporary);
   }
+}
+
+/**
+ * What an errno from writing a file means, as a phrase with the code (e.g. "no space left on the
+ * device (ENOSPC)"), or undefined when `err` is not one of the file-system errors users meet.
+ */
+export function writeErrorProblem(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const phrases: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EEXIST: 'a file of that name already exists',
+    ENOTDIR: 'a part of the path is not a directory',
+    EISDIR: 'it is a directory',
+    ENOENT: 'its directory does not exist',
+    EIO: 'input/output error',
+    EFBIG: 'the file is too large for the file system',
+    ENAMETOOLONG: 'the name is too long',
+    EMFILE: 'too many open files (raise ulimit -n)',
+    ENFILE: 'too many open files in the system',
+  };
+  return typeof code === 'string' && code in phrases ? `${phrases[code]} (${code})` : undefined;
+}
+
+/** Writes the temporary, flushes it, and puts it in place (see writeFileAtomic). */
+async function writeAndPlace(
+  path: string,
+  temporary: string,
+  bytes: Uint8Array,
+  options: WriteOptions,
+  exists: () => Promise<boolean>,
+): Promise<void> {
+  const handle = await open(temporary, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (options.force) {
+    await rename(temporary, path);
+    return;
+  }
+  try {
+    await link(temporary, path);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
+    // File systems without hard links: fall back to a checked rename.
+    if (await exists()) throw new OutputError(path, 'already exists; refusing to overwrite it without --force');
+    await rename(temporary, path);
+  }
+}
+
+/** Temporaries being written right now, removed if SIGINT or SIGTERM ends the process first. */
+const temporaries = new Set<string>();
+const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * On SIGINT/SIGTERM: remove the temporaries in flight, then let the signal do what it would have done.
+ * When nobody else listens for it that is to end the process, so the handler steps aside and raises
+ * the signal again (the exit status still says which signal it was).
+ */
+function onCleanupSignal(signal: NodeJS.Signals): void {
+  for (const path of temporaries) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already renamed or removed.
+    }
+  }
+  temporaries.clear();
+  for (const name of CLEANUP_SIGNALS) process.off(name, onCleanupSignal);
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function trackTemporary(path: string): void {
+  if (temporaries.size === 0) for (const name of CLEANUP_SIGNALS) process.on(name, onCleanupSignal);
+  temporaries.add(path);
+}
+
+function untrackTemporary(path: string): void {
+  if (!temporaries.delete(path) || temporaries.size > 0) return;
+  for (const name of CLEANUP_SIGNALS) process.off(name, onCleanupSignal);
 }

@@ -7,6 +7,7 @@
  * ever inflated in full: DataComp's npz shards are ~3 GB.
  */
 import { ByteStreamReader } from './byte-stream.js';
+import { crc32 } from './crc32.js';
 import { InputError } from './errors.js';
 import {
   decodeElements,
@@ -20,9 +21,10 @@ import {
   type NpyArray,
   type NpyLayout,
 } from './npy.js';
-import { checkChunkRows, type RowChunk } from './reader.js';
+import { checkChunkRows, type RowChunk, type RowData } from './reader.js';
 import { subSource, type ByteSource } from './source.js';
 import {
+  checkEntryCrc,
   DEFLATED,
   entryDataOffset,
   readEntryData,
@@ -76,7 +78,7 @@ export async function openNpzArray(source: ByteSource, key: string): Promise<Npy
 async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: ZipEntry): Promise<NpyArray> {
   const dataStart = await entryDataOffset(source, directory, entry);
   const label = `${source.name}:${entry.name}`;
-  if (entry.method === STORED) return openNpy(subSource(source, dataStart, entry.uncompressedSize, label));
+  if (entry.method === STORED) return openStoredEntry(source, entry, dataStart, label);
   if (entry.method !== DEFLATED) {
     throw new InputError(
       label,
@@ -142,6 +144,63 @@ async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: 
     },
     readRowChunks,
   };
+}
+
+/**
+ * A stored entry (numpy.savez) is a window of the archive, read like any .npy; its CRC-32 is checked
+ * whenever the whole entry goes by: over the header and rows as readRowChunks streams them (row-major
+ * data is read in file order), or on a readRows of every row. Column-major data is read in another
+ * order, so for it readRowChunks first streams the entry once to check it.
+ */
+async function openStoredEntry(
+  source: ByteSource,
+  entry: ZipEntry,
+  dataStart: number,
+  label: string,
+): Promise<NpyArray> {
+  const window = subSource(source, dataStart, entry.uncompressedSize, label);
+  const npy = await openNpy(window);
+  const { rows, dim } = npy;
+  const rowBytes = dim * itemSize(npy.sourceDtype);
+  // openNpy checked the data is exactly rows × rowBytes, so the header is what comes before it.
+  const dataOffset = entry.uncompressedSize - rows * rowBytes;
+  const columnMajor = npy.fortranOrder && rows > 1 && dim > 1;
+
+  async function checkWhole(): Promise<void> {
+    for await (const _piece of readEntryData(source, entry, dataStart));
+  }
+
+  async function* readRowChunks(chunkRows: number): AsyncGenerator<RowChunk> {
+    checkChunkRows(chunkRows);
+    if (columnMajor) {
+      await checkWhole();
+      yield* npy.readRowChunks(chunkRows);
+      return;
+    }
+    let crc = crc32(await window.read(0, dataOffset));
+    for (let start = 0; start < rows; start += chunkRows) {
+      const count = Math.min(chunkRows, rows - start);
+      const bytes = await window.read(dataOffset + start * rowBytes, count * rowBytes);
+      crc = crc32(bytes, crc);
+      // The last rows are only handed out once the entry checks out.
+      if (start + count >= rows) checkEntryCrc(label, entry, crc);
+      yield { start, rows: count, data: decodeElements(bytes, npy.sourceDtype) };
+    }
+    if (rows === 0) checkEntryCrc(label, entry, crc);
+  }
+
+  async function readRows(start: number, count: number): Promise<RowData> {
+    if (start !== 0 || count !== rows || rows === 0) return npy.readRows(start, count);
+    if (columnMajor) {
+      await checkWhole();
+      return npy.readRows(start, count);
+    }
+    const bytes = await window.read(0, entry.uncompressedSize);
+    checkEntryCrc(label, entry, crc32(bytes));
+    return decodeElements(bytes.subarray(dataOffset), npy.sourceDtype);
+  }
+
+  return { ...npy, readRows, readRowChunks };
 }
 
 async function readStreamedLayout(label: string, reader: ByteStreamReader, size: number): Promise<NpyLayout> {

@@ -213,7 +213,16 @@ function embeddingLayout(file: string, node: SchemaTree, options: EmbeddingColum
   // list<x> is a group (usually annotated LIST) with one repeated child, which may itself wrap the leaf.
   if (node.children.length > 0) {
     let leaf = node;
-    while (leaf.children.length === 1) leaf = leaf.children[0]!;
+    let repeated = node.element.repetition_type === 'REPEATED' ? 1 : 0;
+    while (leaf.children.length === 1) {
+      leaf = leaf.children[0]!;
+      if (leaf.element.repetition_type === 'REPEATED') repeated++;
+    }
+    // One embedding is one list of numbers; a list of lists (DataComp's face_bboxes) is something else.
+    if (repeated > 1)
+      throw new InputError(file, `column is a list of lists (${repeated} levels), not an embedding`, {
+        field: column,
+      });
     const type = leaf.element.type;
     const half = leaf.element.logical_type?.type === 'FLOAT16';
     if (leaf.children.length === 0 && (type === 'FLOAT' || type === 'DOUBLE' || half)) return { kind: 'list' };

@@ -43,6 +43,8 @@ export const METADATA_KEYS = {
   engine: 'clipsift.engine',
   /** Where the demo page's pool came from (its downloads only). */
   source: 'clipsift.source',
+  /** JSON {"shards": N}: how many shards the score run that wrote the file had (recorded, not compared). */
+  run: 'clipsift.run',
 } as const;
 
 /** The identity of a target file: enough to tell whether the same target was used. */
@@ -102,6 +104,11 @@ const PARAMETERS_BEFORE_THEY_WERE_RECORDED: Partial<Record<keyof ScoreParameters
 export interface ScoreProvenance {
   clipsiftVersion: string;
   engineVariant: string;
+  /**
+   * Shards in the whole score run (all parts of a --shard I/N run), so select can tell a finished
+   * run from one still being written.
+   */
+  runShards?: number;
 }
 
 /**
@@ -113,6 +120,9 @@ export function scoreMetadata(parameters: ScoreParameters, provenance: ScoreProv
     [METADATA_KEYS.parameters]: canonicalJson(parameters),
     [METADATA_KEYS.version]: provenance.clipsiftVersion,
     [METADATA_KEYS.engine]: provenance.engineVariant,
+    ...(provenance.runShards !== undefined
+      ? { [METADATA_KEYS.run]: canonicalJson({ shards: provenance.runShards }) }
+      : {}),
   };
 }
 
@@ -121,6 +131,76 @@ export function scoreMetadata(parameters: ScoreParameters, provenance: ScoreProv
  * inputs or the target changed since the file was written and the shard is simply scored again.
  */
 export const DATA_PARAMETERS: readonly (keyof ScoreParameters)[] = ['inputs', 'target'];
+
+/**
+ * ScoreParameters that differ from shard to shard of one run; every other parameter must agree
+ * between score files whose scores are pooled.
+ */
+const PER_SHARD_PARAMETERS = new Set(['shard', 'inputs', 'shardSeed']);
+
+/** A score file's name and key-value metadata, as select checks them. */
+export interface ScoreFileMetadata {
+  name: string;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Checks that score files can be pooled: every run-level parameter (batch size, temperature, repeats,
+ * seed, target, p, ...) agrees between the files that record them, and no file comes from a run with
+ * more shards than are given (a run still being written, or files left out), unless `partial`.
+ * @throws {InputError} naming two files and the parameter they differ in, or the incomplete run
+ */
+export function checkScoreFileSet(files: readonly ScoreFileMetadata[], options: { partial?: boolean } = {}): void {
+  let first: { name: string; parameters: Record<string, unknown> } | undefined;
+  for (const file of files) {
+    const raw = file.metadata[METADATA_KEYS.parameters];
+    if (raw === undefined) continue; // not written by clipsift score: nothing to compare
+    let parameters: Record<string, unknown>;
+    try {
+      parameters = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      throw new InputError(file.name, 'its clipsift parameters are not valid JSON', {
+        field: METADATA_KEYS.parameters,
+      });
+    }
+    if (!first) {
+      first = { name: file.name, parameters };
+      continue;
+    }
+    for (const key of new Set([...Object.keys(first.parameters), ...Object.keys(parameters)])) {
+      if (PER_SHARD_PARAMETERS.has(key)) continue;
+      const a = canonicalJson(first.parameters[key] ?? null);
+      const b = canonicalJson(parameters[key] ?? null);
+      if (a !== b) {
+        throw new InputError(
+          file.name,
+          `was scored with ${key} ${shorten(b)} but ${first.name} with ${shorten(a)}; scores of different runs do not mix, select them separately`,
+          { field: key },
+        );
+      }
+    }
+  }
+  if (options.partial) return;
+  let widest: { name: string; shards: number } | undefined;
+  for (const file of files) {
+    const raw = file.metadata[METADATA_KEYS.run];
+    if (raw === undefined) continue;
+    let shards: unknown;
+    try {
+      shards = (JSON.parse(raw) as { shards?: unknown }).shards;
+    } catch {
+      shards = undefined;
+    }
+    if (!Number.isSafeInteger(shards)) continue;
+    if (!widest || (shards as number) > widest.shards) widest = { name: file.name, shards: shards as number };
+  }
+  if (widest && files.length < widest.shards) {
+    throw new InputError(
+      widest.name,
+      `comes from a score run of ${widest.shards} shards but ${files.length} score file${files.length === 1 ? ' is' : 's are'} given: the run is unfinished or files are missing; wait for clipsift score to finish, or pass --partial to select from these alone`,
+    );
+  }
+}
 
 /**
  * Compares the parameters stored in an existing score file (the raw metadata value) with the wanted ones.

@@ -27,6 +27,15 @@ export function uidCount(uids: Uint32Array): number {
 }
 
 function badUid(file: string, row: number, text: unknown): InputError {
+  if (text instanceof Uint8Array) {
+    // Binary (e.g. a 16-byte FIXED_LEN_BYTE_ARRAY): show the bytes as hex, not as a list of numbers.
+    const hex = Array.from(text.subarray(0, 20), (b) => b.toString(16).padStart(2, '0')).join('');
+    return new InputError(
+      file,
+      `uid is ${text.length} bytes of binary (${hex}${text.length > 20 ? '…' : ''}), not 32 hex characters; store uids as strings`,
+      { row, field: 'uid' },
+    );
+  }
   const shown = typeof text === 'string' ? `'${text.length > 40 ? text.slice(0, 40) + '…' : text}'` : String(text);
   return new InputError(file, `uid ${shown} is not 32 hex characters`, { row, field: 'uid' });
 }

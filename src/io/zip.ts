@@ -269,7 +269,7 @@ const INFLATE_INPUT_BYTES = 64 << 10;
 const STORED_PIECE_BYTES = 1 << 20;
 
 /**
- * Stream an entry's uncompressed bytes in pieces, checking at the end that
+ * Stream an entry's uncompressed bytes in pieces (stored or deflated), checking at the end that
  * the size and CRC-32 match the directory.
  * @param dataStart from entryDataOffset
  */
@@ -332,10 +332,19 @@ export async function* readEntryData(
       `truncated: data has ${produced} bytes but the zip directory records ${entry.uncompressedSize}`,
     );
   }
+  checkEntryCrc(label, entry, crc);
+}
+
+/**
+ * Throws when `crc`, computed over all of an entry's uncompressed bytes, is not the one the directory
+ * records (numpy refuses such an entry with "Bad CRC-32").
+ * @param label names the file and entry, `<file>:<entry>`
+ */
+export function checkEntryCrc(label: string, entry: ZipEntry, crc: number): void {
   if (crc !== entry.crc32) {
     throw new InputError(
       label,
-      `CRC-32 mismatch (data ${crc.toString(16)}, directory ${entry.crc32.toString(16)}): the entry is corrupt`,
+      `bad CRC-32 (data ${crc.toString(16)}, directory ${entry.crc32.toString(16)}): the entry is corrupt`,
     );
   }
 }

@@ -15,6 +15,8 @@ export interface RowStats {
   nonFiniteRows: number[];
   /** Rows whose values are all zero (a failed encoder output), ascending. */
   zeroRows: number[];
+  /** Finite rows whose norm exceeds the limit asked for (their scores would overflow float32), ascending. */
+  overlargeRows: number[];
   /** L2 norm range over the finite, non-zero rows (NaN when there are none). */
   minNorm: number;
   maxNorm: number;
@@ -38,14 +40,19 @@ export const GATHER_CHUNK_ROWS = 2048;
  * Reads every row of `reader` into a new array of its element type (float16 bits stay float16 bits)
  * and measures each row. Memory: the result plus one chunk.
  * @param onRows called after each chunk with the number of rows it added (for progress)
+ * @param normLimit rows with a larger L2 norm are listed in stats.overlargeRows
  */
-export async function gatherRows(reader: EmbeddingReader, onRows?: (rows: number) => void): Promise<GatheredRows> {
+export async function gatherRows(
+  reader: EmbeddingReader,
+  onRows?: (rows: number) => void,
+  normLimit = Infinity,
+): Promise<GatheredRows> {
   const { rows, dim } = reader;
   const data: RowData = reader.dtype === 'f2' ? new Uint16Array(rows * dim) : new Float32Array(rows * dim);
   const stats = emptyStats();
   for await (const chunk of reader.readRowChunks(GATHER_CHUNK_ROWS)) {
     data.set(chunk.data as never, chunk.start * dim);
-    measureRows(chunk.data, dim, chunk.start, stats);
+    measureRows(chunk.data, dim, chunk.start, stats, normLimit);
     onRows?.(chunk.rows);
   }
   stats.rows = rows;
@@ -64,10 +71,19 @@ export async function gatherRowStats(reader: EmbeddingReader, onRows?: (rows: nu
 }
 
 function emptyStats(): RowStats {
-  return { rows: 0, nonFiniteRows: [], zeroRows: [], minNorm: NaN, maxNorm: NaN, normSum: 0, normCount: 0 };
+  return {
+    rows: 0,
+    nonFiniteRows: [],
+    zeroRows: [],
+    overlargeRows: [],
+    minNorm: NaN,
+    maxNorm: NaN,
+    normSum: 0,
+    normCount: 0,
+  };
 }
 
-function measureRows(data: RowData, dim: number, firstRow: number, stats: RowStats): void {
+function measureRows(data: RowData, dim: number, firstRow: number, stats: RowStats, normLimit = Infinity): void {
   const count = dim > 0 ? data.length / dim : 0;
   const half = data instanceof Uint16Array ? halfTable() : undefined;
   for (let r = 0; r < count; r++) {
@@ -91,6 +107,7 @@ function measureRows(data: RowData, dim: number, firstRow: number, stats: RowSta
     else if (sumSquares === 0) stats.zeroRows.push(firstRow + r);
     else {
       const norm = Math.sqrt(sumSquares);
+      if (norm > normLimit) stats.overlargeRows.push(firstRow + r);
       if (!(norm >= stats.minNorm)) stats.minNorm = norm;
       if (!(norm <= stats.maxNorm)) stats.maxNorm = norm;
       stats.normSum += norm;

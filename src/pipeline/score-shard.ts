@@ -7,7 +7,7 @@
  * dropped for --skip-invalid or duplicate uids are squeezed out in place. So a shard costs about its
  * embedding bytes plus the engine's batch buffers (--normalize of float16 input adds a float32 copy).
  */
-import type { Embeddings, Engine, Target } from '../index.js';
+import { maxFiniteNorm, type Embeddings, type Engine, type Target } from '../index.js';
 import { InputError } from '../io/errors.js';
 import type { ShardRef } from '../io/layouts.js';
 import { writeFileAtomic } from '../io/node-files.js';
@@ -125,12 +125,21 @@ export async function scoreShard(
 
   // Progress counts a row half done once both of its embeddings are read, done once it is scored.
   const addRows = (rows: number) => run.progress.add(rows / 4);
-  const img = await gatherRows(imgReader, addRows);
-  const txt = await gatherRows(txtReader, addRows);
+  // Rows so long their scores would overflow float32 (not a problem once --normalize scales them).
+  const normLimit = run.normalize ? Infinity : maxFiniteNorm(run.temperature);
+  const img = await gatherRows(imgReader, addRows, normLimit);
+  const txt = await gatherRows(txtReader, addRows, normLimit);
 
-  // Rows that cannot be scored: non-finite values or all zeros in either matrix.
-  const invalid = sortedUnion(img.stats.nonFiniteRows, txt.stats.nonFiniteRows, img.stats.zeroRows, txt.stats.zeroRows);
-  if (invalid.length > 0 && !run.skipInvalid) throw invalidRowsError(img, txt, imgReader, txtReader);
+  // Rows that cannot be scored: non-finite values, all zeros, or overlarge norms in either matrix.
+  const invalid = sortedUnion(
+    img.stats.nonFiniteRows,
+    txt.stats.nonFiniteRows,
+    img.stats.zeroRows,
+    txt.stats.zeroRows,
+    img.stats.overlargeRows,
+    txt.stats.overlargeRows,
+  );
+  if (invalid.length > 0 && !run.skipInvalid) throw invalidRowsError(img, txt, imgReader, txtReader, normLimit);
 
   // Duplicates are judged among the valid rows: a dropped invalid row must not shadow a good copy.
   const validRows = complement(invalid, img.rows);
@@ -142,8 +151,9 @@ export async function scoreShard(
   );
 
   if (invalid.length > 0) {
+    const overlarge = img.stats.overlargeRows.length + txt.stats.overlargeRows.length;
     run.warn(
-      `${shard.name}: dropped ${invalid.length} row${invalid.length === 1 ? '' : 's'} with NaN/Inf or all-zero embeddings (rows ${listRows(invalid)})`,
+      `${shard.name}: dropped ${invalid.length} row${invalid.length === 1 ? '' : 's'} with NaN/Inf or all-zero embeddings${overlarge ? ` or norms beyond ${normLimit.toPrecision(3)}` : ''} (rows ${listRows(invalid)})`,
     );
   }
   if (duplicates.withinShard.length > 0) {
@@ -201,6 +211,12 @@ export async function scoreShard(
     if (run.target) scores[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
   }
 
+  // Never written: a score that is NaN or infinite (the engine refuses them too; this is the last guard).
+  for (const [column, values] of Object.entries(scores)) {
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new InputError(shard.name, `${column} of ${identities.describe(bad)} is ${values[bad]}, not finite`);
+  }
   const bytes = encodeScoreFile({ keys, scores, metadata: scoreMetadata(parameters, run.provenance) });
   // Without --force an existing file is never replaced (planning already refused mismatching ones).
   await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
@@ -234,12 +250,16 @@ function invalidRowsError(
   txt: GatheredRows,
   imgReader: EmbeddingReader,
   txtReader: EmbeddingReader,
+  normLimit: number,
 ): InputError {
+  const overlarge = `norm beyond ${normLimit.toPrecision(3)}`;
   const parts: { file: string; what: string; rows: number[] }[] = [
     { file: imgReader.name, what: 'NaN or Inf', rows: img.stats.nonFiniteRows },
     { file: txtReader.name, what: 'NaN or Inf', rows: txt.stats.nonFiniteRows },
     { file: imgReader.name, what: 'all-zero', rows: img.stats.zeroRows },
     { file: txtReader.name, what: 'all-zero', rows: txt.stats.zeroRows },
+    { file: imgReader.name, what: overlarge, rows: img.stats.overlargeRows },
+    { file: txtReader.name, what: overlarge, rows: txt.stats.overlargeRows },
   ].filter((p) => p.rows.length > 0);
   const first = parts[0]!;
   const one = first.rows.length === 1;
@@ -247,9 +267,19 @@ function invalidRowsError(
     .slice(1)
     .map((p) => `; ${p.file}: ${p.rows.length} ${p.what} row${p.rows.length === 1 ? '' : 's'}`)
     .join('');
+  const problem =
+    first.what === 'all-zero'
+      ? one
+        ? 'is all zeros'
+        : 'are all zeros'
+      : first.what === overlarge
+        ? `${one ? 'has a norm' : 'have norms'} beyond ${normLimit.toPrecision(3)}, so ${one ? 'its' : 'their'} scores would not be finite in float32`
+        : one
+          ? 'holds NaN or Inf'
+          : 'hold NaN or Inf';
   return new InputError(
     first.file,
-    `${first.rows.length} row${one ? '' : 's'} ${first.what === 'all-zero' ? (one ? 'is all zeros' : 'are all zeros') : one ? 'holds NaN or Inf' : 'hold NaN or Inf'} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
+    `${first.rows.length} row${one ? '' : 's'} ${problem} (rows ${listRows(first.rows)})${more}; pass --skip-invalid to drop them`,
   );
 }
 

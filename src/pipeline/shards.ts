@@ -53,7 +53,12 @@ export async function openScoreShards(
   }
   const shards: ScoreShard[] = [];
   try {
-    for (const ref of refs) shards.push(await openScoreShard(ref, options));
+    for (const ref of refs) {
+      const shard = await openScoreShard(ref, options);
+      shards.push(shard);
+      // The headers are read: let the descriptors go until the shard is scored (sources reopen on read).
+      await shard.close();
+    }
   } catch (error) {
     await Promise.all(shards.map((s) => s.close()));
     throw error;

@@ -135,6 +135,7 @@ function mergeStats(all: RowStats[]): RowStats {
     rows: all.reduce((n, s) => n + s.rows, 0),
     nonFiniteRows: [],
     zeroRows: [],
+    overlargeRows: [],
     minNorm: norms.length ? Math.min(...norms.map((s) => s.minNorm)) : NaN,
     maxNorm: norms.length ? Math.max(...norms.map((s) => s.maxNorm)) : NaN,
     normSum: all.reduce((n, s) => n + s.normSum, 0),

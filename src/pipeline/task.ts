@@ -37,6 +37,8 @@ export interface ShardTask {
   target: { paths: string[]; key: string | null; sha256: string } | null;
   /** The submitter's clipsift: score files record it, so every worker must run the same one. */
   clipsiftVersion: string;
+  /** The run's shard count, recorded in every score file so select can tell an unfinished run. */
+  runShards: number;
 }
 
 /** What a task did. */
@@ -101,7 +103,11 @@ export class ShardTaskRunner {
           // A file whose inputs or target changed since it was written is replaced (as clipsift score does).
           force: before.kind === 'changed',
           normTolerance: NORM_TOLERANCE,
-          provenance: { clipsiftVersion: clipsiftVersion(), engineVariant: engine.info().simd },
+          provenance: {
+            clipsiftVersion: clipsiftVersion(),
+            engineVariant: engine.info().simd,
+            runShards: task.runShards,
+          },
           warn: this.warn,
           progress: progress ?? { add() {}, phase: undefined, redraw() {} },
         });

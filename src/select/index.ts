@@ -9,6 +9,7 @@ export {
   keepTopDataComp,
   type Rounding,
   type ScoreValues,
+  topCount,
   type SelectionStep,
   type TopStep,
   type MinStep,
@@ -16,6 +17,7 @@ export {
   type ScoreColumns,
   type SelectionResult,
 } from './steps.js';
+export { floorTimes, parseDecimalRatio, ratioOfNumber, type DecimalRatio } from './fraction.js';
 export {
   selectFromTable,
   runTableSteps,

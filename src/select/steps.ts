@@ -10,6 +10,8 @@
  * and a NaN score always means broken input (a NaN embedding), which the user must see.
  */
 
+import { floorTimes, parseDecimalRatio } from './fraction.js';
+
 /**
  * How a `top` step turns a fraction into rows:
  * - `floor` (clipsift, and the official negCLIPLoss/NormSim code's filter_by_score): exactly ⌊N·fraction⌋
@@ -25,10 +27,15 @@ export type Rounding = 'floor' | 'datacomp';
 export interface TopStep {
   kind: 'top';
   column: string;
-  /** In [0, 1]; relative to the pool, not to the survivors. */
+  /** In [0, 1]; relative to the pool, not to the survivors. ⌊N·fraction⌋ is exact in its shortest decimal. */
   fraction: number;
   /** Default 'floor'. */
   rounding?: Rounding;
+  /**
+   * The fraction as the user wrote it ('0.29', '29%'), when known: the count is then computed exactly
+   * from these digits rather than from `fraction` (which should equal it to double precision).
+   */
+  decimal?: string;
 }
 
 /** Keep the rows whose `column` is ≥ `value`. */
@@ -106,7 +113,7 @@ export function runSteps(
       rows = kept.rows;
       outcomes.push({ step, kept: rows.length, threshold: kept.threshold });
     } else if (step.kind === 'top') {
-      const kept = keepTop(rows, scores, Math.floor(n * step.fraction), table.compareRows);
+      const kept = keepTop(rows, scores, topCount(n, step), table.compareRows);
       rows = kept.rows;
       outcomes.push({ step, kept: rows.length, threshold: kept.threshold });
     } else {
@@ -205,6 +212,11 @@ export function assertNoNaN(table: ScoreColumns, column: string, rows: Uint32Arr
   );
 }
 
+/** ⌊N·fraction⌋, exact in decimal (src/select/fraction.ts): 29 % of 100 rows is 29 rows, not 28. */
+export function topCount(poolSize: number, step: TopStep): number {
+  return floorTimes(poolSize, step.decimal ?? step.fraction);
+}
+
 function validateStep(table: ScoreColumns, step: SelectionStep): void {
   if (!(step.column in table.columns)) {
     const known = Object.keys(table.columns).join(', ') || 'none';
@@ -212,6 +224,13 @@ function validateStep(table: ScoreColumns, step: SelectionStep): void {
   }
   if (step.kind === 'top' && !(step.fraction >= 0 && step.fraction <= 1)) {
     throw new Error(`top ${step.column}: fraction must be in [0, 1], got ${step.fraction}`);
+  }
+  if (step.kind === 'top' && step.decimal !== undefined) {
+    const ratio = parseDecimalRatio(step.decimal);
+    if (!ratio || ratio.numerator > ratio.denominator)
+      throw new Error(
+        `top ${step.column}: fraction must be in [0, 1] (or 0%–100%), written in decimal, got '${step.decimal}'`,
+      );
   }
   if (step.kind === 'min' && Number.isNaN(step.value)) throw new Error(`min ${step.column}: value is NaN`);
 }

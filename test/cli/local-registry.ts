@@ -77,6 +77,7 @@ export interface LocalRegistry {
 export async function startRegistry(dir: string, packed: Packed[]): Promise<LocalRegistry> {
   const tarballs = new Map(packed.map((p) => [p.filename, readFileSync(join(dir, p.filename))]));
   let base = '';
+  const available = new Set(packed.map((p) => p.name));
   /** Every packed version of `name`, the newest as latest. */
   const packument = (name: string) => {
     const versions = packed.filter((p) => p.name === name);
@@ -91,7 +92,13 @@ export async function startRegistry(dir: string, packed: Packed[]): Promise<Loca
       versions: Object.fromEntries(
         versions.map((p) => {
           const bytes = tarballs.get(p.filename)!;
-          const manifest = JSON.parse(readFileSync(join(ROOT, p.folder ?? '.', 'package.json'), 'utf8')) as object;
+          const { optionalDependencies, ...manifest } = JSON.parse(
+            readFileSync(join(ROOT, p.folder ?? '.', 'package.json'), 'utf8'),
+          ) as { optionalDependencies?: Record<string, string> };
+          // Optional dependencies this machine did not install (msgpackr-extract's prebuilt binaries) are not
+          // served, so they are left out of the manifest as a registry without them would have them skipped.
+          const optional = Object.entries(optionalDependencies ?? {}).filter(([n]) => available.has(n));
+          if (optional.length > 0) Object.assign(manifest, { optionalDependencies: Object.fromEntries(optional) });
           const dist = {
             tarball: `${base}/-/${p.filename}`,
             shasum: createHash('sha1').update(bytes).digest('hex'),

@@ -68,7 +68,7 @@ describe('progress display in a terminal', () => {
       const percents = bars.map(percentOf);
       expect(percents).toEqual([...percents].sort((a, b) => a - b));
       // What survives at each width: the shard, the percentage and the ETA always.
-      for (const frame of scoring) expect(frame).toMatch(new RegExp(`^(?:shard \\d/2 )?0000000[01] .*\\d+% .*ETA `));
+      for (const frame of scoring) expect(frame).toMatch(/^(?:shard \d\/2 )?0000000[01] .*\d+% .*ETA /);
       if (columns >= 80) for (const frame of scoring) expect(frame).toMatch(/^shard [12]\/2 0000000[01] scoring \[/);
       if (columns >= 200) {
         for (const frame of scoring) {

@@ -213,7 +213,18 @@ describe('clipsift score', () => {
     const common = ['--threads', '1', '--quiet', '--batch-size', '40', '--repeats', '2'];
     expect((await runInProcess(['score', both.dir, '--out', outBoth, ...common])).code).toBe(0);
     expect((await runInProcess(['score', alone.dir, '--out', outAlone, ...common])).code).toBe(0);
-    expect(readFileSync(join(outAlone, 'y.scores.parquet'))).toEqual(readFileSync(join(outBoth, 'y.scores.parquet')));
+    // Same scores, keys and parameters; only the record of the run's size differs (select uses it to
+    // refuse an unfinished run).
+    const [alone1, both1] = await Promise.all([
+      readScoreFile(join(outAlone, 'y.scores.parquet')),
+      readScoreFile(join(outBoth, 'y.scores.parquet')),
+    ]);
+    expect(alone1.rows).toEqual(both1.rows);
+    expect(JSON.parse(alone1.metadata['clipsift.run']!)).toEqual({ shards: 1 });
+    expect(JSON.parse(both1.metadata['clipsift.run']!)).toEqual({ shards: 2 });
+    const { 'clipsift.run': _a, ...aloneMeta } = alone1.metadata;
+    const { 'clipsift.run': _b, ...bothMeta } = both1.metadata;
+    expect(aloneMeta).toEqual(bothMeta);
   });
 
   it('accepts shard files given directly and names them in --help', async () => {

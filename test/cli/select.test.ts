@@ -200,6 +200,42 @@ describe('clipsift select', () => {
       expect(existsSync(out)).toBe(false);
     }
   });
+
+  it('keeps exactly 29 % and 57 % of a 100-row pool (not 28 and 56)', async () => {
+    const work = tempDir();
+    const uids = makeUids(100, 7);
+    const scores = Float32Array.from(uids, (_, i) => (i * 37) % 100);
+    writeScoreFile(join(work, 'a.scores.parquet'), uids, { clip_score: scores });
+    const byScore = [...uids.keys()].sort((a, b) => scores[b]! - scores[a]!).map((i) => uids[i]!);
+    for (const [fraction, count] of [
+      ['29%', 29],
+      ['0.57', 57],
+      ['0.29', 29],
+    ] as const) {
+      const out = join(work, `top-${fraction}.npy`);
+      const result = await runCli(['select', work, '--out', out, '--top', `clip_score:${fraction}`, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(readSubsetUids(out)).toEqual(byScore.slice(0, count).sort());
+    }
+  });
+
+  it('refuses fractions that are not plain decimals (0x0, blanks) and takes a negative --min value as a number', async () => {
+    const work = tempDir();
+    const uids = makeUids(10, 8);
+    writeScoreFile(join(work, 'a.scores.parquet'), uids, { clip_score: Float32Array.from(uids, (_, i) => i - 5) });
+    for (const bad of ['0x0', ' 0.5', '-0']) {
+      const result = await runCli(['select', work, '--out', join(work, 'x.npy'), '--top', `clip_score:${bad}`]);
+      expect(result.code, bad).toBe(2);
+      expect(result.stderr).toMatch(/written in decimal/);
+    }
+    const hex = await runCli(['select', work, '--out', join(work, 'x.npy'), '--min', 'clip_score:0x10']);
+    expect(hex.code).toBe(2);
+    expect(hex.stderr).toMatch(/value must be a number, got '0x10'/);
+    const out = join(work, 'neg.npy');
+    const negative = await runCli(['select', work, '--out', out, '--min', 'clip_score:-2']);
+    expect(negative.code, negative.stderr).toBe(0);
+    expect(readSubsetUids(out)).toEqual(uids.slice(3).sort());
+  });
 });
 
 describe('select summary wording', () => {

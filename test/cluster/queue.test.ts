@@ -108,7 +108,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     // Shards big enough that scoring one takes a while, so the kill lands in the middle of it.
     const { dir, target, local } = await pool(shardsOf(3, 20000, 500));
     const redis = await TestRedis.start(tempDir('clipsift-redis-'));
-    for (const delay of [0, 250, 700]) {
+    for (const delay of [0, 150, 400]) {
       const out = join(tempDir(), `killed-${delay}`);
       const [victim] = workers(redis, 1);
       const submitter = submit(redis, dir, out, target);
