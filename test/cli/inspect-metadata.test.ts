@@ -3,27 +3,13 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { FIXTURES } from '../io/helpers.js';
-import { tempDir } from './helpers.js';
+import { captureOutput, tempDir } from './helpers.js';
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
+function run(argv: string[]) {
+  return captureOutput(() => main(argv));
 }
 
 /** DataComp's metadata parquet shape: uid, face_bboxes (a list of [x0, y0, x1, y1] per face), plus two list columns. */

@@ -1,28 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../src/numeric/float16.js';
-import { pairedEmbeddings, tempDir, writeParquet } from './helpers.js';
+import { captureOutput, pairedEmbeddings, tempDir, writeParquet } from './helpers.js';
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
+function run(argv: string[]) {
+  return captureOutput(() => main(argv));
 }
 
 /** Norm range and bad rows computed directly from the float16 bits written. */

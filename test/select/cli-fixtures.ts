@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
-import { vi } from 'vitest';
+import { captureOutput } from '../cli/helpers.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 
@@ -29,22 +29,7 @@ export interface CliResult {
 /** Runs the built CLI's main(argv) in this process, capturing its output. */
 export async function runCli(argv: string[]): Promise<CliResult> {
   const { main } = (await import(join(DIST, 'lib/cli/main.js'))) as { main: (argv: string[]) => Promise<number> };
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  return captureOutput(() => main(argv));
 }
 
 /** Writes a score file the way `clipsift score` does: uid column plus float32 score columns. */
