@@ -15,10 +15,10 @@ export interface FileSystem {
 
 /** Join path segments with '/', which Node accepts on every platform and browsers use for relative paths. */
 export function joinPath(...parts: string[]): string {
-  return parts
-    .filter((p) => p !== '' && p !== '.')
-    .join('/')
-    .replace(/\/{2,}/g, '/');
+  const joined = parts.filter((p) => p !== '' && p !== '.').join('/');
+  // Keep a URL's scheme separator (s3://bucket, https://host) whole; collapse every other '//'.
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(joined)?.[0] ?? '';
+  return scheme + joined.slice(scheme.length).replace(/\/{2,}/g, '/');
 }
 
 /** The last segment of a path. */

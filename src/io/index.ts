@@ -78,3 +78,15 @@ export {
   type Shard,
   type ShardRef,
 } from './layouts.js';
+export { openHttpSource, type RemoteOptions } from './http.js';
+export {
+  isS3Url,
+  listS3,
+  openS3Source,
+  parseS3Url,
+  putS3Object,
+  s3Config,
+  type S3Config,
+  type S3Options,
+} from './s3.js';
+export { isRemotePath, listRemote, openRemote, remoteFileSystem } from './remote.js';

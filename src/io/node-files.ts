@@ -2,6 +2,10 @@
  * Node-only file access: ByteSources over file handles, directory listing,
  * and atomic, no-clobber output writes. The only file in src/io that may
  * import node: modules (besides other node-*.ts).
+ *
+ * Every function here also takes s3:// and http(s):// URLs (remote.ts), so a
+ * shell that opens, lists and writes through this module accepts remote
+ * paths wherever it accepts local ones.
  */
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
@@ -10,6 +14,8 @@ import process from 'node:process';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
+import { isRemotePath, listRemote, openRemote } from './remote.js';
+import { isS3Url, listS3, putS3Object, s3Exists } from './s3.js';
 import { checkRange, type ByteSource } from './source.js';
 
 /** A ByteSource over a local file; holds an OS handle from the first read until close(). */
@@ -28,6 +34,15 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
  * @throws {InputError} if the path does not exist or is not a regular file
  */
 export async function openFileSource(path: string): Promise<FileSource> {
+  if (isRemotePath(path)) {
+    const remote = await openRemote(path);
+    return {
+      name: remote.name,
+      size: remote.size,
+      read: (offset, length) => remote.read(offset, length),
+      close: async () => undefined,
+    };
+  }
   let size: number;
   try {
     const info = await stat(path);
@@ -66,6 +81,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
  * @throws {InputError} if it does not exist or is not a directory
  */
 export async function listDirectory(path: string): Promise<string[]> {
+  if (isRemotePath(path)) return listRemote(path);
   try {
     return (await readdir(path)).sort();
   } catch (err) {
@@ -80,7 +96,36 @@ export async function listDirectory(path: string): Promise<string[]> {
   }
 }
 
-/** The local disk as a layouts FileSystem. */
+/**
+ * What a path names: a file, a directory (an s3:// prefix with objects under it), or nothing.
+ * An http(s):// URL is taken to be a file (there is no listing to tell otherwise).
+ */
+export async function pathKind(path: string): Promise<'file' | 'directory' | 'missing'> {
+  if (isS3Url(path)) {
+    if (!path.endsWith('/') && (await s3Exists(path))) return 'file';
+    return listS3(path).then(
+      () => 'directory',
+      (err) => {
+        if (err instanceof InputError && /no such directory/.test(err.problem)) return 'missing';
+        throw err;
+      },
+    );
+  }
+  if (isRemotePath(path)) return 'file';
+  const info = await stat(path).catch(() => undefined);
+  return !info ? 'missing' : info.isDirectory() ? 'directory' : 'file';
+}
+
+/** Whether an output path already exists (local or s3://). */
+export async function outputExists(path: string): Promise<boolean> {
+  if (isS3Url(path)) return s3Exists(path);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The local disk, and s3:// / http(s):// URLs, as a layouts FileSystem. */
 export const nodeFileSystem: FileSystem = { list: listDirectory, open: openFileSource };
 
 /** Options for writeFileAtomic. */
@@ -108,6 +153,13 @@ async function sameFile(a: string, b: string): Promise<boolean> {
  * @throws {OutputError} if `path` exists and force is not set, or if `path` is an input
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
+  if (isRemotePath(path)) {
+    for (const input of options.inputs ?? [])
+      if (input === path) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it');
+    if (!isS3Url(path)) throw new OutputError(path, 'cannot be written: only s3:// URLs take outputs, not http(s)://');
+    // One PUT of the whole object: S3 never shows a partial object under its name.
+    return putS3Object(path, bytes, { force: options.force ?? false });
+  }
   for (const input of options.inputs ?? []) {
     if (await sameFile(path, input)) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it');
   }
