@@ -59,7 +59,13 @@ export {
   type TargetIdentity,
 } from './score-file.js';
 export { compareUids, formatUid, parseUids, sortUids, UID_WORDS, uidCount, uidHalves, uidOrder } from './uid.js';
-export { decodeSubsetFile, encodeSubsetFile, readSubsetFile } from './subset-file.js';
+export {
+  decodeSubsetFile,
+  encodeSubsetFile,
+  encodeSubsetHeader,
+  encodeSubsetRecords,
+  readSubsetFile,
+} from './subset-file.js';
 export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js';
 export {
   ARCH_DIMS,

@@ -150,17 +150,40 @@ async function sameFile(a: string, b: string): Promise<boolean> {
  * Write `bytes` to `path` so the file is either whole or absent: write a
  * temporary file in the same directory, flush it, then rename (or, without
  * force, hard-link, which fails atomically if `path` appeared meanwhile).
+ * An s3:// path is one PUT of the whole object.
  * @throws {OutputError} if `path` exists and force is not set, or if `path` is an input
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
+export function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
+  return writeChunksAtomic(path, [bytes], options);
+}
+
+/**
+ * writeFileAtomic for output produced in pieces (e.g. a subset merged from sorted runs): the chunks go
+ * to the temporary file as they come, so the whole output never sits in memory (except for s3://,
+ * where S3 takes an object in one PUT).
+ */
+export async function writeChunksAtomic(
+  path: string,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: WriteOptions = {},
+): Promise<void> {
   if (isRemotePath(path)) {
     for (const input of options.inputs ?? [])
       if (input === path) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it');
     if (!isS3Url(path)) throw new OutputError(path, 'cannot be written: only s3:// URLs take outputs, not http(s)://');
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts.splice(0)) {
+      whole.set(part, at);
+      at += part.length;
+    }
     // One PUT of the whole object: S3 never shows a partial object under its name.
-    return putS3Object(path, bytes, { force: options.force ?? false });
+    return putS3Object(path, whole, { force: options.force ?? false });
   }
   for (const input of options.inputs ?? []) {
+    if (isRemotePath(input)) continue;
     if (await sameFile(path, input)) throw new OutputError(path, 'is one of the inputs; refusing to overwrite it');
   }
   const exists = () =>
@@ -180,7 +203,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   trackTemporary(temporary);
   try {
-    await writeAndPlace(path, temporary, bytes, options, exists);
+    await writeAndPlace(path, temporary, chunks, options, exists);
   } catch (err) {
     // ENOSPC, EROFS, EACCES...: one line naming the file asked for, not the temporary or nothing at all.
     const problem = writeErrorProblem(err);
@@ -221,13 +244,13 @@ export function writeErrorProblem(err: unknown): string | undefined {
 async function writeAndPlace(
   path: string,
   temporary: string,
-  bytes: Uint8Array,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   options: WriteOptions,
   exists: () => Promise<boolean>,
 ): Promise<void> {
   const handle = await open(temporary, 'wx');
   try {
-    await handle.writeFile(bytes);
+    for await (const chunk of chunks) await handle.write(chunk);
     await handle.sync();
   } finally {
     await handle.close();

@@ -80,6 +80,8 @@ export interface EmbeddingColumnOptions {
 export interface ParquetInput {
   readonly name: string;
   readonly rows: number;
+  /** Rows of each row group, in order: reading along these boundaries decodes every group once. */
+  readonly rowGroups: number[];
   /** Top-level column names, in schema order. */
   readonly columns: string[];
   /** The file's key-value metadata. */
@@ -192,6 +194,7 @@ export async function openParquet(source: ByteSource): Promise<ParquetInput> {
   return {
     name,
     rows,
+    rowGroups: metadata.row_groups.map((g) => Number(g.num_rows)),
     columns,
     metadata: keyValues,
     readColumns: (names, range = {}) => read(names, range, true),

@@ -328,6 +328,17 @@ export interface ScoreFile {
    * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
    */
   readTable(names: readonly string[]): Promise<ScoreTable>;
+  /** Rows of each row group, in order: reading along these boundaries decodes every group once. */
+  readonly rowGroups: number[];
+  /**
+   * Rows [rowStart, rowEnd) of the score columns `names`, and their uids when `withUids`: how a pass
+   * over a large pool reads one block at a time. Errors name rows of the file.
+   * @throws {InputError} as readTable
+   */
+  readRows(
+    names: readonly string[],
+    range: { rowStart: number; rowEnd: number; withUids: boolean },
+  ): Promise<{ uids?: Uint32Array; columns: Record<string, Float32Array> }>;
 }
 
 /**
@@ -358,9 +369,9 @@ export async function openScoreFile(source: ByteSource): Promise<ScoreFile> {
       }
     }
   };
-  const floats = (read: Record<string, unknown[]>, names: readonly string[]) => {
+  const floats = (read: Record<string, unknown[]>, names: readonly string[], first = 0) => {
     const out: Record<string, Float32Array> = {};
-    for (const column of names) out[column] = toFloat32(file, column, read[column]!);
+    for (const column of names) out[column] = toFloat32(file, column, read[column]!, first);
     return out;
   };
   return {
@@ -384,6 +395,21 @@ export async function openScoreFile(source: ByteSource): Promise<ScoreFile> {
       checkScores(names);
       const read = await parquet.readColumns([UID_COLUMN, ...names]);
       return { uids: parseUids(read[UID_COLUMN]!, file), columns: floats(read, names) };
+    },
+    rowGroups: parquet.rowGroups,
+    async readRows(names, { rowStart, rowEnd, withUids }) {
+      if (withUids) checkUid();
+      checkScores(names);
+      const wanted = [...(withUids ? [UID_COLUMN] : []), ...names];
+      const read = wanted.length > 0 ? await parquet.readColumns(wanted, { rowStart, rowEnd }) : {};
+      const columns = floats(read, names, rowStart);
+      if (!withUids) return { columns };
+      try {
+        return { uids: parseUids(read[UID_COLUMN]!, file), columns };
+      } catch (err) {
+        if (!(err instanceof InputError) || err.row === undefined) throw err;
+        throw new InputError(file, err.problem, { row: err.row + rowStart, field: UID_COLUMN });
+      }
     },
   };
 }
@@ -429,15 +455,16 @@ async function readKeys(parquet: ParquetInput, names: string[]): Promise<Record<
   return columns;
 }
 
-function toFloat32(file: string, column: string, values: unknown[]): Float32Array {
+function toFloat32(file: string, column: string, values: unknown[], first = 0): Float32Array {
   const out = new Float32Array(values.length);
-  values.forEach((value, row) => {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
     if (typeof value !== 'number')
       throw new InputError(file, `score is ${value === null ? 'null' : typeof value}, not a number`, {
-        row,
+        row: row + first,
         field: column,
       });
     out[row] = value;
-  });
+  }
   return out;
 }

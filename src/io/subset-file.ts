@@ -20,11 +20,26 @@ const RECORD_BYTES = 16;
  */
 export function encodeSubsetFile(uids: Uint32Array): Uint8Array {
   const sorted = sortUids(uids, { unique: true });
-  const count = uidCount(sorted);
-  const header = encodeNpyHeader(SUBSET_DESCR, [count]);
-  const out = new Uint8Array(header.length + count * RECORD_BYTES);
+  const header = encodeSubsetHeader(uidCount(sorted));
+  const out = new Uint8Array(header.length + sorted.length * 4);
   out.set(header);
-  const view = new DataView(out.buffer, header.length);
+  out.set(encodeSubsetRecords(sorted), header.length);
+  return out;
+}
+
+/**
+ * The .npy header of a subset file of `count` uids: with encodeSubsetRecords over the sorted unique uids
+ * in any chunking, the bytes of encodeSubsetFile, so a large subset can be written as it is merged.
+ */
+export function encodeSubsetHeader(count: number): Uint8Array {
+  return encodeNpyHeader(SUBSET_DESCR, [count]);
+}
+
+/** The records of already sorted, unique uids, as a subset file holds them after its header. */
+export function encodeSubsetRecords(sorted: Uint32Array): Uint8Array {
+  const count = uidCount(sorted);
+  const out = new Uint8Array(count * RECORD_BYTES);
+  const view = new DataView(out.buffer);
   for (let i = 0; i < count; i++) {
     // Each u64 little-endian: low word first. Words are stored most significant first.
     const w = i * UID_WORDS;
