@@ -23,6 +23,9 @@ export interface FileSource extends ByteSource {
   close(): Promise<void>;
 }
 
+/** Remote requests from Node take credentials, region and endpoint from the environment (AWS_*). */
+const remote = () => ({ env: process.env });
+
 function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
 }
@@ -35,11 +38,11 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
  */
 export async function openFileSource(path: string): Promise<FileSource> {
   if (isRemotePath(path)) {
-    const remote = await openRemote(path);
+    const source = await openRemote(path, remote());
     return {
-      name: remote.name,
-      size: remote.size,
-      read: (offset, length) => remote.read(offset, length),
+      name: source.name,
+      size: source.size,
+      read: (offset, length) => source.read(offset, length),
       close: async () => undefined,
     };
   }
@@ -81,7 +84,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
  * @throws {InputError} if it does not exist or is not a directory
  */
 export async function listDirectory(path: string): Promise<string[]> {
-  if (isRemotePath(path)) return listRemote(path);
+  if (isRemotePath(path)) return listRemote(path, remote());
   try {
     return (await readdir(path)).sort();
   } catch (err) {
@@ -102,8 +105,8 @@ export async function listDirectory(path: string): Promise<string[]> {
  */
 export async function pathKind(path: string): Promise<'file' | 'directory' | 'missing'> {
   if (isS3Url(path)) {
-    if (!path.endsWith('/') && (await s3Exists(path))) return 'file';
-    return listS3(path).then(
+    if (!path.endsWith('/') && (await s3Exists(path, remote()))) return 'file';
+    return listS3(path, remote()).then(
       () => 'directory',
       (err) => {
         if (err instanceof InputError && /no such directory/.test(err.problem)) return 'missing';
@@ -118,7 +121,7 @@ export async function pathKind(path: string): Promise<'file' | 'directory' | 'mi
 
 /** Whether an output path already exists (local or s3://). */
 export async function outputExists(path: string): Promise<boolean> {
-  if (isS3Url(path)) return s3Exists(path);
+  if (isS3Url(path)) return s3Exists(path, remote());
   return stat(path).then(
     () => true,
     () => false,
@@ -180,7 +183,7 @@ export async function writeChunksAtomic(
       at += part.length;
     }
     // One PUT of the whole object: S3 never shows a partial object under its name.
-    return putS3Object(path, whole, { force: options.force ?? false });
+    return putS3Object(path, whole, { ...remote(), force: options.force ?? false });
   }
   for (const input of options.inputs ?? []) {
     if (isRemotePath(input)) continue;

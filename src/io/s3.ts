@@ -34,7 +34,7 @@ export interface S3Config {
 /** S3 options: the remote-read options plus the configuration (default: from `env`). */
 export interface S3Options extends RemoteOptions {
   config?: S3Config;
-  /** Environment to read the AWS_* variables from (default: process.env where it exists, else none). */
+  /** Environment to read the AWS_* variables from (default: none; Node's node-files.ts passes its environment). */
   env?: Record<string, string | undefined>;
 }
 
@@ -53,17 +53,12 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
   return { bucket: match[1]!, key: match[2]! };
 }
 
-function processEnv(): Record<string, string | undefined> {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  return g.process?.env ?? {};
-}
-
 /**
  * The S3 configuration from AWS environment variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION; default us-east-1), AWS_ENDPOINT_URL_S3 or
  * AWS_ENDPOINT_URL. Without a key pair requests go unsigned (public buckets).
  */
-export function s3Config(env: Record<string, string | undefined> = processEnv()): S3Config {
+export function s3Config(env: Record<string, string | undefined> = {}): S3Config {
   const config: S3Config = { region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1' };
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
   if (endpoint) config.endpoint = endpoint.replace(/\/+$/, '');
@@ -121,7 +116,7 @@ class S3Client {
 }
 
 function clientFor(options: S3Options): S3Client {
-  return new S3Client(options.config ?? s3Config(options.env ?? processEnv()));
+  return new S3Client(options.config ?? s3Config(options.env ?? {}));
 }
 
 /**
