@@ -110,7 +110,9 @@ describe('streaming select', () => {
     const bits = new Uint32Array(values.buffer);
     const keys = Array.from(bits, floatKey);
     for (let i = 1; i < keys.length; i++) expect(keys[i]!).toBeGreaterThan(keys[i - 1]!);
-    keys.forEach((key, i) => expect(Object.is(keyFloat(key), values[i])).toBe(true));
+    keys.forEach((key, i) => {
+      expect(Object.is(keyFloat(key), values[i])).toBe(true);
+    });
     expect(binOfRank(Float64Array.of(2, 0, 3), 3)).toEqual({ bin: 2, above: 0 });
     expect(binOfRank(Float64Array.of(2, 0, 3), 4)).toEqual({ bin: 0, above: 3 });
     expect(() => binOfRank(Float64Array.of(1), 2)).toThrow(RangeError);
@@ -133,9 +135,9 @@ describe('streaming select', () => {
         // Half the table's uids plus some that are not in it, in any order, with repeats.
         const picks = Array.from({ length: uidCount(table.uids) }, (_, i) => i).filter(() => next() < 0.5);
         given = new Uint32Array((picks.length + 2) * UID_WORDS);
-        picks.forEach((row, k) =>
-          given!.set(table.uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS),
-        );
+        picks.forEach((row, k) => {
+          given!.set(table.uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS);
+        });
         given.fill(0xffffffff, picks.length * UID_WORDS);
       }
       await expectSameAsInMemory(table, steps, trial, given);
