@@ -14,7 +14,8 @@
  * numbering). The caller supplies the passes (io reads the files); everything here is pure over arrays.
  */
 import { compareUids, formatUid, sortUids, UID_WORDS, uidCount, uidOrder } from '../io/uid.js';
-import type { SelectionStep, SelectionSummary, StepOutcome } from './steps.js';
+import { parseDecimalRatio } from './fraction.js';
+import { type SelectionStep, type SelectionSummary, type StepOutcome, topCount } from './steps.js';
 
 /** One block of consecutive rows of the pool. */
 export interface ScoreBlock {
@@ -143,6 +144,13 @@ export async function streamSelect(
   for (const step of steps) {
     if (step.kind === 'top' && !(step.fraction >= 0 && step.fraction <= 1))
       throw new Error(`top ${step.column}: fraction must be in [0, 1], got ${step.fraction}`);
+    if (step.kind === 'top' && step.decimal !== undefined) {
+      const ratio = parseDecimalRatio(step.decimal);
+      if (!ratio || ratio.numerator > ratio.denominator)
+        throw new Error(
+          `top ${step.column}: fraction must be in [0, 1] (or 0%–100%), written in decimal, got '${step.decimal}'`,
+        );
+    }
     if (step.kind === 'min' && Number.isNaN(step.value)) throw new Error(`min ${step.column}: value is NaN`);
   }
   let passCount = 0;
@@ -221,7 +229,9 @@ export async function streamSelect(
       decided.push({ kind: 'min', column: step.column, value: step.value });
       continue;
     }
-    const count = Math.floor(poolSize * step.fraction);
+    const datacomp = step.rounding === 'datacomp';
+    // ⌊N·f⌋ exactly from the decimal written, as the in-memory select (steps.ts topCount).
+    const count = datacomp ? 0 : topCount(poolSize, step);
     // Histogram of the high 16 key bits of the surviving scores; its total is the survivor count.
     const high = new Float64Array(0x10000);
     await run(`top ${step.column}: coarse histogram`, false, (block, alive) => {
@@ -233,11 +243,15 @@ export async function streamSelect(
       for (let i = 0; i < block.rows; i++) if (alive[i]) high[floatKey(bits[i]!) >>> 16]!++;
     });
     const surviving = high.reduce((a, b) => a + b, 0);
-    if (count <= 0 || surviving === 0) {
+    if (surviving === 0 || (!datacomp && count <= 0)) {
       decided.push({ kind: 'top', column: step.column, keep: 'none' });
       continue;
     }
-    const rank = Math.min(count, surviving);
+    // DataComp's rule (steps.ts keepTopDataComp): the value at descending index int(N·f) of the survivors
+    // (N·f a float64 product; the last survivor when f is 1 or the index falls past them), every row ≥ it kept.
+    const rank = datacomp
+      ? Math.min(step.fraction === 1 ? surviving - 1 : Math.trunc(poolSize * step.fraction), surviving - 1) + 1
+      : Math.min(count, surviving);
     const coarse = binOfRank(high, rank);
     const low = new Float64Array(0x10000);
     await run(`top ${step.column}: fine histogram`, false, (block, alive) => {
@@ -254,8 +268,9 @@ export async function streamSelect(
     });
     const fine = binOfRank(low, rank, coarse.above);
     const threshold = keyFloat(((coarse.bin << 16) | fine.bin) >>> 0);
-    if (count >= surviving) {
-      // Every survivor stays; the threshold is the lowest of them, as the in-memory sort reports.
+    if (datacomp || count >= surviving) {
+      // Every survivor at or above the threshold stays (for `floor` that is every survivor, the threshold
+      // being the lowest of them, as the in-memory sort reports).
       decided.push({ kind: 'top', column: step.column, keep: 'cut', threshold, ties: 'all' });
       outcomeThresholds.set(decided.length - 1, threshold);
       continue;

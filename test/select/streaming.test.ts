@@ -120,14 +120,28 @@ describe('streaming select', () => {
 
   it('matches the in-memory select on random tables with ties, ±0, extremes and repeated uids', async () => {
     const next = rng(7);
-    const fractions = [0, 1, 0.5, 0.3, 0.2, 0.99, 0.01, 1 / 3];
+    const fractions = [0, 1, 0.5, 0.3, 0.2, 0.99, 0.01, 1 / 3, 0.29, 0.57, 0.07];
+    // As the CLI passes them: the decimal written decides ⌊N·f⌋ (0.29 of 100 is 29, not 28).
+    const decimals = ['0.29', '29%', '0.57', '57%', '0.07', '1e-1', '0.3', '100%', '0'];
     for (let trial = 0; trial < 120; trial++) {
       const table = randomTable(1000 + trial, 1 + Math.floor(next() * 300));
       const steps: SelectionStep[] = [];
       for (let s = 0; s < 1 + Math.floor(next() * 3); s++) {
         const column = 'abc'[Math.floor(next() * 3)]!;
-        if (next() < 0.75)
+        const pick = next();
+        if (pick < 0.4)
           steps.push({ kind: 'top', column, fraction: fractions[Math.floor(next() * fractions.length)]! });
+        else if (pick < 0.6) {
+          const decimal = decimals[Math.floor(next() * decimals.length)]!;
+          const fraction = decimal.endsWith('%') ? Number(decimal.slice(0, -1)) / 100 : Number(decimal);
+          steps.push({ kind: 'top', column, fraction, decimal });
+        } else if (pick < 0.75)
+          steps.push({
+            kind: 'top',
+            column,
+            fraction: fractions[Math.floor(next() * fractions.length)]!,
+            rounding: 'datacomp',
+          });
         else steps.push({ kind: 'min', column, value: [0, -0, 0.5, -1, 2.5][Math.floor(next() * 5)]! });
       }
       let given: Uint32Array | undefined;
@@ -142,6 +156,35 @@ describe('streaming select', () => {
       }
       await expectSameAsInMemory(table, steps, trial, given);
     }
+  });
+
+  it('counts ⌊N·f⌋ from the decimal written, as the in-memory select (29% of 100 rows is 29)', async () => {
+    const table = randomTable(21, 100);
+    table.columns.a = Float32Array.from({ length: 100 }, (_, i) => i);
+    for (const step of [
+      { kind: 'top', column: 'a', fraction: 0.29 },
+      { kind: 'top', column: 'a', fraction: 0.29, decimal: '29%' },
+      { kind: 'top', column: 'a', fraction: 0.57, decimal: '0.57' },
+    ] satisfies SelectionStep[]) {
+      const got = await streamSelect(passesOver(table, 4), [step]);
+      expect(got.summary.steps[0]!.kept).toBe(step.fraction === 0.29 ? 29 : 57);
+      await expectSameAsInMemory(table, [step], 4);
+    }
+    await expectSameAsInMemory(table, [{ kind: 'top', column: 'a', fraction: 1.5, decimal: '150%' }], 4);
+  });
+
+  it('matches DataComp rounding (threshold at index int(N·f), every row at or above it kept), ties included', async () => {
+    const table = randomTable(22, 200);
+    table.columns.a!.fill(0.25, 0, 120);
+    for (const fraction of [0, 0.1, 0.5, 0.9, 1])
+      await expectSameAsInMemory(
+        table,
+        [
+          { kind: 'min', column: 'b', value: -1 },
+          { kind: 'top', column: 'a', fraction, rounding: 'datacomp' },
+        ],
+        5,
+      );
   });
 
   it('matches when every score ties, so the uid order alone decides', async () => {
