@@ -253,7 +253,10 @@ async function writeAndPlace(
 ): Promise<void> {
   const handle = await open(temporary, 'wx');
   try {
-    for await (const chunk of chunks) await handle.write(chunk);
+    // FileHandle.write may write less than asked (a disk filling up returns a short count before ENOSPC).
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+    }
     await handle.sync();
   } finally {
     await handle.close();
