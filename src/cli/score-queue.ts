@@ -20,6 +20,8 @@ export interface QueueScoreOptions {
   attempts: number;
   out: string;
   arch: string;
+  /** Further pairs of a several --arch run (NormSim on `arch`). */
+  extraArchs?: string[] | undefined;
   keyColumn: string | undefined;
   imageKey?: string | undefined;
   textKey?: string | undefined;
@@ -60,35 +62,7 @@ export async function scoreThroughQueue(
   // 'auto'. Baseline SIMD runs everywhere; relaxed only where asked for.
   const simd = options.simd === 'relaxed' ? 'relaxed' : 'baseline';
   const shards = todo.map((planned) => {
-    const task: ShardTask = {
-      ref: absoluteRef(planned.shard.ref),
-      out: resolve(options.out),
-      arch: options.arch,
-      keyColumn: options.keyColumn ?? null,
-      imageKey: options.imageKey ?? null,
-      textKey: options.textKey ?? null,
-      settings: {
-        batchSize: options.batchSize,
-        temperature: options.temperature,
-        repeats: options.repeats,
-        seed: options.seed,
-        p: options.p === Infinity ? 'inf' : options.p,
-        normalize: options.normalize,
-        skipInvalid: options.skipInvalid,
-        precision: options.precision,
-      },
-      simd,
-      target:
-        target && options.target.length > 0
-          ? {
-              paths: options.target.map((path) => resolve(path)),
-              key: options.targetKey ?? null,
-              sha256: target.identity.sha256,
-            }
-          : null,
-      clipsiftVersion: clipsiftVersion(),
-      runShards: options.runShards,
-    };
+    const task = shardTaskOf(planned.shard, options, target, simd);
     return { task, rows: planned.shard.img.rows, outPath: planned.outPath, parameters: planned.parameters };
   });
   const skipped = upToDate ? `; ${upToDate} already up to date` : '';
@@ -163,5 +137,47 @@ function absoluteRef(ref: ShardRef): ShardRef {
       ...(ref.files.metadata !== undefined ? { metadata: resolve(ref.files.metadata) } : {}),
     },
     ...(ref.npz !== undefined ? { npz: resolve(ref.npz) } : {}),
+  };
+}
+
+/**
+ * The task a worker runs for `shard`: every parameter that changes its scores, pinned here.
+ * @param simd the kernel variant every worker uses
+ */
+export function shardTaskOf(
+  shard: ScoreShard,
+  options: QueueScoreOptions,
+  target: LoadedTarget | undefined,
+  simd: 'baseline' | 'relaxed',
+): ShardTask {
+  return {
+    ref: absoluteRef(shard.ref),
+    out: resolve(options.out),
+    arch: options.arch,
+    extraArchs: options.extraArchs ?? [],
+    keyColumn: options.keyColumn ?? null,
+    imageKey: options.imageKey ?? null,
+    textKey: options.textKey ?? null,
+    settings: {
+      batchSize: options.batchSize,
+      temperature: options.temperature,
+      repeats: options.repeats,
+      seed: options.seed,
+      p: options.p === Infinity ? 'inf' : options.p,
+      normalize: options.normalize,
+      skipInvalid: options.skipInvalid,
+      precision: options.precision,
+    },
+    simd,
+    target:
+      target && options.target.length > 0
+        ? {
+            paths: options.target.map((path) => resolve(path)),
+            key: options.targetKey ?? null,
+            sha256: target.identity.sha256,
+          }
+        : null,
+    clipsiftVersion: clipsiftVersion(),
+    runShards: options.runShards,
   };
 }

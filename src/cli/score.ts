@@ -42,6 +42,9 @@ options:
   --out <dir>            where score files go (created if missing)              [required]
   --arch NAME            which DataComp embedding pair to read: NAME_img / NAME_txt
                          (l14, b32, or any pair you added, e.g. dfn_p)          [l14]
+                         Repeat it to score several pairs in one run: every score column
+                         then carries its arch (clip_score_l14, negclip_loss_b32, normsim_inf_l14)
+  --target-arch NAME     with several --arch, the pair NormSim uses           [the first --arch]
   --img-key <key>        image embeddings from this npz array, or else this metadata
                          parquet column (e.g. dfn-p-clip-vit-b32-image)         [<arch>_img]
   --txt-key <key>        text embeddings likewise                                [<arch>_txt]
@@ -89,6 +92,8 @@ export interface ScoreOptions {
   inputs: string[];
   out: string;
   arch: Arch;
+  /** Further pairs scored in the same run; then every score column carries its arch. */
+  extraArchs: Arch[];
   /** Embedding arrays / columns instead of <arch>_img and <arch>_txt. */
   imageKey?: string;
   textKey?: string;
@@ -120,7 +125,8 @@ export interface ScoreOptions {
 export function parseScoreOptions(argv: string[]): ScoreOptions {
   const { values, positionals } = parseCommandArgs(argv, {
     out: { type: 'string' },
-    arch: { type: 'string' },
+    arch: { type: 'string', multiple: true },
+    'target-arch': { type: 'string' },
     'img-key': { type: 'string' },
     'txt-key': { type: 'string' },
     target: { type: 'string', multiple: true },
@@ -152,9 +158,20 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   if (values.queue !== undefined && !/^redis:\/\//.test(values.queue))
     throw new UsageError(`--queue must be redis://HOST:PORT[/DB], got '${values.queue}'`);
   if (values.out === undefined) throw new UsageError('--out <dir> is required');
-  const arch = values.arch ?? 'l14';
-  if (!/^[A-Za-z0-9_]+$/.test(arch))
-    throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${arch}'`);
+  const archs = [...new Set(values.arch ?? ['l14'])];
+  for (const a of archs)
+    if (!/^[A-Za-z0-9_]+$/.test(a))
+      throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${a}'`);
+  if (archs.length > 1 && values['img-key'] !== undefined)
+    throw new UsageError('--img-key/--txt-key name one pair; with several --arch use <arch>_img/<arch>_txt arrays');
+  const targetArch = values['target-arch'] ?? archs[0]!;
+  if (!archs.includes(targetArch))
+    throw new UsageError(`--target-arch ${targetArch} is not one of the --arch given (${archs.join(', ')})`);
+  if (values['target-arch'] !== undefined && (values.target ?? []).length === 0)
+    throw new UsageError('--target-arch needs --target');
+  // The NormSim pair is opened first; the others follow in the order given.
+  const arch = targetArch;
+  const extraArchs = archs.filter((a) => a !== targetArch);
   if ((values['img-key'] === undefined) !== (values['txt-key'] === undefined))
     throw new UsageError('--img-key and --txt-key go together: name both embedding arrays');
   const simd = values.simd ?? 'auto';
@@ -170,6 +187,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     inputs: positionals,
     out: values.out,
     arch,
+    extraArchs,
     ...(values['img-key'] !== undefined ? { imageKey: values['img-key'], textKey: values['txt-key']! } : {}),
     target,
     targetKey: values['target-key'],
@@ -240,6 +258,7 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     options.inputs,
     {
       arch: options.arch,
+      extraArchs: options.extraArchs,
       keyColumn: options.keyColumn,
       ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
     },

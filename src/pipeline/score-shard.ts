@@ -13,6 +13,7 @@ import type { ShardRef } from '../io/layouts.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import type { EmbeddingReader, RowData } from '../io/reader.js';
 import {
+  archColumn,
   CLIP_SCORE_COLUMN,
   encodeScoreFile,
   NEGCLIP_LOSS_COLUMN,
@@ -59,6 +60,12 @@ export interface ScoreShard {
   txt: EmbeddingReader;
   /** The embedding pair read (DataComp l14 or b32), or null where the layout has only one. */
   arch: string | null;
+  /**
+   * Several pairs scored in one run (`--arch l14 --arch b32`): the arch of img/txt (the pair NormSim
+   * uses), and the other pairs. Every score column then carries its arch (negclip_loss_b32).
+   */
+  pairArch?: string;
+  extraPairs?: { arch: string; img: EmbeddingReader; txt: EmbeddingReader }[];
   /** The metadata table's row count, when there is one, to check alignment with the embeddings. */
   metadataRows: number | undefined;
   /** The file that holds the identities (metadata parquet, or the image embedding file). */
@@ -129,8 +136,23 @@ export async function scoreShard(
   const normLimit = run.normalize ? Infinity : maxFiniteNorm(run.temperature);
   const img = await gatherRows(imgReader, addRows, normLimit);
   const txt = await gatherRows(txtReader, addRows, normLimit);
+  const extras: { arch: string; img: GatheredRows; txt: GatheredRows; readers: [EmbeddingReader, EmbeddingReader] }[] =
+    [];
+  for (const pair of shard.extraPairs ?? []) {
+    if (pair.img.rows !== img.rows || pair.txt.rows !== img.rows || pair.img.dim !== pair.txt.dim)
+      throw new InputError(
+        shard.name,
+        `the ${pair.arch} pair (${pair.img.rows}×${pair.img.dim}, ${pair.txt.rows}×${pair.txt.dim}) does not align with ${imgReader.name} (${img.rows} rows)`,
+      );
+    extras.push({
+      arch: pair.arch,
+      img: await gatherRows(pair.img, undefined, normLimit),
+      txt: await gatherRows(pair.txt, undefined, normLimit),
+      readers: [pair.img, pair.txt],
+    });
+  }
 
-  // Rows that cannot be scored: non-finite values, all zeros, or overlarge norms in either matrix.
+  // Rows that cannot be scored: non-finite values, all zeros, or overlarge norms in any matrix.
   const invalid = sortedUnion(
     img.stats.nonFiniteRows,
     txt.stats.nonFiniteRows,
@@ -138,8 +160,23 @@ export async function scoreShard(
     txt.stats.zeroRows,
     img.stats.overlargeRows,
     txt.stats.overlargeRows,
+    ...extras.flatMap((e) => [
+      e.img.stats.nonFiniteRows,
+      e.txt.stats.nonFiniteRows,
+      e.img.stats.zeroRows,
+      e.txt.stats.zeroRows,
+      e.img.stats.overlargeRows,
+      e.txt.stats.overlargeRows,
+    ]),
   );
-  if (invalid.length > 0 && !run.skipInvalid) throw invalidRowsError(img, txt, imgReader, txtReader, normLimit);
+  if (invalid.length > 0 && !run.skipInvalid) {
+    const bad = (g: GatheredRows) =>
+      g.stats.nonFiniteRows.length + g.stats.zeroRows.length + g.stats.overlargeRows.length > 0;
+    const culprit = extras.find((e) => bad(e.img) || bad(e.txt));
+    if (!bad(img) && !bad(txt) && culprit)
+      throw invalidRowsError(culprit.img, culprit.txt, ...culprit.readers, normLimit);
+    throw invalidRowsError(img, txt, imgReader, txtReader, normLimit);
+  }
 
   // Duplicates are judged among the valid rows: a dropped invalid row must not shadow a good copy.
   const validRows = complement(invalid, img.rows);
@@ -193,10 +230,11 @@ export async function scoreShard(
   if (rows === 0) {
     // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run
     // records the shard as done and select sees the same columns everywhere.
-    for (const column of scoreColumnNames(run)) scores[column] = new Float32Array(0);
+    for (const column of scoreColumnNames(run, shard)) scores[column] = new Float32Array(0);
   } else {
-    scores[CLIP_SCORE_COLUMN] = await run.engine.clipScore(imgE, txtE);
-    scores[NEGCLIP_LOSS_COLUMN] = await run.engine.negClipLoss(imgE, txtE, {
+    const named = (base: string) => (shard.pairArch === undefined ? base : archColumn(base, shard.pairArch));
+    scores[named(CLIP_SCORE_COLUMN)] = await run.engine.clipScore(imgE, txtE);
+    scores[named(NEGCLIP_LOSS_COLUMN)] = await run.engine.negClipLoss(imgE, txtE, {
       batchSize: run.batchSize,
       temperature: run.temperature,
       repeats: run.repeats,
@@ -208,7 +246,24 @@ export async function scoreShard(
         reported = now;
       },
     });
-    if (run.target) scores[run.target.column] = await run.engine.normSim(imgE, run.target.prepared);
+    if (run.target) scores[named(run.target.column)] = await run.engine.normSim(imgE, run.target.prepared);
+    for (const extra of extras) {
+      let a: RowData = dropRows(extra.img.data, extra.img.dim, drop);
+      let b: RowData = dropRows(extra.txt.data, extra.txt.dim, drop);
+      if (run.normalize) {
+        a = normalizeRows(a, extra.img.dim);
+        b = normalizeRows(b, extra.txt.dim);
+      }
+      const e1: Embeddings = { data: a, rows, dim: extra.img.dim };
+      const e2: Embeddings = { data: b, rows, dim: extra.txt.dim };
+      scores[archColumn(CLIP_SCORE_COLUMN, extra.arch)] = await run.engine.clipScore(e1, e2);
+      scores[archColumn(NEGCLIP_LOSS_COLUMN, extra.arch)] = await run.engine.negClipLoss(e1, e2, {
+        batchSize: run.batchSize,
+        temperature: run.temperature,
+        repeats: run.repeats,
+        seed: parameters.shardSeed,
+      });
+    }
   }
 
   // Never written: a score that is NaN or infinite (the engine refuses them too; this is the last guard).
@@ -230,8 +285,16 @@ export async function scoreShard(
   };
 }
 
-function scoreColumnNames(run: ShardRunSettings): string[] {
-  return [CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, ...(run.target ? [run.target.column] : [])];
+function scoreColumnNames(run: ShardRunSettings, shard: ScoreShard): string[] {
+  const base = [CLIP_SCORE_COLUMN, NEGCLIP_LOSS_COLUMN, ...(run.target ? [run.target.column] : [])];
+  if (shard.pairArch === undefined) return base;
+  return [
+    ...base.map((c) => archColumn(c, shard.pairArch)),
+    ...(shard.extraPairs ?? []).flatMap((p) => [
+      archColumn(CLIP_SCORE_COLUMN, p.arch),
+      archColumn(NEGCLIP_LOSS_COLUMN, p.arch),
+    ]),
+  ];
 }
 
 /** Image, text and metadata must describe the same rows. */

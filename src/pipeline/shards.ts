@@ -24,7 +24,7 @@ export type { Arch } from '../io/layouts.js';
  */
 export async function openScoreShards(
   paths: string[],
-  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string; textKey?: string },
+  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string; textKey?: string; extraArchs?: Arch[] },
   warn: (message: string) => void = () => undefined,
 ): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
@@ -69,7 +69,13 @@ export async function openScoreShards(
 /** Opens one listed shard (headers only), as a cluster worker does with the shard its job names. */
 export async function openScoreShard(
   ref: ShardRef,
-  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string | undefined; textKey?: string | undefined },
+  options: {
+    arch: Arch;
+    keyColumn: string | undefined;
+    imageKey?: string | undefined;
+    textKey?: string | undefined;
+    extraArchs?: Arch[] | undefined;
+  },
 ): Promise<ScoreShard> {
   const { keyColumn } = options;
   const shard = await openShard(nodeFileSystem, ref, {
@@ -78,9 +84,31 @@ export async function openScoreShard(
     ...(options.imageKey !== undefined ? { imageKey: options.imageKey } : {}),
     ...(options.textKey !== undefined ? { textKey: options.textKey } : {}),
   });
-  // The parameters record the pair read: the arch, or the keys when they were named.
-  const pair = options.imageKey !== undefined ? `${options.imageKey},${options.textKey}` : options.arch;
-  return toScoreShard(shard, ref, ref.layout === 'datacomp' ? pair : null);
+  // The parameters record the pairs read: the archs (NormSim's first), or the keys when they were named.
+  const extraArchs = options.extraArchs ?? [];
+  const pair =
+    options.imageKey !== undefined ? `${options.imageKey},${options.textKey}` : [options.arch, ...extraArchs].join(',');
+  const scoreShard = await toScoreShard(shard, ref, ref.layout === 'datacomp' ? pair : null);
+  if (extraArchs.length === 0) return scoreShard;
+  const closers = [scoreShard.close];
+  scoreShard.close = async () => {
+    await Promise.all(closers.map((close) => close()));
+  };
+  try {
+    if (ref.layout !== 'datacomp')
+      throw new InputError(ref.files.image, 'several --arch need DataComp shards (npz with <arch>_img/<arch>_txt)');
+    scoreShard.pairArch = options.arch;
+    scoreShard.extraPairs = [];
+    for (const arch of extraArchs) {
+      const other = await openShard(nodeFileSystem, ref, { arch });
+      closers.push(() => other.close());
+      scoreShard.extraPairs.push({ arch, img: other.image, txt: other.text });
+    }
+  } catch (error) {
+    await scoreShard.close();
+    throw error;
+  }
+  return scoreShard;
 }
 
 /** The path with symlinks and `.`/`..` resolved, so two spellings of one file compare equal. */

@@ -25,6 +25,8 @@ export interface ShardTask {
   /** Directory of score files (`<out>/<shard>.scores.parquet`). */
   out: string;
   arch: Arch;
+  /** Further pairs scored in the same run (`--arch l14 --arch b32`); `arch` is the one NormSim uses. */
+  extraArchs: Arch[];
   keyColumn: string | null;
   /** The embedding arrays read, when named (--img-key/--txt-key) instead of by arch. */
   imageKey: string | null;
@@ -76,6 +78,7 @@ export class ShardTaskRunner {
     const settings: ScoringSettings = { ...task.settings, p: task.settings.p === 'inf' ? Infinity : task.settings.p };
     const shard = await openScoreShard(task.ref, {
       arch: task.arch,
+      extraArchs: task.extraArchs ?? [],
       keyColumn: task.keyColumn ?? undefined,
       imageKey: task.imageKey ?? undefined,
       textKey: task.textKey ?? undefined,
