@@ -44,6 +44,7 @@ import {
 } from './args.js';
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
+import { runKeySelect, uidlessKeyColumns } from './select-keys.js';
 import { expandPresets, presetHelp } from './select-presets.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 import { counted, formatCount } from './words.js';
@@ -53,16 +54,20 @@ const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy 
 
 Selects rows from score files (<shard>.scores.parquet, written by clipsift score) and writes their
 uids as a DataComp subset file (.npy of (u64, u64) uid halves, sorted, as numpy.save writes it).
+Score files without uids (clip-retrieval: rows named by --key-column, or by file and row) write the
+kept keys instead, in score-file order: --out kept.parquet writes the key columns and kept.txt beside
+it (one row per line, columns separated by tabs); --out kept.txt writes the list alone.
 
 Steps (--top, --min, --normsim-d) run in the order given. Fractions are of the pool N (all rows, or
 the --given-uids rows), not of the rows left by earlier steps: --top negclip_loss:0.3 --top
 normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the result does not
-depend on file order. A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
+depend on file order (without uids: by key). A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
 (batch size, temperature, seed, target, ...) are refused, naming the files and the parameter; so is
 an unfinished run (fewer files than its shards, see --partial). A file given twice counts once.
 
 options:
-  --out FILE                  the subset file to write (refuses to overwrite without --force)
+  --out FILE                  the subset file to write, or the .parquet/.txt of kept keys for score
+                              files without uids (refuses to overwrite without --force)
   --given-uids FILE           restrict the pool to the uids of this subset file first (e.g. a DFN subset)
   --top COLUMN:FRACTION       keep the top ⌊N·FRACTION⌋ surviving rows by COLUMN (FRACTION 0.3 or 30%)
   --min COLUMN:VALUE          keep the rows whose COLUMN is ≥ VALUE
@@ -102,8 +107,8 @@ options:
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
-writes them (with an _<arch> suffix when several archs were scored in one run). Score files must
-have a uid column: subset files name rows by DataComp uid.
+writes them (with an _<arch> suffix when several archs were scored in one run). --given-uids,
+--join, --metadata and --normsim-d match rows by uid, so they need score files with a uid column.
 
 presets (N: a percentage of the pool; --dry-run prints the exact options):
 ${presetHelp()}`;
@@ -487,8 +492,10 @@ export interface SelectSummary {
   steps: SummaryStep[];
   /** Rows kept (a uid in two shards counts twice). */
   keptRows: number;
-  /** Distinct uids written. */
+  /** Distinct uids written (0 for score files without uids). */
   uids: number;
+  /** For score files without uids: the key columns, the rows kept, and the files their keys went to. */
+  keys?: { columns: string[]; kept: number; files: string[] };
   out: string;
 }
 
@@ -503,6 +510,8 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   ) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
+  const keyed = await selectWithoutUids(options);
+  if (keyed) return keyed;
   const scoreSteps = options.steps.filter((s): s is SelectionStep => s.kind !== 'normsim-d');
   const columns = [...new Set(scoreSteps.map((s) => s.column))];
   const { table, files } = await readSelectTable(options, columns);
@@ -571,6 +580,21 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     uids: uidCount(uids),
     out: options.out,
   };
+}
+
+/**
+ * select over score files without uids (clip-retrieval keys: src/cli/select-keys.ts); undefined, having
+ * written nothing, when the score files have uids.
+ */
+async function selectWithoutUids(options: SelectOptions): Promise<SelectSummary | undefined> {
+  if (options.inputs.length === 0) return undefined;
+  const keyNames = await uidlessKeyColumns(await resolveScoreFiles(options.inputs));
+  if (!keyNames) return undefined;
+  const files = await resolveScoreFiles(options.inputs, (text) => {
+    if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
+  });
+  await checkScoreFiles(files, options.partial);
+  return runKeySelect(options, files, keyNames);
 }
 
 /**
@@ -757,7 +781,11 @@ export function formatSelectSummary(summary: SelectSummary): string {
       `  ${k + 1}. ${labels[k]!.padEnd(width)}  ${formatCount(s.kept).padStart(11)} ${s.kept === 1 ? 'row ' : 'rows'} kept${threshold}`,
     );
   });
-  lines.push(`wrote ${summary.out}: ${counted(summary.uids, 'uid')}`);
+  if (summary.keys)
+    lines.push(
+      `wrote ${summary.keys.files.join(' and ')}: ${counted(summary.keys.kept, 'key')} (${summary.keys.columns.join(', ')})`,
+    );
+  else lines.push(`wrote ${summary.out}: ${counted(summary.uids, 'uid')}`);
   return lines.join('\n');
 }
 

@@ -66,6 +66,7 @@ export {
   encodeSubsetRecords,
   readSubsetFile,
 } from './subset-file.js';
+export { concatKeyColumn, encodeKeyList, encodeKeyParquet, gatherKeyColumn, keyText } from './key-file.js';
 export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js';
 export {
   ARCH_DIMS,

@@ -23,6 +23,8 @@ export {
   runTableSteps,
   rowsWithUidIn,
   gatherUids,
+  runKeyedSteps,
+  type RowKeys,
   type ScoreTable,
   type SelectTable,
   type TableSelection,

@@ -1,6 +1,7 @@
 /**
  * Selection over a score table: uids plus named score columns, as read back from score files.
- * Adds what needs uids to the uid-agnostic steps: tie-breaking by uid and the given-uids restriction.
+ * Adds what needs uids to the uid-agnostic steps: tie-breaking by uid and the given-uids restriction;
+ * and, for score files without uids (clip-retrieval), tie-breaking by their key columns.
  */
 import type { ScoreTable } from '../io/score-file.js';
 import { compareUids, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
@@ -109,4 +110,37 @@ function allRows(count: number): Uint32Array {
   const rows = new Uint32Array(count);
   for (let i = 0; i < count; i++) rows[i] = i;
   return rows;
+}
+
+/** Key columns naming the rows of score files without uids (a clip-retrieval key column, or file and row). */
+export type RowKeys = Record<string, string[] | Int32Array | BigInt64Array>;
+
+/**
+ * Runs `steps` over score columns whose rows are named by key columns rather than uids. Equal scores
+ * are ordered by key (the columns in order; numbers by value, strings by code unit), so the result does
+ * not depend on file order. `pool` is every row when omitted.
+ * @returns the kept rows, ascending, and the summary
+ */
+export function runKeyedSteps(
+  keys: RowKeys,
+  columns: Record<string, ScoreValues>,
+  steps: readonly SelectionStep[],
+  pool?: Uint32Array,
+): SelectionResult {
+  const keyColumns = Object.entries(keys);
+  const rowCount = keyColumns[0]?.[1].length ?? 0;
+  for (const [name, column] of [...keyColumns, ...Object.entries(columns)]) {
+    if (column.length !== rowCount) throw new Error(`column ${name} has ${column.length} values for ${rowCount} rows`);
+  }
+  const compareRows = (a: number, b: number) => {
+    for (const [, column] of keyColumns) {
+      const x = column[a]!;
+      const y = column[b]!;
+      if (x < y) return -1;
+      if (x > y) return 1;
+    }
+    return 0;
+  };
+  const describeRow = (row: number) => keyColumns.map(([name, column]) => `${name} ${column[row]}`).join(', ');
+  return runSteps({ columns, compareRows, describeRow }, steps, pool ?? allRows(rowCount));
 }
