@@ -11,6 +11,7 @@ import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
 import type { ScoreParameters } from '../io/score-file.js';
 import type { ScoreShard } from '../pipeline/score-shard.js';
+import { writeRunStats } from '../pipeline/stats.js';
 import { Progress, formatCount, formatDuration } from './progress.js';
 
 /** The part of score's options the queue needs. */
@@ -112,6 +113,14 @@ export async function scoreThroughQueue(
   }
   const elapsed = (performance.now() - started) / 1000;
   const scored = shards.length - failed.length;
+  // The workers wrote one <shard>.stats.json each; the summary is rebuilt from them here.
+  try {
+    await writeRunStats(options.out);
+  } catch (error) {
+    process.stderr.write(
+      `clipsift score: warning: ${options.out}/_stats.json not written: ${(error as Error).message}\n`,
+    );
+  }
   if (failed.length > 0) {
     process.stderr.write(`clipsift score: ${failed.length} of ${shards.length} shards failed:\n`);
     for (const { shard, reason } of failed) process.stderr.write(`  ${shard}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);

@@ -25,6 +25,9 @@ import { clipsiftVersion } from '../pipeline/version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 import { scoreFileState, shardParameters } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
+import { RUN_STATS_FILE } from '../io/run-stats.js';
+import { readShardStats, shardStatsRecord, writeRunStats, writeShardStats } from '../pipeline/stats.js';
+import { oneLine, ScoreReportBuilder } from './score-report.js';
 
 const { batchSize: BATCH, temperature: TEMPERATURE, repeats: REPEATS, seed: SEED } = NEGCLIP_LOSS_DEFAULTS;
 
@@ -76,10 +79,15 @@ options:
   --shard I/N            score only part I of N (0 <= I < N) of the sorted shard list, balanced by
                          rows: one task of a Slurm array or Kubernetes Indexed Job; all N parts
                          together write exactly the files of one run without --shard
+  --json                 print the run as one JSON document on stdout (per shard: status, rows,
+                         dropped rows with reasons, seconds; the engine); messages go to stderr
   --quiet                no progress output
   -h, --help             this help
 
-Rows are identified by uid (DataComp), else by --key-column, else by file and row.`;
+Rows are identified by uid (DataComp), else by --key-column, else by file and row.
+Beside the score files: <shard>.stats.json per shard (rows, dropped rows, seconds, engine) and
+_stats.json, their summary. Exit status: 0 done, 1 bad input or a shard failed (the shards finished
+before it keep their files; re-run to resume), 2 usage error.`;
 
 /** Norms further than this from 1 are reported as not unit-norm (float16 rounding alone stays ~1e-3). */
 const NORM_TOLERANCE = 1e-2;
@@ -119,6 +127,8 @@ export interface ScoreOptions {
   queue: string | undefined;
   detach: boolean;
   attempts: number;
+  /** Print the run as one JSON document on stdout (human lines go to stderr). */
+  json: boolean;
 }
 
 /** Parses and checks score's arguments. @throws {UsageError} */
@@ -148,11 +158,13 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     queue: { type: 'string' },
     detach: { type: 'boolean' },
     attempts: { type: 'string' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
   if (values.detach && values.queue === undefined) throw new UsageError('--detach needs --queue');
   if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue');
+  if (values.json && values.queue !== undefined) throw new UsageError('--json is not supported with --queue yet');
   if (values.queue !== undefined && values.shard !== undefined)
     throw new UsageError('--queue and --shard are two ways to use many machines; pick one');
   if (values.queue !== undefined && !/^redis:\/\//.test(values.queue))
@@ -208,6 +220,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     queue: values.queue,
     detach: values.detach ?? false,
     attempts: numberOption('attempts', values.attempts, 3, { integer: true, positive: true }),
+    json: values.json ?? false,
   };
 }
 
@@ -252,8 +265,10 @@ interface PlannedShard {
 }
 
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
-export async function runScore(options: ScoreOptions): Promise<number> {
+export async function runScore(options: ScoreOptions, report?: ScoreReportBuilder): Promise<number> {
   const warn = makeWarner();
+  // With --json, stdout carries the document alone.
+  const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
   const opened = await openScoreShards(
     options.inputs,
     {
@@ -311,16 +326,18 @@ export async function runScore(options: ScoreOptions): Promise<number> {
     }
     const plan = await planShards(shards, options, target, warn.message);
     const todo = plan.filter((p) => !p.done);
+    report?.plan(plan.map((p) => ({ name: p.shard.name, rows: p.shard.img.rows, outPath: p.outPath })));
+    if (report) await reportUpToDate(report, plan, options.out);
     if (options.shard && plan.length === 0) {
-      process.stdout.write(
+      say(
         `part ${options.shard.index}/${options.shard.count} has no shards (${opened.length} shard${opened.length === 1 ? '' : 's'} in ${options.shard.count} parts)\n`,
       );
       return 0;
     }
     if (todo.length === 0) {
-      process.stdout.write(
-        `all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`,
-      );
+      // A run killed after its last shard (or records written by other parts) leaves the summary behind.
+      if (!options.queue) await refreshStats(options.out, report, warn.message);
+      say(`all ${plan.length} score file${plan.length === 1 ? '' : 's'} in ${options.out} are up to date\n`);
       return 0;
     }
     if (options.queue) {
@@ -333,7 +350,7 @@ export async function runScore(options: ScoreOptions): Promise<number> {
       );
     }
     // The run's shard count (all parts of a --shard run), recorded in every score file for select.
-    return await scorePlanned(plan, options, target, warn, opened.length);
+    return await scorePlanned(plan, options, target, warn, opened.length, say, report);
   } finally {
     await Promise.all(opened.map((s) => s.close()));
   }
@@ -346,6 +363,8 @@ async function scorePlanned(
   target: LoadedTarget | undefined,
   warn: ReturnType<typeof makeWarner>,
   runShards: number,
+  say: (text: string) => void,
+  report: ScoreReportBuilder | undefined,
 ): Promise<number> {
   // Threads by work as well as by cores: a small pool does not start a worker per core.
   const work = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0) + (target?.rows ?? 0);
@@ -365,6 +384,8 @@ async function scorePlanned(
         { p: options.p },
       );
     const info = engine.info();
+    const engineStats = { runtime: info.runtime, threads: info.threads, simd: info.simd, precision: info.precision };
+    if (report) report.engine = engineStats;
     const total = plan.filter((p) => !p.done).reduce((n, p) => n + p.shard.img.rows, 0);
     const todo = plan.filter((p) => !p.done).length;
     progress = new Progress({ label: 'score', total, quiet: options.quiet, engine: describeEngine(info) });
@@ -403,19 +424,34 @@ async function scorePlanned(
       }
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
       let outcome: Awaited<ReturnType<typeof scoreShard>>;
+      const shardStarted = performance.now();
+      const record = { shard: planned.shard.name, rows: planned.shard.img.rows, engine: engineStats, runShards };
       try {
         outcome = await scoreShard(planned.shard, index, planned.outPath, planned.parameters, seen, {
           ...settings,
           force: settings.force || planned.replace,
         });
+      } catch (error) {
+        // The failed shard's record says why; the summary counts it. Best effort: the disk may be the problem.
+        const seconds = (performance.now() - shardStarted) / 1000;
+        report?.failed(planned.shard.name, error, seconds);
+        await writeShardStats(options.out, shardStatsRecord({ ...record, seconds, error: oneLine(error) })).catch(
+          () => undefined,
+        );
+        await refreshStats(options.out, report, () => {});
+        throw error;
       } finally {
         // Its descriptors go as soon as it is scored, not at the end of the run: a pool of any
         // number of shards runs under a cluster's `ulimit -n`.
         await planned.shard.close();
       }
+      const seconds = (performance.now() - shardStarted) / 1000;
+      report?.scored(planned.shard.name, outcome, seconds);
+      await writeShardStats(options.out, shardStatsRecord({ ...record, seconds, outcome }));
       written++;
       rowsScored += outcome.written;
     }
+    await refreshStats(options.out, report, warn.message);
     if (seen.full) {
       warn.message(
         `the check for uids repeated across shards covered the first ${formatCount(CROSS_SHARD_IDENTITIES)} rows only`,
@@ -425,7 +461,7 @@ async function scorePlanned(
     stopKeepAlive();
     progress.finish(undefined, 'score');
     const skipped = plan.length - written;
-    process.stdout.write(
+    say(
       `scored ${formatCount(rowsScored)} ${rowsScored === 1 ? 'row' : 'rows'} in ${written} shard${written === 1 ? '' : 's'} in ${formatDuration(elapsed)}` +
         ` (${info.runtime}, ${describeEngine(info)})` +
         `${skipped ? `; ${skipped} already up to date` : ''}; score files in ${options.out}\n`,
@@ -479,6 +515,39 @@ async function planShards(
     );
   }
   return plan;
+}
+
+/** Fills in the shards whose score files are complete: their rows, and dropped rows as their record says. */
+async function reportUpToDate(report: ScoreReportBuilder, plan: PlannedShard[], out: string): Promise<void> {
+  for (const planned of plan) {
+    if (!planned.done) continue;
+    const source = await openFileSource(planned.outPath);
+    let written: number;
+    try {
+      written = (await openScoreFile(source)).rows;
+    } finally {
+      await source.close?.();
+    }
+    const record = await readShardStats(out, planned.shard.name);
+    report.upToDate(planned.shard.name, written, record?.status === 'scored' ? record.dropped : null);
+  }
+}
+
+/**
+ * Rebuilds <out>/_stats.json from the shard records there. A summary that cannot be written is a
+ * warning, not a failed run: the score files and records are what counts.
+ */
+async function refreshStats(
+  out: string,
+  report: ScoreReportBuilder | undefined,
+  warn: (message: string) => void,
+): Promise<void> {
+  try {
+    await writeRunStats(out);
+    if (report) report.stats = join(out, RUN_STATS_FILE);
+  } catch (error) {
+    warn(`${join(out, RUN_STATS_FILE)} not written: ${oneLine(error)}`);
+  }
 }
 
 /** Identities of the rows of a finished score file (for the duplicate report). */
@@ -535,5 +604,18 @@ export const command: Command = {
   name: 'score',
   summary: 'score image-text pairs (CLIPScore, negCLIPLoss, NormSim) into one score file per shard',
   usage,
-  run: (argv) => runScore(parseScoreOptions(argv)),
+  run: async (argv) => {
+    const options = parseScoreOptions(argv);
+    if (!options.json) return runScore(options);
+    const report = new ScoreReportBuilder(options.out, options.shard ?? null);
+    try {
+      const code = await runScore(options, report);
+      report.print(code);
+      return code;
+    } catch (error) {
+      // The document says what was done before the error; the one-line reason still goes to stderr.
+      report.print(error instanceof Error && error.name === 'UsageError' ? 2 : 1, error);
+      throw error;
+    }
+  },
 };

@@ -10,7 +10,8 @@ import process from 'node:process';
 
 /** Matches io/node-files.ts's temporary names: .<name>.<pid>.<hex>.tmp (e.g. .subset.npy.4242.0badf00d.tmp) */
 const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-const SCORE_FILE = '.scores.parquet';
+/** A shard's own files: its score file and its stats record (io/run-stats.ts). */
+const SHARD_FILE_SUFFIXES = ['.scores.parquet', '.stats.json'];
 
 /**
  * Removes leftover temporaries in `dir` whose writing process no longer runs (nothing when `dir` does
@@ -30,13 +31,17 @@ export async function removeStaleTemporaries(dir: string, shards?: ReadonlySet<s
     const match = TEMPORARY.exec(name);
     if (!match) continue;
     const target = match[1]!;
-    if (shards && !(target.endsWith(SCORE_FILE) && shards.has(target.slice(0, -SCORE_FILE.length)))) continue;
+    if (shards && !ofShards(target, shards)) continue;
     // Another clipsift may be writing into the same directory right now: leave its files alone.
     if (isRunning(Number(match[2]))) continue;
     await unlink(join(dir, name)).catch(() => undefined);
     removed.push(name);
   }
   return removed;
+}
+
+function ofShards(name: string, shards: ReadonlySet<string>): boolean {
+  return SHARD_FILE_SUFFIXES.some((suffix) => name.endsWith(suffix) && shards.has(name.slice(0, -suffix.length)));
 }
 
 function isRunning(pid: number): boolean {

@@ -22,6 +22,7 @@ import {
   type ScoreParameters,
   type ScoreProvenance,
 } from '../io/score-file.js';
+import type { DroppedReason } from '../io/run-stats.js';
 import { UID_WORDS } from '../io/uid.js';
 import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
 import { normalizeRows } from '../numeric/normalize.js';
@@ -100,6 +101,11 @@ export interface ShardOutcome {
   droppedInvalid: number;
   droppedDuplicates: number;
   duplicatesInEarlierShards: number;
+  /**
+   * Every dropped row (its index among the shard's input rows), ascending, with one reason: the first
+   * that applies of non-finite, all-zero, overlarge-norm (in either embedding), duplicate.
+   */
+  droppedRows: { row: number; reason: DroppedReason }[];
 }
 
 /**
@@ -282,7 +288,24 @@ export async function scoreShard(
     droppedInvalid: invalid.length,
     droppedDuplicates: duplicates.withinShard.length,
     duplicatesInEarlierShards: duplicates.acrossShards.length,
+    droppedRows: dropReasons(drop, [img, txt, ...extras.flatMap((e) => [e.img, e.txt])]),
   };
+}
+
+/** Each dropped row with the first reason that applies to it. */
+function dropReasons(
+  drop: readonly number[],
+  matrices: readonly GatheredRows[],
+): { row: number; reason: DroppedReason }[] {
+  if (drop.length === 0) return [];
+  const reasons = new Map<number, DroppedReason>();
+  const mark = (rows: readonly number[], reason: DroppedReason) => {
+    for (const row of rows) if (!reasons.has(row)) reasons.set(row, reason);
+  };
+  for (const m of matrices) mark(m.stats.nonFiniteRows, 'non-finite');
+  for (const m of matrices) mark(m.stats.zeroRows, 'all-zero');
+  for (const m of matrices) mark(m.stats.overlargeRows, 'overlarge-norm');
+  return drop.map((row) => ({ row, reason: reasons.get(row) ?? 'duplicate' }));
 }
 
 function scoreColumnNames(run: ShardRunSettings, shard: ScoreShard): string[] {

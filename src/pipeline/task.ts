@@ -12,6 +12,7 @@ import { IdentitySet } from './duplicates.js';
 import { scoreFileState, shardParameters, type ScoringSettings } from './plan.js';
 import { scoreShard, type ShardProgress } from './score-shard.js';
 import { openScoreShard } from './shards.js';
+import { shardStatsRecord, writeShardStats } from './stats.js';
 import { loadTarget, type LoadedTarget } from './target.js';
 import { clipsiftVersion } from './version.js';
 
@@ -94,6 +95,14 @@ export class ShardTaskRunner {
       }
       const engine = await this.engine(task.simd, settings.precision);
       const prepared = target ? await this.prepare(engine, task.simd, settings.p) : undefined;
+      const info = engine.info();
+      const started = performance.now();
+      const record = {
+        shard: shard.name,
+        rows: shard.img.rows,
+        engine: { runtime: info.runtime, threads: info.threads, simd: info.simd, precision: info.precision },
+        runShards: task.runShards,
+      };
       try {
         const outcome = await scoreShard(shard, 0, outPath, parameters, new IdentitySet(1 << 12), {
           engine,
@@ -114,6 +123,9 @@ export class ShardTaskRunner {
           warn: this.warn,
           progress: progress ?? { add() {}, phase: undefined, redraw() {} },
         });
+        // The shard's stats record, beside its score file (the submitter summarises them in _stats.json).
+        const seconds = (performance.now() - started) / 1000;
+        await writeShardStats(task.out, shardStatsRecord({ ...record, seconds, outcome }));
         return { shard: shard.name, rows: outcome.rows, written: outcome.written, alreadyDone: false };
       } catch (error) {
         // Another worker that held this shard before us (a lock that expired) may have finished first:
@@ -121,6 +133,9 @@ export class ShardTaskRunner {
         if (error instanceof OutputError && (await scoreFileState(outPath, parameters)).kind === 'done') {
           return { shard: shard.name, rows: shard.img.rows, written: 0, alreadyDone: true };
         }
+        const seconds = (performance.now() - started) / 1000;
+        const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+        await writeShardStats(task.out, shardStatsRecord({ ...record, seconds, error: message })).catch(() => {});
         throw error;
       }
     } finally {
