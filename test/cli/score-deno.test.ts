@@ -49,9 +49,17 @@ describe('deno run score.ts', () => {
     const summary = (text: string) => text.replace(/ in [^;]* \([^)]*\);/, '');
     expect(summary(viaDeno.stdout)).toBe(summary(viaNode.stdout).replace(nodeOut, denoOut));
 
-    const names = readdirSync(nodeOut).sort();
+    // Score files are byte-identical; the stats records name each writer's runtime, time and process.
+    const names = readdirSync(nodeOut)
+      .filter((n) => n.endsWith('.scores.parquet'))
+      .sort();
     expect(names).toEqual(['d0.scores.parquet', 'd1.scores.parquet']);
-    expect(readdirSync(denoOut).sort()).toEqual(names);
+    expect(
+      readdirSync(denoOut)
+        .filter((n) => n.endsWith('.scores.parquet'))
+        .sort(),
+    ).toEqual(names);
+    expect(JSON.parse(readFileSync(join(denoOut, 'd0.stats.json'), 'utf8')).engine.runtime).toBe('deno');
     for (const name of names) {
       expect(readFileSync(join(denoOut, name)).equals(readFileSync(join(nodeOut, name))), name).toBe(true);
     }

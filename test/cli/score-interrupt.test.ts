@@ -76,7 +76,8 @@ describe('clipsift score after SIGKILL', () => {
     expect(resumed.stdout).toMatch(
       new RegExp(`in ${SHARDS.length - afterKill.length} shards?.*; ${afterKill.length} already up to date`),
     );
-    expect(readdirSync(out).sort()).toEqual(SHARDS.map((s) => `${s}.scores.parquet`));
+    expect(scoreFiles(out)).toEqual(SHARDS.map((s) => `${s}.scores.parquet`));
+    expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     for (const shard of SHARDS) {
       const name = `${shard}.scores.parquet`;
       expect(readFileSync(join(out, name)).equals(readFileSync(join(full, name))), name).toBe(true);

@@ -3,7 +3,7 @@
  * names the file and rows, or, where an option allows it, a warning and scores for the rest that
  * match the reference computed on the rows that remain.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -228,7 +228,7 @@ describe('clipsift score on bad input', () => {
     expect(b.rows).toHaveLength(15);
   });
 
-  it('rejects a malformed uid naming its row, before writing anything', async () => {
+  it('rejects a malformed uid naming its row, writing no score file (its stats record says why)', async () => {
     const next = rng(11);
     const uids = Array.from({ length: 10 }, () => randomUid(next));
     uids[7] = 'not-a-uid';
@@ -239,7 +239,10 @@ describe('clipsift score on bad input', () => {
     expect(result.stderr).toMatch(
       /^clipsift score: \S*u\.parquet row 7.*not-a-uid|^clipsift score: \S*u\.parquet row 7/,
     );
-    expect(readdirSync(out)).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(['_stats.json', 'u.stats.json']);
+    const record = JSON.parse(readFileSync(join(out, 'u.stats.json'), 'utf8'));
+    expect(record).toMatchObject({ status: 'failed', written: 0 });
+    expect(record.error).toMatch(/u\.parquet row 7/);
   });
 
   it('refuses to write score files into the input directory', async () => {

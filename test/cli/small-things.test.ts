@@ -77,7 +77,13 @@ describe('the same input twice in score', () => {
         `clipsift score: warning: ${join(dir, 's0.npz')} names shard s0 again (already in ${dir}); each shard is scored once\n`,
     );
     expect(result.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['s0.scores.parquet', 's1.scores.parquet']);
+    expect(readdirSync(out).sort()).toEqual([
+      '_stats.json',
+      's0.scores.parquet',
+      's0.stats.json',
+      's1.scores.parquet',
+      's1.stats.json',
+    ]);
     expect((await readScoreFile(join(out, 's0.scores.parquet'))).rows).toHaveLength(8);
   });
 
@@ -89,7 +95,7 @@ describe('the same input twice in score', () => {
       `clipsift score: warning: . names shard s0 again (already in ${dir}); each shard is scored once\n`,
     );
     expect(result.code).toBe(0);
-    expect(readdirSync(out)).toEqual(['s0.scores.parquet']);
+    expect(readdirSync(out).sort()).toEqual(['_stats.json', 's0.scores.parquet', 's0.stats.json']);
   });
 });
 

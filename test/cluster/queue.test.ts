@@ -94,6 +94,11 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     // Work was shared: more than one worker wrote score files.
     const busy = team.filter((w) => /wrote \d+ rows/.test(w.stderr()));
     expect(busy.length).toBeGreaterThan(1);
+    // Each worker left the stats record of the shards it scored; the submitter summarised them all.
+    const stats = JSON.parse(readFileSync(join(out, '_stats.json'), 'utf8'));
+    expect(stats.shards).toEqual({ scored: 8, failed: 0, missing: 0 });
+    expect(stats.records.map((r: { shard: string }) => r.shard)).toEqual(shardsOf(8, 150, 300).map((s) => s.name));
+    expect(new Set(stats.records.map((r: { pid: number }) => r.pid)).size).toBe(busy.length);
 
     const status = clipsift(['status', '--queue', redis.url, '--out', out]);
     expect(await status.exited).toBe(0);

@@ -21,8 +21,11 @@ const SCORE_OPTIONS = [
   '1',
 ];
 
+/** The score files (the stats records beside them name their writer, time and seconds). */
 function filesOf(dir: string): Map<string, Buffer> {
-  const names = readdirSync(dir).sort();
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.scores.parquet'))
+    .sort();
   return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
 }
 
