@@ -50,7 +50,7 @@ describe('deno run -A npm:clipsift', { timeout: 120_000 }, () => {
     const result = await runChild(DENO, ['run', '-A', 'npm:clipsift', ...args(viaDeno)], { cwd, env });
     expect(result.stderr.replace(/^(Download|Initialize) .*\n/gm, '')).toBe('');
     expect(result.code).toBe(0);
-    expect(readdirSync(viaDeno)).toEqual(['s0.scores.parquet']);
+    expect(readdirSync(viaDeno).sort()).toEqual(['_stats.json', 's0.scores.parquet', 's0.stats.json']);
     expect(
       readFileSync(join(viaDeno, 's0.scores.parquet')).equals(readFileSync(join(viaNode, 's0.scores.parquet'))),
     ).toBe(true);
