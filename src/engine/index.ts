@@ -28,6 +28,7 @@ function checkScoreNorms(img: Embeddings, txt: Embeddings, limit: number): void 
 }
 export type { ExecutorInfo as EngineInfo } from './open.js';
 export type { Precision } from './abi.js';
+export type { Nearest } from './ops.js';
 
 export interface EngineOptions extends ExecutorOptions {
   /**
@@ -110,6 +111,11 @@ export interface ClipScoreOptions extends Abortable, PrecisionOption {
   normalize?: boolean;
 }
 
+export interface NearestOptions extends Abortable {
+  /** Subtracted from each centroid's dot products (one value per centroid). */
+  shift?: Float64Array;
+}
+
 /** A target set prepared for NormSim: reuse it across candidate batches. */
 export interface Target {
   readonly p: number;
@@ -134,6 +140,13 @@ export interface Engine {
   gramMatrix(target: Embeddings, options?: Abortable): Promise<Float64Array>;
   /** NormSim_p(x) = (Σ_t |x·t|^p)^(1/p) for every candidate row x (max_t |x·t| for p = ∞). */
   normSim(candidates: Embeddings, target: Target, options?: NormSimOptions): Promise<Float32Array>;
+  /**
+   * For every row x: the index of the centroid c with the largest x·c − shift[c] (the lowest index
+   * among equals) and that value. shift[c] = ‖c‖²/2 makes it the nearest centroid in L2 distance;
+   * no shift, the largest inner product. Dot products in float32 (the f32 GEMM), bitwise the same
+   * at any thread count.
+   */
+  nearestCentroids(rows: Embeddings, centroids: Embeddings, options?: NearestOptions): Promise<ops.Nearest>;
   /** Runtime, threads and SIMD variant in use, and the default precision. */
   info(): ExecutorInfo & { precision: Precision };
   /** Terminates workers; later calls reject. */
@@ -280,6 +293,18 @@ class SerialEngine implements Engine {
         ),
       options.signal,
     );
+  }
+
+  nearestCentroids(rows: Embeddings, centroids: Embeddings, options: NearestOptions = {}) {
+    checkEmbeddings('rows', rows);
+    checkEmbeddings('centroids', centroids);
+    if (rows.dim !== centroids.dim)
+      throw new RangeError(`clipsift: row dim ${rows.dim} differs from centroid dim ${centroids.dim}`);
+    const { shift } = options;
+    if (shift !== undefined && (!(shift instanceof Float64Array) || shift.length !== centroids.rows))
+      throw new RangeError(`clipsift: shift must be a Float64Array of ${centroids.rows} values (one per centroid)`);
+    if (shift?.some((v) => !Number.isFinite(v))) throw new RangeError('clipsift: shift has a non-finite value');
+    return this.serial(() => ops.nearestCentroids(this.k, rows, centroids, shift, options.signal), options.signal);
   }
 
   info() {

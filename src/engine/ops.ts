@@ -360,3 +360,116 @@ function toFloat32(e: Embeddings): Embeddings {
   if (e.data instanceof Float32Array) return e;
   return { data: float16ToFloat32(e.data), rows: e.rows, dim: e.dim };
 }
+
+/** Rows of a nearest-centroid task's row block, and centroids per tile (multiples of both panel heights). */
+const NEAREST_BLOCK = 512;
+const NEAREST_TILE = 512;
+/** Centroids packed per round, and row blocks per wave of tasks. */
+const NEAREST_CHUNK = 8192;
+const NEAREST_WAVE = 8;
+
+/** For each row: the centroid with the largest x·c − shift[c] (the lowest index among equals), and that value. */
+export interface Nearest {
+  index: Int32Array;
+  score: Float64Array;
+}
+
+/**
+ * argmax_c (x·c − shift[c]) for every row x of `rows`, the dot products from the f32 GEMM micro-kernel.
+ *
+ * The kernel exported for it is the Gram kernel (gram_partial), which computes the upper triangle of
+ * S·Sᵀ for a packed S: with S's LHS panels = a block of B rows and its RHS panels = a tile of T
+ * centroids placed after B rows (the RHS pointer is set back by B rows' panels, whose products land
+ * in the ignored part), the triangle's upper-right B × T block is X·Cᵀ. That costs about twice the
+ * flops of a plain GEMM. Blocks and tiles are fixed sizes and each dot product is one kernel call's
+ * fixed-order sum, so the result is bitwise the same at any thread count; the argmax is taken in
+ * centroid order with float64 shifts.
+ */
+export async function nearestCentroids(
+  k: Kernels,
+  rows: Embeddings,
+  centroids: Embeddings,
+  shift: Float64Array | undefined,
+  signal?: AbortSignal,
+): Promise<Nearest> {
+  const x = k.executor;
+  const g = k.gemm.f32;
+  const { dim } = rows;
+  const n = rows.rows;
+  const index = new Int32Array(n).fill(-1);
+  const score = new Float64Array(n).fill(-Infinity);
+  if (n === 0 || centroids.rows === 0) return { index, score };
+  const side = NEAREST_BLOCK + NEAREST_TILE;
+  const lhsPanel = packedBytes(g, 'lhs', g.mr, dim);
+  const rhsPanel = packedBytes(g, 'rhs', g.nr, dim);
+  const stride = roundUp(side, g.nr);
+  const chunk = Math.min(NEAREST_CHUNK, roundUp(centroids.rows, NEAREST_TILE));
+  const blocks = Math.ceil(n / NEAREST_BLOCK);
+  const wave = Math.min(NEAREST_WAVE, blocks);
+  const arena = new Arena(x.memory, k.heapBase);
+  const slots = Array.from({ length: wave }, () => ({
+    raw: arena.take(NEAREST_BLOCK * dim * elementBytes(rows)),
+    // Panels for B + T rows: the kernel reads the rows past the block (their products are ignored).
+    lhs: arena.take((side / g.mr) * lhsPanel),
+    out: arena.take(k.gram.partialBytes(side)),
+  }));
+  // At least B rows' RHS panels of memory lie before the centroids (the lhs slots), for the first tile.
+  const cRaw = arena.take(chunk * dim * elementBytes(centroids));
+  const packedC = arena.take((chunk / g.nr) * rhsPanel);
+  arena.commit(`the nearest of ${centroids.rows} centroids of dim ${dim}`);
+  // Panels past the data are read (their products ignored): zeros, not stale bits of earlier calls.
+  new Uint8Array(x.memory.buffer, slots[0]!.raw, packedC + (chunk / g.nr) * rhsPanel - slots[0]!.raw).fill(0);
+
+  for (let c0 = 0; c0 < centroids.rows; c0 += chunk) {
+    signal?.throwIfAborted();
+    const cCount = Math.min(chunk, centroids.rows - c0);
+    stageRows(x.memory, cRaw, centroids, c0, cCount);
+    await x.run(packTasks(g, 'rhs', centroids, cRaw, cCount, packedC));
+    const tiles = Math.ceil(cCount / NEAREST_TILE);
+    for (let b0 = 0; b0 < blocks; b0 += wave) {
+      signal?.throwIfAborted();
+      const inWave = Math.min(wave, blocks - b0);
+      const packs: Task[] = [];
+      for (let s = 0; s < inWave; s++) {
+        const first = (b0 + s) * NEAREST_BLOCK;
+        const count = Math.min(NEAREST_BLOCK, n - first);
+        stageRows(x.memory, slots[s]!.raw, rows, first, count);
+        packs.push(...packTasks(g, 'lhs', rows, slots[s]!.raw, count, slots[s]!.lhs));
+      }
+      await x.run(packs);
+      for (let t = 0; t < tiles; t++) {
+        const rhs = packedC + ((t * NEAREST_TILE - NEAREST_BLOCK) / g.nr) * rhsPanel;
+        await x.run(
+          Array.from({ length: inWave }, (_, s) => ({
+            fn: 'gram_partial',
+            args: [slots[s]!.lhs, rhs, dim, side, slots[s]!.out],
+          })),
+        );
+        const tileFirst = c0 + t * NEAREST_TILE;
+        const tileCount = Math.min(NEAREST_TILE, centroids.rows - tileFirst);
+        for (let s = 0; s < inWave; s++) {
+          const first = (b0 + s) * NEAREST_BLOCK;
+          const count = Math.min(NEAREST_BLOCK, n - first);
+          const out = new Float32Array(x.memory.buffer, slots[s]!.out, NEAREST_BLOCK * stride);
+          for (let i = 0; i < count; i++) {
+            const row = first + i;
+            let best = score[row]!;
+            let at = index[row]!;
+            const base = i * stride + NEAREST_BLOCK;
+            for (let j = 0; j < tileCount; j++) {
+              const c = tileFirst + j;
+              const v = out[base + j]! - (shift ? shift[c]! : 0);
+              if (v > best) {
+                best = v;
+                at = c;
+              }
+            }
+            score[row] = best;
+            index[row] = at;
+          }
+        }
+      }
+    }
+  }
+  return { index, score };
+}

@@ -37,4 +37,11 @@ export {
   type NormSim2DResult,
 } from './normsim-d.js';
 export { joinByUid, type JoinInput } from './join.js';
+export {
+  imageBasedFilter,
+  kMeans,
+  type ImageBasedResult,
+  type KMeansOptions,
+  type KMeansResult,
+} from './kmeans.js';
 export { unionUids, intersectUids } from './subset-algebra.js';

@@ -38,6 +38,7 @@ function atPrecision(engine: Engine, precision: Precision): Engine {
     normSim: (candidates, target, options = {}) => engine.normSim(candidates, target, { ...options, precision }),
     prepareTarget: (target, options) => engine.prepareTarget(target, options),
     gramMatrix: (target) => engine.gramMatrix(target),
+    nearestCentroids: (rows, centroids, options) => engine.nearestCentroids(rows, centroids, options),
     info: () => ({ ...engine.info(), precision }),
     close: () => engine.close(),
   };
