@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   worker: () => import('./worker.js'),
   status: () => import('./status.js'),
   select: () => import('./select.js'),
+  run: () => import('./run.js'),
   subset: () => import('./subset.js'),
   inspect: () => import('./inspect.js'),
   demo: () => import('./demo.js'),

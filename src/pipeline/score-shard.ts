@@ -120,6 +120,127 @@ export async function scoreShard(
   seen: IdentitySet,
   run: ShardRunSettings,
 ): Promise<ShardOutcome> {
+  const prepared = await prepareShardRows(shard, index, seen, run);
+  const { identities, img, txt, extras, drop, duplicates, invalid, keys, rows, imgData, txtData } = prepared;
+  const scores: Record<string, Float32Array> = {};
+
+  const imgE: Embeddings = { data: imgData, rows, dim: img.dim };
+  const txtE: Embeddings = { data: txtData, rows, dim: txt.dim };
+  // The second half of a row's progress is its scoring.
+  const scoredShare = img.rows / 2;
+  let reported = 0;
+  run.progress.phase = 'scoring';
+  run.progress.redraw();
+  if (rows === 0) {
+    // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run
+    // records the shard as done and select sees the same columns everywhere.
+    for (const column of scoreColumnNames(run, shard)) scores[column] = new Float32Array(0);
+  } else {
+    const named = (base: string) => (shard.pairArch === undefined ? base : archColumn(base, shard.pairArch));
+    scores[named(CLIP_SCORE_COLUMN)] = await run.engine.clipScore(imgE, txtE);
+    scores[named(NEGCLIP_LOSS_COLUMN)] = await run.engine.negClipLoss(imgE, txtE, {
+      batchSize: run.batchSize,
+      temperature: run.temperature,
+      repeats: run.repeats,
+      seed: parameters.shardSeed,
+      // negCLIPLoss is nearly all of the scoring time: let the bar move batch by batch.
+      onProgress: (done, total) => {
+        const now = (scoredShare * done) / total;
+        run.progress.add(now - reported);
+        reported = now;
+      },
+    });
+    if (run.target) scores[named(run.target.column)] = await run.engine.normSim(imgE, run.target.prepared);
+    for (const extra of extras) {
+      let a: RowData = dropRows(extra.img.data, extra.img.dim, drop);
+      let b: RowData = dropRows(extra.txt.data, extra.txt.dim, drop);
+      if (run.normalize) {
+        a = normalizeRows(a, extra.img.dim);
+        b = normalizeRows(b, extra.txt.dim);
+      }
+      const e1: Embeddings = { data: a, rows, dim: extra.img.dim };
+      const e2: Embeddings = { data: b, rows, dim: extra.txt.dim };
+      scores[archColumn(CLIP_SCORE_COLUMN, extra.arch)] = await run.engine.clipScore(e1, e2);
+      scores[archColumn(NEGCLIP_LOSS_COLUMN, extra.arch)] = await run.engine.negClipLoss(e1, e2, {
+        batchSize: run.batchSize,
+        temperature: run.temperature,
+        repeats: run.repeats,
+        seed: parameters.shardSeed,
+      });
+    }
+  }
+
+  // Never written: a score that is NaN or infinite (the engine refuses them too; this is the last guard).
+  for (const [column, values] of Object.entries(scores)) {
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new InputError(shard.name, `${column} of ${identities.describe(bad)} is ${values[bad]}, not finite`);
+  }
+  const bytes = encodeScoreFile({ keys, scores, metadata: scoreMetadata(parameters, run.provenance) });
+  // Without --force an existing file is never replaced (planning already refused mismatching ones).
+  await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
+  run.progress.add(scoredShare - reported);
+  return {
+    rows: img.rows,
+    written: rows,
+    droppedInvalid: invalid.length,
+    droppedDuplicates: duplicates.withinShard.length,
+    duplicatesInEarlierShards: duplicates.acrossShards.length,
+    droppedRows: dropReasons(drop, [img, txt, ...extras.flatMap((e) => [e.img, e.txt])]),
+  };
+}
+
+/** Each dropped row with the first reason that applies to it. */
+function dropReasons(
+  drop: readonly number[],
+  matrices: readonly GatheredRows[],
+): { row: number; reason: DroppedReason }[] {
+  if (drop.length === 0) return [];
+  const reasons = new Map<number, DroppedReason>();
+  const mark = (rows: readonly number[], reason: DroppedReason) => {
+    for (const row of rows) if (!reasons.has(row)) reasons.set(row, reason);
+  };
+  for (const m of matrices) mark(m.stats.nonFiniteRows, 'non-finite');
+  for (const m of matrices) mark(m.stats.zeroRows, 'all-zero');
+  for (const m of matrices) mark(m.stats.overlargeRows, 'overlarge-norm');
+  return drop.map((row) => ({ row, reason: reasons.get(row) ?? 'duplicate' }));
+}
+
+/** A shard's rows as its score file holds them: read, checked, invalid and duplicate rows dropped. */
+export interface PreparedShardRows {
+  identities: ShardIdentities;
+  img: GatheredRows;
+  txt: GatheredRows;
+  /** The further embedding pairs of a multi-arch run, gathered whole (rows not dropped yet). */
+  extras: { arch: string; img: GatheredRows; txt: GatheredRows; readers: [EmbeddingReader, EmbeddingReader] }[];
+  /** Rows of the shard left out of the score file (invalid, or repeating an identity), ascending. */
+  drop: number[];
+  /** Rows with NaN/Inf, all-zero or overlarge embeddings, ascending. */
+  invalid: number[];
+  duplicates: ReturnType<typeof checkShardDuplicates>;
+  /** The identity columns of the kept rows. */
+  keys: Record<string, KeyColumn>;
+  /** Rows kept (the score file's rows). */
+  rows: number;
+  /** The kept rows' embeddings, L2-normalised when the run asks for it. */
+  imgData: RowData;
+  txtData: RowData;
+}
+
+/**
+ * Reads and checks `shard`'s rows and decides which of them its score file holds, exactly as
+ * scoreShard does (scoreShard calls it): the row order of every score file comes from here, so
+ * work on a score file's rows later (NormSim on survivors, pipeline/task.ts) finds the same rows.
+ */
+export async function prepareShardRows(
+  shard: ScoreShard,
+  index: number,
+  seen: IdentitySet,
+  run: Pick<ShardRunSettings, 'temperature' | 'skipInvalid' | 'normalize' | 'normTolerance' | 'warn' | 'progress'> & {
+    /** The NormSim target's dim, checked against the image embeddings. */
+    target: { dim: number } | undefined;
+  },
+): Promise<PreparedShardRows> {
   const { img: imgReader, txt: txtReader } = shard;
   checkAlignment(shard);
   if (run.target && imgReader.dim !== run.target.dim) {
@@ -216,7 +337,6 @@ export async function scoreShard(
   let imgData: RowData = dropRows(img.data, img.dim, drop);
   let txtData: RowData = dropRows(txt.data, txt.dim, drop);
   const keys = keepRows(identities.columns, drop, img.rows);
-  const scores: Record<string, Float32Array> = {};
 
   warnAboutNorms(shard.name, imgReader.name, img, run);
   warnAboutNorms(shard.name, txtReader.name, txt, run);
@@ -225,87 +345,7 @@ export async function scoreShard(
     imgData = normalizeRows(imgData, img.dim, imgData instanceof Float32Array ? imgData : undefined);
     txtData = normalizeRows(txtData, txt.dim, txtData instanceof Float32Array ? txtData : undefined);
   }
-
-  const imgE: Embeddings = { data: imgData, rows, dim: img.dim };
-  const txtE: Embeddings = { data: txtData, rows, dim: txt.dim };
-  // The second half of a row's progress is its scoring.
-  const scoredShare = img.rows / 2;
-  let reported = 0;
-  run.progress.phase = 'scoring';
-  run.progress.redraw();
-  if (rows === 0) {
-    // Nothing left to score (an empty shard, or every row dropped): still write the file, so the run
-    // records the shard as done and select sees the same columns everywhere.
-    for (const column of scoreColumnNames(run, shard)) scores[column] = new Float32Array(0);
-  } else {
-    const named = (base: string) => (shard.pairArch === undefined ? base : archColumn(base, shard.pairArch));
-    scores[named(CLIP_SCORE_COLUMN)] = await run.engine.clipScore(imgE, txtE);
-    scores[named(NEGCLIP_LOSS_COLUMN)] = await run.engine.negClipLoss(imgE, txtE, {
-      batchSize: run.batchSize,
-      temperature: run.temperature,
-      repeats: run.repeats,
-      seed: parameters.shardSeed,
-      // negCLIPLoss is nearly all of the scoring time: let the bar move batch by batch.
-      onProgress: (done, total) => {
-        const now = (scoredShare * done) / total;
-        run.progress.add(now - reported);
-        reported = now;
-      },
-    });
-    if (run.target) scores[named(run.target.column)] = await run.engine.normSim(imgE, run.target.prepared);
-    for (const extra of extras) {
-      let a: RowData = dropRows(extra.img.data, extra.img.dim, drop);
-      let b: RowData = dropRows(extra.txt.data, extra.txt.dim, drop);
-      if (run.normalize) {
-        a = normalizeRows(a, extra.img.dim);
-        b = normalizeRows(b, extra.txt.dim);
-      }
-      const e1: Embeddings = { data: a, rows, dim: extra.img.dim };
-      const e2: Embeddings = { data: b, rows, dim: extra.txt.dim };
-      scores[archColumn(CLIP_SCORE_COLUMN, extra.arch)] = await run.engine.clipScore(e1, e2);
-      scores[archColumn(NEGCLIP_LOSS_COLUMN, extra.arch)] = await run.engine.negClipLoss(e1, e2, {
-        batchSize: run.batchSize,
-        temperature: run.temperature,
-        repeats: run.repeats,
-        seed: parameters.shardSeed,
-      });
-    }
-  }
-
-  // Never written: a score that is NaN or infinite (the engine refuses them too; this is the last guard).
-  for (const [column, values] of Object.entries(scores)) {
-    const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0)
-      throw new InputError(shard.name, `${column} of ${identities.describe(bad)} is ${values[bad]}, not finite`);
-  }
-  const bytes = encodeScoreFile({ keys, scores, metadata: scoreMetadata(parameters, run.provenance) });
-  // Without --force an existing file is never replaced (planning already refused mismatching ones).
-  await writeFileAtomic(outPath, bytes, { force: run.force, inputs: shard.files.map((f) => f.path) });
-  run.progress.add(scoredShare - reported);
-  return {
-    rows: img.rows,
-    written: rows,
-    droppedInvalid: invalid.length,
-    droppedDuplicates: duplicates.withinShard.length,
-    duplicatesInEarlierShards: duplicates.acrossShards.length,
-    droppedRows: dropReasons(drop, [img, txt, ...extras.flatMap((e) => [e.img, e.txt])]),
-  };
-}
-
-/** Each dropped row with the first reason that applies to it. */
-function dropReasons(
-  drop: readonly number[],
-  matrices: readonly GatheredRows[],
-): { row: number; reason: DroppedReason }[] {
-  if (drop.length === 0) return [];
-  const reasons = new Map<number, DroppedReason>();
-  const mark = (rows: readonly number[], reason: DroppedReason) => {
-    for (const row of rows) if (!reasons.has(row)) reasons.set(row, reason);
-  };
-  for (const m of matrices) mark(m.stats.nonFiniteRows, 'non-finite');
-  for (const m of matrices) mark(m.stats.zeroRows, 'all-zero');
-  for (const m of matrices) mark(m.stats.overlargeRows, 'overlarge-norm');
-  return drop.map((row) => ({ row, reason: reasons.get(row) ?? 'duplicate' }));
+  return { identities, img, txt, extras, drop, invalid, duplicates, keys, rows, imgData, txtData };
 }
 
 function scoreColumnNames(run: ShardRunSettings, shard: ScoreShard): string[] {
@@ -369,7 +409,12 @@ function invalidRowsError(
   );
 }
 
-function warnAboutNorms(shardName: string, file: string, gathered: GatheredRows, run: ShardRunSettings): void {
+function warnAboutNorms(
+  shardName: string,
+  file: string,
+  gathered: GatheredRows,
+  run: Pick<ShardRunSettings, 'normTolerance' | 'normalize' | 'warn'>,
+): void {
   const { minNorm, maxNorm } = gathered.stats;
   if (!(minNorm < 1 - run.normTolerance || maxNorm > 1 + run.normTolerance)) return;
   const range = `${minNorm.toPrecision(4)}..${maxNorm.toPrecision(4)}`;

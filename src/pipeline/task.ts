@@ -4,13 +4,26 @@
  * plain JSON only, so it can cross a queue. The runner keeps what is expensive to rebuild between
  * tasks: one engine per kernel variant and the last target, recognised by content hash (not path).
  */
+import { mkdir } from 'node:fs/promises';
 import { createEngine, type Engine, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import type { Arch, ShardRef } from '../io/layouts.js';
-import { normSimColumn, scoreFileName, type TargetIdentity } from '../io/score-file.js';
+import { openFileSource, writeFileAtomic } from '../io/node-files.js';
+import type { RowData } from '../io/reader.js';
+import {
+  encodeScoreFile,
+  normSimColumn,
+  openScoreFile,
+  scoreFileName,
+  scoreMetadata,
+  type TargetIdentity,
+} from '../io/score-file.js';
+import { formatUid, parseUids, uidCount } from '../io/uid.js';
 import { IdentitySet } from './duplicates.js';
 import { scoreFileState, shardParameters, type ScoringSettings } from './plan.js';
-import { scoreShard, type ShardProgress } from './score-shard.js';
+import { survivorDir } from './recipe.js';
+import { prepareShardRows, scoreShard, type ShardProgress } from './score-shard.js';
+import { survivingRows, type StepCut } from './survivors.js';
 import { openScoreShard } from './shards.js';
 import { shardStatsRecord, writeShardStats } from './stats.js';
 import { loadTarget, type LoadedTarget } from './target.js';
@@ -44,6 +57,27 @@ export interface ShardTask {
   runShards: number;
 }
 
+/**
+ * NormSim of one shard's survivors (clipsift run): the rows of its negCLIPLoss score file
+ * (`<out>/<shard>.scores.parquet`, which must be complete) that pass `cuts`, scored against the task's
+ * target into `<out>/<normsim column>/<shard>.scores.parquet` (pipeline/recipe.ts has the layout).
+ */
+export interface SurvivorTask {
+  /** The shard, with the target and p; its negCLIPLoss score file has the same parameters without the target. */
+  shard: ShardTask;
+  cuts: StepCut[];
+}
+
+/** What a survivor task did. */
+export interface SurvivorTaskResult {
+  shard: string;
+  /** Rows of the shard's score file, and how many of them survive. */
+  rows: number;
+  survivors: number;
+  /** True when a survivor file with these parameters already held every survivor's NormSim. */
+  alreadyDone: boolean;
+}
+
 /** What a task did. */
 export interface ShardTaskResult {
   shard: string;
@@ -71,19 +105,7 @@ export class ShardTaskRunner {
 
   /** Scores `task`'s shard into its score file unless a complete one with its parameters exists. */
   async run(task: ShardTask, progress?: ShardProgress): Promise<ShardTaskResult> {
-    if (task.clipsiftVersion !== clipsiftVersion()) {
-      throw new Error(
-        `this worker runs clipsift ${clipsiftVersion()} but the run was submitted with clipsift ${task.clipsiftVersion}; score files would differ`,
-      );
-    }
-    const settings: ScoringSettings = { ...task.settings, p: task.settings.p === 'inf' ? Infinity : task.settings.p };
-    const shard = await openScoreShard(task.ref, {
-      arch: task.arch,
-      extraArchs: task.extraArchs ?? [],
-      keyColumn: task.keyColumn ?? undefined,
-      imageKey: task.imageKey ?? undefined,
-      textKey: task.textKey ?? undefined,
-    });
+    const { settings, shard } = await this.open(task);
     try {
       const target = task.target ? await this.loadTarget(task) : undefined;
       const parameters = shardParameters(shard, settings, target?.identity ?? null);
@@ -143,12 +165,113 @@ export class ShardTaskRunner {
     }
   }
 
+  /**
+   * Computes NormSim for the survivors of `task`'s shard, unless its survivor file already holds them
+   * (computed with the same parameters, target and kernel variant).
+   */
+  async runSurvivors(task: SurvivorTask): Promise<SurvivorTaskResult> {
+    const base = task.shard;
+    if (!base.target) throw new Error('a survivor task needs a target');
+    const { settings, shard } = await this.open(base);
+    try {
+      const target = await this.loadTarget(base);
+      const column = normSimColumn(settings.p);
+      const out = base.out.replace(/[\\/]+$/, '');
+      const scorePath = `${out}/${scoreFileName(shard.name)}`;
+      if ((await scoreFileState(scorePath, shardParameters(shard, settings, null), base.simd)).kind !== 'done')
+        throw new InputError(
+          scorePath,
+          'is missing or was computed with other parameters or inputs; the negCLIPLoss step writes it first',
+        );
+      const scored = await readTable(scorePath, [...new Set(task.cuts.map((c) => c.column))]);
+      const rows = survivingRows(scored.uids, scored.columns, task.cuts);
+      const wanted = Array.from(rows, (row) => formatUid(scored.uids, row));
+      const result = { shard: shard.name, rows: uidCount(scored.uids), survivors: rows.length };
+      const parameters = shardParameters(shard, settings, target.identity);
+      const dir = survivorDir(out, column);
+      const outPath = `${dir}/${scoreFileName(shard.name)}`;
+      const before = await scoreFileState(outPath, parameters, base.simd);
+      if (before.kind === 'done') {
+        const stored = new Set(await storedUids(outPath));
+        if (wanted.every((uid) => stored.has(uid))) return { ...result, alreadyDone: true };
+      }
+      // The shard's rows as its score file holds them (the same reading, checks and drops as scoring).
+      const prepared = await prepareShardRows(shard, 0, new IdentitySet(1 << 12), {
+        target: { dim: target.dim },
+        temperature: settings.temperature,
+        skipInvalid: settings.skipInvalid,
+        normalize: settings.normalize,
+        normTolerance: NORM_TOLERANCE,
+        warn: () => {},
+        progress: { add() {}, phase: undefined, redraw() {} },
+      });
+      const keys = prepared.keys.uid;
+      if (!Array.isArray(keys) || !sameUids(parseUids(keys, shard.metadataName), scored.uids))
+        throw new InputError(shard.name, `rows differ from ${scorePath}; score the shard again (clipsift run --force)`);
+      const engine = await this.engine(base.simd, settings.precision);
+      const preparedTarget = await this.prepare(engine, base.simd, settings.p);
+      const values =
+        rows.length === 0
+          ? new Float32Array(0)
+          : await engine.normSim(
+              {
+                data: gatherRowData(prepared.imgData, prepared.img.dim, rows),
+                rows: rows.length,
+                dim: prepared.img.dim,
+              },
+              preparedTarget,
+            );
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new InputError(shard.name, `${column} of uid ${wanted[bad]} is ${values[bad]}, not finite`);
+      const bytes = encodeScoreFile({
+        keys: { uid: wanted },
+        scores: { [column]: values },
+        metadata: scoreMetadata(parameters, {
+          clipsiftVersion: clipsiftVersion(),
+          engineVariant: engine.info().simd,
+          runShards: base.runShards,
+        }),
+      });
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(outPath, bytes, { force: true, inputs: shard.files.map((f) => f.path) });
+      return { ...result, alreadyDone: false };
+    } finally {
+      await shard.close();
+    }
+  }
+
   /** Closes every engine. */
   async close(): Promise<void> {
     const engines = [...this.engines.values()];
     this.engines.clear();
     this.target = undefined;
     await Promise.all(engines.map((engine) => engine.then((e) => e.close()).catch(() => undefined)));
+  }
+
+  /**
+   * Uses `loaded` as the target of tasks whose target has its content hash (a local run has it in
+   * memory already; a multi-gigabyte target should not be read twice).
+   */
+  useTarget(loaded: LoadedTarget, key: string | null, normalize: boolean): void {
+    this.target = { key: `${loaded.identity.sha256}\0${key ?? ''}\0${normalize}`, loaded, prepared: new Map() };
+  }
+
+  /** Checks the task's clipsift version and opens its shard (headers only). */
+  private async open(task: ShardTask) {
+    if (task.clipsiftVersion !== clipsiftVersion()) {
+      throw new Error(
+        `this worker runs clipsift ${clipsiftVersion()} but the run was submitted with clipsift ${task.clipsiftVersion}; score files would differ`,
+      );
+    }
+    const settings: ScoringSettings = { ...task.settings, p: task.settings.p === 'inf' ? Infinity : task.settings.p };
+    const shard = await openScoreShard(task.ref, {
+      arch: task.arch,
+      extraArchs: task.extraArchs ?? [],
+      keyColumn: task.keyColumn ?? undefined,
+      imageKey: task.imageKey ?? undefined,
+      textKey: task.textKey ?? undefined,
+    });
+    return { settings, shard };
   }
 
   private engine(simd: 'baseline' | 'relaxed', precision: 'f32' | 'i16'): Promise<Engine> {
@@ -192,4 +315,33 @@ export class ShardTaskRunner {
     }
     return prepared;
   }
+}
+
+/** The uids and score columns of a score file. */
+async function readTable(path: string, columns: string[]) {
+  const source = await openFileSource(path);
+  try {
+    return await (await openScoreFile(source)).readTable(columns);
+  } finally {
+    await source.close();
+  }
+}
+
+/** The uids of a survivor file, as 32 hex digits. */
+async function storedUids(path: string): Promise<string[]> {
+  const { uids } = await readTable(path, []);
+  return Array.from({ length: uidCount(uids) }, (_, row) => formatUid(uids, row));
+}
+
+function sameUids(a: Uint32Array, b: Uint32Array): boolean {
+  return a.length === b.length && a.every((word, k) => word === b[k]);
+}
+
+/** Rows `rows` of a row-major matrix, in that order, in its element type. */
+function gatherRowData(data: RowData, dim: number, rows: Uint32Array): RowData {
+  const out = data instanceof Uint16Array ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
+  rows.forEach((row, k) => {
+    out.set(data.subarray(row * dim, (row + 1) * dim) as never, k * dim);
+  });
+  return out;
 }
