@@ -68,18 +68,20 @@ export async function runKeySelect(
       ? '--given-uids'
       : options.steps.some((s) => s.kind === 'normsim-d')
         ? '--normsim-d'
-        : options.join
-          ? '--join'
-          : options.metadata.length > 0
-            ? '--metadata'
-            : undefined;
+        : options.steps.some((s) => s.kind === 'image-based')
+          ? '--image-based'
+          : options.join
+            ? '--join'
+            : options.metadata.length > 0
+              ? '--metadata'
+              : undefined;
   if (byUid)
     throw new UsageError(`${byUid} matches rows by uid, and these score files name rows by ${keyNames.join(', ')}`);
   const outputs = keyOutputs(options.out, keyNames);
   if (outputs.parquet && !options.force && (await exists(outputs.text)))
     throw new OutputError(outputs.text, 'already exists; refusing to overwrite it without --force');
 
-  const steps = options.steps.filter((s): s is SelectionStep => s.kind !== 'normsim-d');
+  const steps = options.steps.filter((s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based');
   const columns = [...new Set(steps.map((s) => s.column))];
   const keyParts: KeyColumns[] = [];
   const scoreParts: Record<string, Float32Array>[] = [];

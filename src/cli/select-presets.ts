@@ -42,6 +42,20 @@ const FAMILIES: PresetFamily[] = [
     ],
   },
   {
+    pattern: /^image-based$/,
+    example: 'image-based',
+    describe:
+      "DataComp's image-based baseline (baselines.py --name image_based): k-means over the pool's image embeddings, keep the clusters nearest the target's images; needs --embeddings DIR --image-based-target PATH",
+    expand: () => ['--image-based'],
+  },
+  {
+    pattern: /^image-based-clip-score-(l14|b32)-(\d+(?:\.\d+)?)$/,
+    example: 'image-based-clip-score-l14-30',
+    describe:
+      "DataComp's image_based_intersect_clip_score: CLIP-score top P % of the pool (metadata column, DataComp rounding), then the image-based filter; needs --metadata, --embeddings and --image-based-target",
+    expand: (m) => ['--top', `clip_${m[1]}_similarity_score:${pct(m[2]!)}`, '--rounding', 'datacomp', '--image-based'],
+  },
+  {
     pattern: /^normsim-d-(\d+(?:\.\d+)?)-clip-score-(\d+(?:\.\d+)?)$/,
     example: 'normsim-d-30-clip-score-20',
     describe:

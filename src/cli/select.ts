@@ -45,6 +45,13 @@ import {
 import type { Command } from './command.js';
 import { Progress } from './progress.js';
 import { runKeySelect, uidlessKeyColumns } from './select-keys.js';
+import {
+  IMAGE_BASED_HELP,
+  IMAGE_BASED_OPTIONS,
+  type ImageBasedSettings,
+  parseImageBased,
+  runImageBased,
+} from './select-image-based.js';
 import { expandPresets, presetHelp } from './select-presets.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 import { counted, formatCount } from './words.js';
@@ -58,7 +65,7 @@ Score files without uids (clip-retrieval: rows named by --key-column, or by file
 kept keys instead, in score-file order: --out kept.parquet writes the key columns and kept.txt beside
 it (one row per line, columns separated by tabs); --out kept.txt writes the list alone.
 
-Steps (--top, --min, --normsim-d) run in the order given. Fractions are of the pool N (all rows, or
+Steps (--top, --min, --normsim-d, --image-based) run in the order given. Fractions are of the pool N (all rows, or
 the --given-uids rows), not of the rows left by earlier steps: --top negclip_loss:0.3 --top
 normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the result does not
 depend on file order (without uids: by key). A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
@@ -92,11 +99,12 @@ options:
   --normsim-d-sample F        re-estimate the target from a random F of the selection each round,
                               as the reference code does, instead of the exact update (e.g. 0.1)
   --normsim-d-seed N          seed of those samples (default 0)
+${IMAGE_BASED_HELP}
   --embeddings DIR            a DataComp metadata dir or clip-retrieval folder holding the image
                               embeddings of the scored rows (repeatable)
   --arch NAME                 which DataComp embeddings to read: <NAME>_img (default l14)
   --img-key KEY               read the image embeddings from npz array / parquet column KEY instead
-  --threads N|auto            engine threads for --normsim-d (default auto: all cores; at most
+  --threads N|auto            engine threads for --normsim-d and --image-based (default auto: all cores; at most
                               4 × cores, and one per 1024 rows)
   --json                      print the summary as JSON instead of text
   --force                     overwrite --out if it exists
@@ -122,6 +130,7 @@ const OPTIONS = {
   join: { type: 'boolean' },
   metadata: { type: 'string', multiple: true },
   'normsim-d': { type: 'boolean' },
+  ...IMAGE_BASED_OPTIONS,
   'normsim-d-schedule': { type: 'string' },
   'img-key': { type: 'string' },
   'normsim-d-final': { type: 'string' },
@@ -154,7 +163,7 @@ export interface NormSimDSettings {
 }
 
 /** A step of the plan: a score step, or NormSim_2-D at its place in the order. */
-export type PlanStep = SelectionStep | { kind: 'normsim-d' };
+export type PlanStep = SelectionStep | { kind: 'normsim-d' } | { kind: 'image-based' };
 
 /** Everything `select` was asked to do. */
 export interface SelectOptions {
@@ -168,6 +177,9 @@ export interface SelectOptions {
   /** DataComp metadata directories whose columns can be step columns. */
   metadata: string[];
   normSimD?: NormSimDSettings;
+  imageBased?: ImageBasedSettings;
+  /** Where --normsim-d and --image-based read the pool's image embeddings. */
+  embeddings?: { dirs: string[]; arch: Arch; imageKey?: string; threads: number | 'auto' };
   json: boolean;
   force: boolean;
   /** Print the plan and stop. */
@@ -210,6 +222,8 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     else if (token.name === 'min') steps.push(parseMin(token.value ?? ''));
     else if (token.name === 'normsim-d' && !steps.some((s) => s.kind === 'normsim-d'))
       steps.push({ kind: 'normsim-d' });
+    else if (token.name === 'image-based' && !steps.some((s) => s.kind === 'image-based'))
+      steps.push({ kind: 'image-based' });
   }
   if (values.join && positionals.length < 2) throw new UsageError('--join needs at least two score inputs to join');
   const normSimFlags = [
@@ -222,11 +236,18 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     'img-key',
   ] as const;
   if (!values['normsim-d']) {
-    const stray = normSimFlags.find((name) => values[name] !== undefined);
-    if (stray) throw new UsageError(`--${stray} needs --normsim-d`);
+    // --embeddings and --img-key serve --image-based too.
+    const stray = normSimFlags.find(
+      (name) => values[name] !== undefined && !(values['image-based'] && (name === 'embeddings' || name === 'img-key')),
+    );
+    if (stray)
+      throw new UsageError(
+        `--${stray} needs --normsim-d${stray === 'embeddings' || stray === 'img-key' ? ' or --image-based' : ''}`,
+      );
   }
-  if (steps.length === 0 && !values['normsim-d'])
-    throw new UsageError('nothing to select: give at least one --top, --min or --normsim-d');
+  const imageBased = parseImageBased(values);
+  if (steps.length === 0)
+    throw new UsageError('nothing to select: give at least one --top, --min, --normsim-d or --image-based');
 
   const options: SelectOptions = {
     inputs: positionals,
@@ -241,6 +262,16 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     partial: values.partial ?? false,
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
+  if (values['normsim-d'] || imageBased) {
+    const needs = values['normsim-d'] ? '--normsim-d' : '--image-based';
+    if (!values.embeddings?.length) throw new UsageError(`${needs} needs the image embeddings: --embeddings DIR`);
+    const arch = values.arch ?? 'l14';
+    if (!/^[A-Za-z0-9_]+$/.test(arch))
+      throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${arch}'`);
+    options.embeddings = { dirs: values.embeddings, arch, threads: threadsOption(values.threads) };
+    if (values['img-key'] !== undefined) options.embeddings.imageKey = values['img-key'];
+  }
+  if (imageBased) options.imageBased = imageBased;
   if (values['normsim-d']) {
     if (!values.embeddings?.length) throw new UsageError('--normsim-d needs the image embeddings: --embeddings DIR');
     const arch = values.arch ?? 'l14';
@@ -482,6 +513,16 @@ type SummaryStep =
       sample: number | null;
       kept: number;
       threshold: number | null;
+    }
+  | {
+      kind: 'image-based';
+      clusters: number;
+      /** Lloyd rounds run (fewer than asked when the clusters stopped changing). */
+      iterations: number;
+      /** Clusters that are the nearest of some target image. */
+      targetClusters: number;
+      kept: number;
+      threshold: null;
     };
 
 /** What `select` did, as printed (and emitted with --json). */
@@ -512,7 +553,9 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   }
   const keyed = await selectWithoutUids(options);
   if (keyed) return keyed;
-  const scoreSteps = options.steps.filter((s): s is SelectionStep => s.kind !== 'normsim-d');
+  const scoreSteps = options.steps.filter(
+    (s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based',
+  );
   const columns = [...new Set(scoreSteps.map((s) => s.column))];
   const { table, files } = await readSelectTable(options, columns);
   let given: Uint32Array | undefined;
@@ -546,6 +589,30 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     segment = [];
   };
   for (const step of options.steps) {
+    if (step.kind === 'image-based') {
+      flush();
+      const settings = options.imageBased!;
+      const outcome = await runImageBased(
+        table,
+        pool,
+        current,
+        settings,
+        options.embeddings!,
+        gatherImageEmbeddings,
+        findUid,
+        options.json,
+      );
+      current = outcome.rows;
+      steps.push({
+        kind: 'image-based',
+        clusters: settings.clusters,
+        iterations: outcome.iterations,
+        targetClusters: outcome.targetClusters,
+        kept: current.length,
+        threshold: null,
+      });
+      continue;
+    }
     if (step.kind !== 'normsim-d') {
       segment.push(step);
       continue;
@@ -772,7 +839,9 @@ export function formatSelectSummary(summary: SelectSummary): string {
       ? `top ${s.column} ${pct(s.fraction)}${s.rounding === 'datacomp' ? ' (DataComp rounding)' : ''}`
       : s.kind === 'min'
         ? `min ${s.column} ≥ ${s.value}`
-        : `NormSim_2-D to ${pct(s.final)} (${s.iterations} rounds${s.schedule === 'official' ? ' on the official schedule' : ''}, ${s.sample === null ? 'exact' : `sampled ${pct(s.sample)}`})`,
+        : s.kind === 'image-based'
+          ? `image-based: ${counted(s.targetClusters, 'cluster')} of ${formatCount(s.clusters)} nearest the target (${counted(s.iterations, 'k-means round')})`
+          : `NormSim_2-D to ${pct(s.final)} (${s.iterations} rounds${s.schedule === 'official' ? ' on the official schedule' : ''}, ${s.sample === null ? 'exact' : `sampled ${pct(s.sample)}`})`,
   );
   const width = Math.max(0, ...labels.map((l) => l.length));
   summary.steps.forEach((s, k) => {
@@ -804,7 +873,9 @@ export function formatPlan(options: SelectOptions): string {
         ? `keep the top ${step.rounding === 'datacomp' ? 'int(N·f)+1 rows and ties (DataComp rounding)' : '⌊N·f⌋ rows'} by ${step.column}, f = ${step.fraction}`
         : step.kind === 'min'
           ? `keep rows with ${step.column} ≥ ${step.value}`
-          : `NormSim_2-D down to ⌊N·${options.normSimD!.final}⌋ rows (${options.normSimD!.iterations} rounds, ${options.normSimD!.schedule} schedule, ${options.normSimD!.sample === undefined ? 'exact' : `sampled ${options.normSimD!.sample}`})`;
+          : step.kind === 'image-based'
+            ? `keep rows whose k-means cluster (${options.imageBased!.clusters} clusters of the pool's image embeddings, ${options.imageBased!.iterations} rounds, seed ${options.imageBased!.seed}) is the nearest of some image of ${options.imageBased!.targets.join(', ')}`
+            : `NormSim_2-D down to ⌊N·${options.normSimD!.final}⌋ rows (${options.normSimD!.iterations} rounds, ${options.normSimD!.schedule} schedule, ${options.normSimD!.sample === undefined ? 'exact' : `sampled ${options.normSimD!.sample}`})`;
     lines.push(`  ${k + 1}. ${text}`);
   });
   lines.push('  (N: the pool, all rows or the --given-uids rows)');

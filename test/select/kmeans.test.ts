@@ -3,11 +3,12 @@
  * float64 reference written here from the definitions (Lloyd's algorithm with the documented seeding,
  * L2 assignment, mean update; DataComp's largest-inner-product rule for the filter).
  */
-import { createEngine, type Embeddings, type Engine, permutation } from 'clipsift';
+import { createEngine, type Embeddings, type Engine } from 'clipsift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageBasedFilter, kMeans } from '../../src/select/kmeans.js';
 import { float16ToFloat32, toFloat16Bits } from '../../src/numeric/float16.js';
 import { rng } from '../cli/helpers.js';
+import { clustered, dot64, referenceKMeans } from './kmeans-reference.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -16,64 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine.close();
 });
-
-/** Rows scattered around `centers` well separated centres (unit-ish vectors), row i around centre i mod centers. */
-function clustered(n: number, dim: number, centers: number, spread: number, seed: number) {
-  const next = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const c = Array.from({ length: centers }, () => Array.from({ length: dim }, () => gauss()));
-  const data = new Float32Array(n * dim);
-  const label = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    label[i] = (i * 7 + (i >> 3)) % centers;
-    for (let j = 0; j < dim; j++) data[i * dim + j] = c[label[i]!]![j]! + spread * gauss();
-  }
-  return { data, label };
-}
-
-function dot64(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number, dim: number): number {
-  let s = 0;
-  for (let j = 0; j < dim; j++) s += a[ai * dim + j]! * b[bi * dim + j]!;
-  return s;
-}
-
-/** Lloyd's k-means in float64, as documented in src/select/kmeans.ts. */
-function referenceKMeans(x: Float64Array, n: number, dim: number, k: number, rounds: number, seed: number) {
-  const order = permutation(n, seed);
-  const c = new Float64Array(k * dim);
-  for (let a = 0; a < k; a++) for (let j = 0; j < dim; j++) c[a * dim + j] = x[order[a]! * dim + j]!;
-  let assignment = new Int32Array(n).fill(-1);
-  let ran = 0;
-  for (let round = 0; round < rounds; round++) {
-    const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      let best = Infinity;
-      for (let a = 0; a < k; a++) {
-        let d = 0;
-        for (let j = 0; j < dim; j++) d += (x[i * dim + j]! - c[a * dim + j]!) ** 2;
-        if (d < best) {
-          best = d;
-          next[i] = a;
-        }
-      }
-    }
-    ran++;
-    const changed = next.some((v, i) => v !== assignment[i]);
-    assignment = next;
-    if (!changed) break;
-    const sums = new Float64Array(k * dim);
-    const sizes = new Float64Array(k);
-    for (let i = 0; i < n; i++) {
-      sizes[next[i]!]! += 1;
-      for (let j = 0; j < dim; j++) sums[next[i]! * dim + j]! += x[i * dim + j]!;
-    }
-    for (let a = 0; a < k; a++) {
-      expect(sizes[a], 'the fixture has no empty cluster').toBeGreaterThan(0);
-      for (let j = 0; j < dim; j++) c[a * dim + j] = sums[a * dim + j]! / sizes[a]!;
-    }
-  }
-  return { centroids: c, assignment, iterations: ran };
-}
 
 describe('engine.nearestCentroids', () => {
   it('finds argmax x·c − shift[c] as float64 does, bitwise the same at 1 and 3 threads, float16 rows too', async () => {

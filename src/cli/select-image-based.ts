@@ -1,0 +1,152 @@
+/**
+ * `select --image-based`: DataComp's image-based baseline as a step. k-means over the image embeddings
+ * of the pool's distinct uids (src/select/kmeans.ts), the target's images vote for their nearest
+ * centroid (largest inner product), and the rows still selected are kept when their uid's centroid got
+ * a vote. Like DataComp's, the clusters are the pool's, whatever steps ran before.
+ */
+import { createEngine } from '../index.js';
+import { InputError } from '../io/errors.js';
+import type { Arch } from '../io/layouts.js';
+import { sortUids, uidCount } from '../io/uid.js';
+import { loadTarget } from '../pipeline/target.js';
+import { imageBasedFilter } from '../select/kmeans.js';
+import { gatherUids, type SelectTable } from '../select/table.js';
+import { numberOption, threadsForWork, UsageError } from './args.js';
+import { Progress } from './progress.js';
+
+/** DataComp's cluster count for its pools. */
+export const DATACOMP_CLUSTERS = 100_000;
+
+/** --image-based settings from the command line. */
+export interface ImageBasedSettings {
+  targets: string[];
+  targetKey?: string;
+  clusters: number;
+  iterations: number;
+  seed: number;
+}
+
+/** The options --image-based reads (besides --embeddings, --arch, --img-key and --threads). */
+export const IMAGE_BASED_OPTIONS = {
+  'image-based': { type: 'boolean' },
+  'image-based-target': { type: 'string', multiple: true },
+  'image-based-key': { type: 'string' },
+  'image-based-clusters': { type: 'string' },
+  'image-based-iterations': { type: 'string' },
+  'image-based-seed': { type: 'string' },
+} as const;
+
+/** Help lines for the options above. */
+export const IMAGE_BASED_HELP = `  --image-based               DataComp's image-based filter, at its place among the steps: k-means
+                              over the pool's image embeddings, keep the rows whose cluster is the
+                              nearest (largest inner product) of some target image (needs --embeddings)
+  --image-based-target PATH   the target's image embeddings (.pt/.safetensors/.npy/.npz/.parquet, or a
+                              folder of them, concatenated; repeatable), e.g. ImageNet-1k's
+  --image-based-key KEY       the tensor / array / column of the target files (e.g. image_features)
+  --image-based-clusters K    k-means clusters (default ${DATACOMP_CLUSTERS}, as DataComp; at most the pool's uids)
+  --image-based-iterations T  Lloyd rounds (default 20, as DataComp's faiss run)
+  --image-based-seed N        seed of the initial centroids (default 0)`;
+
+type Values = {
+  [K in keyof typeof IMAGE_BASED_OPTIONS]?: K extends 'image-based'
+    ? boolean
+    : K extends 'image-based-target'
+      ? string[]
+      : string;
+};
+
+/** Parses the --image-based options; undefined without --image-based (stray ones are refused). */
+export function parseImageBased(values: Values): ImageBasedSettings | undefined {
+  if (!values['image-based']) {
+    const stray = (Object.keys(IMAGE_BASED_OPTIONS) as (keyof Values)[]).find((name) => values[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --image-based`);
+    return undefined;
+  }
+  const targets = values['image-based-target'] ?? [];
+  if (targets.length === 0)
+    throw new UsageError(
+      '--image-based needs the target images: --image-based-target PATH (e.g. ImageNet-1k embeddings)',
+    );
+  const settings: ImageBasedSettings = {
+    targets,
+    clusters: numberOption('image-based-clusters', values['image-based-clusters'], DATACOMP_CLUSTERS, {
+      integer: true,
+      positive: true,
+    }),
+    iterations: numberOption('image-based-iterations', values['image-based-iterations'], 20, {
+      integer: true,
+      positive: true,
+    }),
+    seed: numberOption('image-based-seed', values['image-based-seed'], 0, { integer: true, min: 0 }),
+  };
+  if (settings.seed > 0xffffffff) throw new UsageError(`--image-based-seed must be below 2^32, got ${settings.seed}`);
+  if (values['image-based-key'] !== undefined) settings.targetKey = values['image-based-key'];
+  return settings;
+}
+
+/** What the step did. */
+export interface ImageBasedOutcome {
+  rows: Uint32Array;
+  /** Lloyd rounds run. */
+  iterations: number;
+  /** Clusters that got a vote from the target. */
+  targetClusters: number;
+}
+
+/**
+ * Runs the step: clusters the pool rows' distinct uids, keeps the rows of `current` whose uid is in a
+ * voted cluster.
+ * @param gather the image embeddings of sorted unique uids, in their order (select's gatherer)
+ */
+export async function runImageBased(
+  table: SelectTable,
+  pool: Uint32Array,
+  current: Uint32Array,
+  settings: ImageBasedSettings,
+  embeddings: { dirs: string[]; arch: Arch; imageKey?: string; threads: number | 'auto' },
+  gather: (
+    dirs: string[],
+    uids: Uint32Array,
+    arch: Arch,
+    imageKey?: string,
+  ) => Promise<{ data: Uint16Array | Float32Array; rows: number; dim: number }>,
+  findUid: (sorted: Uint32Array, table: Uint32Array, row: number) => number,
+  quiet: boolean,
+): Promise<ImageBasedOutcome> {
+  const uids = sortUids(gatherUids(table.uids, pool), { unique: true });
+  const distinct = uidCount(uids);
+  if (settings.clusters > distinct)
+    throw new UsageError(
+      `--image-based-clusters ${settings.clusters} is more than the pool's ${distinct} distinct uids (k-means needs at least one row per cluster)`,
+    );
+  const target = await loadTarget(settings.targets, settings.targetKey, false);
+  const images = await gather(embeddings.dirs, uids, embeddings.arch, embeddings.imageKey);
+  if (target.dim !== images.dim)
+    throw new InputError(
+      settings.targets.join(', '),
+      `target has dim ${target.dim} but the pool's image embeddings (${embeddings.dirs.join(', ')}) have dim ${images.dim}`,
+    );
+  const engine = await createEngine({ threads: threadsForWork(embeddings.threads, images.rows) });
+  const progress = new Progress({ label: 'k-means', total: settings.iterations, unit: 'rounds', quiet });
+  try {
+    const result = await imageBasedFilter(
+      engine,
+      images,
+      { data: target.data, rows: target.rows, dim: target.dim },
+      {
+        clusters: settings.clusters,
+        iterations: settings.iterations,
+        seed: settings.seed,
+        onIteration: (round) => progress.set(round),
+      },
+    );
+    const rows = current.filter((row) => {
+      const at = findUid(uids, table.uids, row);
+      return at >= 0 && result.keep[at] === 1;
+    });
+    return { rows, iterations: result.kMeans.iterations, targetClusters: result.targetClusters.length };
+  } finally {
+    progress.finish();
+    await engine.close();
+  }
+}
