@@ -92,8 +92,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
   const planned = parseSelectOptions([score.out, '--out', subset ?? 'subset.npy', ...stepArgs]);
   const steps: SelectionStep[] = [];
   for (const step of planned.steps) {
-    if (step.kind === 'normsim-d')
-      throw new UsageError('--normsim-d is not for run: use clipsift score, then clipsift select');
+    if (step.kind === 'normsim-d' || step.kind === 'image-based')
+      throw new UsageError(`--${step.kind} is not for run: use clipsift score, then clipsift select`);
     steps.push(step);
   }
   try {
