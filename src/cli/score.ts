@@ -79,6 +79,9 @@ options:
   --shard I/N            score only part I of N (0 <= I < N) of the sorted shard list, balanced by
                          rows: one task of a Slurm array or Kubernetes Indexed Job; all N parts
                          together write exactly the files of one run without --shard
+  --dry-run              print what the run would cost and write nothing: shards and rows (from
+                         the files' headers), the flops of each score, an estimate of the time on
+                         this machine (from a short calibration run) and of the peak memory
   --json                 print the run as one JSON document on stdout (per shard: status, rows,
                          dropped rows with reasons, seconds; the engine); messages go to stderr
   --quiet                no progress output
@@ -129,6 +132,8 @@ export interface ScoreOptions {
   attempts: number;
   /** Print the run as one JSON document on stdout (human lines go to stderr). */
   json: boolean;
+  /** Size the run instead of running it; write nothing. */
+  dryRun: boolean;
 }
 
 /** Parses and checks score's arguments. @throws {UsageError} */
@@ -159,11 +164,14 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     detach: { type: 'boolean' },
     attempts: { type: 'string' },
     json: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length === 0) throw new UsageError('no inputs: give a directory or shard files');
   if (values.detach && values.queue === undefined) throw new UsageError('--detach needs --queue');
   if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue');
+  if (values['dry-run'] && values.queue !== undefined)
+    throw new UsageError('--dry-run sizes a run on this machine; leave out --queue (the flops are the same)');
   if (values.json && values.queue !== undefined) throw new UsageError('--json is not supported with --queue yet');
   if (values.queue !== undefined && values.shard !== undefined)
     throw new UsageError('--queue and --shard are two ways to use many machines; pick one');
@@ -221,6 +229,7 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
     detach: values.detach ?? false,
     attempts: numberOption('attempts', values.attempts, 3, { integer: true, positive: true }),
     json: values.json ?? false,
+    dryRun: values['dry-run'] ?? false,
   };
 }
 
@@ -298,6 +307,15 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
     }
     if (existsSync(options.out) && !statSync(options.out).isDirectory())
       throw new OutputError(options.out, 'is a file; --out names the directory the score files go to');
+    if (options.dryRun) {
+      // Before anything is made or cleaned in --out: a dry run writes nothing.
+      const { dryRunScore } = await import('./score-dry-run.js');
+      return await dryRunScore(
+        shards,
+        options,
+        async (target) => await planShards(shards, options, target, warn.message),
+      );
+    }
     try {
       mkdirSync(options.out, { recursive: true });
     } catch (error) {
@@ -483,7 +501,7 @@ async function scorePlanned(
 async function planShards(
   shards: ScoreShard[],
   options: ScoreOptions,
-  target: LoadedTarget | undefined,
+  target: Pick<LoadedTarget, 'identity'> | undefined,
   warn: (message: string) => void,
 ): Promise<PlannedShard[]> {
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
@@ -606,7 +624,8 @@ export const command: Command = {
   usage,
   run: async (argv) => {
     const options = parseScoreOptions(argv);
-    if (!options.json) return runScore(options);
+    // A dry run prints its own document (--json) or lines.
+    if (!options.json || options.dryRun) return runScore(options);
     const report = new ScoreReportBuilder(options.out, options.shard ?? null);
     try {
       const code = await runScore(options, report);

@@ -98,21 +98,69 @@ export async function loadTarget(
   const data = normalize
     ? normalizeRows(gathered, dim, gathered instanceof Float32Array ? gathered : undefined)
     : gathered;
-  const bytes = files.reduce((n, file) => n + statSync(file).size, 0);
   return {
     data,
     rows,
     dim,
     stats: mergeStats(parts.map((p) => p.gathered.stats)),
-    identity: {
-      name: files.map((file) => basename(file)).join(' + '),
-      key: key ?? null,
-      rows,
-      dim,
-      bytes,
-      sha256: await sha256Files(files),
-    },
+    identity: await targetIdentity(files, key, rows, dim),
   };
+}
+
+/** What score files record of a target: names, key, shape, bytes and the sha256 of the files' bytes. */
+async function targetIdentity(
+  files: readonly string[],
+  key: string | undefined,
+  rows: number,
+  dim: number,
+): Promise<TargetIdentity> {
+  return {
+    name: files.map((file) => basename(file)).join(' + '),
+    key: key ?? null,
+    rows,
+    dim,
+    bytes: files.reduce((n, file) => n + statSync(file).size, 0),
+    sha256: await sha256Files(files),
+  };
+}
+
+/** A target's shape from its files' headers, without reading its rows (for sizing a run). */
+export interface TargetShape {
+  rows: number;
+  dim: number;
+  /** Bytes per value as loaded: 2 when every file is float16, else 4. */
+  elementBytes: number;
+  /** The identity score files record; reads every byte of the target to hash it. */
+  identity(): Promise<TargetIdentity>;
+}
+
+/**
+ * The shape of the target `paths` (each `--target`) from the headers of its files.
+ * @throws {InputError} naming a file that cannot be opened, or whose dim differs from the first's
+ */
+export async function targetShape(paths: readonly string[], key: string | undefined): Promise<TargetShape> {
+  const files = await resolveTargetFiles(paths);
+  let rows = 0;
+  let dim = -1;
+  let allHalf = true;
+  for (const file of files) {
+    const reader = await openEmbeddingFile(
+      nodeFileSystem,
+      file,
+      key !== undefined ? { key, column: key, keyIfPresent: true } : {},
+    );
+    try {
+      if (dim >= 0 && reader.dim !== dim)
+        throw new InputError(file, `target has dim ${reader.dim} but ${files[0]} has dim ${dim}`);
+      dim = reader.dim;
+      rows += reader.rows;
+      allHalf &&= reader.dtype === 'f2';
+    } finally {
+      await reader.close();
+    }
+  }
+  if (rows === 0) throw new InputError(files.join(', '), 'the target has no rows');
+  return { rows, dim, elementBytes: allHalf ? 2 : 4, identity: () => targetIdentity(files, key, rows, dim) };
 }
 
 /** Rows of several arrays one after the other; float16 parts are widened when any part is float32. */
