@@ -37,9 +37,12 @@ Scores every image-text pair of the input shards with CLIPScore and negCLIPLoss 
 against a target) and writes one <out>/<shard>.scores.parquet per shard. Re-running the same
 command skips shards whose score file is complete and was computed with the same parameters.
 
-inputs:
-  a DataComp metadata directory (<name>.parquet + <name>.npz per shard), a clip-retrieval folder
-  (img_emb/, text_emb/, metadata/), or shard files given directly
+inputs (the same the browser demo takes; files given together are resolved together):
+  DataComp         a metadata directory of <name>.parquet + <name>.npz, or those files
+  clip-retrieval   a folder with img_emb/ text_emb/ metadata/, or img_emb_N.npy text_emb_N.npy
+                   (+ metadata_N.parquet) flat, in a directory or given as files (shard_N)
+  a plain pair     an image and a text .npy (img/image and txt/text in their names), + at most
+                   one metadata .parquet; the shard is named after the image file
 
 options:
   --out <dir>            where score files go (created if missing)              [required]

@@ -6,11 +6,41 @@
 import { InputError } from './errors.js';
 import { blobSource, bytesSource, type ByteSource } from './source.js';
 
+/** What a path names. */
+export type PathKind = 'file' | 'directory' | 'missing';
+
 export interface FileSystem {
   /** Names (not paths) of the entries directly inside `dir`, files and directories alike, sorted. */
   list(dir: string): Promise<string[]>;
   /** Open a file for reading. @throws {InputError} if it does not exist */
   open(path: string): Promise<ByteSource>;
+  /** Whether `path` is a file, a directory or nothing; see pathKindIn for file systems without it. */
+  kind?(path: string): Promise<PathKind>;
+}
+
+/**
+ * What `path` names in `fs`: its own answer, else found out by listing it (a directory) or opening it (a file).
+ */
+export async function pathKindIn(fs: FileSystem, path: string): Promise<PathKind> {
+  if (fs.kind) return fs.kind(path);
+  try {
+    await fs.list(path);
+    return 'directory';
+  } catch {
+    try {
+      const source = await fs.open(path);
+      await source.close?.();
+      return 'file';
+    } catch {
+      return 'missing';
+    }
+  }
+}
+
+/** The directory part of a '/'-separated path ('' for a bare name). */
+export function dirName(path: string): string {
+  const at = path.replace(/[\\/]+$/, '').search(/[\\/][^\\/]*$/);
+  return at < 0 ? '' : at === 0 ? path[0]! : path.slice(0, at);
 }
 
 /** Join path segments with '/', which Node accepts on every platform and browsers use for relative paths. */
@@ -42,6 +72,12 @@ export function memoryFileSystem(
   const normal = (path: string) => joinPath(...path.split(/[\\/]/));
   const entries = new Map([...byPath].map(([path, data]) => [normal(path), data]));
   return {
+    async kind(path) {
+      const at = normal(path);
+      if (entries.has(at)) return 'file';
+      if (at === '' || [...entries.keys()].some((p) => p.startsWith(`${at}/`))) return 'directory';
+      return 'missing';
+    },
     async list(dir) {
       const prefix = normal(dir) === '' ? '' : normal(dir) + '/';
       const names = new Set<string>();

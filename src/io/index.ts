@@ -67,7 +67,15 @@ export {
   readSubsetFile,
 } from './subset-file.js';
 export { concatKeyColumn, encodeKeyList, encodeKeyParquet, gatherKeyColumn, keyText } from './key-file.js';
-export { baseName, joinPath, memoryFileSystem, type FileSystem } from './file-system.js';
+export {
+  baseName,
+  dirName,
+  joinPath,
+  memoryFileSystem,
+  pathKindIn,
+  type FileSystem,
+  type PathKind,
+} from './file-system.js';
 export {
   ARCH_DIMS,
   detectLayout,
@@ -76,12 +84,14 @@ export {
   listShards,
   openEmbeddingFile,
   openShard,
+  resolveInputs,
   type Arch,
   type ClipRetrievalOptions,
   type DataCompOptions,
   type EmbeddingFileOptions,
   type KeyColumns,
   type LayoutKind,
+  type ResolvedShard,
   type Shard,
   type ShardRef,
 } from './layouts.js';

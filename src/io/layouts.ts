@@ -2,17 +2,25 @@
  * Input layouts → shards. A shard is one unit of scoring: aligned image and
  * text embeddings plus the metadata rows that identify them.
  *
- * - DataComp metadata directory: `<name>.parquet` (uid, url, text, ...) beside
- *   `<name>.npz` holding `<arch>_img` / `<arch>_txt`.
- * - clip-retrieval output: `img_emb/img_emb_N.npy`, `text_emb/text_emb_N.npy`,
- *   `metadata/metadata_N.parquet`; rows keyed by a key column, else by (file, row).
- * - Plain .npy / .npz / .parquet files for targets and candidates.
+ * resolveInputs is THE input resolver: the CLI (paths on disk) and the web page (dropped files, in
+ * a memoryFileSystem) both turn what they were given into shards through it, so they accept exactly
+ * the same inputs:
+ *
+ * - DataComp: `<name>.parquet` (uid, url, text, ...) beside `<name>.npz` holding `<arch>_img` /
+ *   `<arch>_txt`; a directory of such pairs, or the files (one of a pair finds its partner beside it).
+ * - clip-retrieval: a folder with `img_emb/img_emb_N.npy`, `text_emb/text_emb_N.npy`,
+ *   `metadata/metadata_N.parquet`, or the same files flat (in one directory, or given as files);
+ *   rows keyed by a key column, else by (file, row). Part N is the shard `shard_N` either way.
+ * - a plain pair: one image and one text embedding file (.npy, or .npz of one array), told apart by
+ *   img/image and txt/text in their names, plus at most one metadata .parquet; the shard is named after
+ *   the image file, rows keyed like clip-retrieval's.
+ * - Plain .npy / .npz / .parquet / .pt / .safetensors files for targets (openEmbeddingFile).
  *
  * Listing is cheap (names only); opening a shard reads its headers and checks
  * that image, text and metadata agree on the row count.
  */
 import { InputError } from './errors.js';
-import { baseName, joinPath, type FileSystem } from './file-system.js';
+import { baseName, dirName, joinPath, pathKindIn, type FileSystem } from './file-system.js';
 import { openNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import { openParquet, type EmbeddingColumnOptions, type ParquetInput, type RowRange } from './parquet.js';
@@ -30,7 +38,8 @@ export type Arch = string;
 /** Embedding width of DataComp's own architectures; other archs have the dims their files have. */
 export const ARCH_DIMS: Record<string, number> = { b32: 512, l14: 768 };
 
-export type LayoutKind = 'datacomp' | 'clip-retrieval';
+/** How a shard's files are laid out: a DataComp parquet + npz, a clip-retrieval part, or a plain image/text pair. */
+export type LayoutKind = 'datacomp' | 'clip-retrieval' | 'pair';
 
 /** A shard found by listing, before any file is opened. */
 export interface ShardRef {
@@ -173,9 +182,241 @@ export async function listClipRetrievalShards(fs: FileSystem, dir: string): Prom
     });
 }
 
-/** List the shards of either layout. */
+/** The shards of a directory of any accepted layout (resolveInputs with the directory alone). */
 export async function listShards(fs: FileSystem, dir: string): Promise<ShardRef[]> {
-  return (await detectLayout(fs, dir)) === 'datacomp' ? listDataCompShards(fs, dir) : listClipRetrievalShards(fs, dir);
+  return (await resolveInputs(fs, [dir])).map((found) => found.ref);
+}
+
+/** A shard found by resolveInputs, with the input that named it (a directory, or the first of its files given). */
+export interface ResolvedShard {
+  ref: ShardRef;
+  input: string;
+}
+
+const CLIP_RETRIEVAL_FILE = /^(img_emb|text_emb|metadata)_(\d+)\.(npy|parquet)$/;
+const ACCEPTED =
+  'DataComp <name>.parquet + <name>.npz, clip-retrieval img_emb_N.npy + text_emb_N.npy (+ metadata_N.parquet) flat or in img_emb/ text_emb/ metadata/, or one image and one text .npy (+ a metadata .parquet)';
+
+/**
+ * THE input resolver: what a user gave (paths in `fs`: directories and files) → the shards to score,
+ * in the order given (a directory's shards by name). Files given together are resolved together:
+ * `<name>.parquet` with `<name>.npz`, `img_emb_N.npy` with `text_emb_N.npy` (and `metadata_N.parquet`),
+ * or an image with a text embedding file; a DataComp or clip-retrieval file given alone finds its
+ * partners beside it. A directory is a clip-retrieval folder (img_emb/ and text_emb/), or its files are
+ * resolved as if given (where clipsift's own outputs and files that are no embeddings are skipped).
+ * @throws {InputError} naming the file for a missing path, a missing partner, misnamed or unpaired files
+ */
+export async function resolveInputs(fs: FileSystem, inputs: readonly string[]): Promise<ResolvedShard[]> {
+  const found: ResolvedShard[] = [];
+  const files: string[] = [];
+  let filesAt = -1;
+  for (const input of inputs) {
+    const kind = await pathKindIn(fs, input);
+    if (kind === 'missing') throw new InputError(input, 'no such file or directory');
+    if (kind === 'directory') {
+      found.push(...(await directoryShards(fs, input)));
+    } else {
+      if (filesAt < 0) filesAt = found.length;
+      files.push(input);
+    }
+  }
+  if (files.length > 0) found.splice(filesAt, 0, ...(await fileShards(fs, files, true)));
+  return found;
+}
+
+async function directoryShards(fs: FileSystem, dir: string): Promise<ResolvedShard[]> {
+  const names = (await fs.list(dir)).filter((name) => !isClipsiftOutput(name));
+  let shards: ResolvedShard[];
+  if (names.includes('img_emb') && names.includes('text_emb')) {
+    shards = (await listClipRetrievalShards(fs, dir)).map((ref) => ({ ref, input: dir }));
+  } else {
+    const files = names.filter((name) => /\.(npy|npz|parquet)$/i.test(name)).map((name) => joinPath(dir, name));
+    if (files.length === 0)
+      throw new InputError(
+        dir,
+        `is neither a DataComp metadata directory (<name>.parquet + <name>.npz) nor a clip-retrieval folder (img_emb/, text_emb/, metadata/): it holds no embedding files (${ACCEPTED})`,
+      );
+    shards = (await fileShards(fs, files, false)).map(({ ref }) => ({ ref, input: dir }));
+  }
+  if (shards.length === 0) throw new InputError(dir, 'holds no shards');
+  return shards;
+}
+
+/** Whether a file exists in `fs`. */
+async function exists(fs: FileSystem, path: string): Promise<boolean> {
+  return (await pathKindIn(fs, path)) === 'file';
+}
+
+/**
+ * Files given together (or a directory's files, `given` false) → shards. Given files must all be used;
+ * in a directory, stray .npy files beside DataComp or clip-retrieval shards are not inputs (a target, say).
+ */
+async function fileShards(fs: FileSystem, files: readonly string[], given: boolean): Promise<ResolvedShard[]> {
+  const shards: ResolvedShard[] = [];
+  const used = new Set<string>();
+  for (const file of files) {
+    if (given && isClipsiftOutput(baseName(file)))
+      throw new InputError(file, 'is an output of clipsift score, not embeddings: give the files it was scored from');
+    if (given && !/\.(npy|npz|parquet)$/i.test(file))
+      throw new InputError(file, `is not an embedding or metadata file: give ${ACCEPTED}`);
+  }
+
+  // clip-retrieval parts by index: img_emb_N.npy, text_emb_N.npy, metadata_N.parquet.
+  const parts = new Map<string, { img_emb?: string; text_emb?: string; metadata?: string }>();
+  for (const file of files) {
+    const match = CLIP_RETRIEVAL_FILE.exec(baseName(file));
+    if (!match || (match[1] === 'metadata') !== (match[3] === 'parquet')) continue;
+    const part = parts.get(match[2]!) ?? {};
+    const kind = match[1] as 'img_emb' | 'text_emb' | 'metadata';
+    const earlier = part[kind];
+    if (earlier !== undefined && earlier !== file)
+      throw new InputError(file, `is clip-retrieval part ${match[2]} again (${earlier} is too); give one of them`);
+    part[kind] = file;
+    parts.set(match[2]!, part);
+    used.add(file);
+  }
+  const clipRetrieval: ResolvedShard[] = [];
+  for (const index of [...parts.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))) {
+    const part = parts.get(index)!;
+    const first = files.find((file) => file === part.img_emb || file === part.text_emb || file === part.metadata)!;
+    const image = part.img_emb ?? (await besidePart(fs, first, 'img_emb', index));
+    if (!image) {
+      if (!given && !part.text_emb) continue; // a directory's stray metadata_N.parquet
+      throw new InputError(first, `has no image embeddings: ${partPath(first, 'img_emb', index)} is missing`);
+    }
+    const text = part.text_emb ?? (await besidePart(fs, image, 'text_emb', index));
+    if (!text) throw new InputError(image, `has no text embeddings: ${partPath(image, 'text_emb', index)} is missing`);
+    const metadata = part.metadata ?? (await besidePart(fs, image, 'metadata', index));
+    clipRetrieval.push({
+      ref: {
+        name: `shard_${index}`,
+        layout: 'clip-retrieval',
+        files: { image, text, ...(metadata ? { metadata } : {}) },
+      },
+      input: first,
+    });
+  }
+
+  shards.push(...(given ? sortByGiven(clipRetrieval, files) : clipRetrieval));
+
+  // DataComp pairs: <name>.parquet + <name>.npz, the partner found beside a file given alone.
+  const stems = new Map<string, { parquet?: string; npz?: string }>();
+  for (const file of files) {
+    if (used.has(file)) continue;
+    const match = /^(.*)\.(parquet|npz)$/i.exec(file);
+    if (!match) continue;
+    const pair = stems.get(match[1]!) ?? {};
+    pair[match[2]!.toLowerCase() as 'parquet' | 'npz'] = file;
+    stems.set(match[1]!, pair);
+  }
+  const datacomp: ResolvedShard[] = [];
+  const lone: string[] = [];
+  for (const [stem, pair] of stems) {
+    const metadata = pair.parquet ?? ((await exists(fs, `${stem}.parquet`)) ? `${stem}.parquet` : undefined);
+    const npz = pair.npz ?? ((await exists(fs, `${stem}.npz`)) ? `${stem}.npz` : undefined);
+    if (!metadata || !npz) {
+      lone.push((pair.parquet ?? pair.npz)!);
+      continue;
+    }
+    used.add(metadata).add(npz);
+    datacomp.push({
+      ref: { name: baseName(stem), layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz },
+      input: (files.find((f) => f === metadata || f === npz) ?? metadata)!,
+    });
+  }
+  datacomp.sort((a, b) => (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
+  shards.push(...(given ? sortByGiven(datacomp, files) : datacomp));
+
+  // What is left is a plain pair, when nothing else was found.
+  const left = files.filter((file) => !used.has(file));
+  const embeddings = left.filter((file) => /\.(npy|npz)$/i.test(file));
+  const parquets = left.filter((file) => /\.parquet$/i.test(file));
+  if (shards.length > 0) {
+    const stray = given ? left[0] : lone[0];
+    if (stray !== undefined) throw unpaired(stray, given);
+    return shards;
+  }
+  if (embeddings.length === 2 && parquets.length <= 1) return [plainPair(embeddings, parquets[0])];
+  // A .parquet with no embedding files but .npz ones: a DataComp shard missing its partner.
+  if (parquets.length > 0 && embeddings.every((file) => /\.npz$/i.test(file))) throw unpaired(parquets[0]!, given);
+  if (embeddings.length === 1) {
+    const [only] = embeddings;
+    throw new InputError(
+      only!,
+      /\.npz$/i.test(only!)
+        ? `is one .npz on its own: give it with its DataComp metadata ${baseName(only!).replace(/\.npz$/i, '.parquet')} beside it, or give an image and a text embedding file together`
+        : 'is one embedding file on its own: give the image and the text embedding files together (img or image in one name, txt or text in the other)',
+    );
+  }
+  if (embeddings.length > 2)
+    throw new InputError(
+      embeddings.map(baseName).join(', '),
+      `are more than two plain embedding files: give ${ACCEPTED}`,
+    );
+  if (parquets.length > 1)
+    throw new InputError(
+      parquets.map(baseName).join(', '),
+      'are several metadata files for one image and text pair: give at most one .parquet with them',
+    );
+  return [];
+}
+
+/** Given files' shards in the order their first file was given. */
+function sortByGiven(shards: ResolvedShard[], files: readonly string[]): ResolvedShard[] {
+  return [...shards].sort((a, b) => files.indexOf(a.input) - files.indexOf(b.input));
+}
+
+/** Why a .parquet or .npz (or, given, any file) belongs to no shard. */
+function unpaired(file: string, given: boolean): InputError {
+  if (/\.parquet$/i.test(file))
+    return new InputError(file, `has no embeddings beside it: ${file.replace(/\.parquet$/i, '.npz')} is missing`);
+  if (/\.npz$/i.test(file))
+    return new InputError(file, `has no metadata beside it: ${file.replace(/\.npz$/i, '.parquet')} is missing`);
+  return new InputError(
+    file,
+    `is not part of a shard${given ? ' given with it' : ''}: a plain image/text pair is scored on its own, not with other shards`,
+  );
+}
+
+/** Where part `index` of clip-retrieval kind `kind` sits beside `file`: the same directory, or the layout's sibling folder. */
+function partPath(file: string, kind: 'img_emb' | 'text_emb' | 'metadata', index: string): string {
+  const name = `${kind}_${index}.${kind === 'metadata' ? 'parquet' : 'npy'}`;
+  return joinPath(dirName(file), name);
+}
+
+async function besidePart(
+  fs: FileSystem,
+  file: string,
+  kind: 'img_emb' | 'text_emb' | 'metadata',
+  index: string,
+): Promise<string | undefined> {
+  const flat = partPath(file, kind, index);
+  if (await exists(fs, flat)) return flat;
+  const dir = dirName(file);
+  if (/^(img_emb|text_emb|metadata)$/.test(baseName(dir))) {
+    const folder = joinPath(dirName(dir), kind, baseName(flat));
+    if (await exists(fs, folder)) return folder;
+  }
+  return undefined;
+}
+
+/** An image and a text embedding file (+ metadata): the one named img/image holds the images, txt/text the texts. */
+function plainPair(files: string[], metadata: string | undefined): ResolvedShard {
+  const image = files.find((file) => /(^|[^a-z])(img|image)/i.test(baseName(file)));
+  const text = files.find((file) => file !== image && /(^|[^a-z])(txt|text)/i.test(baseName(file)));
+  if (!image || !text)
+    throw new InputError(
+      files.map(baseName).join(' + '),
+      'two plain files must say which is which: put img or image in one name and txt or text in the other',
+    );
+  return {
+    ref: {
+      name: baseName(image).replace(/\.[^.]+$/, ''),
+      layout: 'pair',
+      files: { image, text, ...(metadata ? { metadata } : {}) },
+    },
+    input: image,
+  };
 }
 
 function checkRowCounts(counts: [string, number][]): void {
@@ -223,6 +464,18 @@ export async function openShard(
   options: DataCompOptions & ClipRetrievalOptions = {},
 ): Promise<Shard> {
   return ref.layout === 'datacomp' ? openDataCompShard(fs, ref, options) : openClipRetrievalShard(fs, ref, options);
+}
+
+/** A plain pair's embedding file: an .npy, or an .npz holding one array. */
+async function openPlainArray(source: ByteSource): Promise<EmbeddingReader> {
+  if (!/\.npz$/i.test(source.name)) return openNpy(source);
+  const npz = await openNpz(source);
+  if (npz.keys.length !== 1)
+    throw new InputError(
+      source.name,
+      `holds ${npz.keys.length} arrays (${npz.keys.join(', ') || 'none'}); an image or text embedding file holds one`,
+    );
+  return npz.open(npz.keys[0]!);
 }
 
 async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCompOptions): Promise<Shard> {
@@ -290,8 +543,8 @@ async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: Cl
   const sources = [await fs.open(ref.files.image), await fs.open(ref.files.text)];
   try {
     if (ref.files.metadata) sources.push(await fs.open(ref.files.metadata));
-    const image = await openNpy(sources[0]!);
-    const text = await openNpy(sources[1]!);
+    const image = await openPlainArray(sources[0]!);
+    const text = await openPlainArray(sources[1]!);
     const metadata = sources[2] ? await openParquet(sources[2]) : undefined;
     const counts: [string, number][] = [
       [ref.files.image, image.rows],

@@ -115,7 +115,11 @@ export async function pathKind(path: string): Promise<'file' | 'directory' | 'mi
     );
   }
   if (isRemotePath(path)) return 'file';
-  const info = await stat(path).catch(() => undefined);
+  const info = await stat(path).catch((error: unknown) => {
+    // Deno's refused read is not a missing file: let the shell say which permission to grant.
+    if (error instanceof Error && /^Requires read access/.test(error.message)) throw error;
+    return undefined;
+  });
   return !info ? 'missing' : info.isDirectory() ? 'directory' : 'file';
 }
 
@@ -129,7 +133,7 @@ export async function outputExists(path: string): Promise<boolean> {
 }
 
 /** The local disk, and s3:// / http(s):// URLs, as a layouts FileSystem. */
-export const nodeFileSystem: FileSystem = { list: listDirectory, open: openFileSource };
+export const nodeFileSystem: FileSystem = { list: listDirectory, open: openFileSource, kind: pathKind };
 
 /** Options for writeFileAtomic. */
 export interface WriteOptions {

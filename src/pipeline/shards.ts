@@ -1,13 +1,12 @@
 /**
- * From the paths on `clipsift score`'s command line to shards, through io's layouts: a directory is a
- * DataComp metadata directory or a clip-retrieval folder; a file `<name>.parquet` or `<name>.npz` is
- * the DataComp shard of that name (its partner must sit beside it).
+ * From the paths on `clipsift score`'s command line to shards, through io's one input resolver
+ * (resolveInputs in src/io/layouts.ts, which the web page uses for dropped files too): DataComp
+ * directories or shard files, clip-retrieval folders or their files flat, or a plain image/text pair.
  */
-import type { Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InputError } from '../io/errors.js';
-import { listShards, openShard, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
+import { openShard, resolveInputs, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
 import { fingerprint } from '../io/fingerprint.js';
 import { nodeFileSystem, openFileSource } from '../io/node-files.js';
 import type { ScoreFile } from '../io/score-file.js';
@@ -30,22 +29,26 @@ export async function openScoreShards(
   const refs: ShardRef[] = [];
   /** Real paths of a shard's files → the argument that named it first. */
   const seenFiles = new Map<string, string>();
-  for (const path of paths) {
-    const repeated = new Map<string, string[]>();
-    for (const ref of await shardRefsOf(path)) {
-      const key =
-        (await realPath(ref.files.image)) + '\0' + (ref.files.metadata ? await realPath(ref.files.metadata) : '');
-      const first = seenFiles.get(key);
-      if (first !== undefined) {
-        // `score x.parquet x.npz` names one shard twice, and says so on purpose: no warning for that.
-        if (first !== path && !isPartnerOf(first, path))
-          repeated.set(first, [...(repeated.get(first) ?? []), ref.name]);
-        continue;
+  /** Argument → (the argument that named them first → names of the shards it repeated). */
+  const repeated = new Map<string, Map<string, string[]>>();
+  for (const { ref, input: path } of await resolveInputs(nodeFileSystem, paths)) {
+    const key =
+      (await realPath(ref.files.image)) + '\0' + (ref.files.metadata ? await realPath(ref.files.metadata) : '');
+    const first = seenFiles.get(key);
+    if (first !== undefined) {
+      // `score x.parquet x.npz` names one shard twice, and says so on purpose: no warning for that.
+      if (first !== path && !isPartnerOf(first, path)) {
+        const byFirst = repeated.get(path) ?? new Map<string, string[]>();
+        byFirst.set(first, [...(byFirst.get(first) ?? []), ref.name]);
+        repeated.set(path, byFirst);
       }
-      seenFiles.set(key, path);
-      refs.push(ref);
+      continue;
     }
-    for (const [first, names] of repeated) {
+    seenFiles.set(key, path);
+    refs.push(ref);
+  }
+  for (const [path, byFirst] of repeated) {
+    for (const [first, names] of byFirst) {
       warn(
         `${path} names shard${names.length === 1 ? '' : 's'} ${names.join(', ')} again (already in ${first}); each shard is scored once`,
       );
@@ -124,41 +127,6 @@ async function realPath(path: string): Promise<string> {
 function isPartnerOf(a: string, b: string): boolean {
   const stem = (p: string) => p.replace(/\.(parquet|npz)$/, '');
   return stem(a) === stem(b) && a !== stem(a) && b !== stem(b);
-}
-
-async function shardRefsOf(path: string): Promise<ShardRef[]> {
-  let info: Stats;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    // Deno's refused read is not a missing file: let the shell say which permission to grant.
-    if (error instanceof Error && /^Requires read access/.test(error.message)) throw error;
-    throw new InputError(path, 'no such file or directory');
-  }
-  if (info.isDirectory()) {
-    const refs = await listShards(nodeFileSystem, path);
-    if (refs.length === 0) throw new InputError(path, 'holds no shards');
-    return refs;
-  }
-  const name = basename(path);
-  const stem = name.replace(/\.(parquet|npz)$/, '');
-  if (stem === name) {
-    throw new InputError(
-      path,
-      'is not a shard: give a DataComp <name>.parquet or <name>.npz (with its partner beside it), or a directory',
-    );
-  }
-  const dir = dirname(path);
-  const npz = join(dir, `${stem}.npz`);
-  const metadata = join(dir, `${stem}.parquet`);
-  for (const partner of [npz, metadata]) {
-    try {
-      await stat(partner);
-    } catch {
-      throw new InputError(path, `is a DataComp shard file but ${partner} is missing`);
-    }
-  }
-  return [{ name: stem, layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz }];
 }
 
 /** A shard file's size and content fingerprint (io/fingerprint.ts), as score files record them. */

@@ -1,6 +1,7 @@
 /**
  * Files from a drop or a file picker, with their paths: dropping a clip-retrieval folder (img_emb/,
- * text_emb/, metadata/) or a DataComp metadata folder must keep the layout's directories.
+ * text_emb/, metadata/) or a DataComp metadata folder keeps the folder and the layout's directories,
+ * so io's resolveInputs sees the folder as the CLI sees a directory argument.
  */
 import type { DroppedFile } from './protocol.js';
 
@@ -11,12 +12,9 @@ export async function filesFromDrop(transfer: DataTransfer): Promise<DroppedFile
     .filter((entry): entry is FileSystemEntry => Boolean(entry));
   if (entries.length === 0) return Array.from(transfer.files, (file) => ({ path: file.name, file }));
   const found: DroppedFile[] = [];
+  // Paths keep the dropped folders' names: each dropped item is one input, as a path on the command line.
   for (const entry of entries) await walk(entry, found);
-  // One folder dropped: it is the layout's root, so its own name is not part of the paths.
-  const single = entries.length === 1 && entries[0]!.isDirectory ? `${entries[0]!.name}/` : null;
-  return single
-    ? found.map(({ path, file }) => ({ path: path.startsWith(single) ? path.slice(single.length) : path, file }))
-    : found;
+  return found;
 }
 
 /** Files chosen with the picker (no folders there). */

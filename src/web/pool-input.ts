@@ -1,19 +1,16 @@
 /**
  * What the scoring worker scores: the built-in sample pool (src/sample), or files the user dropped,
- * opened through src/io's layouts over an in-memory file system of the browser's File objects:
- *
- * - DataComp: `<name>.parquet` + `<name>.npz` pairs;
- * - clip-retrieval: `img_emb_N.npy`, `text_emb_N.npy` (+ `metadata_N.parquet`), dropped flat or as
- *   folders; flat files are placed under img_emb/, text_emb/, metadata/ as the layout expects;
- * - plain files: one image and one text embedding file (.npy/.npz), told apart by img/image and
- *   txt/text in their names.
+ * turned into shards by io's one input resolver (resolveInputs, the same the CLI's `clipsift score`
+ * uses) over an in-memory file system of the browser's File objects. Each dropped item is one input,
+ * as each path is on the command line: a dropped folder is a directory, loose files are files given
+ * together. clipsift's own score files dropped alone are opened to explore, without scoring.
  *
  * Shards are read when scored, one at a time, so the pool is never in memory twice.
  */
 import type { Embeddings } from '../index.js';
 import { InputError } from '../io/errors.js';
 import { memoryFileSystem, type FileSystem } from '../io/file-system.js';
-import { listShards, openEmbeddingFile, openShard, type Arch, type KeyColumns, type Shard } from '../io/layouts.js';
+import { openEmbeddingFile, openShard, resolveInputs, type Arch, type KeyColumns, type Shard } from '../io/layouts.js';
 import type { EmbeddingReader } from '../io/reader.js';
 import {
   CLIP_SCORE_COLUMN,
@@ -111,16 +108,10 @@ function samplePool(): LoadedPool {
 async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPool> {
   if (dropped.length === 0) throw new Error('drop some embedding files first');
   const files = dropped.map(({ file }) => file);
-  const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [placeFile(path), file])));
+  const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [path, file])));
   if (files.every((file) => file.name.endsWith(SCORE_FILE_SUFFIX))) return scoreFilePool(fs, dropped);
-  const embeddingFiles = files.filter((file) => /\.(npy|npz)$/i.test(file.name));
-  const isLayout =
-    files.some((file) => file.name.endsWith('.parquet')) ||
-    files.some((file) => /^(img|text)_emb_\d+\.npy$/.test(file.name));
-  if (!isLayout && embeddingFiles.length === 2) return plainPool(fs, embeddingFiles);
-  if (!isLayout) throw notAPool(files, embeddingFiles);
 
-  const refs = await listShards(fs, '');
+  const refs = (await resolveInputs(fs, droppedInputs(dropped))).map((found) => found.ref);
   const shards: Shard[] = [];
   for (const ref of refs) shards.push(await openShard(fs, ref, { arch }));
   const ids: string[] = [];
@@ -168,7 +159,7 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
 async function scoreFilePool(fs: FileSystem, dropped: DroppedFile[]): Promise<LoadedPool> {
   const files: ScoreFile[] = [];
   for (const { path } of [...dropped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    files.push(await openScoreFile(await fs.open(placeFile(path))));
+    files.push(await openScoreFile(await fs.open(path)));
   }
   const columns = files[0]!.scoreColumns.filter((column) => files.every((file) => file.scoreColumns.includes(column)));
   if (!columns.includes(CLIP_SCORE_COLUMN) || !columns.includes(NEGCLIP_LOSS_COLUMN)) {
@@ -210,77 +201,9 @@ async function scoreFilePool(fs: FileSystem, dropped: DroppedFile[]): Promise<Lo
   };
 }
 
-/** Why files that are no layout and no pair of plain files cannot be scored, naming them. */
-function notAPool(files: File[], embeddingFiles: File[]): InputError {
-  const names = files.map((file) => file.name).join(', ');
-  if (embeddingFiles.length === 1) {
-    const [only] = embeddingFiles;
-    return new InputError(
-      only!.name,
-      /\.npz$/i.test(only!.name)
-        ? `is one .npz on its own: drop it with its DataComp metadata ${only!.name.replace(/\.npz$/i, '.parquet')}, or drop an image and a text embedding file together`
-        : 'is one embedding file on its own: drop the image and the text embedding files together (img or image in one name, txt or text in the other)',
-    );
-  }
-  if (embeddingFiles.length === 0) {
-    return new InputError(
-      names,
-      'holds no embedding files: drop .npy or .npz embeddings (DataComp .parquet + .npz, clip-retrieval img_emb/text_emb .npy, or an image and a text .npy)',
-    );
-  }
-  return new InputError(
-    names,
-    'are more than two plain embedding files: drop DataComp .parquet + .npz pairs, clip-retrieval files, or one image and one text file',
-  );
-}
-
-/** Where a dropped file sits in the layout's directory structure: folders as dropped, loose clip-retrieval files in their folders. */
-function placeFile(path: string): string {
-  if (path.includes('/')) return path;
-  if (/^img_emb_\d+\.npy$/.test(path)) return `img_emb/${path}`;
-  if (/^text_emb_\d+\.npy$/.test(path)) return `text_emb/${path}`;
-  if (/^metadata_\d+\.parquet$/.test(path)) return `metadata/${path}`;
-  return path;
-}
-
-/** Two plain embedding files: the one named img/image holds the images, txt/text the captions. */
-async function plainPool(fs: FileSystem, files: File[]): Promise<LoadedPool> {
-  const image = files.find((file) => /(^|[^a-z])(img|image)/i.test(file.name));
-  const text = files.find((file) => file !== image && /(^|[^a-z])(txt|text)/i.test(file.name));
-  if (!image || !text) {
-    throw new InputError(
-      files.map((file) => file.name).join(' + '),
-      'two plain files must say which is which: put img or image in one name and txt or text in the other',
-    );
-  }
-  const img = await openEmbeddingFile(fs, image.name);
-  const txt = await openEmbeddingFile(fs, text.name);
-  if (img.rows !== txt.rows)
-    throw new InputError(text.name, `has ${txt.rows} rows but ${image.name} has ${img.rows}; rows must be aligned`);
-  const stem = image.name.replace(/\.[^.]+$/, '');
-  return {
-    source: `${image.name} + ${text.name}`,
-    rows: img.rows,
-    ids: Array.from({ length: img.rows }, (_, row) => `${image.name}:${row}`),
-    hasUids: false,
-    uids: null,
-    captions: new Array<string | null>(img.rows).fill(null),
-    urls: new Array<string | null>(img.rows).fill(null),
-    kinds: null,
-    sample: null,
-    shards: [
-      {
-        name: stem,
-        rows: img.rows,
-        dim: img.dim,
-        imageName: image.name,
-        read: async () => ({ img: await readAll(img), txt: await readAll(txt) }),
-      },
-    ],
-    target: null,
-    targetDescription: null,
-    scores: null,
-  };
+/** The dropped items, as command-line inputs: each dropped folder (its top-level name), and each loose file. */
+function droppedInputs(dropped: DroppedFile[]): string[] {
+  return [...new Set(dropped.map(({ path }) => path.split('/')[0]!))];
 }
 
 /** One string per row from the shard's key columns: the uid, the key, or "file:row". */

@@ -4,7 +4,7 @@
  * engine's thread pool when the page is cross-origin isolated.
  */
 
-/** A dropped file and its path inside what was dropped ('img_emb/img_emb_0.npy', or just its name). */
+/** A dropped file and its path in the drop: under the dropped folder's name ('clip/img_emb/img_emb_0.npy'), or just its name. */
 export interface DroppedFile {
   path: string;
   file: File;

@@ -23,6 +23,7 @@ import { writeParquetTable } from '../../src/io/parquet.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { scoreSamplePool } from '../../src/sample/demo.js';
 import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
+import { writeInputCases } from '../cli/input-cases.js';
 import { launchChromium } from './browser.js';
 import { startServeDemo, type RunningDemo } from './serve.js';
 
@@ -368,6 +369,40 @@ describe('browser demo on a plain pair of .npy files', () => {
   });
 });
 
+describe('browser demo on the inputs clipsift score takes', () => {
+  // The same files test/cli/score-inputs.test.ts gives the CLI (test/cli/input-cases.ts), dropped loose.
+  const cases = writeInputCases(join(work, 'inputs'));
+
+  it('scores each accepted case as clipsift score does, bit for bit, and refuses the rest with its message', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    for (const input of cases) {
+      const out = join(work, `inputs-scores-${cases.indexOf(input)}`);
+      const cli = await runChild(process.execPath, [BIN, 'score', ...input.inputs, '--out', out, '--threads', '1']);
+      await page.setInputFiles('#pool-input', input.inputs);
+      await page.click('#score-button');
+      await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
+      if (input.error) {
+        expect(cli.code, input.title).toBe(1);
+        // The CLI names files by their paths, the page by their names in the drop.
+        expect(cli.stderr.split(`${input.dir}/`).join(''), input.title).toBe(`clipsift score: ${input.error}\n`);
+        expect(await page.getAttribute('body', 'data-state'), input.title).toBe('error');
+        expect(await page.textContent('#error'), input.title).toBe(input.error);
+        continue;
+      }
+      expect(cli.code, `${input.title}: ${cli.stderr}`).toBe(0);
+      expect(await page.getAttribute('body', 'data-state'), input.title).toBe('ready');
+      const scores = await readScoreFile(join(out, `${input.shard}.scores.parquet`));
+      const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+      for (const column of ['clip_score', 'negclip_loss']) {
+        const want = Float32Array.from(scores.rows, (row) => row[column] as number);
+        expect(csvColumnBits(csv, column), `${input.title}: ${column}`).toEqual(new Uint32Array(want.buffer));
+      }
+    }
+    await page.close();
+  });
+});
+
 describe('browser demo on broken files', () => {
   it('names the file and the problem, then scores the next drop', async () => {
     const { dir } = makeDataCompDir([{ name: 'broken', rows: 50, seed: 31 }]);
@@ -506,11 +541,11 @@ describe('browser demo page states', () => {
     for (const [file, message] of [
       [
         join(dir, 'alone.npz'),
-        'alone.npz: is one .npz on its own: drop it with its DataComp metadata alone.parquet, or drop an image and a text embedding file together',
+        'alone.npz: is one .npz on its own: give it with its DataComp metadata alone.parquet beside it, or give an image and a text embedding file together',
       ],
       [
         join(work, 'notes.txt'),
-        'notes.txt: holds no embedding files: drop .npy or .npz embeddings (DataComp .parquet + .npz, clip-retrieval img_emb/text_emb .npy, or an image and a text .npy)',
+        'notes.txt: is not an embedding or metadata file: give DataComp <name>.parquet + <name>.npz, clip-retrieval img_emb_N.npy + text_emb_N.npy (+ metadata_N.parquet) flat or in img_emb/ text_emb/ metadata/, or one image and one text .npy (+ a metadata .parquet)',
       ],
     ]) {
       await page.setInputFiles('#pool-input', file!);
