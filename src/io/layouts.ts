@@ -25,6 +25,7 @@ import { openNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import { openParquet, type EmbeddingColumnOptions, type ParquetInput, type RowRange } from './parquet.js';
 import type { EmbeddingReader } from './reader.js';
+import { RUN_STATS_FILE, SHARD_STATS_SUFFIX } from './run-stats.js';
 import { openSafetensors } from './safetensors.js';
 import type { ByteSource } from './source.js';
 import { openTorchFile } from './torch.js';
@@ -91,9 +92,17 @@ const SCORE_FILE_SUFFIX = '.scores.parquet';
 /** Temporaries of node-files.ts writeFileAtomic: `.<name>.<pid>.<hex>.tmp`. */
 const ATOMIC_TEMPORARY = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 
-/** Whether a directory entry is clipsift's own output (a score file or a write in progress) rather than input. */
-function isClipsiftOutput(name: string): boolean {
-  return name.endsWith(SCORE_FILE_SUFFIX) || ATOMIC_TEMPORARY.test(name);
+/**
+ * Whether a file name is clipsift's own output (a score file, a stats record, a write in progress)
+ * rather than input: skipped in input directories, refused as an input file.
+ */
+export function isClipsiftOutput(name: string): boolean {
+  return (
+    name.endsWith(SCORE_FILE_SUFFIX) ||
+    name.endsWith(SHARD_STATS_SUFFIX) ||
+    name === RUN_STATS_FILE ||
+    ATOMIC_TEMPORARY.test(name)
+  );
 }
 
 /** Tell the two directory layouts apart by their entries. */

@@ -10,7 +10,15 @@
 import type { Embeddings } from '../index.js';
 import { InputError } from '../io/errors.js';
 import { memoryFileSystem, type FileSystem } from '../io/file-system.js';
-import { openEmbeddingFile, openShard, resolveInputs, type Arch, type KeyColumns, type Shard } from '../io/layouts.js';
+import {
+  isClipsiftOutput,
+  openEmbeddingFile,
+  openShard,
+  resolveInputs,
+  type Arch,
+  type KeyColumns,
+  type Shard,
+} from '../io/layouts.js';
 import type { EmbeddingReader } from '../io/reader.js';
 import {
   CLIP_SCORE_COLUMN,
@@ -109,7 +117,12 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   if (dropped.length === 0) throw new Error('drop some embedding files first');
   const files = dropped.map(({ file }) => file);
   const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [path, file])));
-  if (files.every((file) => file.name.endsWith(SCORE_FILE_SUFFIX))) return scoreFilePool(fs, dropped);
+  // A score directory's files (score files, and the stats records beside them): explore the scores.
+  if (files.some((file) => file.name.endsWith(SCORE_FILE_SUFFIX)) && files.every((file) => isClipsiftOutput(file.name)))
+    return scoreFilePool(
+      fs,
+      dropped.filter(({ file }) => file.name.endsWith(SCORE_FILE_SUFFIX)),
+    );
 
   const refs = (await resolveInputs(fs, droppedInputs(dropped))).map((found) => found.ref);
   const shards: Shard[] = [];

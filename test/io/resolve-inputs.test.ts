@@ -88,6 +88,10 @@ describe('resolveInputs: what is accepted', () => {
       'pool/a.parquet': uidParquet(5),
       'pool/a.npz': fixtureBytes('datacomp_stored.npz'),
       'pool/target.npy': npy(3),
+      // clipsift's own outputs, if --out was the input directory once: not inputs.
+      'pool/a.scores.parquet': new Uint8Array(3),
+      'pool/a.stats.json': new Uint8Array(3),
+      'pool/_stats.json': new Uint8Array(3),
     };
     const shard = (name: string, input: string) => ({
       name,
@@ -164,6 +168,7 @@ describe('resolveInputs: one line naming the file for what is refused', () => {
         ['x.scores.parquet'],
         'x.scores.parquet: is an output of clipsift score',
       ],
+      [{ '_stats.json': new Uint8Array(3) }, ['_stats.json'], '_stats.json: is an output of clipsift score'],
       [{ 'd/notes.txt': new Uint8Array(3) }, ['d'], /^d: is neither a DataComp metadata directory/],
       [{}, ['nope'], 'nope: no such file or directory'],
       [
