@@ -11,6 +11,8 @@ import { openFileSource } from '../io/node-files.js';
 import { openNpy, type NpyArray } from '../io/npy.js';
 import { openNpz } from '../io/npz.js';
 import { openParquet } from '../io/parquet.js';
+import { openSafetensors } from '../io/safetensors.js';
+import { openTorchFile } from '../io/torch.js';
 import type { EmbeddingReader } from '../io/reader.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './command.js';
@@ -20,7 +22,8 @@ import { gatherRowStats, listRows, type RowStats } from '../pipeline/rows.js';
 
 const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--quiet]
 
-Describes .npy, .npz and .parquet files (a directory: every such file in it, recursively):
+Describes .npy, .npz, .parquet, .pt/.pth (torch.save) and .safetensors files (a directory: every
+such file in it, recursively):
 rows, dim and dtype of each embedding array, its L2 norm range, and the rows holding NaN/Inf
 or all zeros. Parquet files also list their columns; only numeric vector columns of one fixed
 length are embeddings (a list of lists such as face_bboxes is not). A file that cannot be read is
@@ -34,7 +37,7 @@ options:
 
 /** One embedding matrix's description. */
 export interface ArrayReport {
-  /** npz key or parquet column; null for an .npy. */
+  /** npz key, parquet column, or tensor key ('' for a bare .pt tensor); null for an .npy. */
   key: string | null;
   rows: number;
   dim: number;
@@ -56,7 +59,7 @@ export interface ArrayReport {
 /** One file's description. */
 export interface FileReport {
   file: string;
-  kind: 'npy' | 'npz' | 'parquet';
+  kind: FileKind;
   bytes: number;
   /** Parquet only: row count and column names. */
   table?: { rows: number; columns: string[] };
@@ -65,13 +68,18 @@ export interface FileReport {
   skipped: { key: string; reason: string }[];
 }
 
+type FileKind = 'npy' | 'npz' | 'parquet' | 'pt' | 'safetensors';
+
+/** Element types of tensors as inspect names them. */
+const TENSOR_DTYPE_NAMES = { f2: 'float16', f4: 'float32', f8: 'float64', bf16: 'bfloat16' } as const;
+
 /** Describes the file at `path`; reads all rows unless `headersOnly`. */
 export async function inspectFile(
   path: string,
   options: { headersOnly: boolean; quiet: boolean },
 ): Promise<FileReport> {
   const kind = embeddingFileKind(path);
-  if (!kind) throw new InputError(path, 'not an .npy, .npz or .parquet file');
+  if (!kind) throw new InputError(path, 'not an .npy, .npz, .parquet, .pt/.pth or .safetensors file');
   const source = await openFileSource(path);
   const report: FileReport = { file: path, kind, bytes: source.size, arrays: [], skipped: [] };
   const describe = async (reader: EmbeddingReader, key: string | null, dtype: string) => {
@@ -87,6 +95,23 @@ export async function inspectFile(
         try {
           const array = await npz.open(key);
           await describe(array, key, dtypeName(array));
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          report.skipped.push({ key, reason: error.problem });
+        }
+      }
+    } else if (kind === 'pt' || kind === 'safetensors') {
+      // Tensors only: the .pt pickle is read by io/torch.ts's data-only reader (it refuses any other object).
+      const file = kind === 'pt' ? await openTorchFile(source) : await openSafetensors(source);
+      for (const key of file.keys) {
+        try {
+          const tensor = await file.open(key);
+          const dtype = (tensor as EmbeddingReader & { sourceDtype?: keyof typeof TENSOR_DTYPE_NAMES }).sourceDtype;
+          await describe(
+            tensor,
+            key,
+            dtype ? TENSOR_DTYPE_NAMES[dtype] : tensor.dtype === 'f2' ? 'float16' : 'float32',
+          );
         } catch (error) {
           if (!(error instanceof InputError)) throw error;
           report.skipped.push({ key, reason: error.problem });
@@ -167,7 +192,7 @@ export function formatReport(report: FileReport): string {
   const lines = [`${report.file}: ${report.kind}, ${formatCount(report.bytes)} bytes`];
   if (report.table) lines.push(`  ${formatCount(report.table.rows)} rows; columns: ${report.table.columns.join(', ')}`);
   for (const array of report.arrays) {
-    const name = array.key === null ? '' : `${array.key}: `;
+    const name = array.key === null || array.key === '' ? '' : `${array.key}: `;
     let line = `  ${name}${formatCount(array.rows)} × ${array.dim} ${array.dtype}`;
     const s = array.stats;
     if (s) {
@@ -186,8 +211,10 @@ export function formatReport(report: FileReport): string {
 }
 
 /** The kind of an embedding file from its extension, or undefined for anything else. */
-function embeddingFileKind(path: string): 'npy' | 'npz' | 'parquet' | undefined {
+function embeddingFileKind(path: string): FileKind | undefined {
   const ext = extname(path).toLowerCase();
+  if (ext === '.pt' || ext === '.pth') return 'pt';
+  if (ext === '.safetensors') return 'safetensors';
   return ext === '.npy' ? 'npy' : ext === '.npz' ? 'npz' : ext === '.parquet' ? 'parquet' : undefined;
 }
 
@@ -228,7 +255,7 @@ export const command: Command = {
     let failed = 0;
     for (const path of positionals) {
       const found = await findEmbeddingFiles(path);
-      if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz or .parquet files');
+      if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz, .parquet, .pt or .safetensors files');
       for (const file of found) {
         let report: FileReport;
         try {

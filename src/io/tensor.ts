@@ -33,7 +33,7 @@ export interface TensorLayout {
  */
 export function openTensor(
   layout: TensorLayout,
-): EmbeddingReader & { readRows(start: number, count: number): Promise<RowData> } {
+): EmbeddingReader & { readRows(start: number, count: number): Promise<RowData>; sourceDtype: TensorDtype } {
   const { name, source, dtype, offset } = layout;
   const { rows, dim } = matrixShape(name, layout.shape);
   const strides = layout.shape.length === 2 ? layout.strides : [0, layout.strides[0] ?? 1];
@@ -66,6 +66,7 @@ export function openTensor(
     rows,
     dim,
     dtype: dtype === 'f2' ? 'f2' : 'f4',
+    sourceDtype: dtype,
     readRows,
     readRowChunks: (chunkRows) => chunksByRandomAccess(rows, chunkRows, readRows),
   };
