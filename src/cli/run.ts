@@ -4,7 +4,8 @@
  * `clipsift score --target …` + `clipsift select` with the same steps, for the NormSim work of the
  * survivors alone. A thin shell: scoring is `score`'s (runScore), the cut and the subset are
  * src/pipeline/recipe.ts over src/select's steps, NormSim on survivors is the task runner's
- * (src/pipeline/task.ts).
+ * (src/pipeline/task.ts). With --queue every stage runs on
+ * `clipsift worker`s as BullMQ flows (src/cluster/flow.ts, src/cli/run-queue.ts).
  */
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
@@ -44,8 +45,12 @@ options:
                           writes them), <normsim column>/<shard>.scores.parquet (NormSim of the
                           survivors), and subset.npy                                    [required]
   --subset FILE           the subset file to write (rewritten by every run)   [<out>/subset.npy]
+  --queue redis://HOST:PORT[/DB]   run every stage on \`clipsift worker\`s: flow 1 = negCLIPLoss jobs
+                          then the threshold job, flow 2 = NormSim-on-survivors jobs then the subset
+                          job; --simd auto means baseline here, so every worker writes the same bytes
+  --attempts <n>          with --queue: tries per job before it counts as failed          [3]
   every option of clipsift score (--target, --target-key, --p, --arch, --batch-size, --seed,
-  --threads, --simd, --precision, --skip-invalid, --normalize, --force, --quiet, ...) except --shard and --queue
+  --threads, --simd, --precision, --skip-invalid, --normalize, --force, --quiet, ...) except --shard and --detach
 
 A re-run resumes: score files and survivor files computed with the same parameters are kept.`;
 
@@ -83,10 +88,6 @@ export function parseRunOptions(argv: string[]): RunOptions {
   if (score.extraArchs.length > 0)
     throw new UsageError('run scores one embedding pair: give one --arch (clipsift score scores several)');
   if (score.shard) throw new UsageError('--shard is not for run: the threshold is global, so run needs the whole pool');
-  if (score.queue)
-    throw new UsageError(
-      '--queue is not available for run yet: run it on one machine, or use score --queue, then select',
-    );
   if (score.detach)
     throw new UsageError('--detach is not for run: the submitter starts each stage when the one before it is done');
   const planned = parseSelectOptions([score.out, '--out', subset ?? 'subset.npy', ...stepArgs]);
@@ -112,6 +113,10 @@ export async function runRun(options: RunOptions): Promise<number> {
   const say = (line: string) => {
     if (!score.quiet) process.stderr.write(`run: ${line}\n`);
   };
+  if (score.queue) {
+    const { runThroughQueue } = await import('./run-queue.js');
+    return runThroughQueue(options, steps, normSim);
+  }
   const started = performance.now();
   // 1. negCLIPLoss on every shard: clipsift score without the target, into the run's directory.
   say('negCLIPLoss on every shard');

@@ -6,6 +6,7 @@
 import process from 'node:process';
 import type { SandboxedJob } from 'bullmq';
 import { ShardTaskRunner } from '../pipeline/task.js';
+import { isRunJob, runStageJob, type RunJobData } from './flow.js';
 import type { ScoreJobData } from './queue.js';
 
 /** Kernel threads, set by `clipsift worker --threads` before BullMQ starts this thread. */
@@ -17,12 +18,17 @@ function threadsFromEnvironment(): number | 'auto' {
 
 let runner: ShardTaskRunner | undefined;
 
-/** Scores the job's shard; the return value (rows, already done) becomes the job's result. */
-export default async function processScoreJob(job: SandboxedJob<ScoreJobData>) {
+/**
+ * Scores the job's shard, or runs a stage of `clipsift run` (src/cluster/flow.ts); the return value
+ * (rows, already done; a stage's result) becomes the job's result.
+ */
+export default async function processScoreJob(job: SandboxedJob<ScoreJobData | RunJobData>) {
   runner ??= new ShardTaskRunner(threadsFromEnvironment(), (message) =>
     process.stderr.write(`clipsift worker: warning: ${message}\n`),
   );
-  const total = job.data.rows;
+  const data = job.data;
+  if (isRunJob(data)) return runStageJob(data, runner);
+  const total = data.rows;
   let done = 0;
   let reportedAt = 0;
   const progress = {
@@ -38,5 +44,5 @@ export default async function processScoreJob(job: SandboxedJob<ScoreJobData>) {
       }
     },
   };
-  return runner.run(job.data.task, progress);
+  return runner.run(data.task, progress);
 }

@@ -6,6 +6,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import type { ShardTaskResult } from '../pipeline/task.js';
+import { describeJob, isRunJob, type RunJobData } from './flow.js';
 import {
   connectionOptions,
   DEFAULT_LOCKS,
@@ -35,7 +36,7 @@ export async function startWorker(options: WorkerOptions): Promise<{ stop(): Pro
   process.env.CLIPSIFT_WORKER_THREADS = String(options.threads);
   const locks = options.locks ?? DEFAULT_LOCKS;
   const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
-  const worker = new Worker<ScoreJobData, ShardTaskResult>(SCORE_QUEUE, processor, {
+  const worker = new Worker<ScoreJobData | RunJobData, unknown>(SCORE_QUEUE, processor, {
     connection: connectionOptions(options.location, true),
     concurrency: options.concurrency,
     useWorkerThreads: true,
@@ -49,11 +50,20 @@ export async function startWorker(options: WorkerOptions): Promise<{ stop(): Pro
   let lastError = '';
   worker.on('active', (job) => {
     started.set(job.id!, Date.now());
-    options.log(`scoring ${job.data.task.ref.name} (${job.data.rows} rows)`);
+    options.log(
+      isRunJob(job.data)
+        ? `running ${describeJob(job.data)}`
+        : `scoring ${job.data.task.ref.name} (${job.data.rows} rows)`,
+    );
   });
-  worker.on('completed', (job, result) => {
+  worker.on('completed', (job, value) => {
     const seconds = ((Date.now() - (started.get(job.id!) ?? Date.now())) / 1000).toFixed(1);
     started.delete(job.id!);
+    if (isRunJob(job.data)) {
+      options.log(`${describeJob(job.data)}: done in ${seconds} s`);
+      return;
+    }
+    const result = value as ShardTaskResult;
     options.log(
       result.alreadyDone
         ? `${result.shard}: score file already complete`
@@ -65,7 +75,7 @@ export async function startWorker(options: WorkerOptions): Promise<{ stop(): Pro
     started.delete(job.id!);
     const left = (job.opts.attempts ?? 1) - job.attemptsMade;
     options.log(
-      `${job.data.task.ref.name}: failed (attempt ${job.attemptsMade}${left > 0 ? `, ${left} left` : ', no more'}): ${oneLine(error.message)}`,
+      `${describeJob(job.data)}: failed (attempt ${job.attemptsMade}${left > 0 ? `, ${left} left` : ', no more'}): ${oneLine(error.message)}`,
     );
   });
   worker.on('error', (error) => {

@@ -1,0 +1,96 @@
+/**
+ * `clipsift run --queue`: the run's stages as BullMQ flows on the `clipsift worker`s
+ * (src/cluster/flow.ts); this process plans the shards, enqueues, and waits for the subset.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import process from 'node:process';
+import { OutputError } from '../io/errors.js';
+import { scoreFileName } from '../io/score-file.js';
+import { scoreFileState, shardParameters } from '../pipeline/plan.js';
+import type { RecipeSteps } from '../pipeline/recipe.js';
+import { openScoreShards } from '../pipeline/shards.js';
+import { loadTarget } from '../pipeline/target.js';
+import type { ShardTask } from '../pipeline/task.js';
+import { clipsiftVersion } from '../pipeline/version.js';
+import { UsageError } from './args.js';
+import { formatCount, formatDuration } from './progress.js';
+import type { RunOptions } from './run.js';
+import { formatRunSummary } from './run.js';
+import { shardTaskOf } from './score-queue.js';
+
+/** Runs `clipsift run` on the cluster; resolves to the exit code. */
+export async function runThroughQueue(
+  options: RunOptions,
+  steps: RecipeSteps,
+  normSim: string | null,
+): Promise<number> {
+  const { score } = options;
+  const { parseRedisUrl } = await import('../cluster/queue.js');
+  const { submitRun } = await import('../cluster/flow.js');
+  let location: ReturnType<typeof parseRedisUrl>;
+  try {
+    location = parseRedisUrl(score.queue!);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const say = (line: string) => {
+    if (!score.quiet) process.stderr.write(`run: ${line}\n`);
+  };
+  const started = performance.now();
+  const shards = await openScoreShards(score.inputs, {
+    arch: score.arch,
+    keyColumn: score.keyColumn,
+    ...(score.imageKey !== undefined ? { imageKey: score.imageKey, textKey: score.textKey! } : {}),
+  });
+  mkdirSync(score.out, { recursive: true });
+  // Workers on other machines and runtimes must write the same bytes: the variant is pinned here.
+  const simd = score.simd === 'relaxed' ? 'relaxed' : 'baseline';
+  const target = normSim ? await loadTarget(score.target, score.targetKey, score.normalize) : undefined;
+  const base = { ...score, queue: score.queue!, runShards: shards.length };
+  const negclip: { task: ShardTask; rows: number }[] = [];
+  const survivorTasks: Record<string, ShardTask> = {};
+  for (const shard of shards) {
+    const outPath = join(score.out, scoreFileName(shard.name));
+    const state = await scoreFileState(outPath, shardParameters(shard, score, null), simd);
+    if (state.kind === 'different')
+      throw new OutputError(
+        outPath,
+        `exists with other parameters: ${state.differences.join(', ')}; remove it or use another --out`,
+      );
+    if (state.kind !== 'done')
+      negclip.push({
+        task: shardTaskOf(shard, { ...base, target: [], targetKey: undefined, p: Infinity }, undefined, simd),
+        rows: shard.img.rows,
+      });
+    if (target) survivorTasks[shard.name] = shardTaskOf(shard, base, target, simd);
+  }
+  const outcome = await submitRun({
+    location,
+    spec: {
+      id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
+      out: resolve(score.out),
+      shards: shards.map((s) => s.name),
+      steps,
+      normSim,
+      subset: resolve(options.subset),
+      clipsiftVersion: clipsiftVersion(),
+    },
+    negclip,
+    survivorTasks,
+    attempts: score.attempts,
+    onStage: say,
+  });
+  if (!outcome.ok) {
+    process.stderr.write(`clipsift run: the ${outcome.stage} stage failed on the cluster:\n`);
+    for (const { job, reason } of outcome.failed)
+      process.stderr.write(`  ${job}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+    return 1;
+  }
+  process.stdout.write(`${formatRunSummary(outcome.subset)}\n`);
+  say(
+    `done on the cluster in ${formatDuration((performance.now() - started) / 1000)} (${formatCount(negclip.length)} shards scored)`,
+  );
+  return 0;
+}

@@ -1,0 +1,239 @@
+/**
+ * `clipsift run --queue`: the recipe as two BullMQ flows on the score queue, run by the same
+ * `clipsift worker`s (and the same sandboxed processor) as `score --queue`. Node-only adapter.
+ *
+ *   flow 1: threshold (parent) ← negCLIPLoss of every shard still without its score file (children)
+ *   flow 2: subset (parent)    ← NormSim of each shard's survivors (children, one per shard with survivors)
+ *
+ * A parent runs once all its children completed (BullMQ's flows); a child that fails for good fails its
+ * parent (failParentOnFailure). The submitter adds flow 2 once the threshold job returned its cuts, and
+ * prints the subset job's summary. Every job writes files atomically and deterministically, and checks
+ * what is already on disk first, so a job taken over from a killed worker, or run again, writes the
+ * same bytes. Job ids carry a per-submission id: a new submission never picks up an old run's results.
+ */
+import { FlowProducer, type Job, type Queue } from 'bullmq';
+import {
+  type RecipeSteps,
+  subsetStep,
+  thresholdStep,
+  type SubsetResult,
+  type ThresholdResult,
+} from '../pipeline/recipe.js';
+import type { ShardTask, ShardTaskRunner, SurvivorTask } from '../pipeline/task.js';
+import { clipsiftVersion } from '../pipeline/version.js';
+import { connectionOptions, SCORE_QUEUE, scoreJobOptions, type RedisLocation, type ScoreJobData } from './queue.js';
+import { openScoreQueue } from './submit.js';
+
+/** What every job of one run agrees on. */
+export interface RunSpec {
+  /** This submission's id (job ids derive from it). */
+  id: string;
+  /** The run's directory, as every worker sees it. */
+  out: string;
+  /** Every shard of the run. */
+  shards: string[];
+  steps: RecipeSteps;
+  /** The NormSim column, or null without a target. */
+  normSim: string | null;
+  /** The subset file to write. */
+  subset: string;
+  clipsiftVersion: string;
+}
+
+/** The threshold job (flow 1's parent). */
+export interface ThresholdJobData {
+  kind: 'threshold';
+  run: RunSpec;
+}
+
+/** A NormSim-on-survivors job (a child of flow 2). */
+export interface SurvivorJobData {
+  kind: 'survivors';
+  task: SurvivorTask;
+  /** Survivors in the shard, for progress. */
+  rows: number;
+}
+
+/** The subset job (flow 2's parent). */
+export interface SubsetJobData {
+  kind: 'subset';
+  run: RunSpec;
+}
+
+/** Any job of a run (score jobs, flow 1's children, carry no kind). */
+export type RunJobData = ThresholdJobData | SurvivorJobData | SubsetJobData;
+
+/** True for the jobs of a run's stages (as opposed to shard score jobs). */
+export function isRunJob(data: unknown): data is RunJobData {
+  return typeof data === 'object' && data !== null && 'kind' in data;
+}
+
+/** Runs one stage job in a worker (src/cluster/processor.ts dispatches here). */
+export async function runStageJob(data: RunJobData, runner: ShardTaskRunner) {
+  if (data.kind === 'survivors') return runner.runSurvivors(data.task);
+  if (data.run.clipsiftVersion !== clipsiftVersion())
+    throw new Error(
+      `this worker runs clipsift ${clipsiftVersion()} but the run was submitted with clipsift ${data.run.clipsiftVersion}`,
+    );
+  const files = { shards: data.run.shards, out: data.run.out };
+  if (data.kind === 'threshold') return thresholdStep(files, data.run.steps);
+  return subsetStep(files, data.run.steps, data.run.normSim, { path: data.run.subset, force: true });
+}
+
+/** A short name of a job for worker logs. */
+export function describeJob(data: ScoreJobData | RunJobData): string {
+  if (!isRunJob(data)) return data.task.ref.name;
+  if (data.kind === 'survivors') return `${data.task.shard.ref.name} NormSim of ${data.rows} survivors`;
+  return `${data.kind} of ${data.run.shards.length} shards`;
+}
+
+/** What the submitter needs for a run. */
+export interface RunSubmission {
+  location: RedisLocation;
+  spec: RunSpec;
+  /** negCLIPLoss tasks of the shards whose score file is not complete yet. */
+  negclip: { task: ShardTask; rows: number }[];
+  /** Per shard, its task with the target (for NormSim on its survivors). */
+  survivorTasks: Record<string, ShardTask>;
+  attempts: number;
+  pollMs?: number;
+  /** A line about a stage: started, progress, done. */
+  onStage?(line: string): void;
+}
+
+/** A job that failed for good, with its reason. */
+export interface FailedJob {
+  job: string;
+  reason: string;
+}
+
+/** The outcome of a run on the cluster. */
+export type RunOutcome =
+  | { ok: true; threshold: ThresholdResult; subset: SubsetResult }
+  | { ok: false; stage: string; failed: FailedJob[] };
+
+/** Submits the run's two flows one after the other and waits for the subset. */
+export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
+  const connection = connectionOptions(options.location, false);
+  const flows = new FlowProducer({ connection });
+  const queue = openScoreQueue(options.location);
+  flows.on('error', () => {});
+  queue.on('error', () => {});
+  try {
+    await queue.waitUntilReady();
+    const { spec, attempts } = options;
+    const childOptions = (jobId: string) => ({ ...scoreJobOptions(jobId, attempts), failParentOnFailure: true });
+
+    // Flow 1: negCLIPLoss children, threshold parent.
+    const thresholdId = `run-${spec.id}-threshold`;
+    const negclipIds = options.negclip.map((_, k) => `run-${spec.id}-negclip-${k}`);
+    const flow1 = () =>
+      flows.add({
+        name: 'threshold',
+        queueName: SCORE_QUEUE,
+        data: { kind: 'threshold', run: spec } satisfies ThresholdJobData,
+        opts: { ...scoreJobOptions(thresholdId, attempts) },
+        children: options.negclip.map(({ task, rows }, k) => ({
+          name: task.ref.name,
+          queueName: SCORE_QUEUE,
+          data: { task, rows } satisfies ScoreJobData,
+          opts: childOptions(negclipIds[k]!),
+        })),
+      });
+    await flow1();
+    options.onStage?.(
+      `negCLIPLoss: ${options.negclip.length} shard job${options.negclip.length === 1 ? '' : 's'} enqueued (${spec.shards.length - options.negclip.length} already scored), then the threshold`,
+    );
+    const first = await waitFor<ThresholdResult>(queue, thresholdId, negclipIds, flow1, options);
+    if (!first.ok) return { ok: false, stage: 'negCLIPLoss and threshold', failed: first.failed };
+    const threshold = first.value;
+    options.onStage?.(
+      `threshold: ${threshold.survivors} of ${threshold.pool} rows survive the steps before ${spec.normSim ?? 'the end'}`,
+    );
+
+    // Flow 2: NormSim-on-survivors children, subset parent.
+    const subsetId = `run-${spec.id}-subset`;
+    const withSurvivors = spec.normSim
+      ? spec.shards.filter((shard) => (threshold.survivorsPerShard[shard] ?? 0) > 0)
+      : [];
+    const survivorIds = withSurvivors.map((_, k) => `run-${spec.id}-normsim-${k}`);
+    const flow2 = () =>
+      flows.add({
+        name: 'subset',
+        queueName: SCORE_QUEUE,
+        data: { kind: 'subset', run: spec } satisfies SubsetJobData,
+        opts: { ...scoreJobOptions(subsetId, attempts) },
+        children: withSurvivors.map((shard, k) => ({
+          name: shard,
+          queueName: SCORE_QUEUE,
+          data: {
+            kind: 'survivors',
+            task: { shard: options.survivorTasks[shard]!, cuts: threshold.cuts[shard]! },
+            rows: threshold.survivorsPerShard[shard]!,
+          } satisfies SurvivorJobData,
+          opts: childOptions(survivorIds[k]!),
+        })),
+      });
+    await flow2();
+    if (spec.normSim)
+      options.onStage?.(`NormSim: ${withSurvivors.length} shard jobs of survivors enqueued, then the subset`);
+    const second = await waitFor<SubsetResult>(queue, subsetId, survivorIds, flow2, options);
+    if (!second.ok) return { ok: false, stage: 'NormSim on survivors and subset', failed: second.failed };
+    return { ok: true, threshold, subset: second.value };
+  } finally {
+    await flows.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Waits for the parent job `id` of a flow whose children are `children`. A parent that vanished (Redis
+ * restarted without its data) gets its flow added again (`again`: the same job ids; children whose files
+ * are complete finish at once). Resolves to the parent's return value, or the jobs that failed.
+ */
+async function waitFor<T>(
+  queue: Queue,
+  id: string,
+  children: string[],
+  again: () => Promise<unknown>,
+  options: RunSubmission,
+): Promise<{ ok: true; value: T } | { ok: false; failed: FailedJob[] }> {
+  const pollMs = options.pollMs ?? 500;
+  let shown = -1;
+  for (;;) {
+    try {
+      const state = await queue.getJobState(id);
+      if (state === 'completed') {
+        const job = (await queue.getJob(id)) as Job | undefined;
+        return { ok: true, value: job!.returnvalue as T };
+      }
+      if (state === 'failed') {
+        const failed: FailedJob[] = [];
+        for (const child of children) {
+          const job = await queue.getJob(child);
+          if (job && (await job.getState()) === 'failed')
+            failed.push({ job: job.name, reason: job.failedReason ?? 'failed' });
+        }
+        if (failed.length === 0) {
+          const job = await queue.getJob(id);
+          failed.push({ job: job?.name ?? id, reason: job?.failedReason ?? 'failed' });
+        }
+        return { ok: false, failed };
+      }
+      if (state === 'unknown') {
+        options.onStage?.('the run’s jobs are missing from Redis (restarted without persistence?); enqueued again');
+        await again();
+      } else if (children.length > 0) {
+        const states = await Promise.all(children.map((child) => queue.getJobState(child)));
+        const done = states.filter((s) => s === 'completed').length;
+        if (done !== shown) {
+          shown = done;
+          options.onStage?.(`${done}/${children.length} jobs done`);
+        }
+      }
+    } catch {
+      // Redis unreachable (restarting): look again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

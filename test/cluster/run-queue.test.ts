@@ -1,0 +1,112 @@
+/**
+ * clipsift run --queue: the run's stages as BullMQ flows on three `clipsift worker` processes and a
+ * redis-server of the test's own. The subset file, the negCLIPLoss score files and the survivor NormSim
+ * files match the local `clipsift run` byte for byte, also when a worker is SIGKILLed mid-run.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
+import { clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
+
+const SCORE = ['--batch-size', '256', '--temperature', '0.07', '--repeats', '3', '--seed', '5', '--simd', 'baseline'];
+const STEPS = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'];
+/** Short locks so a killed worker's job is back within ~3 s. */
+const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000', '--threads', '1'];
+
+afterEach(async () => {
+  await killAll();
+});
+
+const shardsOf = (count: number, rows: number, seed: number): ShardSpec[] =>
+  Array.from({ length: count }, (_, k) => ({
+    name: `shard-${String(k).padStart(2, '0')}`,
+    rows: rows + 31 * k,
+    seed: seed + k,
+  }));
+
+/** Every file a run writes (score files, survivor files, the subset), by path relative to its directory. */
+function runFiles(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const name of readdirSync(dir).sort()) {
+    if (name.endsWith('.scores.parquet') || name === 'subset.npy') files.set(name, readFileSync(join(dir, name)));
+  }
+  for (const name of readdirSync(join(dir, 'normsim_inf')).sort())
+    files.set(`normsim_inf/${name}`, readFileSync(join(dir, 'normsim_inf', name)));
+  return files;
+}
+
+function expectSameFiles(got: string, expected: string): void {
+  const a = runFiles(got);
+  const b = runFiles(expected);
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [name, bytes] of b) expect(a.get(name)!.equals(bytes), `${name} differs from the local run`).toBe(true);
+}
+
+describe('clipsift run --queue', { timeout: 300_000 }, () => {
+  it('three workers, one SIGKILLed mid-run, write the files of the local run byte for byte', async () => {
+    const { dir } = makeDataCompDir(shardsOf(6, 3000, 800));
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 60, 768, 8);
+    const local = join(tempDir(), 'local');
+    const result = await runInProcess([
+      'run',
+      dir,
+      '--out',
+      local,
+      '--target',
+      target,
+      ...SCORE,
+      ...STEPS,
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const team = Array.from({ length: 3 }, () => clipsift(['worker', '--queue', redis.url, ...FAST_LOCKS]));
+    await waitFor('the workers to connect', () => team.every((w) => /waiting for shard jobs/.test(w.stderr())));
+    const out = join(tempDir(), 'queued');
+    const submitter = clipsift([
+      'run',
+      dir,
+      '--out',
+      out,
+      '--target',
+      target,
+      ...SCORE,
+      ...STEPS,
+      '--queue',
+      redis.url,
+    ]);
+    // Kill the first worker that starts a shard, with its shard in hand.
+    let victim: (typeof team)[number] | undefined;
+    await waitFor('a worker to start a shard', () => {
+      victim = team.find((w) => /scoring shard-\d+/.test(w.stderr()));
+      return victim !== undefined;
+    });
+    victim!.process.kill('SIGKILL');
+    await victim!.exited;
+    const shard = /scoring (shard-\d+)/.exec(victim!.stderr())![1]!;
+    expect(victim!.stderr()).not.toMatch(new RegExp(`${shard}: wrote`));
+
+    expect(await submitter.exited, submitter.stderr()).toBe(0);
+    expect(submitter.stdout()).toMatch(/NormSim computed for 5,539 rows of 18,465 rows \(30% of the pool\)/);
+    expectSameFiles(out, local);
+    // The stages ran on the workers: another worker took over the victim's shard, and ran the threshold,
+    // the NormSim jobs and the subset.
+    const survivors = team.filter((w) => w !== victim);
+    const logs = survivors.map((w) => w.stderr()).join('\n');
+    expect(logs).toMatch(new RegExp(`scoring ${shard}`));
+    expect(logs).toMatch(/threshold of 6 shards: done/);
+    expect(logs).toMatch(/NormSim of \d+ survivors: done/);
+    expect(logs).toMatch(/subset of 6 shards: done/);
+
+    // A second submission finds every file done: nothing is scored again, and the subset is the same.
+    const again = clipsift(['run', dir, '--out', out, '--target', target, ...SCORE, ...STEPS, '--queue', redis.url]);
+    expect(await again.exited, again.stderr()).toBe(0);
+    expect(again.stderr()).toMatch(/0 shard jobs enqueued \(6 already scored\)/);
+    expectSameFiles(out, local);
+  });
+});
