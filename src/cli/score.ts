@@ -7,12 +7,15 @@
  * atomically, so an interrupted run loses at most the shard in progress.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import process from 'node:process';
 import { chooseSimd } from '../engine/open.js';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target, temperatureProblem } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
+import { joinPath } from '../io/file-system.js';
 import { openFileSource, writeErrorProblem } from '../io/node-files.js';
+import { isRemotePath } from '../io/remote.js';
+import { isS3Url } from '../io/s3.js';
 import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
@@ -304,11 +307,13 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
     const shards = assignment ? opened.filter((s) => assignment.get(s.name) === slice.index) : opened;
     for (const input of options.inputs) {
       // <shard>.scores.parquet beside <shard>.parquet would be taken for a shard of its own next time.
-      if (resolve(input) === resolve(options.out) && statSync(input).isDirectory()) {
+      if (sameLocation(input, options.out) && (isRemotePath(input) || statSync(input).isDirectory())) {
         throw new OutputError(options.out, 'is an input directory; write score files to another --out');
       }
     }
-    if (existsSync(options.out) && !statSync(options.out).isDirectory())
+    if (isRemotePath(options.out) && !isS3Url(options.out))
+      throw new OutputError(options.out, 'cannot be written: only s3:// URLs take outputs, not http(s)://');
+    if (!isRemotePath(options.out) && existsSync(options.out) && !statSync(options.out).isDirectory())
       throw new OutputError(options.out, 'is a file; --out names the directory the score files go to');
     if (options.dryRun) {
       // Before anything is made or cleaned in --out: a dry run writes nothing.
@@ -319,19 +324,22 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
         async (target) => await planShards(shards, options, target, warn.message),
       );
     }
-    try {
-      mkdirSync(options.out, { recursive: true });
-    } catch (error) {
-      // A read-only disk, a full one...: one line naming --out.
-      const problem = writeErrorProblem(error);
-      if (problem) throw new OutputError(options.out, `cannot be made a directory: ${problem}`);
-      throw error;
+    if (!isRemotePath(options.out)) {
+      try {
+        mkdirSync(options.out, { recursive: true });
+      } catch (error) {
+        // A read-only disk, a full one...: one line naming --out.
+        const problem = writeErrorProblem(error);
+        if (problem) throw new OutputError(options.out, `cannot be made a directory: ${problem}`);
+        throw error;
+      }
+      // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
+      // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
+      // Workers of a queued run write from other hosts, whose process ids mean nothing here.
+      // (An s3:// --out has none: every score file is one PUT of the whole object.)
+      if (!options.queue)
+        await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     }
-    // Left by a run that was killed between writing and renaming; never a finished file. A shard-array
-    // task touches only its own shards' temporaries: other tasks may be writing theirs from other hosts.
-    // Workers of a queued run write from other hosts, whose process ids mean nothing here.
-    if (!options.queue)
-      await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     const target =
       options.target.length > 0 ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
     const targetName = options.target.join(', ');
@@ -507,7 +515,7 @@ async function planShards(
   target: Pick<LoadedTarget, 'identity'> | undefined,
   warn: (message: string) => void,
 ): Promise<PlannedShard[]> {
-  const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => resolve(f.path))));
+  const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => location(f.path))));
   // The variant this run's engine will use (createEngine makes the same choice): finished files computed
   // with the other one would mix kernel variants in one pool.
   // A queued run with a pinned variant is computed by the workers, whose runtime may run a variant this one
@@ -516,8 +524,8 @@ async function planShards(
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
   for (const shard of shards) {
-    const outPath = join(options.out, scoreFileName(shard.name));
-    if (inputPaths.has(resolve(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
+    const outPath = joinPath(options.out, scoreFileName(shard.name));
+    if (inputPaths.has(location(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
     const parameters = shardParameters(shard, options, target?.identity ?? null);
     const state = await scoreFileState(outPath, parameters, variant);
     if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
@@ -565,10 +573,19 @@ async function refreshStats(
 ): Promise<void> {
   try {
     await writeRunStats(out);
-    if (report) report.stats = join(out, RUN_STATS_FILE);
+    if (report) report.stats = joinPath(out, RUN_STATS_FILE);
   } catch (error) {
-    warn(`${join(out, RUN_STATS_FILE)} not written: ${oneLine(error)}`);
+    warn(`${joinPath(out, RUN_STATS_FILE)} not written: ${oneLine(error)}`);
   }
+}
+
+/** A path compared as a location: URLs as written, local paths resolved. */
+function location(path: string): string {
+  return isRemotePath(path) ? path.replace(/\/+$/, '') : resolve(path);
+}
+
+function sameLocation(a: string, b: string): boolean {
+  return location(a) === location(b);
 }
 
 /** Identities of the rows of a finished score file (for the duplicate report). */

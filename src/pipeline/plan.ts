@@ -3,10 +3,9 @@
  * Shared by the local CLI (which plans a whole run before scoring) and cluster workers (which check
  * again when they take a shard's job, because another worker may have finished it meanwhile).
  */
-import { existsSync } from 'node:fs';
 import { deriveSeed } from '../index.js';
 import { InputError } from '../io/errors.js';
-import { openFileSource } from '../io/node-files.js';
+import { openFileSource, outputExists } from '../io/node-files.js';
 import {
   canonicalJson,
   DATA_PARAMETERS,
@@ -86,7 +85,8 @@ export async function scoreFileState(
   parameters: ScoreParameters,
   variant?: string,
 ): Promise<ScoreFileState> {
-  if (!existsSync(path)) return { kind: 'missing' };
+  // Local or s3://: resuming against an object store works as against a directory.
+  if (!(await outputExists(path))) return { kind: 'missing' };
   const stored = await storedMetadata(path);
   const differences = parameterDifferences(stored.parameters, parameters, (key) => !DATA_PARAMETERS.includes(key));
   if (stored.parameters !== undefined && variant !== undefined && stored.variant !== variant) {

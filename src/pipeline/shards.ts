@@ -9,6 +9,7 @@ import { InputError } from '../io/errors.js';
 import { openShard, resolveInputs, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
 import { fingerprint } from '../io/fingerprint.js';
 import { nodeFileSystem, openFileSource } from '../io/node-files.js';
+import { isRemotePath } from '../io/remote.js';
 import type { ScoreFile } from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
 import { hashKeys } from './duplicates.js';
@@ -116,6 +117,7 @@ export async function openScoreShard(
 
 /** The path with symlinks and `.`/`..` resolved, so two spellings of one file compare equal. */
 async function realPath(path: string): Promise<string> {
+  if (isRemotePath(path)) return path;
   try {
     return await realpath(path);
   } catch {

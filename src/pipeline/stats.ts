@@ -7,9 +7,11 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import process from 'node:process';
-import { writeFileAtomic } from '../io/node-files.js';
+import { InputError } from '../io/errors.js';
+import { joinPath as join } from '../io/file-system.js';
+import { listDirectory, openFileSource, writeFileAtomic } from '../io/node-files.js';
+import { isRemotePath } from '../io/remote.js';
 import {
   countDropped,
   DROPPED_ROWS_LISTED,
@@ -75,7 +77,7 @@ export async function writeShardStats(out: string, record: ShardStats): Promise<
 export async function readShardStats(out: string, shard: string): Promise<ShardStats | undefined> {
   const name = shardStatsFileName(shard);
   try {
-    return parseShardStats(name, await readFile(join(out, name), 'utf8'));
+    return parseShardStats(name, await readText(join(out, name)));
   } catch {
     return undefined;
   }
@@ -83,15 +85,15 @@ export async function readShardStats(out: string, shard: string): Promise<ShardS
 
 /** Reads every record of `out` and summarises them. */
 export async function collectRunStats(out: string): Promise<RunStats> {
-  const names = (await readdir(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
+  const names = (await entries(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
   const records: ShardStats[] = [];
   const unreadable: { file: string; error: string }[] = [];
   for (const name of names) {
     try {
-      records.push(parseShardStats(name, await readFile(join(out, name), 'utf8')));
+      records.push(parseShardStats(name, await readText(join(out, name))));
     } catch (error) {
       // Removed meanwhile (ENOENT) is not unreadable: it is gone.
-      if ((error as { code?: string }).code === 'ENOENT') continue;
+      if ((error as { code?: string }).code === 'ENOENT' || isMissing(error)) continue;
       unreadable.push({ file: name, error: (error as Error).message });
     }
   }
@@ -116,9 +118,16 @@ export async function writeRunStats(out: string): Promise<RunStats> {
 
 /** Names, sizes and modification times of the records: changes when any writer replaces one. */
 async function recordsSignature(out: string): Promise<string> {
-  const names = (await readdir(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
+  const names = (await entries(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
   const parts: string[] = [];
   for (const name of names) {
+    if (isRemotePath(out)) {
+      // An object store has no mtime here; a replaced record is one PUT, seen by its size.
+      const source = await openFileSource(join(out, name)).catch(() => undefined);
+      if (source) parts.push(`${name}:${source.size}`);
+      await source?.close();
+      continue;
+    }
     const info = await stat(join(out, name)).catch(() => undefined);
     if (info) parts.push(`${name}:${info.size}:${info.mtimeMs}`);
   }
@@ -132,4 +141,24 @@ function hostName(): string {
     // Deno without --allow-sys=hostname.
     return 'unknown';
   }
+}
+
+/** Names in a score directory: local (readdir) or an s3:// prefix (listed). */
+function entries(out: string): Promise<string[]> {
+  return isRemotePath(out) ? listDirectory(out) : readdir(out);
+}
+
+/** A record's text, local or s3:// / https://. */
+async function readText(path: string): Promise<string> {
+  if (!isRemotePath(path)) return readFile(path, 'utf8');
+  const source = await openFileSource(path);
+  try {
+    return new TextDecoder().decode(await source.read(0, source.size));
+  } finally {
+    await source.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof InputError && /^no such file/.test(error.problem);
 }

@@ -3,14 +3,14 @@
  * content (sha256) so a resumed run can tell whether finished score files used the same target.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { createReadStream } from 'node:fs';
 import { halfTable } from '../numeric/float16.js';
 import { InputError } from '../io/errors.js';
+import { baseName, joinPath } from '../io/file-system.js';
 import type { RowData } from '../io/reader.js';
 import { openEmbeddingFile } from '../io/layouts.js';
-import { nodeFileSystem } from '../io/node-files.js';
+import { listDirectory, nodeFileSystem, openFileSource, pathKind } from '../io/node-files.js';
+import { isRemotePath } from '../io/remote.js';
 import { normalizeRows } from '../numeric/normalize.js';
 import { gatherRows, listRows, type GatheredRows, type RowStats } from './rows.js';
 import type { TargetIdentity } from '../io/score-file.js';
@@ -34,16 +34,16 @@ const TARGET_FILE = /\.(pt|pth|safetensors|npy|npz|parquet)$/;
 export async function resolveTargetFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
-    const info = statSync(path, { throwIfNoEntry: false });
-    if (!info) throw new InputError(path, 'no such file or directory');
-    if (!info.isDirectory()) {
+    const kind = await pathKind(path);
+    if (kind === 'missing') throw new InputError(path, 'no such file or directory');
+    if (kind === 'file') {
       files.push(path);
       continue;
     }
-    const names = (await readdir(path)).filter((name) => TARGET_FILE.test(name) && !name.startsWith('.')).sort();
+    const names = (await listDirectory(path)).filter((name) => TARGET_FILE.test(name) && !name.startsWith('.')).sort();
     if (names.length === 0)
       throw new InputError(path, 'holds no target files (.pt, .pth, .safetensors, .npy, .npz or .parquet)');
-    files.push(...names.map((name) => join(path, name)));
+    files.push(...names.map((name) => joinPath(path, name)));
   }
   return files;
 }
@@ -115,11 +115,11 @@ async function targetIdentity(
   dim: number,
 ): Promise<TargetIdentity> {
   return {
-    name: files.map((file) => basename(file)).join(' + '),
+    name: files.map((file) => baseName(file)).join(' + '),
     key: key ?? null,
     rows,
     dim,
-    bytes: files.reduce((n, file) => n + statSync(file).size, 0),
+    bytes: (await Promise.all(files.map(sizeOf))).reduce((n, size) => n + size, 0),
     sha256: await sha256Files(files),
   };
 }
@@ -205,7 +205,26 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function hashInto(hash: Hash, path: string): Promise<void> {
+/** A file's size in bytes (local, s3:// or https://). */
+async function sizeOf(path: string): Promise<number> {
+  const source = await openFileSource(path);
+  await source.close();
+  return source.size;
+}
+
+async function hashInto(hash: Hash, path: string): Promise<void> {
+  if (isRemotePath(path)) {
+    // Remote: ranged reads of 8 MiB, so a large target is hashed without holding it.
+    const source = await openFileSource(path);
+    try {
+      const part = 8 * 1024 * 1024;
+      for (let at = 0; at < source.size; at += part)
+        hash.update(await source.read(at, Math.min(part, source.size - at)));
+    } finally {
+      await source.close();
+    }
+    return;
+  }
   return new Promise((resolve, reject) => {
     createReadStream(path)
       .on('data', (chunk) => hash.update(chunk))

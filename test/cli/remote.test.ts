@@ -1,0 +1,150 @@
+/**
+ * score and select on pools that live behind URLs: a DataComp metadata directory in s3rver (listed by
+ * prefix), shard files and a target over a Range-honouring HTTP server, score files written to and resumed
+ * from s3://, select reading s3:// score directories and https:// given-uids, writing s3:// subsets. Every
+ * result is compared byte for byte with the same run on local files. Both servers run on 127.0.0.1 and stop
+ * in teardown.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openS3Source, putS3Object } from '../../src/io/s3.js';
+import { type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
+import { makeDataCompDir, runInProcess, tempDir, writeTarget } from './helpers.js';
+
+describe('remote pools', () => {
+  let s3: S3Server;
+  let http: RangeServer;
+  let pool: string;
+  let target: string;
+  const saved: Record<string, string | undefined> = {};
+
+  async function s3Bytes(url: string): Promise<Uint8Array> {
+    const source = await openS3Source(url, { env: s3.env });
+    return source.read(0, source.size);
+  }
+  const cli = (argv: string[]) => runInProcess(argv);
+
+  beforeAll(async () => {
+    s3 = await startS3(['pool']);
+    for (const [key, value] of Object.entries(s3.env)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+    pool = makeDataCompDir([
+      { name: '00000000', rows: 40, seed: 1 },
+      { name: '00000001', rows: 33, seed: 2, compressed: true },
+    ]).dir;
+    target = join(tempDir(), 'target.npy');
+    writeTarget(target, 12, 768, 9);
+    const files: Record<string, Uint8Array> = { '/target.npy': new Uint8Array(readFileSync(target)) };
+    for (const name of readdirSync(pool)) {
+      const bytes = new Uint8Array(readFileSync(join(pool, name)));
+      await putS3Object(`s3://pool/metadata/${name}`, bytes, { env: s3.env });
+      files[`/metadata/${name}`] = bytes;
+    }
+    http = await startRangeServer(files);
+  });
+  afterAll(async () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await http?.close();
+    await s3?.close();
+  });
+
+  it('scores an s3:// metadata dir into s3:// score files identical to a local run, and resumes against them', async () => {
+    const local = tempDir();
+    const args = ['--target', target, '--batch-size', '16', '--threads', '1'];
+    expect((await cli(['score', pool, '--out', local, ...args])).code).toBe(0);
+    const remote = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/scores', ...args]);
+    expect(remote.stderr).not.toMatch(/error|warning/i);
+    expect(remote.code).toBe(0);
+    for (const name of ['00000000.scores.parquet', '00000001.scores.parquet']) {
+      expect(await s3Bytes(`s3://pool/scores/${name}`)).toEqual(new Uint8Array(readFileSync(join(local, name))));
+    }
+    const again = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/scores', ...args]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('all 2 score files in s3://pool/scores are up to date');
+    const other = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/scores', ...args, '--seed', '5']);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/s3:\/\/pool\/scores\/0000000\d\.scores\.parquet: exists with other parameters/);
+  });
+
+  it('scores https:// shard files with an https:// target, identical to the local files', async () => {
+    const local = tempDir();
+    const viaHttp = tempDir();
+    const shard = '00000001.parquet';
+    expect((await cli(['score', join(pool, shard), '--out', local, '--target', target])).code).toBe(0);
+    const run = await cli([
+      'score',
+      `${http.url}/metadata/${shard}`,
+      '--out',
+      viaHttp,
+      '--target',
+      `${http.url}/target.npy`,
+    ]);
+    expect(run.stderr).not.toMatch(/error|warning/i);
+    expect(run.code).toBe(0);
+    const name = '00000001.scores.parquet';
+    expect(readFileSync(join(viaHttp, name))).toEqual(readFileSync(join(local, name)));
+    // Only ranged reads went over the wire.
+    expect(http.log.filter((r) => r.method === 'GET').every((r) => r.range !== undefined)).toBe(true);
+  });
+
+  it('selects from s3:// score files with https:// given-uids into an s3:// subset identical to the local one', async () => {
+    const local = tempDir();
+    const scores = tempDir();
+    expect((await cli(['score', pool, '--out', scores, '--target', target, '--batch-size', '16'])).code).toBe(0);
+    for (const name of readdirSync(scores)) {
+      await putS3Object(`s3://pool/sel/${name}`, new Uint8Array(readFileSync(join(scores, name))), {
+        env: s3.env,
+        force: true,
+      });
+    }
+    const steps = ['--top', 'negclip_loss:0.5', '--top', 'normsim_inf:0.3'];
+    const given = join(local, 'given.npy');
+    expect((await cli(['select', scores, '--out', given, '--top', 'clip_score:0.8'])).code).toBe(0);
+    http.files.set('/given.npy', new Uint8Array(readFileSync(given)));
+
+    const localOut = join(local, 'subset.npy');
+    const a = await cli(['select', scores, '--out', localOut, '--given-uids', given, ...steps, '--json']);
+    expect(a.code).toBe(0);
+    const b = await cli([
+      'select',
+      's3://pool/sel',
+      '--out',
+      's3://pool/subset.npy',
+      '--given-uids',
+      `${http.url}/given.npy`,
+      ...steps,
+      '--json',
+    ]);
+    expect(b.stderr).toBe('');
+    expect(await s3Bytes('s3://pool/subset.npy')).toEqual(new Uint8Array(readFileSync(localOut)));
+    const summaryA = JSON.parse(a.stdout);
+    const summaryB = JSON.parse(b.stdout);
+    expect({ ...summaryB, out: null }).toEqual({ ...summaryA, out: null });
+    const refused = await cli(['select', 's3://pool/sel', '--out', 's3://pool/subset.npy', ...steps]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('s3://pool/subset.npy: already exists; refusing to overwrite it without --force');
+  });
+
+  it('names the URL in one line when an input is missing', async () => {
+    const missing = await cli([
+      'select',
+      's3://pool/nothing-here',
+      '--out',
+      join(tempDir(), 'x.npy'),
+      '--top',
+      'clip_score:0.5',
+    ]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('s3://pool/nothing-here: no such file or directory');
+    const gone = await cli(['score', `${http.url}/metadata/99999999.parquet`, '--out', tempDir()]);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain(`${http.url}/metadata/99999999.parquet`);
+  });
+});
