@@ -39,6 +39,8 @@ const usage = `usage: clipsift score <dir or files...> --out <dir> [options]
 Scores every image-text pair of the input shards with CLIPScore and negCLIPLoss (and NormSim
 against a target) and writes one <out>/<shard>.scores.parquet per shard. Re-running the same
 command skips shards whose score file is complete and was computed with the same parameters.
+Inputs, targets and --out may be s3://bucket/prefix URLs (inputs and targets also https://), read
+by ranged GETs; credentials and endpoint come from AWS_* variables (see README).
 
 inputs (the same the browser demo takes; files given together are resolved together):
   DataComp         a metadata directory of <name>.parquet + <name>.npz, or those files

@@ -35,7 +35,7 @@ export type ScorePasses = (columns: readonly string[], withUids: boolean) => Asy
 export interface StreamSelectOptions {
   /** Restrict the pool to rows whose uid is among these first (any order; repeats ignored). */
   givenUids?: Uint32Array;
-  /** Uids per sorted run of the result (default 4M, 64 MiB): bounds the memory of sorting the kept uids. */
+  /** Uids per sorted run of the result (default 2M, 32 MiB): bounds the memory of sorting the kept uids. */
   runUids?: number;
   /** Called after every pass with its number, for progress displays. */
   onPass?: (pass: number, what: string) => void;
@@ -304,7 +304,7 @@ export async function streamSelect(
   // Final pass: count the survivors of every step, and collect the uids of the rows that pass them all.
   const keptAfter = new Array<number>(decided.length).fill(0);
   const runs: Uint32Array[] = [];
-  const runUids = Math.max(1, options.runUids ?? 4 * 1024 * 1024);
+  const runUids = Math.max(1, options.runUids ?? 2 * 1024 * 1024);
   let buffer = new Uint32Array(Math.min(runUids, 65536) * UID_WORDS);
   let buffered = 0;
   const flush = () => {
