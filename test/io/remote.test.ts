@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, OutputError } from '../../src/io/errors.js';
 import { openHttpSource } from '../../src/io/http.js';
+import { listShards, openShard } from '../../src/io/layouts.js';
+import { nodeFileSystem } from '../../src/io/node-files.js';
 import { openNpzArray } from '../../src/io/npz.js';
 import { openParquet } from '../../src/io/parquet.js';
 import { remoteFileSystem } from '../../src/io/remote.js';
@@ -13,7 +15,9 @@ import { listS3, openS3Source, putS3Object, s3Config } from '../../src/io/s3.js'
 import { bytesSource } from '../../src/io/source.js';
 import { expectedBytes, expectSameBytes, fixtureBytes, REAL } from './helpers.js';
 import { type Fault, type RangeServer, startRangeServer, startS3, type S3Server } from './servers.js';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const npz = fixtureBytes('stored.npz');
 const big = fixtureBytes('compressed_big.npz');
@@ -201,6 +205,48 @@ describe('s3 byte source (s3rver)', () => {
       's3://pool/nothing: no such directory (nothing under this prefix)',
     );
     expect((await rejection(fs.open('local/file'))).message).toMatch(/^local\/file: is not an s3/);
+  });
+
+  it('reads a clip-retrieval folder under an s3:// prefix as the same folder on disk', async () => {
+    for (const [key, file] of [
+      ['cr/img_emb/img_emb_0.npy', 'img_emb_0.npy'],
+      ['cr/text_emb/text_emb_0.npy', 'text_emb_0.npy'],
+      ['cr/metadata/metadata_0.parquet', 'metadata_0.parquet'],
+    ] as const) {
+      await putS3Object(`s3://pool/${key}`, new Uint8Array(readFileSync(REAL + file)), { env: s3.env, force: true });
+    }
+    // The local fixture dir is flat; lay it out as clip-retrieval writes it.
+    const local = mkdtempSync(join(tmpdir(), 'clipsift-cr-'));
+    try {
+      for (const [sub, file] of [
+        ['img_emb', 'img_emb_0.npy'],
+        ['text_emb', 'text_emb_0.npy'],
+        ['metadata', 'metadata_0.parquet'],
+      ] as const) {
+        mkdirSync(join(local, sub));
+        copyFileSync(REAL + file, join(local, sub, file));
+      }
+      const fs = remoteFileSystem(undefined, { env: s3.env });
+      const [remoteRef] = await listShards(fs, 's3://pool/cr');
+      const [localRef] = await listShards(nodeFileSystem, local);
+      expect(remoteRef!.layout).toBe('clip-retrieval');
+      expect(remoteRef!.files.image).toBe('s3://pool/cr/img_emb/img_emb_0.npy');
+      const remote = await openShard(fs, remoteRef!);
+      const disk = await openShard(nodeFileSystem, localRef!);
+      expect(remote.rows).toBe(disk.rows);
+      for (const side of ['image', 'text'] as const) {
+        const a = [];
+        const b = [];
+        for await (const chunk of remote[side].readRowChunks(4)) a.push(Array.from(chunk.data));
+        for await (const chunk of disk[side].readRowChunks(4)) b.push(Array.from(chunk.data));
+        expect(a).toEqual(b);
+      }
+      expect(await remote.readKeys()).toEqual(await disk.readKeys());
+      await remote.close();
+      await disk.close();
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
   });
 
   it('writes whole objects once and refuses to overwrite without force', async () => {
