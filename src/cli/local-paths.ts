@@ -1,28 +1,34 @@
 /**
- * Until clipsift reads remote byte sources, a URL on the command line is refused up front with a
- * reason, instead of failing later as "no such file or directory".
+ * A URL of a scheme clipsift cannot read (gs://, ftp://, file://...) is refused up front with the
+ * schemes it does read, instead of failing later as "no such file or directory". s3://, https:// and
+ * http:// are read by io (remote.ts); --queue's redis:// names the cluster's Redis, not a file.
  */
 import { InputError } from '../io/errors.js';
 
-/** http://, https://, s3://, gs:// ... as a whole argument or as the value of --option=<url>. */
-const URL_ARGUMENT = /^(?:--[^=]+=)?([a-z][a-z0-9+.-]*:\/\/.*)$/i;
+/** scheme://... as a whole argument or as the value of --option=<url>. */
+const URL_ARGUMENT = /^(?:--[^=]+=)?([a-z][a-z0-9+.-]*):\/\/.*$/i;
+const READABLE = new Set(['s3', 'https', 'http']);
 
 /**
- * Throws for the first argument that is a URL, except the value of --queue (score, worker, status).
+ * Throws for the first argument that is a URL of an unreadable scheme, except the value of --queue
+ * (score, worker, status).
  * @throws {InputError} naming the URL
  */
-export function refuseUrls(argv: string[]): void {
+export function refuseUnreadableUrls(argv: string[]): void {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') break;
-    // --queue's redis:// URL names the cluster's Redis, not an input file.
     if (arg === '--queue') {
       i++;
       continue;
     }
     if (arg.startsWith('--queue=')) continue;
-    const url = URL_ARGUMENT.exec(arg)?.[1];
-    if (url !== undefined)
-      throw new InputError(url, 'URLs are not supported yet; download the file and give its local path');
+    const match = URL_ARGUMENT.exec(arg);
+    if (!match || READABLE.has(match[1]!.toLowerCase())) continue;
+    const url = arg.replace(/^--[^=]+=/, '');
+    throw new InputError(
+      url,
+      `${match[1]}:// URLs are not read; give an s3://, https:// or http:// URL or a local path`,
+    );
   }
 }

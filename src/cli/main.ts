@@ -12,7 +12,7 @@ import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import { addressSpaceAdvice } from './address-space.js';
 import type { Command } from './command.js';
 import { deniedAccess, envVariable, permissionAdvice } from './deno-permissions.js';
-import { refuseUrls } from './local-paths.js';
+import { refuseUnreadableUrls } from './local-paths.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { closestWord } from './words.js';
 
@@ -91,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    refuseUrls(rest);
+    refuseUnreadableUrls(rest);
     return await command.run(rest);
   } catch (error) {
     return report(command.name, error, rest);

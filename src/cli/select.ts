@@ -7,14 +7,23 @@
  * has the semantics; NormSim_2-D runs over the survivors' image embeddings), and writes the kept uids
  * atomically as a DataComp subset .npy.
  */
-import { realpath, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { ARCH_DIMS, listShards, openShard, type Arch } from '../io/layouts.js';
-import { listDirectory, nodeFileSystem, openFileSource, writeFileAtomic } from '../io/node-files.js';
+import { joinPath } from '../io/file-system.js';
+import {
+  listDirectory,
+  nodeFileSystem,
+  openFileSource,
+  outputExists,
+  pathKind,
+  writeChunksAtomic,
+  writeFileAtomic,
+} from '../io/node-files.js';
 import type { RowData } from '../io/reader.js';
 import { openParquet } from '../io/parquet.js';
 import {
@@ -26,11 +35,13 @@ import {
   type ScoreFileMetadata,
   type ScoreTable,
 } from '../io/score-file.js';
-import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
+import { isRemotePath } from '../io/remote.js';
+import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords, readSubsetFile } from '../io/subset-file.js';
 import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
+import { mergeSortedUids, type ScoreBlock, type ScorePasses, streamSelect } from '../select/streaming.js';
 import type { Rounding, ScoreValues, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
 import {
@@ -71,6 +82,9 @@ normsim_inf:0.2 keeps 20 % of the pool. Equal scores are ordered by uid, so the 
 depend on file order (without uids: by key). A NaN score in a column a step uses is an error naming the rows. Score files computed with different parameters
 (batch size, temperature, seed, target, ...) are refused, naming the files and the parameter; so is
 an unfinished run (fewer files than its shards, see --partial). A file given twice counts once.
+--top/--min steps (either --rounding) over one set of score files run exactly in passes over the
+files, memory following the kept uids, not the pool. Paths may be s3://bucket/prefix or https:// URLs
+(--out: s3:// only; AWS_* as in the README).
 
 options:
   --out FILE                  the subset file to write, or the .parquet/.txt of kept keys for score
@@ -346,7 +360,7 @@ export async function resolveScoreFiles(inputs: string[], onNote?: (note: string
   const files: string[] = [];
   const seen = new Map<string, string>();
   const add = async (path: string) => {
-    const real = await realpath(path).catch(() => resolve(path));
+    const real = isRemotePath(path) ? path : await realpath(path).catch(() => resolve(path));
     const earlier = seen.get(real);
     if (earlier !== undefined) {
       onNote?.(`${path} is also given as ${earlier}; its rows count once`);
@@ -356,13 +370,13 @@ export async function resolveScoreFiles(inputs: string[], onNote?: (note: string
     files.push(path);
   };
   for (const input of inputs) {
-    const info = await stat(input).catch(() => undefined);
-    if (!info) throw new InputError(input, 'no such file or directory');
-    if (info.isDirectory()) {
+    const kind = await pathKind(input);
+    if (kind === 'missing') throw new InputError(input, 'no such file or directory');
+    if (kind === 'directory') {
       const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
-      for (const name of found) await add(join(input, name));
+      for (const name of found) await add(joinPath(input, name));
     } else {
       await add(input);
     }
@@ -542,17 +556,12 @@ export interface SelectSummary {
 
 /** Runs `select` as parsed; returns the summary after writing the subset file. */
 export async function runSelect(options: SelectOptions): Promise<SelectSummary> {
-  if (
-    !options.force &&
-    (await stat(options.out).then(
-      () => true,
-      () => false,
-    ))
-  ) {
+  if (!options.force && (await outputExists(options.out))) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
   const keyed = await selectWithoutUids(options);
   if (keyed) return keyed;
+  if (streamable(options)) return runStreamingSelect(options);
   const scoreSteps = options.steps.filter(
     (s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based',
   );
@@ -636,7 +645,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
   // Left by a command killed mid-write (SIGKILL) into the same directory.
-  await removeStaleTemporaries(dirname(resolve(options.out)));
+  if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
   await writeFileAtomic(options.out, encodeSubsetFile(uids), { force: options.force, inputs });
   return {
     scoreFiles: files.length,
@@ -662,6 +671,114 @@ async function selectWithoutUids(options: SelectOptions): Promise<SelectSummary 
   });
   await checkScoreFiles(files, options.partial);
   return runKeySelect(options, files, keyNames);
+}
+
+/**
+ * Whether the run needs only --top/--min steps over one set of score files: those run in bounded
+ * memory (streamSelect), in passes over the files. --join, --metadata, --normsim-d and --image-based
+ * read the whole table (the README says so).
+ */
+export function streamable(options: Pick<SelectOptions, 'join' | 'metadata' | 'steps'>): boolean {
+  return (
+    !options.join && options.metadata.length === 0 && options.steps.every((s) => s.kind === 'top' || s.kind === 'min')
+  );
+}
+
+/** select by passes over the score files: exact, memory bounded by the kept uids (src/select/streaming.ts). */
+async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary> {
+  const steps = options.steps.filter((s): s is SelectionStep => s.kind === 'top' || s.kind === 'min');
+  const columns = [...new Set(steps.map((s) => s.column))];
+  const note = (text: string) => {
+    if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
+  };
+  const files = options.inputs.length === 0 ? [] : await resolveScoreFiles(options.inputs, note);
+  await checkScoreFiles(files, options.partial);
+  let given: Uint32Array | undefined;
+  if (options.givenUids !== undefined) {
+    const source = await openFileSource(options.givenUids);
+    try {
+      given = await readSubsetFile(source);
+    } finally {
+      await source.close();
+    }
+  }
+  const selection = await streamSelect(scoreFilePasses(files, columns), steps, given ? { givenUids: given } : {});
+  // Merge the sorted runs twice: once to count the distinct uids (the .npy header holds the count),
+  // once to write them, so the subset streams out and is never held whole a second time.
+  let distinct = 0;
+  for (const chunk of mergeSortedUids(selection.runs)) distinct += uidCount(chunk);
+  function* subsetChunks(): Generator<Uint8Array> {
+    yield encodeSubsetHeader(distinct);
+    for (const chunk of mergeSortedUids(selection.runs)) yield encodeSubsetRecords(chunk);
+  }
+  const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
+  // Left by a command killed mid-write (SIGKILL) into the same directory.
+  if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
+  await writeChunksAtomic(options.out, subsetChunks(), { force: options.force, inputs });
+  return {
+    scoreFiles: files.length,
+    pool: selection.summary.poolSize,
+    given: selection.summary.given ?? null,
+    steps: selection.summary.steps.map((s) => {
+      // The decimal the fraction was written as is an input detail, not part of the summary.
+      const { decimal: _decimal, ...step } = s.step as SelectionStep & { decimal?: string };
+      return { ...step, kept: s.kept, threshold: s.threshold };
+    }),
+    keptRows: selection.keptRows,
+    uids: distinct,
+    out: options.out,
+  };
+}
+
+/** Rows per block a pass hands to the selection: whole row groups, coalesced up to about this many. */
+const BLOCK_ROWS = 1 << 18;
+
+/**
+ * Passes over score files for the streaming select: each pass opens the files in order and yields
+ * their row groups (coalesced into blocks) with the asked-for score columns and, when asked, uids.
+ * The next block is read while the current one is processed.
+ * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
+ */
+export function scoreFilePasses(files: string[], stepColumns: string[]): ScorePasses {
+  async function* blocks(columns: readonly string[], withUids: boolean): AsyncGenerator<ScoreBlock> {
+    let start = 0;
+    for (const file of files) {
+      const source = await openFileSource(file);
+      try {
+        const scores = await openScoreFile(source);
+        const ranges: [number, number][] = [];
+        let rowStart = 0;
+        let rowEnd = 0;
+        for (const group of scores.rowGroups) {
+          rowEnd += group;
+          if (rowEnd - rowStart >= BLOCK_ROWS) {
+            ranges.push([rowStart, rowEnd]);
+            rowStart = rowEnd;
+          }
+        }
+        if (rowEnd > rowStart) ranges.push([rowStart, rowEnd]);
+        // Check the uid and every step's column (reading no rows), so a bad file fails the first pass.
+        await scores.readRows(stepColumns, { rowStart: 0, rowEnd: 0, withUids: true });
+        const load = async ([from, to]: [number, number]): Promise<ScoreBlock> => {
+          const read = await scores.readRows(columns, { rowStart: from, rowEnd: to, withUids });
+          const block: ScoreBlock = { start: start + from, rows: to - from, columns: read.columns };
+          if (read.uids) block.uids = read.uids;
+          return block;
+        };
+        let next = ranges.length > 0 ? load(ranges[0]!) : undefined;
+        for (let k = 0; k < ranges.length; k++) {
+          const current = await next!;
+          next = k + 1 < ranges.length ? load(ranges[k + 1]!) : undefined;
+          next?.catch(() => undefined); // awaited on the next round; not an unhandled rejection meanwhile
+          yield current;
+        }
+        start += scores.rows;
+      } finally {
+        await source.close();
+      }
+    }
+  }
+  return blocks;
 }
 
 /**
@@ -762,14 +879,14 @@ async function scoreColumnsOf(file: string): Promise<string[]> {
 
 /** The DataComp metadata parquets of a directory (`<shard>.parquet`), sorted; score files are not metadata. */
 async function metadataParquets(dir: string): Promise<string[]> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info) throw new InputError(dir, 'no such file or directory');
-  if (!info.isDirectory()) return [dir];
+  const kind = await pathKind(dir);
+  if (kind === 'missing') throw new InputError(dir, 'no such file or directory');
+  if (kind === 'file') return [dir];
   const names = (await listDirectory(dir))
     .filter((name) => name.endsWith('.parquet') && !name.endsWith(SCORE_FILE_SUFFIX) && !name.startsWith('.'))
     .sort();
   if (names.length === 0) throw new InputError(dir, 'holds no .parquet metadata files');
-  return names.map((name) => join(dir, name));
+  return names.map((name) => joinPath(dir, name));
 }
 
 /**

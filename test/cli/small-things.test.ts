@@ -49,17 +49,19 @@ describe('--out naming an existing file', () => {
 });
 
 describe('URL arguments', () => {
+  // s3://, https:// and http:// are read (test/cli/remote.test.ts, against local servers); other schemes are refused.
   it.each([
-    ['score', 'https://example.com/shards/', '--out', 'x'],
-    ['score', 'some/dir', '--target=s3://bucket/target.npy', '--out', 'x'],
-    ['select', 's3://bucket/scores/', '--top', 'clip_score:0.5', '--out', 'x.npy'],
-    ['inspect', 'http://127.0.0.1:9/file.npy'],
-  ])('%s %s … says URLs are not supported yet', async (...argv) => {
+    ['score', 'gs://bucket/shards/', '--out', 'x'],
+    ['score', 'some/dir', '--target=ftp://example.com/target.npy', '--out', 'x'],
+    ['select', 'file:///tmp/scores/', '--top', 'clip_score:0.5', '--out', 'x.npy'],
+    ['inspect', 'GS://bucket/file.npy'],
+  ])('%s %s … names the schemes that are read', async (...argv) => {
     const result = await runInProcess(argv);
     const url = argv.find((a) => a.includes('://'))!.replace(/^--target=/, '');
+    const scheme = url.slice(0, url.indexOf(':'));
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `clipsift ${argv[0]}: ${url}: URLs are not supported yet; download the file and give its local path\n`,
+      `clipsift ${argv[0]}: ${url}: ${scheme}:// URLs are not read; give an s3://, https:// or http:// URL or a local path\n`,
     );
   });
 });
