@@ -202,6 +202,11 @@ export interface SelectOptions {
   expanded: string[];
   /** Select from some of a run's score files (otherwise an unfinished run is refused). */
   partial: boolean;
+  /**
+   * Read the whole table even when the steps could stream (no command-line flag: for callers that
+   * compare the two paths, which must give the same bytes).
+   */
+  inMemory?: boolean;
 }
 
 function parseCommandLine(argv: string[]) {
@@ -561,7 +566,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   }
   const keyed = await selectWithoutUids(options);
   if (keyed) return keyed;
-  if (streamable(options)) return runStreamingSelect(options);
+  if (!options.inMemory && streamable(options)) return runStreamingSelect(options);
   const scoreSteps = options.steps.filter(
     (s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based',
   );

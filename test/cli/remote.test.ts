@@ -131,6 +131,65 @@ describe('remote pools', () => {
     expect(refused.stderr).toContain('s3://pool/subset.npy: already exists; refusing to overwrite it without --force');
   });
 
+  it('scores and selects through 5xx bursts, resets mid-body, slow bodies and wrong Content-Length: the same files', async () => {
+    const faults = ['status500', 'status503', 'reset', 'slow', 'longLength'] as const;
+    // The first request for every (path, range) fails, cycling through the faults; its retry is served.
+    const seen = new Set<string>();
+    let failed = 0;
+    http.fault = ({ method, path, index }) => {
+      const key = `${method} ${path} ${http.log[index]!.range ?? ''}`;
+      if (method !== 'GET' || seen.has(key)) return 'none';
+      seen.add(key);
+      return faults[failed++ % faults.length]!;
+    };
+    try {
+      const shard = '00000000.parquet';
+      const local = tempDir();
+      const viaHttp = tempDir();
+      expect((await cli(['score', join(pool, shard), '--out', local, '--target', target])).code).toBe(0);
+      const run = await cli([
+        'score',
+        `${http.url}/metadata/${shard}`,
+        '--out',
+        viaHttp,
+        '--target',
+        `${http.url}/target.npy`,
+      ]);
+      expect(run.stderr).not.toMatch(/error|warning/i);
+      expect(run.code).toBe(0);
+      expect(failed).toBeGreaterThan(faults.length); // every fault was met at least once
+      const name = '00000000.scores.parquet';
+      expect(readFileSync(join(viaHttp, name))).toEqual(readFileSync(join(local, name)));
+
+      // select over the score file served the same way: the same subset as from disk.
+      http.files.set(`/scores/${name}`, new Uint8Array(readFileSync(join(local, name))));
+      const steps = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.5'];
+      const fromDisk = join(local, 'subset.npy');
+      const fromHttp = join(viaHttp, 'subset.npy');
+      expect((await cli(['select', join(local, name), '--out', fromDisk, ...steps])).code).toBe(0);
+      const before = failed;
+      const selected = await cli(['select', `${http.url}/scores/${name}`, '--out', fromHttp, ...steps]);
+      expect(selected.stderr).toBe('');
+      expect(failed).toBeGreaterThan(before);
+      expect(readFileSync(fromHttp)).toEqual(readFileSync(fromDisk));
+
+      // A server that keeps failing: one line naming the URL and the last status, and no score file.
+      http.fault = ({ method }) => (method === 'GET' ? 'status503' : 'none');
+      const broken = tempDir();
+      const gaveUp = await cli(['score', `${http.url}/metadata/${shard}`, '--out', broken, '--target', target]);
+      expect(gaveUp.code).toBe(1);
+      expect(gaveUp.stderr).toMatch(
+        new RegExp(
+          `^clipsift score: ${http.url}/metadata/0000000.\\.(npz|parquet): failed after 6 attempts; last: HTTP 503 `,
+        ),
+      );
+      expect(gaveUp.stderr.trim().split('\n')).toHaveLength(1);
+      expect(readdirSync(broken)).toEqual([]);
+    } finally {
+      http.fault = () => 'none';
+    }
+  });
+
   it('names the URL in one line when an input is missing', async () => {
     const missing = await cli([
       'select',
