@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openS3Source, putS3Object } from '../../src/io/s3.js';
+import { listS3, openS3Source, putS3Object } from '../../src/io/s3.js';
 import { type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from './helpers.js';
 
@@ -64,6 +64,17 @@ describe('remote pools', () => {
     for (const name of ['00000000.scores.parquet', '00000001.scores.parquet']) {
       expect(await s3Bytes(`s3://pool/scores/${name}`)).toEqual(new Uint8Array(readFileSync(join(local, name))));
     }
+    // The stats records and their summary sit beside the score files in the bucket, as in a directory.
+    expect(await listS3('s3://pool/scores/', { env: s3.env })).toEqual([
+      '00000000.scores.parquet',
+      '00000000.stats.json',
+      '00000001.scores.parquet',
+      '00000001.stats.json',
+      '_stats.json',
+    ]);
+    const stats = JSON.parse(new TextDecoder().decode(await s3Bytes('s3://pool/scores/_stats.json')));
+    expect(stats.shards).toEqual({ scored: 2, failed: 0, missing: 0 });
+    expect(stats.rows.written).toBe(73);
     const again = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/scores', ...args]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('all 2 score files in s3://pool/scores are up to date');
