@@ -747,6 +747,7 @@ const BLOCK_ROWS = 1 << 18;
 export function scoreFilePasses(files: string[], stepColumns: string[]): ScorePasses {
   async function* blocks(columns: readonly string[], withUids: boolean): AsyncGenerator<ScoreBlock> {
     let start = 0;
+    let next: Promise<ScoreBlock> | undefined;
     for (const file of files) {
       const source = await openFileSource(file);
       try {
@@ -770,7 +771,7 @@ export function scoreFilePasses(files: string[], stepColumns: string[]): ScorePa
           if (read.uids) block.uids = read.uids;
           return block;
         };
-        let next = ranges.length > 0 ? load(ranges[0]!) : undefined;
+        next = ranges.length > 0 ? load(ranges[0]!) : undefined;
         for (let k = 0; k < ranges.length; k++) {
           const current = await next!;
           next = k + 1 < ranges.length ? load(ranges[k + 1]!) : undefined;
@@ -779,6 +780,10 @@ export function scoreFilePasses(files: string[], stepColumns: string[]): ScorePa
         }
         start += scores.rows;
       } finally {
+        // A pass left early (an error, or describeRows done) may have a read ahead in flight: let it end
+        // before closing, or it would reopen the file after the close and leave the descriptor to the GC.
+        await next?.catch(() => undefined);
+        next = undefined;
         await source.close();
       }
     }
