@@ -268,6 +268,47 @@ describe('browser demo on dropped DataComp files', () => {
   });
 });
 
+describe('browser demo with a PyTorch .pt target', () => {
+  it("reads DataComp's {'image_features': tensor} .pt as the target, scoring and selecting like clipsift score --target x.pt", async () => {
+    const { dir } = makeDataCompDir([{ name: 'shard-00000', rows: 200, seed: 61 }]);
+    // Written by torch.save (test/fixtures/torch/make_torch_fixtures.py): 5 × 512 float16 image features.
+    const target = fileURLToPath(new URL('../fixtures/torch/in1k_b32.pt', import.meta.url));
+    const scoresDir = join(work, 'scores-pt');
+    const scored = await runChild(process.execPath, [
+      BIN,
+      'score',
+      dir,
+      '--arch',
+      'b32',
+      '--out',
+      scoresDir,
+      '--target',
+      target,
+      '--threads',
+      '1',
+    ]);
+    expect(scored.code, scored.stderr).toBe(0);
+
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.selectOption('#arch', 'b32');
+    await page.setInputFiles(
+      '#pool-input',
+      readdirSync(dir).map((name) => join(dir, name)),
+    );
+    await page.setInputFiles('#target-input', target);
+    await page.click('#score-button');
+    await waitForScores(page);
+    expect(await page.textContent('#normsim-note')).toContain('in1k_b32.pt: 5 rows × 512');
+    await moveSlider(page, '#negclip-slider', 50);
+    await moveSlider(page, '#normsim-slider', 25);
+    const cli = await cliSelect(scoresDir, 'normsim_inf', 0.5, 0.25);
+    expect(await pageCounts(page)).toEqual({ kept: cli.keptRows, steps: cli.steps.map((step) => step.kept) });
+    expect(Buffer.from(await download(page, '#download-subset')).equals(Buffer.from(cli.subset))).toBe(true);
+    await page.close();
+  });
+});
+
 describe('browser demo on dropped clip-retrieval files', () => {
   it('scores real OpenAI CLIP embeddings dropped as loose files like clipsift score does', async () => {
     // The clip-retrieval folder for the CLI; the same three files dropped flat on the page.
