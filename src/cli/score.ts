@@ -72,7 +72,8 @@ options:
   --threads auto|<n>     threads that run the kernels: at most 4 × cores, and   [auto]
                          one per 1024 rows to score (auto: all cores)
   --simd auto|baseline|relaxed  kernel variant; score files record it. Pin it to get
-                         byte-identical files across runtimes (Node 20 has no relaxed SIMD) [auto]
+                         byte-identical files across runtimes. Node 20 has relaxed SIMD only
+                         as node --experimental-wasm-relaxed-simd $(npm root)/.bin/clipsift  [auto]
   --precision f32|i16    similarity GEMM: float32, or int16 with exact int32 sums (~2x faster,
                          scores within 5e-5 of float64 on unit-norm rows; see README) [f32]
   --key-column <name>    clip-retrieval metadata column identifying rows (default: file and row)
