@@ -208,6 +208,12 @@ async function waitFor<T>(
         return { ok: true, value: job!.returnvalue as T };
       }
       if (state === 'failed') {
+        // The other children go on: wait for them, so their files are written when this returns.
+        for (;;) {
+          const states = await Promise.all(children.map((child) => queue.getJobState(child)));
+          if (states.every((s) => s === 'completed' || s === 'failed' || s === 'unknown')) break;
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+        }
         const failed: FailedJob[] = [];
         for (const child of children) {
           const job = await queue.getJob(child);

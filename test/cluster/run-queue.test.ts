@@ -109,4 +109,48 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
     expect(again.stderr()).toMatch(/0 shard jobs enqueued \(6 already scored\)/);
     expectSameFiles(out, local);
   });
+
+  it('a shard with bad input fails its job alone: the run stops at the threshold, naming the shard and the rows', async () => {
+    const specs = shardsOf(3, 200, 900);
+    specs[1] = {
+      ...specs[1]!,
+      edit: (m) => {
+        m.l14_img[5 * 768 + 3] = 0x7e00; // NaN
+      },
+    };
+    const { dir } = makeDataCompDir(specs);
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 10, 768, 3);
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const team = Array.from({ length: 2 }, () => clipsift(['worker', '--queue', redis.url, ...FAST_LOCKS]));
+    const out = join(tempDir(), 'poisoned');
+    const submitter = clipsift([
+      'run',
+      dir,
+      '--out',
+      out,
+      '--target',
+      target,
+      ...SCORE,
+      ...STEPS,
+      '--queue',
+      redis.url,
+      '--attempts',
+      '1',
+    ]);
+    expect(await submitter.exited).toBe(1);
+    expect(submitter.stderr()).toMatch(
+      /the negCLIPLoss and threshold stage failed on the cluster:\n {2}shard-01: .*1 row holds NaN or Inf \(rows 5\)/,
+    );
+    // The other shards were scored; no NormSim and no subset.
+    expect(readdirSync(out).filter((n) => n.endsWith('.scores.parquet'))).toEqual([
+      'shard-00.scores.parquet',
+      'shard-02.scores.parquet',
+    ]);
+    expect(readdirSync(out)).not.toContain('subset.npy');
+    // The threshold job failed with its child (BullMQ's failParentOnFailure) instead of running.
+    const logs = team.map((w) => w.stderr()).join('\n');
+    expect(logs).toMatch(/threshold of 3 shards: failed \(attempt 1, no more\): child .*negclip-1 failed/);
+    expect(logs).not.toMatch(/threshold of 3 shards: done|NormSim of/);
+  });
 });
