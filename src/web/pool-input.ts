@@ -9,7 +9,7 @@
  */
 import type { Embeddings } from '../index.js';
 import { InputError } from '../io/errors.js';
-import { memoryFileSystem, type FileSystem } from '../io/file-system.js';
+import { baseName, memoryFileSystem, type FileSystem } from '../io/file-system.js';
 import {
   isClipsiftOutput,
   openEmbeddingFile,
@@ -143,7 +143,12 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
     source:
       files.length === 1
         ? files[0]!.name
-        : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+        : shards.length === 1 && shards[0]!.layout === 'pair'
+          ? [shards[0]!.files.image, shards[0]!.files.text, shards[0]!.files.metadata]
+              .filter((name) => name !== undefined)
+              .map(baseName)
+              .join(' + ')
+          : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
     rows,
     ids,
     hasUids: uidColumns,

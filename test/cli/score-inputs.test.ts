@@ -5,12 +5,12 @@
  * as the engine scores the arrays with the shard named after the image file, and within float32
  * rounding of the float64 reference; what is refused is refused in one line naming the file.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, deriveSeed } from 'clipsift';
 import { fashionRows, FASHION, writeInputCases } from './input-cases.js';
-import { readScoreFile, referenceClipScore, runInProcess, tempDir, widen } from './helpers.js';
+import { readScoreFile, referenceClipScore, runInProcess, tempDir, widen, writeParquet } from './helpers.js';
 
 const cases = writeInputCases(tempDir('clipsift-inputs-'));
 
@@ -81,6 +81,41 @@ describe('clipsift score on the inputs the page takes', () => {
       });
     });
   }
+
+  it("names a pair's rows by the uid column of its metadata with --key-column uid, so select writes a subset", async () => {
+    const dir = tempDir('clipsift-pair-');
+    copyFileSync(join(FASHION, 'img_emb_0.npy'), join(dir, 'pool_img.npy'));
+    copyFileSync(join(FASHION, 'text_emb_0.npy'), join(dir, 'pool_txt.npy'));
+    const uids = Array.from(
+      { length: 9 },
+      (_, i) => `${(i * 7919).toString(16).padStart(16, '0')}${'0'.repeat(15)}${i}`,
+    );
+    writeParquet(join(dir, 'pool.parquet'), uids);
+    const out = join(tempDir(), 'scores');
+    const scored = await runInProcess(['score', dir, '--out', out, '--key-column', 'uid', '--threads', '1', '--quiet']);
+    expect(scored.stderr).toBe('');
+    expect(scored.code).toBe(0);
+    const file = await readScoreFile(join(out, 'pool_img.scores.parquet'));
+    expect(file.columns).toEqual(['uid', 'clip_score', 'negclip_loss']);
+    expect(file.rows.map((r) => r.uid)).toEqual(uids);
+    const subset = join(tempDir(), 'subset.npy');
+    const selected = await runInProcess(['select', out, '--top', 'clip_score:0.5', '--out', subset]);
+    expect(selected.code).toBe(0);
+    // The top ⌊9·0.5⌋ by clip_score, read back from the .npy's (u64 hi, u64 lo) records, sorted.
+    const want = [...file.rows]
+      .sort((a, b) => (b.clip_score as number) - (a.clip_score as number))
+      .slice(0, 4)
+      .map((r) => r.uid as string)
+      .sort();
+    const bytes = readFileSync(subset);
+    const body = bytes.subarray(10 + bytes.readUInt16LE(8));
+    const got = Array.from({ length: body.length / 16 }, (_, k) =>
+      [body.readBigUInt64LE(16 * k), body.readBigUInt64LE(16 * k + 8)]
+        .map((h) => h.toString(16).padStart(16, '0'))
+        .join(''),
+    );
+    expect(got).toEqual(want);
+  });
 
   for (const input of cases.filter((c) => c.error)) {
     it(`refuses ${input.title} in one line naming the file`, async () => {
