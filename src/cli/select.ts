@@ -25,7 +25,7 @@ import {
   writeFileAtomic,
 } from '../io/node-files.js';
 import type { RowData } from '../io/reader.js';
-import { openParquet } from '../io/parquet.js';
+import { readMetadataColumns } from '../io/metadata.js';
 import {
   checkScoreFileSet,
   concatScoreTables,
@@ -42,7 +42,7 @@ import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
 import { mergeSortedUids, type ScoreBlock, type ScorePasses, streamSelect } from '../select/streaming.js';
-import type { Rounding, ScoreValues, SelectionStep, StepOutcome } from '../select/steps.js';
+import type { Rounding, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
 import {
   joinNegativeValues,
@@ -865,7 +865,7 @@ async function readSelectTable(
     for (const dir of options.metadata) metadataFiles.push(...(await metadataParquets(dir)));
     inputs.push({
       name: options.metadata.join(', '),
-      table: await readMetadataColumns(metadataFiles, fromMetadata),
+      table: await readMetadataColumns(metadataFiles, fromMetadata, openFileSource),
       lenient: inputs.length > 0,
     });
   }
@@ -897,61 +897,6 @@ async function metadataParquets(dir: string): Promise<string[]> {
     .sort();
   if (names.length === 0) throw new InputError(dir, 'holds no .parquet metadata files');
   return names.map((name) => joinPath(dir, name));
-}
-
-/**
- * The uids and the numeric columns `columns` of DataComp metadata parquets, rows in file order.
- * A column is float32 when every value is one (DataComp stores its scores as float), else float64,
- * so thresholds compare exactly as pandas compares them.
- * @throws {InputError} naming the file, and the row for a value that is not a number
- */
-export async function readMetadataColumns(files: string[], columns: string[]): Promise<SelectTable> {
-  const uidParts: Uint32Array[] = [];
-  const values: Record<string, number[]> = Object.fromEntries(columns.map((c) => [c, []]));
-  for (const file of files) {
-    const source = await openFileSource(file);
-    try {
-      const parquet = await openParquet(source);
-      for (const column of ['uid', ...columns]) {
-        if (!parquet.columns.includes(column))
-          throw new InputError(file, `has no column ${column} (columns: ${parquet.columns.join(', ')})`, {
-            field: column,
-          });
-      }
-      const read = await parquet.readColumns(['uid', ...columns]);
-      uidParts.push(parseUids(read.uid!, file));
-      for (const column of columns) {
-        const out = values[column]!;
-        read[column]!.forEach((value, row) => {
-          if (typeof value !== 'number' || Number.isNaN(value))
-            throw new InputError(
-              file,
-              `is ${value === null ? 'null' : Number.isNaN(value) ? 'NaN' : typeof value}, not a number`,
-              {
-                row,
-                field: column,
-              },
-            );
-          out.push(value);
-        });
-      }
-    } finally {
-      await source.close();
-    }
-  }
-  const uids = new Uint32Array(uidParts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of uidParts) {
-    uids.set(part, at);
-    at += part.length;
-  }
-  const table: SelectTable = { uids, columns: {} };
-  for (const column of columns) {
-    const list = values[column]!;
-    const single = list.every((v) => Math.fround(v) === v);
-    table.columns[column] = (single ? Float32Array.from(list) : Float64Array.from(list)) as ScoreValues;
-  }
-  return table;
 }
 
 /** The summary as a few aligned lines. */

@@ -58,6 +58,7 @@ export {
   type ScoreTable,
   type TargetIdentity,
 } from './score-file.js';
+export { readMetadataColumns, type MetadataTable } from './metadata.js';
 export { compareUids, formatUid, parseUids, sortUids, UID_WORDS, uidCount, uidHalves, uidOrder } from './uid.js';
 export {
   decodeSubsetFile,
