@@ -2,9 +2,11 @@
 // the micro-kernel's tile shape and the panel layout it reads. Packing, the strip loop and the drivers
 // take every shift and stride from here, so a new micro-kernel changes only its own file and this one.
 //   Panel of R rows (R = MR for the LHS, NR for the RHS) over dim, k in groups of KR:
-//     [header: R f32 inverse scales, i16 only] [group g: R rows × KR elements of E, row r at g*R*KR*size + r*KR*size]
+//     [header, i16 only: for each scale block b of SCALE_BLOCK k (quantize.ts), R f32 inverse scales,
+//      row r's at (b*R + r)*4] [group g: R rows × KR elements of E, row r at g*R*KR*size + r*KR*size]
 import { F32_GEMM_KR, F32_GEMM_MR, F32_GEMM_NR, f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
 import { I16_GEMM_KR, I16_GEMM_MR, I16_GEMM_NR, i16_gemm_4x8_simd } from './i16-gemm-4x8-simd';
+import { SCALE_BLOCK, scale_blocks } from './quantize';
 
 /** Rows of an LHS panel. */
 // @ts-ignore: decorator
@@ -27,11 +29,11 @@ export function gemm_kr<E>(): i32 {
   return isFloat<E>() ? F32_GEMM_KR : I16_GEMM_KR;
 }
 
-/** Bytes before a panel's k groups: one f32 inverse scale per row for quantised panels. */
+/** Bytes before a panel's k groups: one f32 inverse scale per row and scale block for quantised panels. */
 // @ts-ignore: decorator
 @inline
-export function panel_header_bytes<E>(panelRows: i32): usize {
-  return isFloat<E>() ? 0 : <usize>panelRows << 2;
+export function panel_header_bytes<E>(panelRows: i32, dim: i32): usize {
+  return isFloat<E>() ? 0 : <usize>(panelRows * scale_blocks(dim)) << 2;
 }
 
 /** Bytes of one k group of a panel (panelRows rows × KR elements). */
@@ -46,7 +48,7 @@ export function panel_group_bytes<E>(panelRows: i32): usize {
 @inline
 export function panel_bytes<E>(panelRows: i32, dim: i32): usize {
   const groups = (dim + gemm_kr<E>() - 1) / gemm_kr<E>();
-  return panel_header_bytes<E>(panelRows) + <usize>groups * panel_group_bytes<E>(panelRows);
+  return panel_header_bytes<E>(panelRows, dim) + <usize>groups * panel_group_bytes<E>(panelRows);
 }
 
 /** Bytes of `rows` rows packed in panels of panelRows (the last panel padded). */
@@ -72,7 +74,7 @@ export function packed_lhs_value<E>(lhs: usize, row: i32, k: i32, dim: i32): f32
   const kr = gemm_kr<E>();
   const panel = lhs + <usize>(row / mr) * panel_bytes<E>(mr, dim);
   const r = row % mr;
-  const at = panel + panel_header_bytes<E>(mr) + <usize>(k / kr) * panel_group_bytes<E>(mr) + <usize>(r * kr + k % kr) * sizeof<E>();
+  const at = panel + panel_header_bytes<E>(mr, dim) + <usize>(k / kr) * panel_group_bytes<E>(mr) + <usize>(r * kr + k % kr) * sizeof<E>();
   if (isFloat<E>()) return load<f32>(at);
-  return <f32>load<i16>(at) * load<f32>(panel + (<usize>r << 2));
+  return <f32>load<i16>(at) * load<f32>(panel + (<usize>((k / SCALE_BLOCK) * mr + r) << 2));
 }

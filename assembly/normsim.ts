@@ -9,7 +9,7 @@ import { exp_f32x4, log_f32x4 } from './expf-simd';
 import { update_row_lse } from './lse';
 import { F32_GEMM_MR, F32_GEMM_NR, f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
 import { gemm_nr, packed_lhs_value, panel_bytes, panel_group_bytes, panel_header_bytes } from './gemm';
-import { inverse_scale, quantize1, row_scale } from './quantize';
+import { SCALE_BLOCK, inverse_scale, quantize1, row_scale, scale_blocks } from './quantize';
 import { hmax, hsum } from './simd';
 import { BLOCK_ROWS, STRIP_BYTES, STRIP_COLS, compute_strip, pad_strip } from './tile';
 
@@ -192,7 +192,8 @@ export function gram_accumulate(partials: usize, count: i32, dim: i32, gram: usi
 @inline
 export function gram_pack<E>(gram: usize, dim: i32, dst: usize, q0: i32, q1: i32): void {
   const nr = gemm_nr<E>();
-  const header = panel_header_bytes<E>(nr);
+  const header = panel_header_bytes<E>(nr, dim);
+  const blocks = scale_blocks(dim);
   const groupStride = panel_group_bytes<E>(nr);
   for (let q = q0; q < q1; q++) {
     const panel = dst + <usize>q * panel_bytes<E>(nr, dim);
@@ -206,22 +207,26 @@ export function gram_pack<E>(gram: usize, dim: i32, dst: usize, q0: i32, q1: i32
         for (let k = 0; k < dim; k++) store<f32>(out + <usize>k * groupStride, j < dim ? <f32>load<f64>(col + <usize>k * colStride) : 0);
         continue;
       }
-      let s: f32 = 0;
-      if (j < dim) {
-        let m: f64 = 0;
-        let n2: f64 = 0;
-        for (let k = 0; k < dim; k++) {
-          const g = load<f64>(col + <usize>k * colStride);
-          m = max(m, Math.abs(g));
-          n2 += g * g;
+      for (let b = 0; b < blocks; b++) {
+        const k0 = b * SCALE_BLOCK;
+        const k1 = min(dim, k0 + SCALE_BLOCK);
+        let s: f32 = 0;
+        if (j < dim) {
+          let m: f64 = 0;
+          let n2: f64 = 0;
+          for (let k = k0; k < k1; k++) {
+            const g = load<f64>(col + <usize>k * colStride);
+            m = max(m, Math.abs(g));
+            n2 += g * g;
+          }
+          s = <f32>row_scale(m, Math.sqrt(n2), k1 - k0);
         }
-        s = <f32>row_scale(m, Math.sqrt(n2), dim);
-      }
-      store<f32>(panel + (<usize>c << 2), inverse_scale(s));
-      for (let k = 0; k < dim; k += 2) {
-        const lo = j < dim ? quantize1(<f32>load<f64>(col + <usize>k * colStride), s) : 0;
-        const hi = j < dim && k + 1 < dim ? quantize1(<f32>load<f64>(col + <usize>(k + 1) * colStride), s) : 0;
-        store<u32>(out + <usize>(k >> 1) * groupStride, <u32>(lo & 0xffff) | (<u32>hi << 16));
+        store<f32>(panel + (<usize>(b * nr + c) << 2), inverse_scale(s));
+        for (let k = k0; k < k1; k += 2) {
+          const lo = j < dim ? quantize1(<f32>load<f64>(col + <usize>k * colStride), s) : 0;
+          const hi = j < dim && k + 1 < dim ? quantize1(<f32>load<f64>(col + <usize>(k + 1) * colStride), s) : 0;
+          store<u32>(out + <usize>(k >> 1) * groupStride, <u32>(lo & 0xffff) | (<u32>hi << 16));
+        }
       }
     }
   }

@@ -3,7 +3,7 @@
 // in, i16 panels quantise them on the way in (quantize.ts). Rows past the end are zero.
 import { load_elem, load_elem4 } from './f16';
 import { gemm_kr, panel_bytes, panel_group_bytes, panel_header_bytes } from './gemm';
-import { NORM_LIMIT, inverse_scale, load_quantized, load_quantized4, scale_of_row } from './quantize';
+import { NORM_LIMIT, SCALE_BLOCK, inverse_scale, load_quantized, load_quantized4, scale_blocks, scale_of_block } from './quantize';
 
 /** Packs panels [p0, p1) of `panelRows`-row panels of element E from a row-major rows x dim matrix of T. */
 // @ts-ignore: decorator
@@ -11,7 +11,8 @@ import { NORM_LIMIT, inverse_scale, load_quantized, load_quantized4, scale_of_ro
 export function pack_panels<T, E>(src: usize, rows: i32, dim: i32, dst: usize, panelRows: i32, p0: i32, p1: i32): void {
   const rowBytes = <usize>dim * sizeof<T>();
   const panelSize = panel_bytes<E>(panelRows, dim);
-  const header = panel_header_bytes<E>(panelRows);
+  const header = panel_header_bytes<E>(panelRows, dim);
+  const blocks = scale_blocks(dim);
   const groupStride = panel_group_bytes<E>(panelRows);
   const groups = (dim + gemm_kr<E>() - 1) / gemm_kr<E>();
   for (let p = p0; p < p1; p++) {
@@ -21,17 +22,21 @@ export function pack_panels<T, E>(src: usize, rows: i32, dim: i32, dst: usize, p
       // Each row owns 4 bytes of every group: one f32, or one pair of i16.
       const out = panel + header + (<usize>r << 2);
       if (row >= rows) {
-        if (!isFloat<E>()) store<f32>(panel + (<usize>r << 2), 0);
+        if (!isFloat<E>()) for (let b = 0; b < blocks; b++) store<f32>(panel + (<usize>(b * panelRows + r) << 2), 0);
         for (let g = 0; g < groups; g++) store<u32>(out + <usize>g * groupStride, 0);
         continue;
       }
       const srcRow = src + <usize>row * rowBytes;
       if (isFloat<E>()) pack_row_f32<T>(srcRow, dim, out, groupStride);
       else {
-        const s = scale_of_row<T>(srcRow, dim);
-        store<f32>(panel + (<usize>r << 2), inverse_scale(s));
-        pack_row_i16<T>(srcRow, dim, out, groupStride, s);
-        if (!ASC_NO_ASSERT) assert(packed_norm2(out, groups, groupStride) < NORM_LIMIT * NORM_LIMIT, 'quantised row norm over its bound');
+        for (let b = 0; b < blocks; b++) {
+          const k0 = b * SCALE_BLOCK;
+          const k1 = min(dim, k0 + SCALE_BLOCK);
+          const s = scale_of_block<T>(srcRow, k0, k1);
+          store<f32>(panel + (<usize>(b * panelRows + r) << 2), inverse_scale(s));
+          pack_block_i16<T>(srcRow, k0, k1, dim, out, groupStride, s);
+          if (!ASC_NO_ASSERT) assert(packed_norm2(out, k0, k1, groupStride) < NORM_LIMIT * NORM_LIMIT, 'quantised block norm over its bound');
+        }
       }
     }
   }
@@ -52,13 +57,13 @@ function pack_row_f32<T>(srcRow: usize, dim: i32, out: usize, kStride: usize): v
   for (; k < dim; k++) store<f32>(out + <usize>k * kStride, load_elem<T>(srcRow, k));
 }
 
-/** Quantises one row into (k, k+1) pairs, one pair per group. */
+/** Quantises elements [k0, k1) of a row (k0 even) into (k, k+1) pairs, one pair per group. */
 // @ts-ignore: decorator
 @inline
-function pack_row_i16<T>(srcRow: usize, dim: i32, out: usize, pairStride: usize, s: f32): void {
+function pack_block_i16<T>(srcRow: usize, k0: i32, k1: i32, dim: i32, out: usize, pairStride: usize, s: f32): void {
   const sv = f32x4.splat(s);
-  let k = 0;
-  for (; k + 8 <= dim; k += 8) {
+  let k = k0;
+  for (; k + 8 <= k1; k += 8) {
     const q = i16x8.narrow_i32x4_s(load_quantized4<T>(srcRow, k, sv), load_quantized4<T>(srcRow, k + 4, sv));
     const at = out + <usize>(k >> 1) * pairStride;
     v128.store32_lane(at, q, 0);
@@ -66,17 +71,17 @@ function pack_row_i16<T>(srcRow: usize, dim: i32, out: usize, pairStride: usize,
     v128.store32_lane(at + 2 * pairStride, q, 2);
     v128.store32_lane(at + 3 * pairStride, q, 3);
   }
-  for (; k < dim; k += 2) {
+  for (; k < k1; k += 2) {
     const lo = load_quantized<T>(srcRow, k, dim, s);
     const hi = load_quantized<T>(srcRow, k + 1, dim, s);
     store<u32>(out + <usize>(k >> 1) * pairStride, <u32>(lo & 0xffff) | (<u32>hi << 16));
   }
 }
 
-/** Σq² of one packed i16 row (debug builds check quantize.ts's bound with it). */
-function packed_norm2(out: usize, groups: i32, pairStride: usize): f64 {
+/** Σq² of elements [k0, k1) of one packed i16 row (debug builds check quantize.ts's bound with it). */
+function packed_norm2(out: usize, k0: i32, k1: i32, pairStride: usize): f64 {
   let n2: f64 = 0;
-  for (let g = 0; g < groups; g++) {
+  for (let g = k0 >> 1; g < (k1 + 1) >> 1; g++) {
     const lo = <f64>load<i16>(out + <usize>g * pairStride);
     const hi = <f64>load<i16>(out + <usize>g * pairStride, 2);
     n2 += lo * lo + hi * hi;

@@ -2,7 +2,7 @@
 // `npm run build:debug`): each calls one inlined kernel piece over arrays the test lays out.
 import { exp_f32x4, log_f32x4 } from './expf-simd';
 import { f16_to_f32, f16x4_to_f32x4 } from './f16';
-import { quantize1, row_scale, scale_of_row, inverse_scale } from './quantize';
+import { SCALE_BLOCK, inverse_scale, quantize1, row_scale, scale_blocks, scale_of_block } from './quantize';
 
 export { f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
 export { i16_gemm_4x8_simd } from './i16-gemm-4x8-simd';
@@ -27,14 +27,28 @@ export function test_f16x4_to_f32(src: usize, dst: usize, n: i32): void {
   for (let i = 0; i < n; i += 4) v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(src + (<usize>i << 1)));
 }
 
-/** The scale for (max|x|, ‖x‖, dim), as the quantiser computes it in f64. */
-export function test_row_scale(maxAbs: f64, norm: f64, dim: i32): f64 {
-  return row_scale(maxAbs, norm, dim);
+/** The scale for a block of n elements with (max|x|, ‖x‖), as the quantiser computes it in f64. */
+export function test_row_scale(maxAbs: f64, norm: f64, n: i32): f64 {
+  return row_scale(maxAbs, norm, n);
 }
 
-/** Quantises one f32 row of dim into dst (i32 per element); returns its inverse scale. */
-export function test_quantize_row(src: usize, dim: i32, dst: usize): f32 {
-  const s = scale_of_row<f32>(src, dim);
-  for (let k = 0; k < dim; k++) store<i32>(dst + (<usize>k << 2), quantize1(load<f32>(src + (<usize>k << 2)), s));
-  return inverse_scale(s);
+/** k values per scale block. */
+export function test_scale_block(): i32 {
+  return SCALE_BLOCK;
+}
+
+/**
+ * Quantises one f32 row of dim into dst (i32 per element) and each scale block's inverse scale into
+ * inv (f32 per block); returns the number of blocks.
+ */
+export function test_quantize_row(src: usize, dim: i32, dst: usize, inv: usize): i32 {
+  const blocks = scale_blocks(dim);
+  for (let b = 0; b < blocks; b++) {
+    const k0 = b * SCALE_BLOCK;
+    const k1 = min(dim, k0 + SCALE_BLOCK);
+    const s = scale_of_block<f32>(src, k0, k1);
+    store<f32>(inv + (<usize>b << 2), inverse_scale(s));
+    for (let k = k0; k < k1; k++) store<i32>(dst + (<usize>k << 2), quantize1(load<f32>(src + (<usize>k << 2)), s));
+  }
+  return blocks;
 }

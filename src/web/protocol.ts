@@ -22,7 +22,7 @@ export interface ScoreJob {
   /** SIMD build: 'auto' picks relaxed where the browser has it; `?simd=baseline` in the page URL forces
    * the build Node 20 runs, whose scores equal the CLI's bit for bit. Read when the engine opens. */
   simd: 'auto' | 'baseline' | 'relaxed';
-  /** The similarity GEMM's precision, from the page's toggle (default f32: README "Precision" says why). */
+  /** The similarity GEMM's precision, from the page's toggle (default i16: README "Precision" says why). */
   precision: 'f32' | 'i16';
 }
 

@@ -12,9 +12,8 @@ import { generateSamplePool } from '../../src/sample/pool.js';
 import { runSteps, type SelectionStep } from '../../src/select/steps.js';
 import { clipScoreRef, maxAbsError, maxRelError, negClipLossRef, normSimRef } from './reference.js';
 
-// NormSim_inf is one dot product per candidate, so its error is a dot product's: bounded absolutely,
-// like CLIPScore. Relative to values near 0.25 (photos against class-name texts) that is ~1.2e-4,
-// above the 1e-4 the others meet; README "Precision" says so.
+// The issue's bounds: CLIPScore and negCLIPLoss absolute, every NormSim (p = ∞ included) relative.
+// NormSim_inf is one dot product per candidate, so it is also held to the dot product's absolute bound.
 const BOUNDS = { clipScoreAbs: 5e-5, negClipLossAbs: 5e-5, normSimRel: 1e-4, normSimInfAbs: 5e-5 };
 const PAPER: SelectionStep[] = [
   { kind: 'top', column: 'negclip_loss', fraction: 0.3 },
@@ -77,7 +76,7 @@ describe("precision 'i16' on real CLIP embeddings", () => {
         const want = normSimRef(img, target, p);
         if (p === Infinity)
           expect(maxAbsError(got, want), `p=${p}, ${target.rows} rows`).toBeLessThan(BOUNDS.normSimInfAbs);
-        else expect(maxRelError(got, want), `p=${p}, ${target.rows} rows`).toBeLessThan(BOUNDS.normSimRel);
+        expect(maxRelError(got, want), `p=${p}, ${target.rows} rows`).toBeLessThan(BOUNDS.normSimRel);
       }
     }
     const lvisInf = await engine.prepareTarget(lvis, { p: Infinity });
@@ -121,9 +120,7 @@ describe("precision 'i16' on structured synthetic pools", () => {
 });
 
 describe("precision 'i16' on the demo's own sample pool (4000 pairs of dim 768)", () => {
-  it('meets the score bounds; its selection misses the 99.9 % goal by one row of 800', {
-    timeout: 600_000,
-  }, async () => {
+  it('meets the score bounds and keeps the float64 selection', { timeout: 600_000 }, async () => {
     const pool = generateSamplePool();
     const o = { batchSize: 1000, repeats: 1, seed: 5 };
     const negclipRef = negClipLossRef(pool.image, pool.text, o.batchSize, 0.01, [
@@ -134,9 +131,9 @@ describe("precision 'i16' on the demo's own sample pool (4000 pairs of dim 768)"
     const normsimRef = normSimRef(pool.image, pool.target, Infinity);
     const normsim = await engine.normSim(pool.image, await engine.prepareTarget(pool.target, { p: Infinity }));
     expect(maxRelError(normsim, normsimRef)).toBeLessThan(BOUNDS.normSimRel);
-    // Measured 799 of 800 (99.875 %): one row near the NormSim cut-off swaps. README "Precision" reports
-    // it; this asserts the measured figure so a regression below it fails.
-    expect(agreement(select(negclipRef, normsimRef), select(negclip, normsim))).toBeGreaterThanOrEqual(799 / 800);
+    // 800 of 800. With one scale per row (before scale blocks) it was 799: the two rows at the
+    // negCLIPLoss cut are 1.6e-6 apart, and that quantisation's error there was ~2e-5.
+    expect(agreement(select(negclipRef, normsimRef), select(negclip, normsim))).toBeGreaterThanOrEqual(0.999);
   });
 });
 

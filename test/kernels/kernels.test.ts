@@ -60,6 +60,33 @@ function ulps(a: number, b: number): number {
   return Math.abs(bits(a) - bits(b));
 }
 
+/** The quantised row and the inverse scale of each of its scale blocks, from the quantiser alone. */
+function quantized(row: Float32Array) {
+  const take = scratch();
+  const src = take(row.length * 4);
+  const dst = take(row.length * 4);
+  const inv = take(Math.ceil(row.length / k.test_scale_block()) * 4 + 4);
+  f32(src, row.length).set(row);
+  const blocks = k.test_quantize_row(src, row.length, dst, inv);
+  return { q: i32(dst, row.length).slice(), inv: f32(inv, blocks).slice() };
+}
+
+/**
+ * The i16 GEMM's value for two quantised rows, computed here from the definition: per scale block the
+ * exact integer dot, dequantised as (f32(acc) · inv_b) · inv_a in f32, blocks added in k order in f32.
+ */
+function dequantizedDot(qa: ReturnType<typeof quantized>, qb: ReturnType<typeof quantized>, dim: number): number {
+  const block = k.test_scale_block();
+  let sum = 0;
+  for (let b = 0; b * block < dim; b++) {
+    let acc = 0;
+    for (let t = b * block; t < Math.min(dim, (b + 1) * block); t++) acc += qa.q[t] * qb.q[t];
+    const value = Math.fround(Math.fround(Math.fround(acc) * qb.inv[b]) * qa.inv[b]);
+    sum = b === 0 ? value : Math.fround(sum + value);
+  }
+  return sum;
+}
+
 describe('GEMM micro-kernels', () => {
   const mr = () => ({ f32: k.f32_gemm_mr(), i16: k.i16_gemm_mr() });
   const nr = () => ({ f32: k.f32_gemm_nr(), i16: k.i16_gemm_nr() });
@@ -88,21 +115,11 @@ describe('GEMM micro-kernels', () => {
     return { m, n, c: f32(c, m * n).slice() };
   }
 
-  /** The quantised row and its inverse scale, from the quantiser alone. */
-  function quantized(row: Float32Array) {
-    const take = scratch();
-    const src = take(row.length * 4);
-    const dst = take(row.length * 4);
-    f32(src, row.length).set(row);
-    const inv = k.test_quantize_row(src, row.length, dst);
-    return { q: i32(dst, row.length).slice(), inv };
-  }
-
   it('have the 4 x 8 tile shape their file names say', () => {
     expect([mr().f32, nr().f32, mr().i16, nr().i16]).toEqual([4, 8, 4, 8]);
   });
 
-  for (const dim of [1, 2, 3, 7, 13, 64, 257, 768]) {
+  for (const dim of [1, 2, 3, 7, 13, 64, 127, 128, 129, 257, 768]) {
     for (const [rows, cols] of [
       [4, 8],
       [3, 5],
@@ -129,12 +146,7 @@ describe('GEMM micro-kernels', () => {
         const { m, n, c } = runTile('i16', a, rows, b, cols, dim);
         for (let r = 0; r < m; r++) {
           for (let j = 0; j < n; j++) {
-            let want = 0;
-            if (r < rows && j < cols) {
-              let acc = 0;
-              for (let t = 0; t < dim; t++) acc += qa[r].q[t] * qb[j].q[t];
-              want = Math.fround(Math.fround(Math.fround(acc) * qb[j].inv) * qa[r].inv);
-            }
+            const want = r < rows && j < cols ? dequantizedDot(qa[r], qb[j], dim) : 0;
             expect(c[r * n + j]).toBe(want);
           }
         }
@@ -149,8 +161,10 @@ describe('GEMM micro-kernels', () => {
       for (let r = 0; r < 8; r++) rows.set(row, r * dim);
       const { c } = runTile('i16', rows.subarray(0, 4 * dim), 4, rows, 8, dim);
       // No wrap-around: every entry is ‖x‖² = 1 up to the rounding of equal elements, which all move the
-      // same way here: each q is off by at most 1/2 of s·x, so x·x is off by at most 1/(s·x) relative.
-      const sx = k.test_row_scale(1 / Math.sqrt(dim), 1, dim) / Math.sqrt(dim);
+      // same way here: each q is off by at most 1/2 of s·x, so x·x is off by at most 1/(s·x) relative,
+      // with s·x smallest in a full scale block.
+      const n = Math.min(dim, k.test_scale_block());
+      const sx = k.test_row_scale(1 / Math.sqrt(dim), Math.sqrt(n / dim), n) / Math.sqrt(dim);
       for (const v of c) expect(Math.abs(v - 1)).toBeLessThanOrEqual(1.001 / sx);
     }
   });
@@ -243,23 +257,19 @@ describe('float16 widening', () => {
 });
 
 describe('int16 quantiser', () => {
-  function quantize(row: Float32Array) {
-    const take = scratch();
-    const src = take(row.length * 4);
-    const dst = take(row.length * 4);
-    f32(src, row.length).set(row);
-    const inv = k.test_quantize_row(src, row.length, dst);
-    return { q: i32(dst, row.length).slice(), inv };
-  }
-
   it('round-trips each element to within half a step, and a zero row stays exactly zero', () => {
     for (const dim of [1, 3, 512, 768]) {
       const row = uniforms(dim, dim);
-      const { q, inv } = quantize(row);
-      for (let t = 0; t < dim; t++) expect(Math.abs(q[t] * inv - row[t])).toBeLessThanOrEqual(0.5 * inv * (1 + 1e-6));
+      const { q, inv } = quantized(row);
+      const block = k.test_scale_block();
+      expect(inv.length).toBe(Math.ceil(dim / block));
+      for (let t = 0; t < dim; t++) {
+        const step = inv[Math.floor(t / block)];
+        expect(Math.abs(q[t] * step - row[t])).toBeLessThanOrEqual(0.5 * step * (1 + 1e-6));
+      }
     }
-    const zero = quantize(new Float32Array(768));
-    expect(zero.inv).toBe(0);
+    const zero = quantized(new Float32Array(768));
+    expect(Array.from(zero.inv)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(zero.q.every((v) => v === 0)).toBe(true);
   });
 
@@ -274,20 +284,25 @@ describe('int16 quantiser', () => {
       cases.push([`spike ${dim}`, spike]);
       cases.push([`uniform ${dim}`, uniforms(dim, dim + 1)]);
       // Values just under a rounding half-step push every element up: the rounding term at its largest.
-      const s = k.test_row_scale(1, Math.sqrt(dim), dim);
+      const n = Math.min(dim, k.test_scale_block());
+      const s = k.test_row_scale(1, Math.sqrt(n), n);
       cases.push([`half-steps ${dim}`, new Float32Array(dim).fill(Math.fround((Math.floor(s) + 0.4999) / s))]);
     }
+    const block = k.test_scale_block();
     for (const [name, row] of cases) {
-      const { q } = quantize(row);
-      let n2 = 0;
-      let big = 0;
-      for (const v of q) {
-        n2 += v * v;
-        big = Math.max(big, Math.abs(v));
+      const { q } = quantized(row);
+      // Every scale block on its own: int32 sums never run across blocks.
+      for (let b0 = 0; b0 < q.length; b0 += block) {
+        let n2 = 0;
+        let big = 0;
+        for (const v of q.subarray(b0, b0 + block)) {
+          n2 += v * v;
+          big = Math.max(big, Math.abs(v));
+        }
+        expect(n2, `${name}, block at ${b0}`).toBeLessThan(2 ** 31);
+        expect(big, `${name}, block at ${b0}`).toBeLessThanOrEqual(32767);
+        expect(n2, `${name}, block at ${b0}`).toBeGreaterThan(0);
       }
-      expect(n2, name).toBeLessThan(2 ** 31);
-      expect(big, name).toBeLessThanOrEqual(32767);
-      expect(n2, name).toBeGreaterThan(0);
     }
   });
 

@@ -187,7 +187,8 @@ describe('browser demo on the built-in sample pool', () => {
 describe('browser demo with the default SIMD choice', () => {
   it('uses relaxed SIMD in Chromium, with scores within float32 rounding of the baseline build', async () => {
     const pool = generateSamplePool();
-    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    // The page's default precision is i16 (README "Precision").
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const scores = await scoreSamplePool(engine, pool);
     await engine.close();
 
@@ -195,7 +196,7 @@ describe('browser demo with the default SIMD choice', () => {
     await page.goto(demo.url);
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD · f32$/);
+    expect(await page.textContent('#engine-badge')).toMatch(/relaxed SIMD · i16$/);
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(scores)) {
       const got = new Float32Array(csvColumnBits(csv, column).buffer);
@@ -381,7 +382,7 @@ describe('browser demo on a plain pair of .npy files', () => {
     const pool = generateSamplePool({ rows: 500, seed: 7 });
     const files = { 'pairs_img.npy': pool.image, 'pairs_txt.npy': pool.text };
     for (const [name, m] of Object.entries(files)) writeFileSync(join(work, name), encodeNpy(m.data, [m.rows, m.dim]));
-    const engine = await createEngine({ threads: 1, simd: 'baseline' });
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
     const want = {
       clip_score: await engine.clipScore(pool.image, pool.text),
       // The shard is named after the image file; its seed derives from that name, as in clipsift score.
@@ -617,7 +618,7 @@ describe('browser demo without cross-origin isolation', () => {
     expect(await page.textContent('#isolation-badge')).toContain('not cross-origin isolated');
     await page.click('#sample-button');
     await waitForScores(page);
-    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · f32');
+    expect(await page.textContent('#engine-badge')).toBe('1 thread · baseline SIMD · i16');
     const pool = generateSamplePool();
     expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(Math.floor(pool.uids.length * 0.2));
     await context.close();
