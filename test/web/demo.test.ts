@@ -229,6 +229,9 @@ describe('browser demo on dropped DataComp files', () => {
       target,
       '--threads',
       '1',
+      // The page's default precision (README "Precision").
+      '--precision',
+      'i16',
     ]);
     expect(scored.code, scored.stderr).toBe(0);
 
@@ -321,7 +324,18 @@ describe('browser demo on dropped clip-retrieval files', () => {
       copyFileSync(join(fixtures, name), join(folder, sub, name));
     }
     const scoresDir = join(work, 'clip-retrieval-scores');
-    const scored = await runChild(process.execPath, [BIN, 'score', folder, '--out', scoresDir, '--threads', '1']);
+    // --precision i16: the page's default (README "Precision").
+    const scored = await runChild(process.execPath, [
+      BIN,
+      'score',
+      folder,
+      '--out',
+      scoresDir,
+      '--threads',
+      '1',
+      '--precision',
+      'i16',
+    ]);
     expect(scored.code, scored.stderr).toBe(0);
     const scoreFile = readdirSync(scoresDir).find((name) => name.endsWith('.scores.parquet'))!;
     const cliScores = await readScoreFile(join(scoresDir, scoreFile));
