@@ -434,7 +434,18 @@ describe('browser demo on the inputs clipsift score takes', () => {
     await page.goto(`${demo.url}?simd=baseline`);
     for (const input of cases) {
       const out = join(work, `inputs-scores-${cases.indexOf(input)}`);
-      const cli = await runChild(process.execPath, [BIN, 'score', ...input.inputs, '--out', out, '--threads', '1']);
+      // --precision i16: the page's default (README "Precision").
+      const cli = await runChild(process.execPath, [
+        BIN,
+        'score',
+        ...input.inputs,
+        '--out',
+        out,
+        '--threads',
+        '1',
+        '--precision',
+        'i16',
+      ]);
       await page.setInputFiles('#pool-input', input.inputs);
       await page.click('#score-button');
       await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
