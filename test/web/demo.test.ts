@@ -290,6 +290,9 @@ describe('browser demo with a PyTorch .pt target', () => {
       target,
       '--threads',
       '1',
+      // The page's default precision (README "Precision").
+      '--precision',
+      'i16',
     ]);
     expect(scored.code, scored.stderr).toBe(0);
 
