@@ -11,7 +11,10 @@ import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
 import type { ScoreParameters } from '../io/score-file.js';
 import type { ScoreShard } from '../pipeline/score-shard.js';
-import { writeRunStats } from '../pipeline/stats.js';
+import { join } from 'node:path';
+import { RUN_STATS_FILE } from '../io/run-stats.js';
+import { readShardStats, writeRunStats } from '../pipeline/stats.js';
+import type { ScoreReportBuilder } from './score-report.js';
 import { Progress, formatCount, formatDuration } from './progress.js';
 
 /** The part of score's options the queue needs. */
@@ -55,7 +58,10 @@ export async function scoreThroughQueue(
   upToDate: number,
   options: QueueScoreOptions,
   target: LoadedTarget | undefined,
+  report?: ScoreReportBuilder,
 ): Promise<number> {
+  // With --json, stdout carries the document alone.
+  const say = (text: string) => (report ? process.stderr : process.stdout).write(text);
   const { parseRedisUrl } = await import('../cluster/queue.js');
   const { submitAndWatch, openScoreQueue, enqueueShards } = await import('../cluster/submit.js');
   const location = parseRedisUrl(options.queue);
@@ -74,7 +80,7 @@ export async function scoreThroughQueue(
     try {
       await queue.waitUntilReady();
       const added = await enqueueShards(queue, shards, options.attempts);
-      process.stdout.write(
+      say(
         `enqueued ${added} shard job${added === 1 ? '' : 's'} on ${location.display}` +
           `${added < shards.length ? ` (${shards.length - added} already queued)` : ''}${skipped}; ` +
           `follow with: clipsift status --queue ${options.queue}\n`,
@@ -116,21 +122,31 @@ export async function scoreThroughQueue(
   // The workers wrote one <shard>.stats.json each; the summary is rebuilt from them here.
   try {
     await writeRunStats(options.out);
+    if (report) report.stats = join(options.out, RUN_STATS_FILE);
   } catch (error) {
     process.stderr.write(
       `clipsift score: warning: ${options.out}/_stats.json not written: ${(error as Error).message}\n`,
     );
   }
+  if (report) {
+    // What each worker recorded; a failed shard's reason as the submitter saw it after its last attempt.
+    const reasons = new Map(failed.map((f) => [f.shard, f.reason.replace(/\s*\n\s*/g, ' ')]));
+    for (const { task } of shards) {
+      const name = task.ref.name;
+      const record = await readShardStats(options.out, name);
+      const reason = reasons.get(name);
+      if (reason !== undefined) report.failed(name, reason, record?.status === 'failed' ? record.seconds : null);
+      else if (record?.status === 'scored') report.recorded(name, record);
+    }
+  }
   if (failed.length > 0) {
     process.stderr.write(`clipsift score: ${failed.length} of ${shards.length} shards failed:\n`);
     for (const { shard, reason } of failed) process.stderr.write(`  ${shard}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
-    process.stdout.write(
-      `${scored} shard${scored === 1 ? '' : 's'} scored on the cluster${skipped}; score files in ${options.out}\n`,
-    );
+    say(`${scored} shard${scored === 1 ? '' : 's'} scored on the cluster${skipped}; score files in ${options.out}\n`);
     return 1;
   }
   const rows = shards.reduce((n, s) => n + s.rows, 0);
-  process.stdout.write(
+  say(
     `scored ${formatCount(rows)} rows in ${scored} shard${scored === 1 ? '' : 's'} on the cluster in ${formatDuration(elapsed)}` +
       `${skipped}; score files in ${options.out}\n`,
   );

@@ -3,7 +3,7 @@
  * or stops (exit 1): every shard of the run (or of its --shard part) with what happened to it.
  */
 import process from 'node:process';
-import { noDrops, type DroppedCounts, type DroppedReason, type StatsEngine } from '../io/run-stats.js';
+import { noDrops, type DroppedCounts, type DroppedReason, type ShardStats, type StatsEngine } from '../io/run-stats.js';
 import type { ShardOutcome } from '../pipeline/score-shard.js';
 
 /** What happened to one shard in this run. */
@@ -25,6 +25,9 @@ export interface ShardReport {
   droppedRows: { row: number; reason: DroppedReason }[];
   /** Seconds spent on it in this run (scored, failed), else null. */
   seconds: number | null;
+  /** With --queue: the worker's engine and host that scored it, from its stats record. */
+  engine?: StatsEngine | null;
+  host?: string;
   error?: string;
 }
 
@@ -98,8 +101,25 @@ export class ScoreReportBuilder {
     });
   }
 
-  failed(name: string, error: unknown, seconds: number): void {
-    Object.assign(this.shards.get(name)!, { status: 'failed', seconds: round(seconds), error: oneLine(error) });
+  failed(name: string, error: unknown, seconds: number | null): void {
+    Object.assign(this.shards.get(name)!, {
+      status: 'failed',
+      seconds: seconds === null ? null : round(seconds),
+      error: oneLine(error),
+    });
+  }
+
+  /** A shard scored elsewhere (a queue worker), as its stats record says. */
+  recorded(name: string, record: ShardStats): void {
+    Object.assign(this.shards.get(name)!, {
+      status: 'scored',
+      written: record.written,
+      dropped: record.dropped,
+      droppedRows: record.droppedRows,
+      seconds: record.seconds,
+      engine: record.engine,
+      host: record.host,
+    });
   }
 
   /** The finished document for exit code `exitCode` (and the error that stopped the run). */

@@ -181,7 +181,8 @@ export function parseScoreOptions(argv: string[]): ScoreOptions {
   if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue');
   if (values['dry-run'] && values.queue !== undefined)
     throw new UsageError('--dry-run sizes a run on this machine; leave out --queue (the flops are the same)');
-  if (values.json && values.queue !== undefined) throw new UsageError('--json is not supported with --queue yet');
+  if (values.json && values.detach)
+    throw new UsageError('--json reports a finished run; with --detach nothing has run yet (see clipsift status)');
   if (values.queue !== undefined && values.shard !== undefined)
     throw new UsageError('--queue and --shard are two ways to use many machines; pick one');
   if (values.queue !== undefined && !/^redis:\/\//.test(values.queue))
@@ -379,6 +380,7 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
         plan.length - todo.length,
         { ...options, queue: options.queue, runShards: opened.length },
         target,
+        report,
       );
     }
     // The run's shard count (all parts of a --shard run), recorded in every score file for select.

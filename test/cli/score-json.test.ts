@@ -164,10 +164,10 @@ describe('clipsift score --json and _stats.json', () => {
     expect(bad.code).toBe(1);
     expect(json(bad.stdout)).toMatchObject({ status: 'failed', exitCode: 1, shards: [] });
     expect(json(bad.stdout).error).toContain('nowhere');
-    const usage = await runInProcess(['score', missing, '--out', 'o', '--json', '--queue', 'redis://127.0.0.1:1']);
+    const usage = await runInProcess(['score', missing, '--out', 'o', '--json', '--queue', 'redis://x:1', '--detach']);
     expect(usage.code).toBe(2);
     expect(usage.stdout).toBe('');
-    expect(usage.stderr).toMatch(/--json is not supported with --queue/);
+    expect(usage.stderr).toMatch(/--json reports a finished run; with --detach nothing has run yet/);
   });
 
   it('two --shard parts writing into one directory at once: the summary holds both parts, nothing lost', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
 import { clipsift, killAll, sleep, TestRedis, waitFor, type Child } from './cluster-helpers.js';
+import type { ScoreReport } from '../../src/cli/score-report.js';
 
 const SCORE = ['--batch-size', '128', '--temperature', '0.07', '--repeats', '3', '--seed', '9', '--simd', 'baseline'];
 /** Short locks so a killed worker's shard is back within ~3 s. */
@@ -157,11 +158,27 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     const redis = await TestRedis.start(tempDir('clipsift-redis-'));
     const team = workers(redis, 2);
     const out = join(tempDir(), 'poisoned');
-    const submitter = submit(redis, dir, out, target, ['--attempts', '2']);
+    const submitter = submit(redis, dir, out, target, ['--attempts', '2', '--json']);
     expect(await submitter.exited).toBe(1);
     expect(submitter.stderr()).toContain('clipsift score: 1 of 4 shards failed:');
     expect(submitter.stderr()).toContain(`  shard-02: ${reason}\n`);
     expect([...scoreFiles(out).keys()]).toEqual(['shard-00', 'shard-01', 'shard-03'].map((s) => `${s}.scores.parquet`));
+    // --json: the cluster's shards as the workers recorded them, the failed one with the local reason.
+    const doc = JSON.parse(submitter.stdout()) as ScoreReport;
+    expect(doc).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(doc.shards.map((s) => [s.shard, s.status, s.rows, s.written])).toEqual([
+      ['shard-00', 'scored', 120, 120],
+      ['shard-01', 'scored', 137, 137],
+      ['shard-02', 'failed', 154, null],
+      ['shard-03', 'scored', 171, 171],
+    ]);
+    expect(doc.shards[2]!.error).toBe(reason);
+    expect(doc.shards[0]!.engine).toMatchObject({ threads: 1, simd: 'baseline', precision: 'f32' });
+    expect(JSON.parse(readFileSync(join(out, '_stats.json'), 'utf8')).shards).toEqual({
+      scored: 3,
+      failed: 1,
+      missing: 0,
+    });
     // Tried exactly twice.
     const attempts = team.map((w) => w.stderr().match(/shard-02: failed/g)?.length ?? 0).reduce((a, b) => a + b, 0);
     expect(attempts).toBe(2);
