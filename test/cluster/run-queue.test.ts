@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
-import { clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
+import { clipsift, killAll, sleep, TestRedis, waitFor } from './cluster-helpers.js';
 
 const SCORE = ['--batch-size', '256', '--temperature', '0.07', '--repeats', '3', '--seed', '5', '--simd', 'baseline'];
 const STEPS = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'];
@@ -152,5 +152,26 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
     const logs = team.map((w) => w.stderr()).join('\n');
     expect(logs).toMatch(/threshold of 3 shards: failed \(attempt 1, no more\): child .*negclip-1 failed/);
     expect(logs).not.toMatch(/threshold of 3 shards: done|NormSim of/);
+  });
+
+  it('survives Redis killed and restarted without its data mid-run: the stage is enqueued again', async () => {
+    const { dir } = makeDataCompDir(shardsOf(6, 1200, 950));
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 30, 768, 9);
+    const local = join(tempDir(), 'local');
+    const args = ['--target', target, ...SCORE, ...STEPS];
+    const result = await runInProcess(['run', dir, '--out', local, ...args, '--threads', '1', '--quiet']);
+    expect(result.code, result.stderr).toBe(0);
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const team = Array.from({ length: 2 }, () => clipsift(['worker', '--queue', redis.url, ...FAST_LOCKS]));
+    const out = join(tempDir(), 'restarted');
+    const submitter = clipsift(['run', dir, '--out', out, ...args, '--queue', redis.url]);
+    await waitFor('a first shard written', () => team.some((w) => /wrote \d+ rows/.test(w.stderr())));
+    await redis.kill();
+    await sleep(1500);
+    await redis.startAgain();
+    expect(await submitter.exited, submitter.stderr()).toBe(0);
+    expect(submitter.stderr()).toMatch(/missing from Redis .*enqueued again/);
+    expectSameFiles(out, local);
   });
 });
