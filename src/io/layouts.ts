@@ -263,6 +263,7 @@ async function exists(fs: FileSystem, path: string): Promise<boolean> {
 async function fileShards(fs: FileSystem, files: readonly string[], given: boolean): Promise<ResolvedShard[]> {
   const shards: ResolvedShard[] = [];
   const used = new Set<string>();
+  const position = new Map(files.map((file, at) => [file, at]));
   for (const file of files) {
     if (given && isClipsiftOutput(baseName(file)))
       throw new InputError(file, 'is an output of clipsift score, not embeddings: give the files it was scored from');
@@ -287,7 +288,10 @@ async function fileShards(fs: FileSystem, files: readonly string[], given: boole
   const clipRetrieval: ResolvedShard[] = [];
   for (const index of [...parts.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))) {
     const part = parts.get(index)!;
-    const first = files.find((file) => file === part.img_emb || file === part.text_emb || file === part.metadata)!;
+    // The first of the part's files in the order given (inputs only name files in `files`).
+    const first = [part.img_emb, part.text_emb, part.metadata]
+      .filter((file) => file !== undefined)
+      .sort((a, b) => position.get(a)! - position.get(b)!)[0]!;
     const image = part.img_emb ?? (await besidePart(fs, first, 'img_emb', index));
     if (!image) {
       if (!given && !part.text_emb) continue; // a directory's stray metadata_N.parquet
@@ -306,7 +310,7 @@ async function fileShards(fs: FileSystem, files: readonly string[], given: boole
     });
   }
 
-  shards.push(...(given ? sortByGiven(clipRetrieval, files) : clipRetrieval));
+  shards.push(...(given ? sortByGiven(clipRetrieval, position) : clipRetrieval));
 
   // DataComp pairs: <name>.parquet + <name>.npz, the partner found beside a file given alone.
   const stems = new Map<string, { parquet?: string; npz?: string }>();
@@ -330,11 +334,13 @@ async function fileShards(fs: FileSystem, files: readonly string[], given: boole
     used.add(metadata).add(npz);
     datacomp.push({
       ref: { name: baseName(stem), layout: 'datacomp', files: { image: npz, text: npz, metadata }, npz },
-      input: (files.find((f) => f === metadata || f === npz) ?? metadata)!,
+      input: [pair.parquet, pair.npz]
+        .filter((f) => f !== undefined)
+        .sort((a, b) => position.get(a)! - position.get(b)!)[0]!,
     });
   }
   datacomp.sort((a, b) => (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
-  shards.push(...(given ? sortByGiven(datacomp, files) : datacomp));
+  shards.push(...(given ? sortByGiven(datacomp, position) : datacomp));
 
   // What is left is a plain pair, when nothing else was found.
   const left = files.filter((file) => !used.has(file));
@@ -371,8 +377,8 @@ async function fileShards(fs: FileSystem, files: readonly string[], given: boole
 }
 
 /** Given files' shards in the order their first file was given. */
-function sortByGiven(shards: ResolvedShard[], files: readonly string[]): ResolvedShard[] {
-  return [...shards].sort((a, b) => files.indexOf(a.input) - files.indexOf(b.input));
+function sortByGiven(shards: ResolvedShard[], position: ReadonlyMap<string, number>): ResolvedShard[] {
+  return [...shards].sort((a, b) => position.get(a.input)! - position.get(b.input)!);
 }
 
 /** Why a .parquet or .npz (or, given, any file) belongs to no shard. */
