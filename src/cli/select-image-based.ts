@@ -9,7 +9,7 @@ import { InputError } from '../io/errors.js';
 import type { Arch } from '../io/layouts.js';
 import { sortUids, uidCount } from '../io/uid.js';
 import { loadTarget } from '../pipeline/target.js';
-import { imageBasedFilter } from '../select/kmeans.js';
+import { imageBasedFilter, keepNearTarget } from '../select/kmeans.js';
 import { gatherUids, type SelectTable } from '../select/table.js';
 import { numberOption, threadsForWork, UsageError } from './args.js';
 import { Progress } from './progress.js';
@@ -21,6 +21,9 @@ export const DATACOMP_CLUSTERS = 100_000;
 export interface ImageBasedSettings {
   targets: string[];
   targetKey?: string;
+  /** Centroids to use instead of k-means (e.g. DataComp's, converted to .npy); their key. */
+  centroids?: string[];
+  centroidsKey?: string;
   clusters: number;
   iterations: number;
   seed: number;
@@ -34,6 +37,8 @@ export const IMAGE_BASED_OPTIONS = {
   'image-based-clusters': { type: 'string' },
   'image-based-iterations': { type: 'string' },
   'image-based-seed': { type: 'string' },
+  'image-based-centroids': { type: 'string', multiple: true },
+  'image-based-centroids-key': { type: 'string' },
 } as const;
 
 /** Help lines for the options above. */
@@ -45,12 +50,15 @@ export const IMAGE_BASED_HELP = `  --image-based               DataComp's image-
   --image-based-key KEY       the tensor / array / column of the target files (e.g. image_features)
   --image-based-clusters K    k-means clusters (default ${DATACOMP_CLUSTERS}, as DataComp; at most the pool's uids)
   --image-based-iterations T  Lloyd rounds (default 20, as DataComp's faiss run)
-  --image-based-seed N        seed of the initial centroids (default 0)`;
+  --image-based-seed N        seed of the initial centroids (default 0)
+  --image-based-centroids PATH  use these centroids instead of k-means (rows of a .npy/.pt/.safetensors/
+                              .npz/.parquet, e.g. DataComp's published ones saved with numpy.save)
+  --image-based-centroids-key KEY  their tensor / array / column`;
 
 type Values = {
   [K in keyof typeof IMAGE_BASED_OPTIONS]?: K extends 'image-based'
     ? boolean
-    : K extends 'image-based-target'
+    : K extends 'image-based-target' | 'image-based-centroids'
       ? string[]
       : string;
 };
@@ -81,14 +89,27 @@ export function parseImageBased(values: Values): ImageBasedSettings | undefined 
   };
   if (settings.seed > 0xffffffff) throw new UsageError(`--image-based-seed must be below 2^32, got ${settings.seed}`);
   if (values['image-based-key'] !== undefined) settings.targetKey = values['image-based-key'];
+  const centroids = values['image-based-centroids'] ?? [];
+  if (centroids.length > 0) {
+    const kMeansOption = (['image-based-clusters', 'image-based-iterations', 'image-based-seed'] as const).find(
+      (name) => values[name] !== undefined,
+    );
+    if (kMeansOption) throw new UsageError(`--${kMeansOption} is for k-means; --image-based-centroids replaces it`);
+    settings.centroids = centroids;
+    if (values['image-based-centroids-key'] !== undefined) settings.centroidsKey = values['image-based-centroids-key'];
+  } else if (values['image-based-centroids-key'] !== undefined) {
+    throw new UsageError('--image-based-centroids-key needs --image-based-centroids');
+  }
   return settings;
 }
 
 /** What the step did. */
 export interface ImageBasedOutcome {
   rows: Uint32Array;
-  /** Lloyd rounds run. */
+  /** Lloyd rounds run (0 with given centroids). */
   iterations: number;
+  /** Clusters: k, or the given centroids' rows. */
+  clusters: number;
   /** Clusters that got a vote from the target. */
   targetClusters: number;
 }
@@ -115,20 +136,45 @@ export async function runImageBased(
 ): Promise<ImageBasedOutcome> {
   const uids = sortUids(gatherUids(table.uids, pool), { unique: true });
   const distinct = uidCount(uids);
-  if (settings.clusters > distinct)
+  if (!settings.centroids && settings.clusters > distinct)
     throw new UsageError(
       `--image-based-clusters ${settings.clusters} is more than the pool's ${distinct} distinct uids (k-means needs at least one row per cluster)`,
     );
   const target = await loadTarget(settings.targets, settings.targetKey, false);
+  const given = settings.centroids ? await loadTarget(settings.centroids, settings.centroidsKey, false) : undefined;
   const images = await gather(embeddings.dirs, uids, embeddings.arch, embeddings.imageKey);
-  if (target.dim !== images.dim)
-    throw new InputError(
-      settings.targets.join(', '),
-      `target has dim ${target.dim} but the pool's image embeddings (${embeddings.dirs.join(', ')}) have dim ${images.dim}`,
-    );
+  for (const [what, paths, dim] of [
+    ['target has', settings.targets, target.dim],
+    ['centroids have', settings.centroids ?? [], given?.dim ?? images.dim],
+  ] as const) {
+    if (dim !== images.dim)
+      throw new InputError(
+        paths.join(', '),
+        `${what} dim ${dim} but the pool's image embeddings (${embeddings.dirs.join(', ')}) have dim ${images.dim}`,
+      );
+  }
   const engine = await createEngine({ threads: threadsForWork(embeddings.threads, images.rows) });
-  const progress = new Progress({ label: 'k-means', total: settings.iterations, unit: 'rounds', quiet });
+  const progress = new Progress({
+    label: 'k-means',
+    total: settings.iterations,
+    unit: 'rounds',
+    quiet: quiet || !!given,
+  });
   try {
+    if (given) {
+      const centroids = { data: given.data, rows: given.rows, dim: given.dim };
+      const result = await keepNearTarget(
+        engine,
+        images,
+        { data: target.data, rows: target.rows, dim: target.dim },
+        centroids,
+      );
+      const rows = current.filter((row) => {
+        const at = findUid(uids, table.uids, row);
+        return at >= 0 && result.keep[at] === 1;
+      });
+      return { rows, iterations: 0, clusters: given.rows, targetClusters: result.targetClusters.length };
+    }
     const result = await imageBasedFilter(
       engine,
       images,
@@ -144,7 +190,12 @@ export async function runImageBased(
       const at = findUid(uids, table.uids, row);
       return at >= 0 && result.keep[at] === 1;
     });
-    return { rows, iterations: result.kMeans.iterations, targetClusters: result.targetClusters.length };
+    return {
+      rows,
+      iterations: result.kMeans.iterations,
+      clusters: settings.clusters,
+      targetClusters: result.targetClusters.length,
+    };
   } finally {
     progress.finish();
     await engine.close();

@@ -619,7 +619,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
       current = outcome.rows;
       steps.push({
         kind: 'image-based',
-        clusters: settings.clusters,
+        clusters: outcome.clusters,
         iterations: outcome.iterations,
         targetClusters: outcome.targetClusters,
         kept: current.length,
@@ -912,7 +912,7 @@ export function formatSelectSummary(summary: SelectSummary): string {
       : s.kind === 'min'
         ? `min ${s.column} ≥ ${s.value}`
         : s.kind === 'image-based'
-          ? `image-based: ${counted(s.targetClusters, 'cluster')} of ${formatCount(s.clusters)} nearest the target (${counted(s.iterations, 'k-means round')})`
+          ? `image-based: ${counted(s.targetClusters, 'cluster')} of ${formatCount(s.clusters)} nearest the target (${s.iterations ? counted(s.iterations, 'k-means round') : 'given centroids'})`
           : `NormSim_2-D to ${pct(s.final)} (${s.iterations} rounds${s.schedule === 'official' ? ' on the official schedule' : ''}, ${s.sample === null ? 'exact' : `sampled ${pct(s.sample)}`})`,
   );
   const width = Math.max(0, ...labels.map((l) => l.length));
@@ -946,7 +946,7 @@ export function formatPlan(options: SelectOptions): string {
         : step.kind === 'min'
           ? `keep rows with ${step.column} ≥ ${step.value}`
           : step.kind === 'image-based'
-            ? `keep rows whose k-means cluster (${options.imageBased!.clusters} clusters of the pool's image embeddings, ${options.imageBased!.iterations} rounds, seed ${options.imageBased!.seed}) is the nearest of some image of ${options.imageBased!.targets.join(', ')}`
+            ? `keep rows whose ${options.imageBased!.centroids ? `centroid of ${options.imageBased!.centroids.join(', ')}` : `k-means cluster (${options.imageBased!.clusters} clusters of the pool's image embeddings, ${options.imageBased!.iterations} rounds, seed ${options.imageBased!.seed})`} is the nearest of some image of ${options.imageBased!.targets.join(', ')}`
             : `NormSim_2-D down to ⌊N·${options.normSimD!.final}⌋ rows (${options.normSimD!.iterations} rounds, ${options.normSimD!.schedule} schedule, ${options.normSimD!.sample === undefined ? 'exact' : `sampled ${options.normSimD!.sample}`})`;
     lines.push(`  ${k + 1}. ${text}`);
   });

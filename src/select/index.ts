@@ -39,6 +39,7 @@ export {
 export { joinByUid, type JoinInput } from './join.js';
 export {
   imageBasedFilter,
+  keepNearTarget,
   kMeans,
   type ImageBasedResult,
   type KMeansOptions,

@@ -141,7 +141,7 @@ export interface ImageBasedResult {
 
 /**
  * DataComp's image-based filter: k-means over `pool`, then keep the pool rows whose largest-inner-product
- * centroid is the largest-inner-product centroid of some row of `target`.
+ * centroid is the largest-inner-product centroid of some row of `target` (see keepNearTarget).
  */
 export async function imageBasedFilter(
   engine: Engine,
@@ -153,7 +153,24 @@ export async function imageBasedFilter(
     throw new RangeError(`clipsift: target dim ${target.dim} differs from the pool's image dim ${pool.dim}`);
   const result = await kMeans(engine, pool, options);
   const centroids: Embeddings = { data: result.centroids, rows: result.clusters, dim: result.dim };
-  const hit = new Uint8Array(result.clusters);
+  return { ...(await keepNearTarget(engine, pool, target, centroids)), kMeans: result };
+}
+
+/**
+ * DataComp's rule with given centroids (e.g. the ones DataComp ships): every target row votes for its
+ * largest-inner-product centroid; a pool row is kept when its own largest-inner-product centroid got a vote.
+ */
+export async function keepNearTarget(
+  engine: Engine,
+  pool: Embeddings,
+  target: Embeddings,
+  centroids: Embeddings,
+): Promise<{ keep: Uint8Array; targetClusters: Int32Array }> {
+  if (target.dim !== pool.dim || centroids.dim !== pool.dim)
+    throw new RangeError(
+      `clipsift: pool dim ${pool.dim}, target dim ${target.dim} and centroid dim ${centroids.dim} must agree`,
+    );
+  const hit = new Uint8Array(centroids.rows);
   for (const c of (await engine.nearestCentroids(target, centroids)).index) hit[c] = 1;
   const poolNearest = (await engine.nearestCentroids(pool, centroids)).index;
   const keep = new Uint8Array(pool.rows);
@@ -162,5 +179,5 @@ export async function imageBasedFilter(
   hit.forEach((h, c) => {
     if (h) targetClusters.push(c);
   });
-  return { keep, targetClusters: Int32Array.from(targetClusters), kMeans: result };
+  return { keep, targetClusters: Int32Array.from(targetClusters) };
 }

@@ -144,6 +144,55 @@ describe('clipsift select --image-based', () => {
     expect(plan.stdout).toMatch(/2\. keep rows whose k-means cluster \(8 clusters/);
   });
 
+  it("--image-based-centroids applies DataComp's rule with given centroids (e.g. DataComp's own) instead of k-means", async () => {
+    // Seven centroids: perturbed pool rows, float32, as numpy.save would write DataComp's centroid array.
+    const next = rng(12);
+    const rows = [2, 9, 40, 77, 120, 161, 230];
+    const centroids = new Float32Array(rows.length * DIM);
+    rows.forEach((row, c) => {
+      for (let j = 0; j < DIM; j++)
+        centroids[c * DIM + j] = fromFloat16Bits(pool.half[row * DIM + j]!) + 0.2 * (next() - 0.5);
+    });
+    const path = join(tempDir(), 'centroids.npy');
+    writeFileSync(path, encodeNpy(centroids, [rows.length, DIM]));
+    const nearest = (v: ArrayLike<number>, i: number) => {
+      let best = -Infinity;
+      let at = -1;
+      for (let c = 0; c < rows.length; c++) {
+        const d = dot64(v, i, centroids, c, DIM);
+        if (d > best) {
+          best = d;
+          at = c;
+        }
+      }
+      return at;
+    };
+    const hit = new Set(Array.from({ length: pool.target.length / DIM }, (_, t) => nearest(pool.target, t)));
+    const x = Float64Array.from(pool.half, fromFloat16Bits);
+    const want = pool.uids.filter((_, i) => hit.has(nearest(x, i))).sort();
+    expect(want.length).toBeGreaterThan(0);
+    expect(want.length).toBeLessThan(N);
+    const out = join(tempDir(), 'given.npy');
+    const argv = [
+      'select',
+      '--metadata',
+      pool.dir,
+      '--image-based',
+      '--embeddings',
+      pool.dir,
+      '--arch',
+      'x',
+      ...target,
+    ];
+    const result = await runCli([...argv, '--image-based-centroids', path, '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readSubsetUids(out)).toEqual(want);
+    expect(result.stdout).toContain(`of 7 nearest the target (given centroids)`);
+    const both = await runCli([...argv, '--image-based-centroids', path, '--image-based-clusters', '5', '--out', out]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--image-based-clusters is for k-means; --image-based-centroids replaces it/);
+  });
+
   it('refuses a missing target, more clusters than uids, and a target of another dim, naming them', async () => {
     const out = join(tempDir(), 'x.npy');
     const noTarget = await runCli([
