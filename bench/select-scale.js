@@ -1,6 +1,8 @@
 // Benchmark (not a test): `clipsift select` on a large synthetic pool, for its time and peak RSS.
 //
-//   node bench/select-scale.js [--rows 128000000] [--file-rows 1000000] [--dir DIR] [--keep]
+//   node bench/select-scale.js [--rows 128000000] [--file-rows 1000000] [--dir DIR] [--keep] [--write-only]
+//
+// --write-only writes the pool into --dir and stops (a later run with the same --dir and --rows reuses it).
 //
 // Writes score files (uid, negclip_loss, normsim_inf) with the project's own score-file writer into a
 // temporary directory (or --dir, reused when it already holds the same rows), then runs
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     'file-rows': { type: 'string', default: '1000000' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'write-only': { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -73,6 +76,10 @@ if (!existsSync(marker)) {
   }
   process.stderr.write('\n');
   writeFileSync(marker, '');
+}
+if (values['write-only']) {
+  console.log(`pool of ${rows.toLocaleString('en')} rows written to ${dir}`);
+  process.exit(0);
 }
 const poolBytes = readdirSync(dir)
   .filter((n) => n.endsWith('.scores.parquet'))

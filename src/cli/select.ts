@@ -736,7 +736,7 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
 }
 
 /** Rows per block a pass hands to the selection: whole row groups, coalesced up to about this many. */
-const BLOCK_ROWS = 1 << 18;
+const BLOCK_ROWS = 1 << 16;
 
 /**
  * Passes over score files for the streaming select: each pass opens the files in order and yields

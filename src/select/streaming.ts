@@ -304,7 +304,7 @@ export async function streamSelect(
   // Final pass: count the survivors of every step, and collect the uids of the rows that pass them all.
   const keptAfter = new Array<number>(decided.length).fill(0);
   const runs: Uint32Array[] = [];
-  const runUids = Math.max(1, options.runUids ?? 2 * 1024 * 1024);
+  const runUids = Math.max(1, options.runUids ?? 512 * 1024);
   let buffer = new Uint32Array(Math.min(runUids, 65536) * UID_WORDS);
   let buffered = 0;
   const flush = () => {
