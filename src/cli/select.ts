@@ -41,7 +41,7 @@ import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
-import { mergeSortedUids, type ScoreBlock, type ScorePasses, streamSelect } from '../select/streaming.js';
+import { mergeUidRunChunks, type ScoreBlock, type ScorePasses, streamSelect } from '../select/streaming.js';
 import type { Rounding, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
 import {
@@ -65,6 +65,7 @@ import {
 } from './select-image-based.js';
 import { expandPresets, presetHelp } from './select-presets.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
+import { SpillingRunStore } from './uid-runs.js';
 import { counted, formatCount } from './words.js';
 
 const USAGE = `usage: clipsift select <score dirs or files...> --out subset.npy [options]
@@ -126,6 +127,8 @@ ${IMAGE_BASED_HELP}
   --dry-run                   print the steps (presets expanded) and stop, reading nothing
   --partial                   select from fewer score files than their run has (otherwise refused:
                               the run is unfinished or files are missing)
+  --memory-budget MIB         memory for the kept uids of a streaming select (default 1024); past it
+                              their sorted runs spill to temporary files in $TMPDIR and are merged
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
@@ -158,6 +161,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   partial: { type: 'boolean' },
+  'memory-budget': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -202,6 +206,8 @@ export interface SelectOptions {
   expanded: string[];
   /** Select from some of a run's score files (otherwise an unfinished run is refused). */
   partial: boolean;
+  /** MiB of kept uids a streaming select holds before its sorted runs spill to temporary files. */
+  memoryBudgetMiB: number;
   /**
    * Read the whole table even when the steps could stream (no command-line flag: for callers that
    * compare the two paths, which must give the same bytes).
@@ -279,6 +285,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     dryRun: values['dry-run'] ?? false,
     expanded,
     partial: values.partial ?? false,
+    memoryBudgetMiB: numberOption('memory-budget', values['memory-budget'], 1024, { min: 0 }),
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
   if (values['normsim-d'] || imageBased) {
@@ -572,6 +579,18 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   );
   const columns = [...new Set(scoreSteps.map((s) => s.column))];
   const { table, files } = await readSelectTable(options, columns);
+  if (!options.inMemory && !options.json) {
+    const why = options.join
+      ? '--join'
+      : options.metadata.length > 0
+        ? '--metadata'
+        : options.steps.some((s) => s.kind === 'normsim-d')
+          ? '--normsim-d'
+          : '--image-based';
+    process.stderr.write(
+      `clipsift select: note: ${why} reads the whole table into memory (only --top/--min over one set of score files stream)\n`,
+    );
+  }
   let given: Uint32Array | undefined;
   if (options.givenUids !== undefined) {
     const source = await openFileSource(options.givenUids);
@@ -707,19 +726,33 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
       await source.close();
     }
   }
-  const selection = await streamSelect(scoreFilePasses(files, columns), steps, given ? { givenUids: given } : {});
-  // Merge the sorted runs twice: once to count the distinct uids (the .npy header holds the count),
-  // once to write them, so the subset streams out and is never held whole a second time.
+  // Kept uids in sorted runs: in memory up to --memory-budget, then spilled to temporary files.
+  const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
   let distinct = 0;
-  for (const chunk of mergeSortedUids(selection.runs)) distinct += uidCount(chunk);
-  function* subsetChunks(): Generator<Uint8Array> {
-    yield encodeSubsetHeader(distinct);
-    for (const chunk of mergeSortedUids(selection.runs)) yield encodeSubsetRecords(chunk);
+  let selection: Awaited<ReturnType<typeof streamSelect>>;
+  try {
+    selection = await streamSelect(scoreFilePasses(files, columns), steps, {
+      ...(given ? { givenUids: given } : {}),
+      runStore: store,
+    });
+    if (store.spilled > 0)
+      note(
+        `the kept uids passed --memory-budget ${options.memoryBudgetMiB} MiB: ${store.spilled} sorted runs spilled to disk`,
+      );
+    // Merge the sorted runs twice: once to count the distinct uids (the .npy header holds the count),
+    // once to write them, so the subset streams out and is never held whole a second time.
+    for await (const chunk of mergeUidRunChunks(store.runs())) distinct += uidCount(chunk);
+    async function* subsetChunks(): AsyncGenerator<Uint8Array> {
+      yield encodeSubsetHeader(distinct);
+      for await (const chunk of mergeUidRunChunks(store.runs())) yield encodeSubsetRecords(chunk);
+    }
+    const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
+    // Left by a command killed mid-write (SIGKILL) into the same directory.
+    if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
+    await writeChunksAtomic(options.out, subsetChunks(), { force: options.force, inputs });
+  } finally {
+    store.close();
   }
-  const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
-  // Left by a command killed mid-write (SIGKILL) into the same directory.
-  if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
-  await writeChunksAtomic(options.out, subsetChunks(), { force: options.force, inputs });
   return {
     scoreFiles: files.length,
     pool: selection.summary.poolSize,

@@ -39,11 +39,22 @@ export interface StreamSelectOptions {
   runUids?: number;
   /** Called after every pass with its number, for progress displays. */
   onPass?: (pass: number, what: string) => void;
+  /**
+   * Where the sorted runs go as the last pass makes them (e.g. to disk past a memory budget:
+   * src/cli/uid-runs.ts). Without one they stay in memory, in the result's `runs`.
+   */
+  runStore?: UidRunStore;
+}
+
+/** Takes the sorted runs of kept uids as they are made; the caller reads them back for the merge. */
+export interface UidRunStore {
+  /** A sorted run, unique within itself; the array is the store's from now on. */
+  add(run: Uint32Array): void | Promise<void>;
 }
 
 /** The result: the kept uids as sorted runs (each sorted, unique within itself) and the summary. */
 export interface StreamSelection {
-  /** Sorted runs of kept uids; mergeSortedUids turns them into the sorted unique set. */
+  /** Sorted runs of kept uids (empty when a runStore took them); mergeSortedUids turns them into the sorted unique set. */
   runs: Uint32Array[];
   /** Kept rows (a uid kept in two rows counts twice). */
   keptRows: number;
@@ -176,6 +187,7 @@ export async function streamSelect(
     withUids: boolean,
     visit: (block: ScoreBlock, mask: Uint8Array) => void,
     masked = true,
+    afterBlock?: () => Promise<void>,
   ) => {
     for await (const block of pool(columns, withUids)) {
       for (const column of columns) {
@@ -185,6 +197,7 @@ export async function streamSelect(
         }
       }
       visit(block, masked ? survivors(block) : mask);
+      await afterBlock?.();
     }
     options.onPass?.(++passCount, what);
   };
@@ -311,6 +324,13 @@ export async function streamSelect(
     if (buffered > 0) runs.push(sortUids(buffer.subarray(0, buffered * UID_WORDS), { unique: true }));
     buffered = 0;
   };
+  // With a store, finished runs leave memory after every block.
+  const store = options.runStore;
+  const handOver = store
+    ? async () => {
+        for (const finished of runs.splice(0)) await store.add(finished);
+      }
+    : undefined;
   let keptRows = 0;
   await run(
     'collect',
@@ -345,8 +365,10 @@ export async function streamSelect(
       }
     },
     false,
+    handOver,
   );
   flush();
+  await handOver?.();
 
   const outcomes: StepOutcome[] = steps.map((step, j) => ({
     step,
@@ -459,6 +481,83 @@ export function* mergeSortedUids(runs: readonly Uint32Array[], chunkUids = 65536
     }
     heads[r] = at + 1;
     if (heads[r]! >= uidCount(run)) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    if (heap.length > 0) down(0);
+  }
+  if (n > 0) yield out.subarray(0, n * UID_WORDS);
+}
+
+/**
+ * mergeSortedUids over runs that arrive in chunks (a run read back from disk piece by piece): each run
+ * is a sequence of chunks, sorted across them and unique within the run. Yields the ascending union
+ * without repeats in chunks of at most `chunkUids` uids; only one chunk per run is held at a time.
+ */
+export async function* mergeUidRunChunks(
+  runs: readonly (Iterable<Uint32Array> | AsyncIterable<Uint32Array>)[],
+  chunkUids = 65536,
+): AsyncGenerator<Uint32Array> {
+  type Cursor = { chunk: Uint32Array; at: number; rest: AsyncIterator<Uint32Array> | Iterator<Uint32Array> };
+  const open = async (run: Iterable<Uint32Array> | AsyncIterable<Uint32Array>): Promise<Cursor | undefined> => {
+    const rest =
+      Symbol.asyncIterator in run
+        ? (run as AsyncIterable<Uint32Array>)[Symbol.asyncIterator]()
+        : (run as Iterable<Uint32Array>)[Symbol.iterator]();
+    const cursor: Cursor = { chunk: new Uint32Array(0), at: 0, rest };
+    return (await refill(cursor)) ? cursor : undefined;
+  };
+  /** Moves to the next non-empty chunk; false when the run is over. */
+  const refill = async (cursor: Cursor): Promise<boolean> => {
+    for (;;) {
+      const next = await cursor.rest.next();
+      if (next.done) return false;
+      if (next.value.length > 0) {
+        cursor.chunk = next.value;
+        cursor.at = 0;
+        return true;
+      }
+    }
+  };
+  const heap: Cursor[] = [];
+  for (const run of runs) {
+    const cursor = await open(run);
+    if (cursor) heap.push(cursor);
+  }
+  const less = (a: Cursor, b: Cursor) => compareUids(a.chunk, a.at, b.chunk, b.at) < 0;
+  const down = (at: number) => {
+    for (;;) {
+      const l = 2 * at + 1;
+      const r = l + 1;
+      let m = at;
+      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+      if (m === at) return;
+      [heap[at], heap[m]] = [heap[m]!, heap[at]!];
+      at = m;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  let out = new Uint32Array(chunkUids * UID_WORDS);
+  let n = 0;
+  let last: Uint32Array | undefined;
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const repeat =
+      n > 0
+        ? compareUids(out, n - 1, top.chunk, top.at) === 0
+        : last !== undefined && compareUids(last, 0, top.chunk, top.at) === 0;
+    if (!repeat) {
+      out.set(top.chunk.subarray(top.at * UID_WORDS, (top.at + 1) * UID_WORDS), n * UID_WORDS);
+      if (++n === chunkUids) {
+        last = out.slice((n - 1) * UID_WORDS, n * UID_WORDS);
+        yield out;
+        out = new Uint32Array(chunkUids * UID_WORDS);
+        n = 0;
+      }
+    }
+    top.at++;
+    if (top.at >= uidCount(top.chunk) && !(await refill(top))) {
       heap[0] = heap[heap.length - 1]!;
       heap.pop();
     }

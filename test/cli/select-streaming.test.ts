@@ -4,7 +4,7 @@
  * and the summaries (pool, counts after each step, every threshold) equal, with heavy ties, ±0, repeated
  * uids across files, decimal fractions, both roundings, --min and --given-uids; NaN scores fail alike.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSelectOptions, runSelect, streamable } from '../../src/cli/select.js';
@@ -68,6 +68,59 @@ describe('select: streaming and in-memory paths agree', () => {
       expect({ ...a, out: null }).toEqual({ ...b, out: null });
       expect(bytesA).toEqual(bytesB);
     }
+  });
+
+  it('--memory-budget 0 spills the kept uids to $TMPDIR and writes the same bytes, leaving nothing there', async () => {
+    const { dir } = writePool(5);
+    const spill = tempDir();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = spill;
+    try {
+      const steps = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'];
+      const { a, b, bytesA, bytesB } = await bothPaths([dir, ...steps, '--memory-budget', '0']);
+      expect({ ...a, out: null }).toEqual({ ...b, out: null });
+      expect(bytesA).toEqual(bytesB);
+      // Without --json the spill is noted.
+      const notes: string[] = [];
+      const write = process.stderr.write;
+      process.stderr.write = ((text: string) => notes.push(String(text)) > 0) as typeof process.stderr.write;
+      try {
+        const out = join(tempDir(), 'noted.npy');
+        await runSelect(parseSelectOptions([dir, ...steps, '--memory-budget', '0', '--out', out]));
+        expect(readFileSync(out)).toEqual(bytesA);
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(notes.join('')).toContain(
+        'clipsift select: note: the kept uids passed --memory-budget 0 MiB: 1 sorted runs spilled to disk',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(readdirSync(spill).filter((name) => name.startsWith('clipsift-runs-'))).toEqual([]);
+  });
+
+  it('--join falls back to the in-memory table and says so', async () => {
+    const uids = makeUids(40, 7);
+    const dir = tempDir();
+    const other = tempDir();
+    writeScoreFile(join(dir, 'a.scores.parquet'), uids, { clip_score: Float32Array.from(uids, (_, i) => i % 5) });
+    writeScoreFile(join(other, 'a.scores.parquet'), uids, { normsim_inf: Float32Array.from(uids, (_, i) => i % 3) });
+    const out = join(tempDir(), 'joined.npy');
+    const notes: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => notes.push(String(text)) > 0) as typeof process.stderr.write;
+    try {
+      const options = parseSelectOptions([dir, other, '--join', '--top', 'clip_score:0.5', '--out', out]);
+      expect(streamable(options)).toBe(false);
+      await runSelect(options);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(notes.join('')).toContain(
+      'clipsift select: note: --join reads the whole table into memory (only --top/--min over one set of score files stream)',
+    );
   });
 
   it('reports NaN scores with the same message', async () => {
