@@ -18,8 +18,8 @@ import type { SelectOptions, SelectSummary } from './select.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 
 /**
- * The key columns of score files that have no uid column; undefined when they have uids.
- * @throws {InputError} naming the file when some files have uids and others not, or their key columns differ
+ * The key columns of score files that have no uid column; undefined when the first file has uids.
+ * @throws {InputError} naming the file when later files have uids or other key columns than the first
  */
 export async function uidlessKeyColumns(files: readonly string[]): Promise<string[] | undefined> {
   let first: { file: string; keys: string[] | undefined } | undefined;
@@ -33,6 +33,9 @@ export async function uidlessKeyColumns(files: readonly string[]): Promise<strin
       await source.close();
     }
     if (keys?.length === 0) throw new InputError(file, 'has no uid column and no other key column naming its rows');
+    // Score files with uids: the uid path reads them (and names any file without a uid), so the rest
+    // of the footers are not read twice here (they may be many, or remote).
+    if (!first && !keys) return undefined;
     if (!first) first = { file, keys };
     else if (String(keys) !== String(first.keys)) {
       const describe = (k: string[] | undefined) => (k ? `rows keyed by ${k.join(', ')}` : 'uids');

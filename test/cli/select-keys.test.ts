@@ -190,5 +190,12 @@ describe('select on score files keyed by file and row, or by a key column', () =
       `clipsift select: ${withUids}: has uids but ${keyed} has rows keyed by file, row; select from score files of one kind`,
     ]);
     expect(existsSync(out)).toBe(false);
+    // The other way round, the uid path names the file without uids.
+    const subset = join(tempDir(), 's.npy');
+    const reversed = await runInProcess(['select', withUids, keyed, '--top', 'clip_score:0.5', '--out', subset]);
+    expect(reversed.code).not.toBe(0);
+    expect(reversed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(reversed.stderr).toMatch(new RegExp(`^clipsift select: ${keyed} field uid: has no uid column`));
+    expect(existsSync(subset)).toBe(false);
   });
 });
