@@ -58,6 +58,28 @@ describe('engine.nearestCentroids', () => {
     }
   });
 
+  it('takes float16 centroids (a given centroid file) and fewer centroids than a tile, as float64 does', async () => {
+    const n = 600;
+    const k = 300;
+    const dim = 24;
+    const next = rng(17);
+    const rows = Float32Array.from({ length: n * dim }, () => next() * 2 - 1);
+    const half = Uint16Array.from({ length: k * dim }, () => toFloat16Bits(next() * 2 - 1));
+    const cents = float16ToFloat32(half);
+    const got = await engine.nearestCentroids({ data: rows, rows: n, dim }, { data: half, rows: k, dim });
+    let ties = 0;
+    for (let i = 0; i < n; i++) {
+      const s = Array.from({ length: k }, (_, j) => dot64(rows, i, cents, j, dim));
+      const best = s.indexOf(Math.max(...s));
+      expect(Math.abs(got.score[i]! - s[best]!)).toBeLessThan(1e-5);
+      if (got.index[i] !== best) {
+        expect(s[best]! - s[got.index[i]!]!).toBeLessThan(1e-5);
+        ties++;
+      }
+    }
+    expect(ties).toBeLessThan(3);
+  });
+
   it('refuses a shift of the wrong length and mismatched dims', async () => {
     const e: Embeddings = { data: new Float32Array(8), rows: 2, dim: 4 };
     expect(() => engine.nearestCentroids(e, e, { shift: new Float64Array(3) })).toThrow(/shift/);
