@@ -5,7 +5,7 @@
 //     [header, i16 only: for each scale block b of SCALE_BLOCK k (quantize.ts), R f32 inverse scales,
 //      row r's at (b*R + r)*4] [group g: R rows × KR elements of E, row r at g*R*KR*size + r*KR*size]
 import { F32_GEMM_KR, F32_GEMM_MR, F32_GEMM_NR, f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
-import { I16_GEMM_KR, I16_GEMM_MR, I16_GEMM_NR, i16_gemm_4x8_simd } from './i16-gemm-4x8-simd';
+import { I16_GEMM_KR, I16_GEMM_MR, I16_GEMM_NR, i16_gemm_2x16_simd } from './i16-gemm-2x16-simd';
 import { SCALE_BLOCK, scale_blocks } from './quantize';
 
 /** Rows of an LHS panel. */
@@ -63,7 +63,7 @@ export function packed_bytes<E>(rows: i32, dim: i32, panelRows: i32): usize {
 @inline
 export function micro_kernel<E>(a: usize, b: usize, kc: i32, c: usize, ldc: usize): void {
   if (isFloat<E>()) f32_gemm_4x8_simd(a, b, kc, c, ldc);
-  else i16_gemm_4x8_simd(a, b, kc, c, ldc);
+  else i16_gemm_2x16_simd(a, b, kc, c, ldc);
 }
 
 /** Element k of row `row` of a packed LHS, as the f32 value the kernel multiplies (dequantised for i16). */

@@ -5,7 +5,7 @@
 import { dot_rows } from './dot';
 import { F32_GEMM_MR, F32_GEMM_NR } from './f32-gemm-4x8-simd';
 import { packed_bytes } from './gemm';
-import { I16_GEMM_MR, I16_GEMM_NR } from './i16-gemm-4x8-simd';
+import { I16_GEMM_MR, I16_GEMM_NR } from './i16-gemm-2x16-simd';
 import { negclip_block } from './negclip';
 import { gram_pack, normsim_block, normsim_quadratic_block } from './normsim';
 import { pack_panels, pack_panels_transposed } from './pack';

@@ -2,7 +2,7 @@
 // q_k = round(s_b · x_k), x_k ≈ q_k / s_b for k in block b. Blocks of 128 rather than one scale per
 // row: each block's scale fits that block's own norm, so the rounding step is ~√(dim/128) times finer
 // (on 768-d CLIP rows the dot products' error falls from 2.9e-5 to 1.1e-5), and the GEMM dequantises
-// each block's exact int32 sum on its own (i16-gemm-4x8-simd.ts).
+// each block's exact int32 sum on its own (i16-gemm-2x16-simd.ts).
 //
 // Why no int32 sum can overflow, for any finite row (unit-norm or not):
 //   for a block of n elements, s = min(32767 / max|x|, (46340 − √n/2 − 1) / ‖x‖, 2^126) over that

@@ -5,7 +5,7 @@ import { f16_to_f32, f16x4_to_f32x4 } from './f16';
 import { SCALE_BLOCK, inverse_scale, quantize1, row_scale, scale_blocks, scale_of_block } from './quantize';
 
 export { f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
-export { i16_gemm_4x8_simd } from './i16-gemm-4x8-simd';
+export { i16_gemm_2x16_simd } from './i16-gemm-2x16-simd';
 
 /** dst[i] = exp(src[i]) for n floats (n a multiple of 4). */
 export function test_exp(src: usize, dst: usize, n: i32): void {

@@ -21,6 +21,7 @@ const runs = [
     args: ['run', '-A', here('engine.js'), '--threads', '1', '--simd', 'relaxed', ...extra],
   },
   { title: 'threads', cmd: process.execPath, args: [here('threads.js'), ...extra] },
+  { title: 'GEMM tile shapes, Node, 1 thread', cmd: process.execPath, args: [here('tiles.js')] },
 ];
 
 const missing = runs.flatMap(({ title, cmd, args }) =>

@@ -111,20 +111,29 @@ describe('GEMM micro-kernels', () => {
     k[`${precision}_pack_lhs_f32`](src, rows, dim, lhs, 0, 1);
     f32(src, cols * dim).set(b);
     k[`${precision}_pack_rhs_f32`](src, cols, dim, rhs, 0, 1);
-    k[`${precision}_gemm_4x8_simd`](lhs, rhs, dim, c, n * 4);
+    k[precision === 'f32' ? 'f32_gemm_4x8_simd' : 'i16_gemm_2x16_simd'](lhs, rhs, dim, c, n * 4);
     return { m, n, c: f32(c, m * n).slice() };
   }
 
-  it('have the 4 x 8 tile shape their file names say', () => {
-    expect([mr().f32, nr().f32, mr().i16, nr().i16]).toEqual([4, 8, 4, 8]);
+  it('have the tile shapes their file names say (f32 4 x 8, i16 2 x 16)', () => {
+    expect([mr().f32, nr().f32, mr().i16, nr().i16]).toEqual([4, 8, 2, 16]);
   });
 
-  for (const dim of [1, 2, 3, 7, 13, 64, 127, 128, 129, 257, 768]) {
-    for (const [rows, cols] of [
+  // Per element type: the whole tile, a partial one (padding rows and columns), and 1 x 1.
+  const TILES = {
+    f32: [
       [4, 8],
       [3, 5],
       [1, 1],
-    ]) {
+    ],
+    i16: [
+      [2, 16],
+      [1, 11],
+      [1, 1],
+    ],
+  };
+  for (const dim of [1, 2, 3, 7, 13, 64, 127, 128, 129, 257, 768]) {
+    for (const [rows, cols] of TILES.f32) {
       it(`f32: ${rows} x ${cols} rows of dim ${dim} match float64 products; padding rows and columns are 0`, () => {
         const a = uniforms(rows * dim, dim * 31 + rows);
         const b = uniforms(cols * dim, dim * 17 + cols);
@@ -137,7 +146,8 @@ describe('GEMM micro-kernels', () => {
           }
         }
       });
-
+    }
+    for (const [rows, cols] of TILES.i16) {
       it(`i16: ${rows} x ${cols} rows of dim ${dim} give the exact integer dot of the quantised rows, dequantised`, () => {
         const a = uniforms(rows * dim, dim * 13 + rows);
         const b = uniforms(cols * dim, dim * 7 + cols);
@@ -157,9 +167,9 @@ describe('GEMM micro-kernels', () => {
   it('i16: a row against itself, the largest dot its scale allows, does not wrap around', () => {
     for (const dim of [1, 2, 768, 4097]) {
       const row = new Float32Array(dim).fill(1 / Math.sqrt(dim));
-      const rows = new Float32Array(8 * dim);
-      for (let r = 0; r < 8; r++) rows.set(row, r * dim);
-      const { c } = runTile('i16', rows.subarray(0, 4 * dim), 4, rows, 8, dim);
+      const rows = new Float32Array(16 * dim);
+      for (let r = 0; r < 16; r++) rows.set(row, r * dim);
+      const { c } = runTile('i16', rows.subarray(0, 2 * dim), 2, rows, 16, dim);
       // No wrap-around: every entry is ‖x‖² = 1 up to the rounding of equal elements, which all move the
       // same way here: each q is off by at most 1/2 of s·x, so x·x is off by at most 1/(s·x) relative,
       // with s·x smallest in a full scale block.
