@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSyntheticShard } from './datacomp-shard.js';
@@ -98,13 +98,14 @@ try {
     );
     await new Promise((r) => setTimeout(r, 1500)); // let the workers connect and load the engine code
     const out = join(work, `out-${n}`);
+    const loadBefore = loadavg()[0];
     const started = performance.now();
     const result = await run(['score', pool, '--out', out, '--queue', url, '--quiet', ...scoreArgs]);
     const seconds = (performance.now() - started) / 1000;
     for (const { child } of team) child.kill('SIGKILL');
     await Promise.all(team.map((w) => w.done));
     if (result.code !== 0) throw new Error(`score --queue failed: ${result.stderr}`);
-    results.push({ workers: n, seconds, shardsPerSecond: shardCount / seconds });
+    results.push({ workers: n, seconds, shardsPerSecond: shardCount / seconds, load: [loadBefore, loadavg()[0]] });
     process.stderr.write(`${n} worker${n === 1 ? '' : 's'}: ${shardCount} shards in ${seconds.toFixed(1)} s\n`);
   }
 
@@ -117,9 +118,16 @@ try {
   for (const r of results) {
     console.log(
       `${r.workers} worker${r.workers === 1 ? ' ' : 's'}: ${r.shardsPerSecond.toFixed(3)} shards/s, ` +
-        `${((r.shardsPerSecond * rows) / 1000).toFixed(1)}k rows/s, speed-up ×${(r.shardsPerSecond / base.shardsPerSecond).toFixed(2)} over 1 worker`,
+        `${((r.shardsPerSecond * rows) / 1000).toFixed(1)}k rows/s, speed-up ×${(r.shardsPerSecond / base.shardsPerSecond).toFixed(2)} over 1 worker` +
+        ` (1-min load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after)`,
     );
   }
+  // Workers compete with everything else for the cores: a speed-up measured on a busy machine means little.
+  const busiest = Math.max(...results.flatMap((r) => r.load));
+  if (busiest > cpu.length - 1)
+    console.log(
+      `note: the load average reached ${busiest.toFixed(1)} on ${cpu.length} cores, so other processes shared the cores with the workers; measure the speed-up on an idle machine`,
+    );
   const secondsPerShard = base.seconds / shardCount; // one worker: wall seconds per shard, queue overhead included
   console.log(
     `projection at ${secondsPerShard.toFixed(2)} s per ${rows}-row shard per worker (measured with 1 worker):`,
