@@ -4,7 +4,7 @@
  * Runtime-neutral; Node's disk comes in as the `local` FileSystem (node-files.ts).
  */
 import { InputError } from './errors.js';
-import type { FileSystem } from './file-system.js';
+import { pathKindIn, type FileSystem, type PathKind } from './file-system.js';
 import { isHttpUrl, openHttpSource } from './http.js';
 import { isS3Url, listS3, openS3Source, type S3Options } from './s3.js';
 import type { ByteSource } from './source.js';
@@ -41,8 +41,33 @@ export function remoteFileSystem(local?: FileSystem, options: S3Options = {}): F
   const noLocal = async (path: string): Promise<never> => {
     throw new InputError(path, 'is not an s3:// or http(s):// URL, and there is no local file system here');
   };
-  return {
+  const fs: FileSystem = {
     list: async (dir) => (isRemotePath(dir) ? listRemote(dir, options) : local ? local.list(dir) : noLocal(dir)),
     open: async (path) => (isRemotePath(path) ? openRemote(path, options) : local ? local.open(path) : noLocal(path)),
   };
+  return {
+    ...fs,
+    // http(s): opened; s3 prefixes: listed, else opened (pathKindIn's way); local paths: the local answer.
+    kind: async (path) =>
+      isHttpUrl(path)
+        ? httpKind(path, options)
+        : !isRemotePath(path) && local
+          ? pathKindIn(local, path)
+          : pathKindIn(fs, path),
+  };
+}
+
+/**
+ * An http(s) URL is a file when it can be opened, missing on a 404; any other failure (403, a refused
+ * connection, a browser's CORS refusal) is thrown, so it is reported as itself and not as a missing file.
+ */
+async function httpKind(url: string, options: S3Options): Promise<PathKind> {
+  try {
+    const source = await openHttpSource(url, options);
+    await source.close?.();
+    return 'file';
+  } catch (error) {
+    if (error instanceof InputError && /\(HTTP 404\)$/.test(error.message)) return 'missing';
+    throw error;
+  }
 }

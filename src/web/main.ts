@@ -49,9 +49,40 @@ function main(): void {
   byId('sample-button').addEventListener('click', () => score({ kind: 'sample' }));
   byId('normsim-p').addEventListener('change', switchNormSimP);
   byId('score-button').addEventListener('click', () => {
-    const arch = byId<HTMLSelectElement>('arch').value === 'b32' ? 'b32' : 'l14';
-    score({ kind: 'files', files: poolFiles, target: targetFile, arch });
+    score({ kind: 'files', files: poolFiles, target: chosenTarget(), arch: chosenArch() });
   });
+  const poolUrl = byId<HTMLInputElement>('pool-url');
+  const urlButton = byId<HTMLButtonElement>('url-button');
+  const scoreUrl = () =>
+    score({
+      kind: 'urls',
+      urls: poolUrl.value.split(/\s+/).filter(Boolean),
+      target: chosenTarget(),
+      arch: chosenArch(),
+    });
+  poolUrl.addEventListener('input', () => {
+    urlButton.disabled = poolUrl.value.trim() === '';
+  });
+  poolUrl.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && poolUrl.value.trim() !== '') scoreUrl();
+  });
+  urlButton.addEventListener('click', scoreUrl);
+  // ?pool=<url> (repeatable) and ?target=<url>: a link that scores a pool where it lives.
+  const query = new URLSearchParams(location.search);
+  byId<HTMLInputElement>('target-url').value = query.get('target') ?? '';
+  poolUrl.value = query.getAll('pool').join(' ');
+  urlButton.disabled = poolUrl.value.trim() === '';
+  if (poolUrl.value.trim() !== '') scoreUrl();
+}
+
+function chosenArch(): 'l14' | 'b32' {
+  return byId<HTMLSelectElement>('arch').value === 'b32' ? 'b32' : 'l14';
+}
+
+/** The target URL when one is typed, else the dropped target file. */
+function chosenTarget(): File | string | null {
+  const url = byId<HTMLInputElement>('target-url').value.trim();
+  return url !== '' ? url : targetFile;
 }
 
 function showIsolation(): void {
@@ -171,6 +202,7 @@ function showError(message: string | null): void {
 function setBusy(busy: boolean): void {
   byId<HTMLButtonElement>('sample-button').disabled = busy;
   byId<HTMLButtonElement>('score-button').disabled = busy || poolFiles.length === 0;
+  byId<HTMLButtonElement>('url-button').disabled = busy || byId<HTMLInputElement>('pool-url').value.trim() === '';
 }
 
 function showResult(pool: ScoredPool): void {

@@ -31,6 +31,7 @@ import {
 import { parseUids } from '../io/uid.js';
 import { generateSamplePool, type SamplePool } from '../sample/pool.js';
 import type { DroppedFile, PoolRequest } from './protocol.js';
+import { parseUrls, urlFileSystem } from './url-input.js';
 
 /** One unit of negCLIPLoss batching: a DataComp shard, a clip-retrieval part, or a pair of plain files. */
 export interface PoolShard {
@@ -71,25 +72,28 @@ export async function loadPool(request: PoolRequest, progress: ProgressReport): 
     progress('generating the sample pool');
     return samplePool();
   }
-  progress('reading the dropped files');
-  const pool = await droppedPool(request.files, request.arch);
+  progress(request.kind === 'urls' ? `reading ${request.urls.join(' ')}` : 'reading the dropped files');
+  const pool =
+    request.kind === 'urls'
+      ? await urlPool(request.urls, request.arch)
+      : await droppedPool(request.files, request.arch);
   // Score files carry their NormSim column already: a target would not be used.
   if (request.target && !pool.scores) {
-    progress(`reading the target ${request.target.name}`);
-    const reader = await openEmbeddingFile(
-      memoryFileSystem({ [request.target.name]: request.target }),
-      request.target.name,
-    );
+    const url = typeof request.target === 'string' ? parseUrls([request.target])[0] : undefined;
+    const name = url ?? (request.target as File).name;
+    progress(`reading the target ${name}`);
+    const fs = url ? urlFileSystem() : memoryFileSystem({ [name]: request.target as File });
+    const reader = await openEmbeddingFile(fs, name);
     // Before any scoring, so a wrong target costs nothing and the message names both files.
     const other = pool.shards.find((shard) => shard.dim !== reader.dim);
     if (other) {
       throw new InputError(
-        request.target.name,
-        `target has dim ${reader.dim} but ${other.imageName} has dim ${other.dim}; drop a target embedded with the same model`,
+        name,
+        `target has dim ${reader.dim} but ${other.imageName} has dim ${other.dim}; ${url ? 'give' : 'drop'} a target embedded with the same model`,
       );
     }
     pool.target = await readAll(reader);
-    pool.targetDescription = `${request.target.name}: ${reader.rows.toLocaleString('en-US')} rows × ${reader.dim}`;
+    pool.targetDescription = `${name}: ${reader.rows.toLocaleString('en-US')} rows × ${reader.dim}`;
   }
   return pool;
 }
@@ -121,10 +125,47 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   if (files.some((file) => file.name.endsWith(SCORE_FILE_SUFFIX)) && files.every((file) => isClipsiftOutput(file.name)))
     return scoreFilePool(
       fs,
-      dropped.filter(({ file }) => file.name.endsWith(SCORE_FILE_SUFFIX)),
+      dropped.map(({ path }) => path).filter((path) => path.endsWith(SCORE_FILE_SUFFIX)),
     );
+  return embeddingPool(fs, droppedInputs(dropped), arch, (shards) =>
+    files.length === 1
+      ? files[0]!.name
+      : shards.length === 1 && shards[0]!.layout === 'pair'
+        ? [shards[0]!.files.image, shards[0]!.files.text, shards[0]!.files.metadata]
+            .filter((name) => name !== undefined)
+            .map(baseName)
+            .join(' + ')
+        : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+  );
+}
 
-  const refs = (await resolveInputs(fs, droppedInputs(dropped))).map((found) => found.ref);
+/**
+ * Pool files at http(s) URLs, given as a command line gives paths: a DataComp .parquet (its .npz found
+ * beside it) or both, clip-retrieval parts, a plain image and text .npy pair, or clipsift score files.
+ */
+async function urlPool(given: string[], arch: Arch): Promise<LoadedPool> {
+  const urls = parseUrls(given);
+  if (urls.length === 0) throw new Error('give the URL of a pool file first');
+  const fs = urlFileSystem();
+  const names = urls.map((url) => baseName(new URL(url).pathname));
+  if (names.some((name) => name.endsWith(SCORE_FILE_SUFFIX)) && names.every((name) => isClipsiftOutput(name)))
+    return scoreFilePool(
+      fs,
+      urls.filter((url) => baseName(new URL(url).pathname).endsWith(SCORE_FILE_SUFFIX)),
+    );
+  return embeddingPool(fs, urls, arch, (shards) =>
+    urls.length === 1 ? urls[0]! : `${urls.length} URLs, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+  );
+}
+
+/** The shards io's input resolver finds for `inputs` in `fs`, with their keys, captions and urls. */
+async function embeddingPool(
+  fs: FileSystem,
+  inputs: string[],
+  arch: Arch,
+  describe: (shards: Shard[]) => string,
+): Promise<LoadedPool> {
+  const refs = (await resolveInputs(fs, inputs)).map((found) => found.ref);
   const shards: Shard[] = [];
   for (const ref of refs) shards.push(await openShard(fs, ref, { arch }));
   const ids: string[] = [];
@@ -140,19 +181,11 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
   }
   const rows = ids.length;
   return {
-    source:
-      files.length === 1
-        ? files[0]!.name
-        : shards.length === 1 && shards[0]!.layout === 'pair'
-          ? [shards[0]!.files.image, shards[0]!.files.text, shards[0]!.files.metadata]
-              .filter((name) => name !== undefined)
-              .map(baseName)
-              .join(' + ')
-          : `${files.length} files, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+    source: describe(shards),
     rows,
     ids,
     hasUids: uidColumns,
-    uids: uidColumns ? parseUids(ids, 'dropped metadata') : null,
+    uids: uidColumns ? parseUids(ids, 'the pool metadata') : null,
     captions,
     urls,
     kinds: null,
@@ -174,9 +207,9 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
  * clipsift's own score files, to explore without scoring again: their rows one after the other, the
  * score columns every file has, the uid (or other key) column for the table and subset.npy.
  */
-async function scoreFilePool(fs: FileSystem, dropped: DroppedFile[]): Promise<LoadedPool> {
+async function scoreFilePool(fs: FileSystem, paths: string[]): Promise<LoadedPool> {
   const files: ScoreFile[] = [];
-  for (const { path } of [...dropped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+  for (const path of [...paths].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
     files.push(await openScoreFile(await fs.open(path)));
   }
   const columns = files[0]!.scoreColumns.filter((column) => files.every((file) => file.scoreColumns.includes(column)));

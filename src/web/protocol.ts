@@ -10,10 +10,14 @@ export interface DroppedFile {
   file: File;
 }
 
-/** What to score: the built-in sample pool, or files the user dropped. */
+/** A NormSim target: a dropped file, or the http(s) URL of one (a string). */
+export type TargetInput = File | string;
+
+/** What to score: the built-in sample pool, files the user dropped, or http(s) URLs of pool files or folders. */
 export type PoolRequest =
   | { kind: 'sample' }
-  | { kind: 'files'; files: DroppedFile[]; target: File | null; arch: 'l14' | 'b32' };
+  | { kind: 'files'; files: DroppedFile[]; target: TargetInput | null; arch: 'l14' | 'b32' }
+  | { kind: 'urls'; urls: string[]; target: TargetInput | null; arch: 'l14' | 'b32' };
 
 export interface ScoreJob {
   pool: PoolRequest;

@@ -33,8 +33,15 @@ export interface RangeServer {
   close(): Promise<void>;
 }
 
+/** Cross-origin headers for pages reading the server: none, all a ranged reader needs, or Allow-Origin alone. */
+export type Cors = 'none' | 'full' | 'origin-only';
+
 /** Start a static file server over `files` (path → bytes) on 127.0.0.1. */
-export async function startRangeServer(files: Record<string, Uint8Array>): Promise<RangeServer> {
+export async function startRangeServer(
+  files: Record<string, Uint8Array>,
+  options: { cors?: Cors } = {},
+): Promise<RangeServer> {
+  const cors = options.cors ?? 'none';
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const later = (ms: number, run: () => void) => {
@@ -56,6 +63,16 @@ export async function startRangeServer(files: Record<string, Uint8Array>): Promi
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const index = state.log.length;
     state.log.push({ method: req.method ?? '', path, range: req.headers.range });
+    if (cors !== 'none') res.setHeader('access-control-allow-origin', '*');
+    if (cors === 'full') {
+      res.setHeader('access-control-expose-headers', 'Content-Range, Accept-Ranges, ETag, Content-Length');
+      if (req.method === 'OPTIONS') {
+        res
+          .writeHead(204, { 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'Range' })
+          .end();
+        return;
+      }
+    }
     const status = state.statuses.get(path);
     if (status) {
       res.writeHead(status).end();

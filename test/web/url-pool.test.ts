@@ -1,0 +1,211 @@
+/**
+ * The demo page reading a pool and a target from URLs in real Chromium, against the command line:
+ * a local server on 127.0.0.1 (test/io/servers.ts, which honours Range) with CORS headers serves the
+ * files the CLI scores from disk; the page's scores, counts and subset.npy equal `clipsift score
+ * --precision i16` + `clipsift select` bit for bit. A missing URL, a server without CORS and one that
+ * hides Content-Range end in one line naming the URL and what the server must send.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { createEngine, deriveSeed } from 'clipsift';
+import { encodeNpy } from '../../src/io/npy.js';
+import { generateSamplePool } from '../../src/sample/pool.js';
+import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
+import { startRangeServer, type Cors, type RangeServer } from '../io/servers.js';
+import { launchChromium } from './browser.js';
+import { startServeDemo, type RunningDemo } from './serve.js';
+
+let browser: Browser;
+let demo: RunningDemo;
+const servers: RangeServer[] = [];
+const work = mkdtempSync(join(tmpdir(), 'clipsift-web-url-'));
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  demo = await startServeDemo();
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+  for (const server of servers) await server.close();
+});
+
+/** A Range server on 127.0.0.1 over every file in `dir` (by name), stopped in teardown. */
+async function serve(dir: string, cors: Cors): Promise<RangeServer> {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of readdirSync(dir)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(dir, name)));
+  const server = await startRangeServer(files, { cors });
+  servers.push(server);
+  return server;
+}
+
+async function settle(page: Page): Promise<string> {
+  await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
+  return (await page.getAttribute('body', 'data-state'))!;
+}
+
+async function download(page: Page, button: string): Promise<Uint8Array> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  return new Uint8Array(readFileSync((await file.path())!));
+}
+
+/** A score column of the page's CSV download, as float32 bit patterns. */
+function csvColumnBits(csv: string, column: string): Uint32Array {
+  const [header, ...lines] = csv.trimEnd().split('\r\n');
+  const index = header!.split(',').indexOf(column);
+  return new Uint32Array(Float32Array.from(lines.map((line) => Number(line.split(',')[index]))).buffer);
+}
+
+describe('browser demo on a pool at a URL', () => {
+  it('scores DataComp shards and a target from ?pool= and ?target= like clipsift score, and selects like clipsift select', async () => {
+    const { dir } = makeDataCompDir([
+      { name: 'shard-00000', rows: 300, seed: 41 },
+      { name: 'shard-00001', rows: 211, seed: 42, compressed: true },
+    ]);
+    writeTarget(join(dir, 'target.npy'), 30, 768, 43);
+    const scores = join(work, 'scores');
+    const scored = await runChild(process.execPath, [
+      BIN,
+      'score',
+      join(dir, 'shard-00000.parquet'),
+      join(dir, 'shard-00001.parquet'),
+      '--out',
+      scores,
+      '--target',
+      join(dir, 'target.npy'),
+      '--threads',
+      '1',
+      '--precision',
+      'i16',
+    ]);
+    expect(scored.code, scored.stderr).toBe(0);
+    const subsetPath = join(work, 'subset.npy');
+    const selected = await runChild(process.execPath, [
+      BIN,
+      'select',
+      scores,
+      '--top',
+      'negclip_loss:0.3',
+      '--top',
+      'normsim_inf:0.2',
+      '--out',
+      subsetPath,
+      '--json',
+    ]);
+    expect(selected.code, selected.stderr).toBe(0);
+    const cli = JSON.parse(selected.stdout) as { keptRows: number; steps: { kept: number }[] };
+
+    const server = await serve(dir, 'full');
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    // The first shard by its .parquet alone (its .npz is found beside it), the second by both files.
+    const query = new URLSearchParams([
+      ['simd', 'baseline'],
+      ['pool', `${server.url}/pool/shard-00000.parquet`],
+      ['pool', `${server.url}/pool/shard-00001.parquet`],
+      ['pool', `${server.url}/pool/shard-00001.npz`],
+      ['target', `${server.url}/pool/target.npy`],
+    ]);
+    await page.goto(`${demo.url}?${query}`);
+    expect(await settle(page), (await page.textContent('#error')) ?? '').toBe('ready');
+    expect(await page.textContent('#normsim-note')).toContain(`${server.url}/pool/target.npy: 30 rows × 768`);
+
+    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+    const want = [
+      ...(await readScoreFile(join(scores, 'shard-00000.scores.parquet'))).rows,
+      ...(await readScoreFile(join(scores, 'shard-00001.scores.parquet'))).rows,
+    ];
+    for (const column of ['clip_score', 'negclip_loss', 'normsim_inf']) {
+      const values = Float32Array.from(want, (row) => row[column] as number);
+      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    }
+    // The page's default sliders are the fractions given to clipsift select above.
+    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(cli.keptRows);
+    expect(
+      await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept))),
+    ).toEqual(cli.steps.map((step) => step.kept));
+    const subset = await download(page, '#download-subset');
+    expect(Buffer.from(subset).equals(readFileSync(subsetPath))).toBe(true);
+    // Read by ranges: no request asked for a whole file without a Range.
+    expect(server.log.filter((entry) => entry.method === 'GET' && entry.range === undefined)).toEqual([]);
+    await page.close();
+  });
+
+  it('scores a plain .npy pair typed into the URL field like clipsift score', async () => {
+    const pool = generateSamplePool({ rows: 400, seed: 9 });
+    const dir = mkdtempSync(join(work, 'pair-'));
+    writeFileSync(join(dir, 'pairs_img.npy'), encodeNpy(pool.image.data, [pool.image.rows, pool.image.dim]));
+    writeFileSync(join(dir, 'pairs_txt.npy'), encodeNpy(pool.text.data, [pool.text.rows, pool.text.dim]));
+    const engine = await createEngine({ threads: 1, simd: 'baseline', precision: 'i16' });
+    const want = {
+      clip_score: await engine.clipScore(pool.image, pool.text),
+      negclip_loss: await engine.negClipLoss(pool.image, pool.text, {
+        batchSize: 32768,
+        temperature: 0.01,
+        repeats: 10,
+        seed: deriveSeed(0, 'pairs_img'),
+      }),
+    };
+    await engine.close();
+    const server = await serve(dir, 'full');
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    await page.fill('#pool-url', `${server.url}/pool/pairs_img.npy ${server.url}/pool/pairs_txt.npy`);
+    await page.click('#url-button');
+    expect(await settle(page), (await page.textContent('#error')) ?? '').toBe('ready');
+    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+    for (const [column, values] of Object.entries(want))
+      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    await page.close();
+  });
+
+  it('names the URL on a 404, on a server without CORS, and on one that hides Content-Range', async () => {
+    const { dir } = makeDataCompDir([{ name: 'shard', rows: 40, seed: 44 }]);
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    const tryUrl = async (url: string): Promise<string> => {
+      await page.fill('#pool-url', url);
+      await page.click('#url-button');
+      expect(await settle(page), url).toBe('error');
+      const message = (await page.textContent('#error')) ?? '';
+      expect(message.split('\n'), message).toHaveLength(1);
+      return message;
+    };
+    const open = await serve(dir, 'full');
+    expect(await tryUrl(`${open.url}/pool/missing.parquet`)).toBe(
+      `${open.url}/pool/missing.parquet: no such file or directory`,
+    );
+    // The target's 404 names the target URL.
+    await page.fill('#target-url', `${open.url}/pool/no-target.npy`);
+    expect(await tryUrl(`${open.url}/pool/shard.parquet`)).toBe(
+      `${open.url}/pool/no-target.npy: no such file (HTTP 404)`,
+    );
+    await page.fill('#target-url', '');
+
+    const closed = await serve(dir, 'none');
+    const refused = await tryUrl(`${closed.url}/pool/shard.parquet`);
+    expect(refused).toMatch(new RegExp(`^${closed.url}/pool/shard\\.parquet: failed after 3 attempts; `));
+    expect(refused).toContain('the server must send Access-Control-Allow-Origin');
+    expect(refused).toContain('expose Content-Range');
+
+    const hiding = await serve(dir, 'origin-only');
+    const hidden = await tryUrl(`${hiding.url}/pool/shard.parquet`);
+    expect(hidden).toMatch(
+      new RegExp(
+        `^${hiding.url}/pool/shard\\.(parquet|npz): the server answers ranged reads but hides their Content-Range`,
+      ),
+    );
+
+    // The page stays usable: the same shard from the server with CORS scores.
+    expect(await page.isDisabled('#url-button')).toBe(false);
+    await page.fill('#pool-url', `${open.url}/pool/shard.parquet`);
+    await page.click('#url-button');
+    expect(await settle(page), (await page.textContent('#error')) ?? '').toBe('ready');
+    expect(
+      Number((await page.getAttribute('#pool-count', 'data-value')) ?? (await page.textContent('#pool-count'))),
+    ).toBe(40);
+    await page.close();
+  });
+});
