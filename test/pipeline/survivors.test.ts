@@ -56,7 +56,7 @@ describe('run cuts', () => {
         const shardRows = [0, 37, 120, 5, 200];
         const rows = shardRows.reduce((a, b) => a + b, 0);
         const t = table(rows, seed * 100 + k, shardRows);
-        const pool = Uint32Array.from({ length: rows }, (_, i) => i);
+        const pool: Uint32Array = Uint32Array.from({ length: rows }, (_, i) => i);
         const stages = [pool];
         for (const step of steps) stages.push(runTableSteps(t, [step], stages[stages.length - 1]!, rows).rows);
         const expected = runTableSteps(t, steps, pool, rows).rows;
@@ -92,7 +92,7 @@ describe('run cuts', () => {
   it('lists the shorter of the kept and dropped tied uids', () => {
     const t = table(100, 9);
     t.columns.negclip_loss.fill(0.5);
-    const pool = Uint32Array.from({ length: 100 }, (_, i) => i);
+    const pool: Uint32Array = Uint32Array.from({ length: 100 }, (_, i) => i);
     for (const [fraction, kind] of [
       ['0.1', 'keep'],
       ['0.9', 'drop'],
