@@ -1,6 +1,7 @@
 // Benchmark (not a test): `clipsift select` on a large synthetic pool, for its time and peak RSS.
 //
 //   node bench/select-scale.js [--rows 128000000] [--file-rows 1000000] [--dir DIR] [--keep] [--write-only]
+//                              [--memory-budget MIB]   (select's, default 1024)
 //
 // --write-only writes the pool into --dir and stops (a later run with the same --dir and --rows reuses it).
 //
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'write-only': { type: 'boolean', default: false },
+    'memory-budget': { type: 'string', default: '1024' },
   },
 });
 const rows = Number(values.rows);
@@ -90,7 +92,7 @@ const out = join(dir, 'subset.npy');
 const child = `
   const { main } = await import(${JSON.stringify(join(root, 'dist/lib/cli/main.js'))});
   const started = performance.now();
-  const code = await main(${JSON.stringify(['select', dir, '--out', out, '--force', '--json', '--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'])});
+  const code = await main(${JSON.stringify(['select', dir, '--out', out, '--force', '--json', '--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2', '--memory-budget', values['memory-budget']])});
   const seconds = (performance.now() - started) / 1000;
   console.error(JSON.stringify({ code, seconds, maxRssKiB: process.resourceUsage().maxRSS }));
 `;
@@ -108,10 +110,16 @@ const MiB = 1024 * 1024;
 const keptBytes = summary.keptRows * 16;
 const goal = 1.5 * keptBytes + 256 * MiB;
 const rss = measured.maxRssKiB * 1024;
-// Model: peak = fixed part (runtime, one block decoded, one run being sorted) + 16 bytes per kept row.
-const fixed = rss - keptBytes;
+// Model: peak = fixed part (runtime, one block decoded, one run being sorted) + the kept uids held in
+// memory (16 bytes a row, up to --memory-budget) + one 256 KiB read chunk per spilled run of 512k uids.
+const budget = Number(values['memory-budget']) * MiB;
+const runBytes = 512 * 1024 * 16;
+const held = (kept) => Math.min(kept, budget);
+const mergeBuffers = (kept) => Math.max(0, Math.ceil((kept - budget) / runBytes)) * 256 * 1024;
+const fixed = rss - held(keptBytes) - mergeBuffers(keptBytes);
 const large = 1_280_000_000;
 const largeKept = Math.floor(large * 0.2) * 16;
+const largePeak = fixed + held(largeKept) + mergeBuffers(largeKept);
 console.log(
   `pool: ${rows.toLocaleString('en')} rows in ${files} score files (${(poolBytes / MiB).toFixed(0)} MiB) in ${dir}`,
 );
@@ -125,7 +133,9 @@ console.log(
     `goal <= 1.5 x kept + 256 MiB = ${(goal / MiB).toFixed(0)} MiB: ${rss <= goal ? 'met' : 'NOT met'}`,
 );
 console.log(
-  `model for 1.28B rows: ${(fixed / MiB).toFixed(0)} MiB fixed + 16 B x ${(large * 0.2).toLocaleString('en')} kept rows ` +
-    `= ${((fixed + largeKept) / MiB / 1024).toFixed(2)} GiB (goal ${((1.5 * largeKept + 256 * MiB) / MiB / 1024).toFixed(2)} GiB)`,
+  `model for 1.28B rows (--memory-budget ${values['memory-budget']}): ${(fixed / MiB).toFixed(0)} MiB fixed + ` +
+    `${(held(largeKept) / MiB).toFixed(0)} MiB of kept uids in memory (of ${(largeKept / MiB).toFixed(0)} MiB; the rest spilled) + ` +
+    `${(mergeBuffers(largeKept) / MiB).toFixed(0)} MiB merge buffers = ${(largePeak / MiB / 1024).toFixed(2)} GiB ` +
+    `(goal ${((1.5 * largeKept + 256 * MiB) / MiB / 1024).toFixed(2)} GiB)`,
 );
 if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });

@@ -12,8 +12,8 @@ import { writeErrorProblem } from '../io/node-files.js';
 import { UID_WORDS } from '../io/uid.js';
 import type { UidRunStore } from '../select/streaming.js';
 
-/** Uids per chunk when a spilled run is read back (1 MiB). */
-const READ_UIDS = 65536;
+/** Uids per chunk when a spilled run is read back (256 KiB: one per run is held during the merge). */
+const READ_UIDS = 16384;
 
 /** A UidRunStore that keeps runs in memory up to `budgetBytes`, then writes each further run to a file. */
 export class SpillingRunStore implements UidRunStore {
