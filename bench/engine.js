@@ -1,7 +1,8 @@
 // Single-engine throughput: negCLIPLoss GFLOP/s and NormSim candidates/s, precision f32 and i16 side
 // by side in the same run, and (from Node, where python3 has numpy) numpy's float32 negCLIPLoss at the
 // same thread count with the ratio. Speeds are compared as ratios within one run, best of several,
-// interleaving the setups so a noisy neighbour slows them alike.
+// interleaving the setups (numpy's calls too, in a python process kept open) so a noisy neighbour
+// slows them alike.
 // Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick] [--runs K] [--candidates N]
 import process from 'node:process';
 import { createEngine } from '../dist/lib/index.js';
@@ -46,15 +47,19 @@ function toHalf(f) {
   return out;
 }
 
-/** Best time of `runs` calls of each function, interleaved, after one warm-up call each. */
+/**
+ * Best time of `runs` calls of each function, interleaved, after one warm-up call each. A function that
+ * resolves with a number reports its own seconds (numpy's, timed inside python).
+ */
 async function bestOf(fns) {
   for (const fn of fns) await fn();
   const best = fns.map(() => Infinity);
   for (let run = 0; run < runs; run++) {
     for (let i = 0; i < fns.length; i++) {
       const start = performance.now();
-      await fns[i]();
-      best[i] = Math.min(best[i], (performance.now() - start) / 1000);
+      const reported = await fns[i]();
+      const seconds = typeof reported === 'number' ? reported : (performance.now() - start) / 1000;
+      best[i] = Math.min(best[i], seconds);
     }
   }
   return best;
@@ -74,17 +79,18 @@ for (const n of quick ? [4096] : [4096, 8192]) {
       txt = rows(n, dim, 2);
     const a = { data: half ? toHalf(img) : img, rows: n, dim };
     const b = { data: half ? toHalf(txt) : txt, rows: n, dim };
-    const [f32, i16] = await bestOf(
-      ['f32', 'i16'].map((precision) => () => engine.negClipLoss(a, b, { batchSize: n, repeats: 1, precision })),
+    // numpy (float32 input only, as numpy has it) runs interleaved with ours, in its own process.
+    const np = withNumpy && !half ? await numpy.openNumpyNegClip({ rows: n, dim, threads: info.threads }) : null;
+    const setups = ['f32', 'i16'].map(
+      (precision) => () => engine.negClipLoss(a, b, { batchSize: n, repeats: 1, precision }),
     );
+    const [f32, i16, npSeconds] = await bestOf(np ? [...setups, () => np.run()] : setups);
+    np?.close();
     const gflops = (seconds) => (2 * n * n * dim) / seconds / 1e9;
     let line =
       `negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'} input: ` +
       `f32 ${gflops(f32).toFixed(1)} GFLOP/s, i16 ${gflops(i16).toFixed(1)} GFLOP/s (i16 = ${(f32 / i16).toFixed(2)}× f32)`;
-    if (withNumpy && !half) {
-      const np = numpy.numpyNegClip({ rows: n, dim, threads: info.threads, runs });
-      if (np) line += `; numpy ${np.gflops.toFixed(1)} GFLOP/s (i16 = ${(gflops(i16) / np.gflops).toFixed(2)}× numpy)`;
-    }
+    if (np) line += `; numpy ${gflops(npSeconds).toFixed(1)} GFLOP/s (i16 = ${(npSeconds / i16).toFixed(2)}× numpy)`;
     console.log(line);
   }
 }

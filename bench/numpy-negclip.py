@@ -2,13 +2,17 @@
 # similarity matrix, then stable row and column log-sum-exps, in float32. For bench/numpy.js.
 # Usage: python3 bench/numpy-negclip.py ROWS DIM RUNS   (threads: OPENBLAS_NUM_THREADS)
 # Prints JSON: best seconds per call and GFLOP/s counting 2·rows·rows·dim.
+# With RUNS = serve it answers each line read on stdin with one call's seconds instead, so a bench can
+# interleave numpy's calls with its own in one run.
 import json
 import sys
 import time
 
 import numpy as np
 
-rows, dim, runs = (int(v) for v in sys.argv[1:4])
+rows, dim = int(sys.argv[1]), int(sys.argv[2])
+serve = sys.argv[3] == 'serve'
+runs = 0 if serve else int(sys.argv[3])
 tau = np.float32(0.01)
 rng = np.random.default_rng(0)
 
@@ -33,6 +37,13 @@ def negclip():
 
 
 negclip()  # warm-up
+if serve:
+    print('ready', flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        negclip()
+        print(time.perf_counter() - start, flush=True)
+    sys.exit(0)
 best = float('inf')
 for _ in range(runs):
     start = time.perf_counter()

@@ -132,7 +132,7 @@ describe('GEMM micro-kernels', () => {
       [1, 1],
     ],
   };
-  for (const dim of [1, 2, 3, 7, 13, 64, 127, 128, 129, 257, 768]) {
+  for (const dim of [1, 2, 3, 7, 13, 64, 255, 256, 257, 513, 768]) {
     for (const [rows, cols] of TILES.f32) {
       it(`f32: ${rows} x ${cols} rows of dim ${dim} match float64 products; padding rows and columns are 0`, () => {
         const a = uniforms(rows * dim, dim * 31 + rows);
@@ -279,7 +279,7 @@ describe('int16 quantiser', () => {
       }
     }
     const zero = quantized(new Float32Array(768));
-    expect(Array.from(zero.inv)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(zero.inv)).toEqual([0, 0, 0]);
     expect(zero.q.every((v) => v === 0)).toBe(true);
   });
 
