@@ -25,24 +25,26 @@ import {
 import type { ScoreShard } from '../pipeline/score-shard.js';
 import { targetShape } from '../pipeline/target.js';
 import { threadsForWork } from './args.js';
+import type { ScoreOptions } from './score.js';
 import { describeEngine, formatCount, formatDuration } from './progress.js';
 
-/** The options the sizing reads (a subset of score's). */
-export interface DryRunOptions {
-  out: string;
-  target: string[];
-  targetKey: string | undefined;
-  p: number;
-  batchSize: number;
-  temperature: number;
-  repeats: number;
-  threads: number | 'auto';
-  simd: 'auto' | 'baseline' | 'relaxed';
-  precision: 'f32' | 'i16';
-  normalize: boolean;
-  json: boolean;
-  quiet: boolean;
-}
+/** The options the sizing reads: score's own. */
+export type DryRunOptions = Pick<
+  ScoreOptions,
+  | 'out'
+  | 'target'
+  | 'targetKey'
+  | 'p'
+  | 'batchSize'
+  | 'temperature'
+  | 'repeats'
+  | 'threads'
+  | 'simd'
+  | 'precision'
+  | 'normalize'
+  | 'json'
+  | 'quiet'
+>;
 
 /** One shard's sizes. */
 export interface DryRunShard {
