@@ -9,7 +9,7 @@ import { formatCount, formatDuration, formatRate } from './progress.js';
 
 const usage = `usage: clipsift status --queue redis://HOST:PORT[/DB] [--out <dir>]
 
-Shows the shard jobs of the queue that \`clipsift score --queue\` fills: done, running, waiting and
+Shows the shard jobs of the queue that \`clipsift score --queue\` (and \`clipsift run --queue\`) fills: done, running, waiting and
 failed, rows/s over the last ten minutes, an ETA, and each failed shard with its reason.
 
 options:
