@@ -47,6 +47,9 @@ const common = {
   platform: 'neutral',
   target: 'es2022',
   mainFields: ['module', 'main'],
+  // Packages' builds for workers and browsers (hyparquet's without its node:fs file reader): edge
+  // runtimes are fetch-and-web-streams runtimes, as Cloudflare's own bundler resolves them.
+  conditions: ['workerd', 'worker', 'browser'],
   logLevel: 'warning',
 };
 

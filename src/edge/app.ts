@@ -24,6 +24,7 @@ import { parseScoreRequest, type ParseLimits } from './parse.js';
 import { errorResponse, HttpError } from './http-error.js';
 import { scoresResponse, wantsBinary } from './respond.js';
 import { decodeBundledGram, decodeBundledTarget } from './target.js';
+import { targetUrlConfig, UrlTargets, type TargetUrlConfig } from './target-url.js';
 
 export interface EdgeLimits extends ParseLimits {}
 
@@ -44,6 +45,20 @@ export interface ScoreAppOptions {
   /** The bundled Gram matrix of those rows (target.gram.bin, for NormSim_2): its name and bytes. */
   gram: () => Promise<{ name: string; bytes: Uint8Array }>;
   limits?: Partial<EdgeLimits>;
+  /**
+   * Deployment variables where the runtime passes no env to fetch (Deno: its environment); Worker vars
+   * win. Read: TARGET_URL_PREFIXES and MAX_TARGET_BYTES (see target-url.ts).
+   */
+  variables?: (name: string) => unknown;
+}
+
+/** What NormSim is measured against in one request: the bundled target or one read from a URL. */
+interface TargetSet {
+  /** How messages name it: "the bundled target", "the target <url>". */
+  description: string;
+  shape: [number, number];
+  normSimInf: Target;
+  normSim2: Target;
 }
 
 interface Ready {
@@ -51,8 +66,8 @@ interface Ready {
   targetName: string;
   gramName: string | undefined;
   targetShape: [number, number];
-  normSimInf: Target;
-  normSim2: Target;
+  /** The bundled target, prepared for both p. */
+  bundled: { shape: [number, number]; normSimInf: Target; normSim2: Target };
 }
 
 export interface FetchHandler {
@@ -70,11 +85,16 @@ export function createScoreApp(options: ScoreAppOptions): FetchHandler {
     return ready;
   };
 
+  // Targets named by URL, kept for the life of the isolate.
+  const urlTargets = new UrlTargets();
+
   return {
     async fetch(request: Request, env?: unknown): Promise<Response> {
       const limits = { ...DEFAULT_LIMITS, ...options.limits, ...limitsFromEnv(env) };
+      const vars = typeof env === 'object' && env !== null ? (env as Record<string, unknown>) : {};
+      const targetUrls = targetUrlConfig((name) => vars[name] ?? options.variables?.(name));
       try {
-        return await route(request, limits, open, options.variant);
+        return await route(request, { limits, targetUrls, urlTargets }, open, options.variant);
       } catch (error) {
         if (error instanceof HttpError) return errorResponse(error.status, error.message, error.headers);
         // Anything else is our bug: log it where the operator looks, tell the client nothing more.
@@ -85,9 +105,16 @@ export function createScoreApp(options: ScoreAppOptions): FetchHandler {
   };
 }
 
+/** What a request is handled with besides the engine: this deployment's settings and the isolate's URL targets. */
+interface Deployment {
+  limits: EdgeLimits;
+  targetUrls: TargetUrlConfig;
+  urlTargets: UrlTargets;
+}
+
 async function route(
   request: Request,
-  limits: EdgeLimits,
+  { limits, targetUrls, urlTargets }: Deployment,
   open: () => Promise<Ready>,
   variant: string,
 ): Promise<Response> {
@@ -112,27 +139,35 @@ async function route(
         },
       },
       limits,
+      // POST /score?target=<url> reads a target from URLs under these prefixes.
+      targetUrls,
     });
   }
   if (pathname === '/score') {
     if (request.method !== 'POST') throw methodNotAllowed('POST');
     const input = await parseScoreRequest(request, limits);
     const ready = await open();
-    const columns = await score(ready, input.img, input.txt, input.precision ?? 'f32');
+    const url = new URL(request.url).searchParams.get('target');
+    const target: TargetSet =
+      url === null
+        ? { description: 'the bundled target', ...ready.bundled }
+        : { description: `the target ${url}`, ...(await urlTargets.get(url, targetUrls, ready.engine)) };
+    const columns = await score(ready.engine, target, input.img, input.txt, input.precision ?? 'f32');
     return scoresResponse(columns, input.img.rows, wantsBinary(request));
   }
   throw new HttpError(404, `no route ${pathname}; use POST /score or GET /health`);
 }
 
 async function score(
-  ready: Ready,
+  engine: Engine,
+  target: TargetSet,
   img: Embeddings,
   txt: Embeddings,
   precision: Precision,
 ): Promise<Record<string, Float32Array>> {
-  const targetDim = ready.targetShape[1];
+  const targetDim = target.shape[1];
   if (img.dim !== targetDim)
-    throw new HttpError(400, `embeddings have dim ${img.dim} but the bundled target has dim ${targetDim}`);
+    throw new HttpError(400, `embeddings have dim ${img.dim} but ${target.description} has dim ${targetDim}`);
   // Finite rows so long that their scores would overflow float32 (and poison the batch's negCLIPLoss).
   const limit = maxFiniteNorm(NEGCLIP_LOSS_DEFAULTS.temperature);
   for (const [name, matrix] of [
@@ -146,7 +181,6 @@ async function score(
         `${name} row ${found.row} has norm ${found.norm.toPrecision(3)}, beyond ${limit.toPrecision(3)}: its scores would not be finite; send L2-normalised embeddings`,
       );
   }
-  const { engine } = ready;
   // The score file's column names, so a response reads like a score file's row group.
   try {
     return {
@@ -159,8 +193,8 @@ async function score(
         seed: 0,
         precision,
       }),
-      [normSimColumn(Infinity)]: await engine.normSim(img, ready.normSimInf, { precision }),
-      [normSimColumn(2)]: await engine.normSim(img, ready.normSim2, { precision }),
+      [normSimColumn(Infinity)]: await engine.normSim(img, target.normSimInf, { precision }),
+      [normSimColumn(2)]: await engine.normSim(img, target.normSim2, { precision }),
     };
   } catch (error) {
     // The engine refuses to return a non-finite score: answer why, never 200 with null.
@@ -187,8 +221,11 @@ async function openReady(options: ScoreAppOptions): Promise<Ready> {
     targetName: target.name,
     gramName: gram ? gramFile.name : undefined,
     targetShape: [rows, dim],
-    normSimInf: await engine.prepareTarget(target.embeddings, { p: Infinity }),
-    normSim2: await engine.prepareTarget(gram ?? target.embeddings, { p: 2 }),
+    bundled: {
+      shape: [rows, dim],
+      normSimInf: await engine.prepareTarget(target.embeddings, { p: Infinity }),
+      normSim2: await engine.prepareTarget(gram ?? target.embeddings, { p: 2 }),
+    },
   };
 }
 

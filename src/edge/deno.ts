@@ -44,14 +44,19 @@ export default createScoreApp({
   target: async () => ({ name: 'target.npy', bytes: target }),
   gram: async () => ({ name: 'target.gram.bin', bytes: gram }),
   limits: limitsFromEnvironment(),
+  variables: readEnv,
 });
 
+/** An environment variable, or undefined without --allow-env for it. */
+function readEnv(name: string): string | undefined {
+  try {
+    return deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 function limitsFromEnvironment(): Partial<EdgeLimits> {
-  return limitsFromVariables((name) => {
-    try {
-      return deno.env.get(name);
-    } catch {
-      return undefined; // no --allow-env: keep the defaults
-    }
-  });
+  // Without --allow-env: the defaults.
+  return limitsFromVariables(readEnv);
 }

@@ -270,6 +270,7 @@ export async function openRemoteSource(maker: RequestMaker, options: RemoteOptio
   return {
     name,
     size,
+    ...(etag ? { etag } : {}),
     async read(offset, length) {
       checkRange(name, size, offset, length);
       if (length === 0) return new Uint8Array(0);

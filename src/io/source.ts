@@ -15,6 +15,8 @@ export interface ByteSource {
   readonly name: string;
   /** Size in bytes. */
   readonly size: number;
+  /** The version of a remote object (its ETag) when the server names one: what a cache of its contents keys on. */
+  readonly etag?: string;
   /** Read `length` bytes starting at `offset`. */
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Release an OS handle if the source holds one; reading again reopens it. */

@@ -35,7 +35,8 @@ function checkBuilt(): void {
   if (!existsSync(`${EDGE_DIR}handler.js`)) throw new Error(`${EDGE_DIR}handler.js not found; run npm run build`);
 }
 
-export async function startWorkerd(limits: EdgeLimits): Promise<RunningEdge> {
+/** workerd with the bundle, its limits, and other Worker vars (TARGET_URL_PREFIXES, MAX_TARGET_BYTES). */
+export async function startWorkerd(limits: EdgeLimits, vars: Record<string, string> = {}): Promise<RunningEdge> {
   checkBuilt();
   const mf = new Miniflare({
     modules: true,
@@ -47,7 +48,7 @@ export async function startWorkerd(limits: EdgeLimits): Promise<RunningEdge> {
     compatibilityDate: '2026-04-01',
     host: '127.0.0.1',
     port: 0,
-    bindings: limitVars(limits),
+    bindings: { ...limitVars(limits), ...vars },
   });
   const url = await mf.ready;
   return { name: 'workerd', url, stop: () => mf.dispose() };
