@@ -87,11 +87,12 @@ describe('bench/run.js', () => {
     const script = scratch('bench/run.js', {
       'bench/engine.js': 0,
       'bench/threads.js': 4,
+      'bench/tiles.js': 0,
       'node_modules/.bin/deno': 0,
     });
     const result = run(script);
     expect(result.status).toBe(1);
-    expect(result.stdout.match(/^== /gm)).toHaveLength(3);
+    expect(result.stdout.match(/^== /gm)).toHaveLength(4);
     expect(result.stderr).toMatch(/bench: failed: threads \(exit 4\)/);
   });
 });
