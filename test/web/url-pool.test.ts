@@ -14,6 +14,7 @@ import { createEngine, deriveSeed } from 'clipsift';
 import { encodeNpy } from '../../src/io/npy.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
+import { writeInputCases } from '../cli/input-cases.js';
 import { startRangeServer, type Cors, type RangeServer } from '../io/servers.js';
 import { launchChromium } from './browser.js';
 import { startServeDemo, type RunningDemo } from './serve.js';
@@ -158,6 +159,49 @@ describe('browser demo on a pool at a URL', () => {
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(want))
       expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    await page.close();
+  });
+
+  it('scores each input case clipsift score takes, given as URLs, as clipsift score does, and refuses the rest with its message', async () => {
+    // The cases test/cli/score-inputs.test.ts gives the CLI as paths, here as URLs of the same files.
+    const cases = writeInputCases(join(work, 'inputs'));
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}?simd=baseline`);
+    for (const input of cases) {
+      const server = await serve(input.dir, 'full');
+      const base = `${server.url}/pool`;
+      const out = join(work, `inputs-scores-${cases.indexOf(input)}`);
+      const cli = await runChild(process.execPath, [
+        BIN,
+        'score',
+        ...input.inputs,
+        '--out',
+        out,
+        '--threads',
+        '1',
+        '--precision',
+        'i16',
+      ]);
+      await page.fill('#pool-url', input.inputs.map((path) => path.replace(input.dir, base)).join(' '));
+      await page.click('#url-button');
+      const state = await settle(page);
+      if (input.error) {
+        expect(cli.code, input.title).toBe(1);
+        // The same one line, naming the URLs where the CLI names the paths.
+        expect(`clipsift score: ${await page.textContent('#error')}\n`, input.title).toBe(
+          cli.stderr.split(`${input.dir}/`).join(`${base}/`),
+        );
+        continue;
+      }
+      expect(cli.code, `${input.title}: ${cli.stderr}`).toBe(0);
+      expect(state, `${input.title}: ${await page.textContent('#error')}`).toBe('ready');
+      const scores = await readScoreFile(join(out, `${input.shard}.scores.parquet`));
+      const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+      for (const column of ['clip_score', 'negclip_loss']) {
+        const want = Float32Array.from(scores.rows, (row) => row[column] as number);
+        expect(csvColumnBits(csv, column), `${input.title}: ${column}`).toEqual(new Uint32Array(want.buffer));
+      }
+    }
     await page.close();
   });
 
