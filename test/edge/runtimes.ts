@@ -54,7 +54,12 @@ export async function startWorkerd(limits: EdgeLimits, vars: Record<string, stri
   return { name: 'workerd', url, stop: () => mf.dispose() };
 }
 
-export async function startDeno(limits: EdgeLimits): Promise<RunningEdge> {
+/** `deno serve` with the bundle, its limits, other variables (allowed to be read) and hosts it may fetch from. */
+export async function startDeno(
+  limits: EdgeLimits,
+  vars: Record<string, string> = {},
+  allowNet: string[] = [],
+): Promise<RunningEdge> {
   checkBuilt();
   const child = spawn(
     DENO,
@@ -65,12 +70,13 @@ export async function startDeno(limits: EdgeLimits): Promise<RunningEdge> {
       '--port',
       '0',
       `--allow-read=${EDGE_DIR}`,
-      '--allow-env=MAX_BODY_BYTES,MAX_JSON_BYTES,MAX_ROWS',
+      `--allow-env=${['MAX_BODY_BYTES', 'MAX_JSON_BYTES', 'MAX_ROWS', ...Object.keys(vars)].join(',')}`,
+      ...(allowNet.length > 0 ? [`--allow-net=${allowNet.join(',')}`] : []),
       `${EDGE_DIR}deno.js`,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', ...limitVars(limits) },
+      env: { ...process.env, NO_COLOR: '1', ...limitVars(limits), ...vars },
     },
   );
   let output = '';
