@@ -96,7 +96,7 @@ describe.each(['workerd', 'deno'])('edge function in %s', (name) => {
     try {
       return await fetch(at(path), init);
     } catch (error) {
-      const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+      const code = (error as { cause?: { code?: string } }).cause?.code;
       if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw error;
       return fetch(at(path), init);
     }
