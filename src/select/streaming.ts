@@ -44,6 +44,8 @@ export interface StreamSelectOptions {
    * src/cli/uid-runs.ts). Without one they stay in memory, in the result's `runs`.
    */
   runStore?: UidRunStore;
+  /** Runs the passes before the last elsewhere (e.g. as jobs, one per score file); not with givenUids. */
+  runPass?: PassRunner;
 }
 
 /** Takes the sorted runs of kept uids as they are made; the caller reads them back for the merge. */
@@ -61,11 +63,56 @@ export interface StreamSelection {
   summary: SelectionSummary & { given?: { uids: number; matchedRows: number } };
 }
 
-/** A top step once its threshold and tie-break are known; min steps need no pass to decide. */
-type Decided =
+/**
+ * A step once decided, as plain data: min steps need no pass; a top step keeps nothing, everything, or the
+ * rows above its threshold plus the tied rows given (ascending pool rows) or all of them.
+ */
+export type DecidedStep =
   | { kind: 'min'; column: string; value: number }
   | { kind: 'top'; column: string; keep: 'none' | 'all' }
-  | { kind: 'top'; column: string; keep: 'cut'; threshold: number; ties: 'all' | Float64Array };
+  | { kind: 'top'; column: string; keep: 'cut'; threshold: number; ties: 'all' | number[] };
+
+/** The survivors a pass looks at: the pool rows passing every decided step. */
+interface Survivors {
+  columns: string[];
+  decided: DecidedStep[];
+}
+
+/**
+ * One pass of streamSelect over some rows of the pool (one score file, or the whole pool), as plain data:
+ * `pool` counts rows and NaN scores; `coarse` and `fine` histogram the keys of `column`'s surviving scores
+ * (fine: only keys whose high 16 bits are `bin`); `ties` counts survivors above and at `threshold`;
+ * `tiebreak` keeps the `places` smallest (uid, row) among the survivors at `threshold`.
+ */
+export type FilePass =
+  | { kind: 'pool'; columns: string[] }
+  | (Survivors & { kind: 'coarse'; column: string })
+  | (Survivors & { kind: 'fine'; column: string; bin: number })
+  | (Survivors & { kind: 'ties'; column: string; threshold: number })
+  | (Survivors & { kind: 'tiebreak'; column: string; threshold: number; places: number });
+
+/** A pass's result over some rows, as plain data; results of disjoint rows merge (mergePassResults). */
+export type FilePassResult =
+  | { kind: 'pool'; rows: number; poolRows: number; nan: Record<string, { count: number; rows: number[] }> }
+  | { kind: 'histogram'; bins: number[]; counts: number[] }
+  | { kind: 'ties'; above: number; tied: number }
+  | { kind: 'tiebreak'; uids: number[]; rows: number[] };
+
+/** A FilePass as JSON text (non-finite numbers, e.g. an infinite threshold, survive the round trip). */
+export function encodePass(pass: FilePass): string {
+  return JSON.stringify(pass, (_, value) =>
+    typeof value === 'number' && !Number.isFinite(value) ? { number: String(value) } : value,
+  );
+}
+
+/** The FilePass of encodePass's text. */
+export function decodePass(text: string): FilePass {
+  return JSON.parse(text, (_, value) =>
+    value !== null && typeof value === 'object' && typeof value.number === 'string' && Object.keys(value).length === 1
+      ? Number(value.number)
+      : value,
+  ) as FilePass;
+}
 
 /** The order-preserving key of a float32 bit pattern: keys compare as the floats do (−0 below +0, NaN aside). */
 export function floatKey(bits: number): number {
@@ -92,7 +139,7 @@ export function binOfRank(counts: Float64Array, rank: number, before = 0): { bin
   throw new RangeError(`rank ${rank} exceeds the ${cumulative} counted values`);
 }
 
-function passes(step: Decided, row: number, score: number): boolean {
+function passes(step: DecidedStep, row: number, score: number): boolean {
   if (step.kind === 'min') return score >= step.value;
   if (step.keep !== 'cut') return step.keep === 'all';
   if (score > step.threshold) return true;
@@ -100,7 +147,7 @@ function passes(step: Decided, row: number, score: number): boolean {
   return step.ties === 'all' || hasRow(step.ties, row);
 }
 
-function hasRow(sorted: Float64Array, row: number): boolean {
+function hasRow(sorted: readonly number[], row: number): boolean {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -140,11 +187,131 @@ function inSorted(sorted: Uint32Array, uids: Uint32Array, row: number): boolean 
   return lo < uidCount(sorted) && compareUids(sorted, lo, uids, row) === 0;
 }
 
+/** Which pool rows are in: the rows whose uid is among the given uids, marked by the pool pass. */
+class GivenRows {
+  readonly bitmap = new RowBitmap();
+  constructor(readonly given: Uint32Array) {}
+  mark(block: ScoreBlock): void {
+    for (let i = 0; i < block.rows; i++) if (inSorted(this.given, block.uids!, i)) this.bitmap.set(block.start + i);
+  }
+  has(row: number): boolean {
+    return this.bitmap.has(row);
+  }
+}
+
+/**
+ * Runs one pass over the rows `read` delivers (one score file with its pool row numbers, or the whole
+ * pool) and returns its result as plain data: the one function behind both the local select and the
+ * jobs of `select --queue`. `given` (local only) restricts the pool to rows whose uid was given.
+ * @throws {Error} for a step column the rows lack
+ */
+export async function runFilePass(pass: FilePass, read: ScorePasses, given?: GivenRows): Promise<FilePassResult> {
+  const inPool = (row: number) => !given || given.has(row);
+  const decided = pass.kind === 'pool' ? [] : pass.decided;
+  let mask = new Uint8Array(0);
+  const survivors = (block: ScoreBlock): Uint8Array => {
+    if (mask.length < block.rows) mask = new Uint8Array(block.rows);
+    for (let i = 0; i < block.rows; i++) mask[i] = inPool(block.start + i) ? 1 : 0;
+    for (const step of decided) {
+      const scores = block.columns[step.column]!;
+      for (let i = 0; i < block.rows; i++) if (mask[i] && !passes(step, block.start + i, scores[i]!)) mask[i] = 0;
+    }
+    return mask;
+  };
+  const keysOf = (block: ScoreBlock, column: string) =>
+    new Uint32Array(block.columns[column]!.buffer, block.columns[column]!.byteOffset, block.rows);
+  const histogram = pass.kind === 'coarse' || pass.kind === 'fine' ? new Float64Array(0x10000) : undefined;
+  const nan = Object.fromEntries(pass.columns.map((c) => [c, { count: 0, rows: [] as number[] }]));
+  let rows = 0;
+  let poolRows = 0;
+  let above = 0;
+  let tied = 0;
+  const best = pass.kind === 'tiebreak' ? new TieKeeper(pass.places) : undefined;
+  const withUids = pass.kind === 'tiebreak' || (pass.kind === 'pool' && given !== undefined);
+  for await (const block of read(pass.columns, withUids)) {
+    for (const column of pass.columns) {
+      if (!(column in block.columns)) {
+        const known = Object.keys(block.columns).join(', ') || 'none';
+        throw new Error(`unknown score column "${column}" (columns: ${known})`);
+      }
+    }
+    rows += block.rows;
+    if (pass.kind === 'pool') {
+      if (given) given.mark(block);
+      for (let i = 0; i < block.rows; i++) if (inPool(block.start + i)) poolRows++;
+      for (const column of pass.columns) {
+        const scores = block.columns[column]!;
+        const found = nan[column]!;
+        for (let i = 0; i < block.rows; i++) {
+          if (Number.isNaN(scores[i]!) && inPool(block.start + i)) {
+            if (found.rows.length < 5) found.rows.push(block.start + i);
+            found.count++;
+          }
+        }
+      }
+      continue;
+    }
+    const alive = survivors(block);
+    if (pass.kind === 'coarse') {
+      const keys = keysOf(block, pass.column);
+      for (let i = 0; i < block.rows; i++) if (alive[i]) histogram![floatKey(keys[i]!) >>> 16]!++;
+    } else if (pass.kind === 'fine') {
+      const keys = keysOf(block, pass.column);
+      for (let i = 0; i < block.rows; i++) {
+        if (!alive[i]) continue;
+        const key = floatKey(keys[i]!);
+        if (key >>> 16 === pass.bin) histogram![key & 0xffff]!++;
+      }
+    } else if (pass.kind === 'ties') {
+      const scores = block.columns[pass.column]!;
+      for (let i = 0; i < block.rows; i++) {
+        if (!alive[i]) continue;
+        if (scores[i]! > pass.threshold) above++;
+        else if (scores[i] === pass.threshold) tied++;
+      }
+    } else {
+      const scores = block.columns[pass.column]!;
+      for (let i = 0; i < block.rows; i++)
+        if (alive[i] && scores[i] === pass.threshold) best!.add(block.uids!, i, block.start + i);
+    }
+  }
+  if (pass.kind === 'pool') return { kind: 'pool', rows, poolRows, nan };
+  if (histogram) {
+    const bins: number[] = [];
+    const counts: number[] = [];
+    histogram.forEach((count, bin) => {
+      if (count > 0) {
+        bins.push(bin);
+        counts.push(count);
+      }
+    });
+    return { kind: 'histogram', bins, counts };
+  }
+  if (pass.kind === 'ties') return { kind: 'ties', above, tied };
+  return { kind: 'tiebreak', ...best!.entries() };
+}
+
+function expect<K extends FilePassResult['kind']>(
+  results: readonly FilePassResult[],
+  kind: K,
+): Extract<FilePassResult, { kind: K }>[] {
+  for (const result of results)
+    if (result.kind !== kind) throw new Error(`a pass returned a ${result.kind} result where ${kind} was due`);
+  return results as Extract<FilePassResult, { kind: K }>[];
+}
+
+/** Runs a pass over every part of the pool and returns the parts' results, in row order. */
+export type PassRunner = (pass: FilePass) => Promise<FilePassResult[]>;
+
 /**
  * Runs `steps` over the pool the passes deliver, exactly as selectFromTable does over the whole table:
  * the same kept rows, counts after each step and thresholds, ties at a threshold kept by ascending uid
  * (then row), the same errors for unknown columns, bad fractions and NaN scores. Memory: the kept uids
  * (16 bytes a row, in runs) plus, per top step, the rows tied at its threshold that it keeps.
+ *
+ * Every pass but the last is a FilePass; `options.runPass` may run them elsewhere (one job per score
+ * file: src/cluster/select-passes.ts), else they run here over `pool`. The last pass, which collects
+ * the kept uids, always reads `pool` here.
  */
 export async function streamSelect(
   pool: ScorePasses,
@@ -164,76 +331,36 @@ export async function streamSelect(
     }
     if (step.kind === 'min' && Number.isNaN(step.value)) throw new Error(`min ${step.column}: value is NaN`);
   }
+  const given = options.givenUids ? new GivenRows(sortUids(options.givenUids, { unique: true })) : undefined;
+  if (given && options.runPass) throw new Error('given uids restrict the pool only when the passes run here');
   let passCount = 0;
+  const runPass = async (pass: FilePass, what: string) => {
+    const results = options.runPass ? await options.runPass(pass) : [await runFilePass(pass, pool, given)];
+    options.onPass?.(++passCount, what);
+    return results;
+  };
   /** Thresholds by step index, for top steps that kept something. */
   const outcomeThresholds = new Map<number, number>();
-  const given = options.givenUids ? sortUids(options.givenUids, { unique: true }) : undefined;
-  const inPool = given ? new RowBitmap() : undefined;
-  const decided: Decided[] = [];
-  let mask = new Uint8Array(0);
-
-  /** mask[i] = 1 when row start+i is in the pool and passes every decided step. */
-  const survivors = (block: ScoreBlock): Uint8Array => {
-    if (mask.length < block.rows) mask = new Uint8Array(block.rows);
-    for (let i = 0; i < block.rows; i++) mask[i] = !inPool || inPool.has(block.start + i) ? 1 : 0;
-    for (const step of decided) {
-      const scores = block.columns[step.column]!;
-      for (let i = 0; i < block.rows; i++) if (mask[i] && !passes(step, block.start + i, scores[i]!)) mask[i] = 0;
-    }
-    return mask;
-  };
-  const run = async (
-    what: string,
-    withUids: boolean,
-    visit: (block: ScoreBlock, mask: Uint8Array) => void,
-    masked = true,
-    afterBlock?: () => Promise<void>,
-  ) => {
-    for await (const block of pool(columns, withUids)) {
-      for (const column of columns) {
-        if (!(column in block.columns)) {
-          const known = Object.keys(block.columns).join(', ') || 'none';
-          throw new Error(`unknown score column "${column}" (columns: ${known})`);
-        }
-      }
-      visit(block, masked ? survivors(block) : mask);
-      await afterBlock?.();
-    }
-    options.onPass?.(++passCount, what);
+  const decided: DecidedStep[] = [];
+  const summed = (results: FilePassResult[]) => {
+    const histogram = new Float64Array(0x10000);
+    for (const part of expect(results, 'histogram'))
+      part.bins.forEach((bin, k) => {
+        histogram[bin]! += part.counts[k]!;
+      });
+    return histogram;
   };
 
   // Pass 0: the pool (given uids), its size N, and NaN scores in any column a step uses.
-  let poolSize = 0;
-  const nanRows = new Map(columns.map((c) => [c, { count: 0, rows: [] as number[] }]));
-  await run(
-    'pool',
-    given !== undefined,
-    (block) => {
-      for (let i = 0; i < block.rows; i++) {
-        if (given && inSorted(given, block.uids!, i)) inPool!.set(block.start + i);
-      }
-      for (let i = 0; i < block.rows; i++) {
-        if (inPool && !inPool.has(block.start + i)) continue;
-        poolSize++;
-      }
-      for (const column of columns) {
-        const scores = block.columns[column]!;
-        const nan = nanRows.get(column)!;
-        for (let i = 0; i < block.rows; i++) {
-          if (Number.isNaN(scores[i]!) && (!inPool || inPool.has(block.start + i))) {
-            if (nan.rows.length < 5) nan.rows.push(block.start + i);
-            nan.count++;
-          }
-        }
-      }
-    },
-    false,
-  );
-  for (const [column, nan] of nanRows) {
-    if (nan.count === 0) continue;
-    const names = await describeRows(pool, nan.rows);
+  const pool0 = expect(await runPass({ kind: 'pool', columns }, 'pool'), 'pool');
+  const poolSize = pool0.reduce((n, part) => n + part.poolRows, 0);
+  for (const column of columns) {
+    const count = pool0.reduce((n, part) => n + part.nan[column]!.count, 0);
+    if (count === 0) continue;
+    const rows = pool0.flatMap((part) => part.nan[column]!.rows).slice(0, 5);
+    const names = await describeRows(pool, rows);
     throw new Error(
-      `column ${column} is NaN in ${nan.count} row${nan.count === 1 ? '' : 's'}: ${names.join(', ')}${nan.count > nan.rows.length ? ', …' : ''}`,
+      `column ${column} is NaN in ${count} row${count === 1 ? '' : 's'}: ${names.join(', ')}${count > rows.length ? ', …' : ''}`,
     );
   }
 
@@ -245,16 +372,9 @@ export async function streamSelect(
     const datacomp = step.rounding === 'datacomp';
     // ⌊N·f⌋ exactly from the decimal written, as the in-memory select (steps.ts topCount).
     const count = datacomp ? 0 : topCount(poolSize, step);
+    const survivors = { columns, decided: decided.slice(), column: step.column };
     // Histogram of the high 16 key bits of the surviving scores; its total is the survivor count.
-    const high = new Float64Array(0x10000);
-    await run(`top ${step.column}: coarse histogram`, false, (block, alive) => {
-      const bits = new Uint32Array(
-        block.columns[step.column]!.buffer,
-        block.columns[step.column]!.byteOffset,
-        block.rows,
-      );
-      for (let i = 0; i < block.rows; i++) if (alive[i]) high[floatKey(bits[i]!) >>> 16]!++;
-    });
+    const high = summed(await runPass({ kind: 'coarse', ...survivors }, `top ${step.column}: coarse histogram`));
     const surviving = high.reduce((a, b) => a + b, 0);
     if (surviving === 0 || (!datacomp && count <= 0)) {
       decided.push({ kind: 'top', column: step.column, keep: 'none' });
@@ -266,19 +386,9 @@ export async function streamSelect(
       ? Math.min(step.fraction === 1 ? surviving - 1 : Math.trunc(poolSize * step.fraction), surviving - 1) + 1
       : Math.min(count, surviving);
     const coarse = binOfRank(high, rank);
-    const low = new Float64Array(0x10000);
-    await run(`top ${step.column}: fine histogram`, false, (block, alive) => {
-      const bits = new Uint32Array(
-        block.columns[step.column]!.buffer,
-        block.columns[step.column]!.byteOffset,
-        block.rows,
-      );
-      for (let i = 0; i < block.rows; i++) {
-        if (!alive[i]) continue;
-        const key = floatKey(bits[i]!);
-        if (key >>> 16 === coarse.bin) low[key & 0xffff]!++;
-      }
-    });
+    const low = summed(
+      await runPass({ kind: 'fine', ...survivors, bin: coarse.bin }, `top ${step.column}: fine histogram`),
+    );
     const fine = binOfRank(low, rank, coarse.above);
     const threshold = keyFloat(((coarse.bin << 16) | fine.bin) >>> 0);
     if (datacomp || count >= surviving) {
@@ -288,28 +398,30 @@ export async function streamSelect(
       outcomeThresholds.set(decided.length - 1, threshold);
       continue;
     }
-    let above = 0;
-    let tied = 0;
-    await run(`top ${step.column}: ties`, false, (block, alive) => {
-      const scores = block.columns[step.column]!;
-      for (let i = 0; i < block.rows; i++) {
-        if (!alive[i]) continue;
-        if (scores[i]! > threshold) above++;
-        else if (scores[i] === threshold) tied++;
-      }
-    });
+    const counted = expect(
+      await runPass({ kind: 'ties', ...survivors, threshold }, `top ${step.column}: ties`),
+      'ties',
+    );
+    const above = counted.reduce((n, part) => n + part.above, 0);
+    const tied = counted.reduce((n, part) => n + part.tied, 0);
     const places = count - above;
     if (places === tied) {
       decided.push({ kind: 'top', column: step.column, keep: 'cut', threshold, ties: 'all' });
     } else {
-      // More rows share the threshold than places remain: keep the `places` smallest (uid, row).
+      // More rows share the threshold than places remain: keep the `places` smallest (uid, row), each
+      // part's smallest merged in row order.
+      const parts = expect(
+        await runPass({ kind: 'tiebreak', ...survivors, threshold, places }, `top ${step.column}: tie-break by uid`),
+        'tiebreak',
+      );
       const best = new TieKeeper(places);
-      await run(`top ${step.column}: tie-break by uid`, true, (block, alive) => {
-        const scores = block.columns[step.column]!;
-        for (let i = 0; i < block.rows; i++)
-          if (alive[i] && scores[i] === threshold) best.add(block.uids!, i, block.start + i);
-      });
-      decided.push({ kind: 'top', column: step.column, keep: 'cut', threshold, ties: best.rows() });
+      for (const part of parts) {
+        const uids = Uint32Array.from(part.uids);
+        part.rows.forEach((row, k) => {
+          best.add(uids, k, row);
+        });
+      }
+      decided.push({ kind: 'top', column: step.column, keep: 'cut', threshold, ties: best.entries().rows });
     }
     outcomeThresholds.set(decided.length - 1, threshold);
   }
@@ -326,49 +438,46 @@ export async function streamSelect(
   };
   // With a store, finished runs leave memory after every block.
   const store = options.runStore;
-  const handOver = store
-    ? async () => {
-        for (const finished of runs.splice(0)) await store.add(finished);
-      }
-    : undefined;
   let keptRows = 0;
-  await run(
-    'collect',
-    true,
-    (block) => {
-      // Count step by step (the survivors helper applies them all at once).
-      const alive = new Uint8Array(block.rows);
-      for (let i = 0; i < block.rows; i++) alive[i] = !inPool || inPool.has(block.start + i) ? 1 : 0;
-      decided.forEach((step, j) => {
-        const scores = block.columns[step.column]!;
-        let n = 0;
-        for (let i = 0; i < block.rows; i++) {
-          if (alive[i] && !passes(step, block.start + i, scores[i]!)) alive[i] = 0;
-          n += alive[i]!;
-        }
-        keptAfter[j]! += n;
-      });
-      const uids = block.uids!;
-      for (let i = 0; i < block.rows; i++) {
-        if (!alive[i]) continue;
-        if (buffered * UID_WORDS === buffer.length) {
-          if (buffered >= runUids) flush();
-          else {
-            const grown = new Uint32Array(Math.min(runUids, buffered * 2) * UID_WORDS);
-            grown.set(buffer);
-            buffer = grown;
-          }
-        }
-        buffer.set(uids.subarray(i * UID_WORDS, (i + 1) * UID_WORDS), buffered * UID_WORDS);
-        buffered++;
-        keptRows++;
+  for await (const block of pool(columns, true)) {
+    for (const column of columns) {
+      if (!(column in block.columns)) {
+        const known = Object.keys(block.columns).join(', ') || 'none';
+        throw new Error(`unknown score column "${column}" (columns: ${known})`);
       }
-    },
-    false,
-    handOver,
-  );
+    }
+    // Count step by step.
+    const alive = new Uint8Array(block.rows);
+    for (let i = 0; i < block.rows; i++) alive[i] = !given || given.has(block.start + i) ? 1 : 0;
+    decided.forEach((step, j) => {
+      const scores = block.columns[step.column]!;
+      let n = 0;
+      for (let i = 0; i < block.rows; i++) {
+        if (alive[i] && !passes(step, block.start + i, scores[i]!)) alive[i] = 0;
+        n += alive[i]!;
+      }
+      keptAfter[j]! += n;
+    });
+    const uids = block.uids!;
+    for (let i = 0; i < block.rows; i++) {
+      if (!alive[i]) continue;
+      if (buffered * UID_WORDS === buffer.length) {
+        if (buffered >= runUids) flush();
+        else {
+          const grown = new Uint32Array(Math.min(runUids, buffered * 2) * UID_WORDS);
+          grown.set(buffer);
+          buffer = grown;
+        }
+      }
+      buffer.set(uids.subarray(i * UID_WORDS, (i + 1) * UID_WORDS), buffered * UID_WORDS);
+      buffered++;
+      keptRows++;
+    }
+    if (store) for (const finished of runs.splice(0)) await store.add(finished);
+  }
+  options.onPass?.(++passCount, 'collect');
   flush();
-  await handOver?.();
+  if (store) for (const finished of runs.splice(0)) await store.add(finished);
 
   const outcomes: StepOutcome[] = steps.map((step, j) => ({
     step,
@@ -380,7 +489,7 @@ export async function streamSelect(
     steps: outcomes,
     kept: keptRows,
   };
-  if (given) summary.given = { uids: uidCount(given), matchedRows: poolSize };
+  if (given) summary.given = { uids: uidCount(given.given), matchedRows: poolSize };
   return { runs, keptRows, summary };
 }
 
@@ -428,10 +537,13 @@ class TieKeeper {
     this.rowsOf = rows;
     this.size = keep;
   }
-  /** The kept rows, ascending. */
-  rows(): Float64Array {
+  /** The kept pairs, by ascending row (uids as UID_WORDS numbers a row), as plain data. */
+  entries(): { uids: number[]; rows: number[] } {
     this.prune();
-    return this.rowsOf.slice(0, this.size).sort();
+    const order = Array.from({ length: this.size }, (_, k) => k).sort((a, b) => this.rowsOf[a]! - this.rowsOf[b]!);
+    const uids: number[] = [];
+    for (const k of order) for (let w = 0; w < UID_WORDS; w++) uids.push(this.uids[k * UID_WORDS + w]!);
+    return { uids, rows: order.map((k) => this.rowsOf[k]!) };
   }
 }
 
