@@ -41,7 +41,9 @@ import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
-import { mergeUidRunChunks, type ScoreBlock, type ScorePasses, streamSelect } from '../select/streaming.js';
+import { mergeUidRunChunks, streamSelect } from '../select/streaming.js';
+import { scoreFilePasses } from '../pipeline/score-passes.js';
+import { parseRedisUrl } from '../cluster/queue.js';
 import type { Rounding, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
 import {
@@ -129,6 +131,10 @@ ${IMAGE_BASED_HELP}
                               the run is unfinished or files are missing)
   --memory-budget MIB         memory for the kept uids of a streaming select (default 1024); past it
                               their sorted runs spill to temporary files in $TMPDIR and are merged
+  --queue redis://HOST:PORT[/DB]
+                              run the passes that find the thresholds as jobs on \`clipsift worker\`s,
+                              one job per score file per pass; the kept uids are then collected here
+                              (--top/--min only; every worker must read the same paths)
   -h, --help                  show this help
 
 Score columns: clip_score, negclip_loss, normsim_inf, normsim_2, normsim_p<p>, as clipsift score
@@ -162,6 +168,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   partial: { type: 'boolean' },
   'memory-budget': { type: 'string' },
+  queue: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -213,6 +220,8 @@ export interface SelectOptions {
    * compare the two paths, which must give the same bytes).
    */
   inMemory?: boolean;
+  /** redis:// URL: the threshold passes run as jobs on the workers (--top/--min steps only). */
+  queue?: string;
 }
 
 function parseCommandLine(argv: string[]) {
@@ -288,6 +297,27 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
     memoryBudgetMiB: numberOption('memory-budget', values['memory-budget'], 1024, { min: 0 }),
   };
   if (values['given-uids'] !== undefined) options.givenUids = values['given-uids'];
+  if (values.queue !== undefined) {
+    const other = values.join
+      ? '--join'
+      : metadata.length > 0
+        ? '--metadata'
+        : values['given-uids'] !== undefined
+          ? '--given-uids'
+          : values['normsim-d']
+            ? '--normsim-d'
+            : imageBased
+              ? '--image-based'
+              : undefined;
+    if (other)
+      throw new UsageError(`--queue runs only --top/--min steps over score files with uids; it does not take ${other}`);
+    try {
+      parseRedisUrl(values.queue);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    options.queue = values.queue;
+  }
   if (values['normsim-d'] || imageBased) {
     const needs = values['normsim-d'] ? '--normsim-d' : '--image-based';
     if (!values.embeddings?.length) throw new UsageError(`${needs} needs the image embeddings: --embeddings DIR`);
@@ -571,9 +601,10 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   if (!options.force && (await outputExists(options.out))) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
-  const keyed = await selectWithoutUids(options);
+  // --queue: score files with uids only (those without fail on their missing uid column).
+  const keyed = options.queue === undefined ? await selectWithoutUids(options) : undefined;
   if (keyed) return keyed;
-  if (!options.inMemory && streamable(options)) return runStreamingSelect(options);
+  if (options.queue !== undefined || (!options.inMemory && streamable(options))) return runStreamingSelect(options);
   const scoreSteps = options.steps.filter(
     (s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based',
   );
@@ -730,9 +761,16 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
   const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
   let distinct = 0;
   let selection: Awaited<ReturnType<typeof streamSelect>>;
+  // --queue: the passes before the last as jobs on the workers (src/cluster/select-passes.ts).
+  let queued: Awaited<ReturnType<typeof import('../cluster/select-passes.js').queueSelectPasses>> | undefined;
   try {
+    if (options.queue !== undefined) {
+      const { queueSelectPasses } = await import('../cluster/select-passes.js');
+      queued = await queueSelectPasses(parseRedisUrl(options.queue), files);
+    }
     selection = await streamSelect(scoreFilePasses(files, columns), steps, {
       ...(given ? { givenUids: given } : {}),
+      ...(queued ? { runPass: queued.runPass } : {}),
       runStore: store,
     });
     if (store.spilled > 0)
@@ -752,6 +790,7 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
     await writeChunksAtomic(options.out, subsetChunks(), { force: options.force, inputs });
   } finally {
     store.close();
+    await queued?.close();
   }
   return {
     scoreFiles: files.length,
@@ -766,62 +805,6 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
     uids: distinct,
     out: options.out,
   };
-}
-
-/** Rows per block a pass hands to the selection: whole row groups, coalesced up to about this many. */
-const BLOCK_ROWS = 1 << 16;
-
-/**
- * Passes over score files for the streaming select: each pass opens the files in order and yields
- * their row groups (coalesced into blocks) with the asked-for score columns and, when asked, uids.
- * The next block is read while the current one is processed.
- * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
- */
-export function scoreFilePasses(files: string[], stepColumns: string[]): ScorePasses {
-  async function* blocks(columns: readonly string[], withUids: boolean): AsyncGenerator<ScoreBlock> {
-    let start = 0;
-    let next: Promise<ScoreBlock> | undefined;
-    for (const file of files) {
-      const source = await openFileSource(file);
-      try {
-        const scores = await openScoreFile(source);
-        const ranges: [number, number][] = [];
-        let rowStart = 0;
-        let rowEnd = 0;
-        for (const group of scores.rowGroups) {
-          rowEnd += group;
-          if (rowEnd - rowStart >= BLOCK_ROWS) {
-            ranges.push([rowStart, rowEnd]);
-            rowStart = rowEnd;
-          }
-        }
-        if (rowEnd > rowStart) ranges.push([rowStart, rowEnd]);
-        // Check the uid and every step's column (reading no rows), so a bad file fails the first pass.
-        await scores.readRows(stepColumns, { rowStart: 0, rowEnd: 0, withUids: true });
-        const load = async ([from, to]: [number, number]): Promise<ScoreBlock> => {
-          const read = await scores.readRows(columns, { rowStart: from, rowEnd: to, withUids });
-          const block: ScoreBlock = { start: start + from, rows: to - from, columns: read.columns };
-          if (read.uids) block.uids = read.uids;
-          return block;
-        };
-        next = ranges.length > 0 ? load(ranges[0]!) : undefined;
-        for (let k = 0; k < ranges.length; k++) {
-          const current = await next!;
-          next = k + 1 < ranges.length ? load(ranges[k + 1]!) : undefined;
-          next?.catch(() => undefined); // awaited on the next round; not an unhandled rejection meanwhile
-          yield current;
-        }
-        start += scores.rows;
-      } finally {
-        // A pass left early (an error, or describeRows done) may have a read ahead in flight: let it end
-        // before closing, or it would reopen the file after the close and leave the descriptor to the GC.
-        await next?.catch(() => undefined);
-        next = undefined;
-        await source.close();
-      }
-    }
-  }
-  return blocks;
 }
 
 /**

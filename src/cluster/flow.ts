@@ -22,6 +22,7 @@ import {
 import type { ShardTask, ShardTaskRunner, SurvivorTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { connectionOptions, SCORE_QUEUE, scoreJobOptions, type RedisLocation, type ScoreJobData } from './queue.js';
+import { runSelectPassJob, type SelectPassJobData } from './select-passes.js';
 import { openScoreQueue } from './submit.js';
 
 /** What every job of one run agrees on. */
@@ -60,8 +61,8 @@ export interface SubsetJobData {
   run: RunSpec;
 }
 
-/** Any job of a run (score jobs, flow 1's children, carry no kind). */
-export type RunJobData = ThresholdJobData | SurvivorJobData | SubsetJobData;
+/** Any job with a kind: a run's stages, or a pass of `select --queue` (score jobs carry no kind). */
+export type RunJobData = ThresholdJobData | SurvivorJobData | SubsetJobData | SelectPassJobData;
 
 /** True for the jobs of a run's stages (as opposed to shard score jobs). */
 export function isRunJob(data: unknown): data is RunJobData {
@@ -70,6 +71,7 @@ export function isRunJob(data: unknown): data is RunJobData {
 
 /** Runs one stage job in a worker (src/cluster/processor.ts dispatches here). */
 export async function runStageJob(data: RunJobData, runner: ShardTaskRunner) {
+  if (data.kind === 'select-pass') return runSelectPassJob(data);
   if (data.kind === 'survivors') return runner.runSurvivors(data.task);
   if (data.run.clipsiftVersion !== clipsiftVersion())
     throw new Error(
@@ -84,6 +86,7 @@ export async function runStageJob(data: RunJobData, runner: ShardTaskRunner) {
 export function describeJob(data: ScoreJobData | RunJobData): string {
   if (!isRunJob(data)) return data.task.ref.name;
   if (data.kind === 'survivors') return `${data.task.shard.ref.name} NormSim of ${data.rows} survivors`;
+  if (data.kind === 'select-pass') return `select pass over ${data.file}`;
   return `${data.kind} of ${data.run.shards.length} shards`;
 }
 

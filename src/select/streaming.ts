@@ -205,7 +205,11 @@ class GivenRows {
  * jobs of `select --queue`. `given` (local only) restricts the pool to rows whose uid was given.
  * @throws {Error} for a step column the rows lack
  */
-export async function runFilePass(pass: FilePass, read: ScorePasses, given?: GivenRows): Promise<FilePassResult> {
+export async function runFilePass(
+  pass: FilePass,
+  read: ScorePasses,
+  given?: { mark(block: ScoreBlock): void; has(row: number): boolean },
+): Promise<FilePassResult> {
   const inPool = (row: number) => !given || given.has(row);
   const decided = pass.kind === 'pool' ? [] : pass.decided;
   let mask = new Uint8Array(0);

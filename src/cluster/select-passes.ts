@@ -1,0 +1,111 @@
+/**
+ * `clipsift select --queue`: the streaming select's passes before the last (src/select/streaming.ts),
+ * one BullMQ job per score file on the score queue, run by the existing `clipsift worker`s through the
+ * same sandboxed processor. Each job runs runFilePass over its one file (rows numbered as in the whole
+ * pool) and returns the plain result; the submitter merges the results exactly as the local select does.
+ * Node-only adapter.
+ */
+import { randomUUID } from 'node:crypto';
+import { openFileSource } from '../io/node-files.js';
+import { openScoreFile } from '../io/score-file.js';
+import { scoreFilePasses } from '../pipeline/score-passes.js';
+import { clipsiftVersion } from '../pipeline/version.js';
+import { decodePass, encodePass, type FilePassResult, type PassRunner, runFilePass } from '../select/streaming.js';
+import { scoreJobOptions, type RedisLocation } from './queue.js';
+import { openScoreQueue } from './submit.js';
+
+/** A select pass over one score file. */
+export interface SelectPassJobData {
+  kind: 'select-pass';
+  file: string;
+  /** The pool row of the file's first row. */
+  firstRow: number;
+  /** The pass, as encodePass wrote it. */
+  pass: string;
+  clipsiftVersion: string;
+}
+
+/** True for the jobs of `select --queue`. */
+export function isSelectPassJob(data: unknown): data is SelectPassJobData {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'select-pass';
+}
+
+/** Runs one select pass job in a worker (src/cluster/processor.ts dispatches here). */
+export async function runSelectPassJob(data: SelectPassJobData): Promise<FilePassResult> {
+  if (data.clipsiftVersion !== clipsiftVersion())
+    throw new Error(
+      `this worker runs clipsift ${clipsiftVersion()} but the select was submitted with clipsift ${data.clipsiftVersion}`,
+    );
+  const pass = decodePass(data.pass);
+  return runFilePass(pass, scoreFilePasses([data.file], pass.columns, data.firstRow));
+}
+
+/** A pass runner that sends every pass to the workers, and closes its queue connection. */
+export interface QueuedPasses {
+  runPass: PassRunner;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the queue for the passes over `files` (rows counted from their footers). A job that fails ends
+ * the select with the job's error as the local select would have thrown it (one try: an unreadable file
+ * stays unreadable; a worker that dies mid-job has its job taken over by BullMQ's stall check).
+ */
+export async function queueSelectPasses(
+  location: RedisLocation,
+  files: string[],
+  options: { pollMs?: number } = {},
+): Promise<QueuedPasses> {
+  const firstRows: number[] = [];
+  let rows = 0;
+  for (const file of files) {
+    firstRows.push(rows);
+    const source = await openFileSource(file);
+    try {
+      rows += (await openScoreFile(source)).rows;
+    } finally {
+      await source.close();
+    }
+  }
+  const queue = openScoreQueue(location);
+  queue.on('error', () => {});
+  await queue.waitUntilReady();
+  const id = randomUUID();
+  let passes = 0;
+  const pollMs = options.pollMs ?? 100;
+  const runPass: PassRunner = async (pass) => {
+    const number = passes++;
+    const ids = files.map((_, k) => `select-${id}-${number}-${k}`);
+    const text = encodePass(pass);
+    const jobOf = (k: number) => ({
+      name: `select ${pass.kind} ${files[k]}`,
+      data: {
+        kind: 'select-pass',
+        file: files[k]!,
+        firstRow: firstRows[k]!,
+        pass: text,
+        clipsiftVersion: clipsiftVersion(),
+      } satisfies SelectPassJobData as never,
+      opts: { ...scoreJobOptions(ids[k]!, 1), removeOnFail: { age: 24 * 3600 } },
+    });
+    await queue.addBulk(files.map((_, k) => jobOf(k)));
+    for (;;) {
+      const states = await Promise.all(ids.map((job) => queue.getJobState(job)));
+      // Jobs gone from Redis (restarted without its data): the same ids again.
+      const lost = states.flatMap((state, k) => (state === 'unknown' ? [jobOf(k)] : []));
+      if (lost.length > 0) await queue.addBulk(lost);
+      const failed = states.indexOf('failed');
+      if (failed >= 0) {
+        const job = await queue.getJob(ids[failed]!);
+        throw new Error(job?.failedReason ?? `the select job of ${files[failed]} failed`);
+      }
+      if (states.every((state) => state === 'completed')) break;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    const results: FilePassResult[] = [];
+    for (const job of ids) results.push((await queue.getJob(job))!.returnvalue as unknown as FilePassResult);
+    await Promise.all(ids.map((job) => queue.remove(job)));
+    return results;
+  };
+  return { runPass, close: () => queue.close().catch(() => undefined) };
+}

@@ -1,0 +1,64 @@
+/**
+ * Passes over score files for the streaming select (src/select/streaming.ts): what `select` reads locally
+ * and what a `select --queue` job reads of its one file.
+ */
+import { openFileSource } from '../io/node-files.js';
+import { openScoreFile } from '../io/score-file.js';
+import type { ScoreBlock, ScorePasses } from '../select/streaming.js';
+
+/** Rows per block a pass hands to the selection: whole row groups, coalesced up to about this many. */
+const BLOCK_ROWS = 1 << 16;
+
+/**
+ * Passes over score files for the streaming select: each pass opens the files in order and yields
+ * their row groups (coalesced into blocks) with the asked-for score columns and, when asked, uids.
+ * The next block is read while the current one is processed. Rows are numbered from `firstRow` (a file
+ * of a larger pool: the rows before it).
+ * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
+ */
+export function scoreFilePasses(files: string[], stepColumns: string[], firstRow = 0): ScorePasses {
+  async function* blocks(columns: readonly string[], withUids: boolean): AsyncGenerator<ScoreBlock> {
+    let start = firstRow;
+    let next: Promise<ScoreBlock> | undefined;
+    for (const file of files) {
+      const source = await openFileSource(file);
+      try {
+        const scores = await openScoreFile(source);
+        const ranges: [number, number][] = [];
+        let rowStart = 0;
+        let rowEnd = 0;
+        for (const group of scores.rowGroups) {
+          rowEnd += group;
+          if (rowEnd - rowStart >= BLOCK_ROWS) {
+            ranges.push([rowStart, rowEnd]);
+            rowStart = rowEnd;
+          }
+        }
+        if (rowEnd > rowStart) ranges.push([rowStart, rowEnd]);
+        // Check the uid and every step's column (reading no rows), so a bad file fails the first pass.
+        await scores.readRows(stepColumns, { rowStart: 0, rowEnd: 0, withUids: true });
+        const load = async ([from, to]: [number, number]): Promise<ScoreBlock> => {
+          const read = await scores.readRows(columns, { rowStart: from, rowEnd: to, withUids });
+          const block: ScoreBlock = { start: start + from, rows: to - from, columns: read.columns };
+          if (read.uids) block.uids = read.uids;
+          return block;
+        };
+        next = ranges.length > 0 ? load(ranges[0]!) : undefined;
+        for (let k = 0; k < ranges.length; k++) {
+          const current = await next!;
+          next = k + 1 < ranges.length ? load(ranges[k + 1]!) : undefined;
+          next?.catch(() => undefined); // awaited on the next round; not an unhandled rejection meanwhile
+          yield current;
+        }
+        start += scores.rows;
+      } finally {
+        // A pass left early (an error, or describeRows done) may have a read ahead in flight: let it end
+        // before closing, or it would reopen the file after the close and leave the descriptor to the GC.
+        await next?.catch(() => undefined);
+        next = undefined;
+        await source.close();
+      }
+    }
+  }
+  return blocks;
+}
