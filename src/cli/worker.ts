@@ -9,8 +9,9 @@ import type { Command } from './command.js';
 const usage = `usage: clipsift worker --queue redis://HOST:PORT[/DB] [options]
 
 Takes shard jobs enqueued by \`clipsift score ... --queue\` and writes their score files, and the
-stages of \`clipsift run ... --queue\` (negCLIPLoss, threshold, NormSim on survivors, subset), on any
-number of machines; every machine must see the inputs, the target and --out at the same paths.
+stages of \`clipsift run ... --queue\` (negCLIPLoss, threshold, NormSim on survivors, subset) and the
+threshold passes of \`clipsift select ... --queue\` (one job per score file), on any number of machines;
+every machine must see the inputs, the target and --out at the same paths.
 Scoring runs in a worker thread, so the job's lock is renewed while the CPU is busy; if this
 process dies, its shard goes back to the queue once the lock expires.
 
