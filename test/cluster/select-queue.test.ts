@@ -56,7 +56,7 @@ async function ended(child: Child): Promise<{ code: number; stdout: string; stde
 describe('clipsift select --queue', { timeout: 180_000 }, () => {
   it('two workers run the passes; subset and summary are the local select’s, byte for byte', async () => {
     const dir = writePool(11);
-    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const redis = await TestRedis.start(tempDir());
     const team = Array.from({ length: 2 }, () => clipsift(['worker', '--queue', redis.url, '--threads', '1']));
     await waitFor('the workers to connect', () => team.every((w) => /waiting for shard jobs/.test(w.stderr())));
     const cases = [
@@ -106,7 +106,7 @@ describe('clipsift select --queue', { timeout: 180_000 }, () => {
     expect(local.code).toBe(1);
     expect(local.stderr.trim().split('\n')).toHaveLength(1);
 
-    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const redis = await TestRedis.start(tempDir());
     const worker = clipsift(['worker', '--queue', redis.url, '--threads', '1']);
     await waitFor('the worker to connect', () => /waiting for shard jobs/.test(worker.stderr()));
     const out = join(tempDir(), 'queued.npy');
