@@ -222,6 +222,11 @@ function validateStep(table: ScoreColumns, step: SelectionStep): void {
     const known = Object.keys(table.columns).join(', ') || 'none';
     throw new Error(`unknown score column "${step.column}" (columns: ${known})`);
   }
+  validateStepValues(step);
+}
+
+/** Checks a step's own numbers (a top fraction in [0, 1], exactly as written; a min that is a number). */
+export function validateStepValues(step: SelectionStep): void {
   if (step.kind === 'top' && !(step.fraction >= 0 && step.fraction <= 1)) {
     throw new Error(`top ${step.column}: fraction must be in [0, 1], got ${step.fraction}`);
   }

@@ -14,8 +14,7 @@
  * numbering). The caller supplies the passes (io reads the files); everything here is pure over arrays.
  */
 import { compareUids, formatUid, sortUids, UID_WORDS, uidCount, uidOrder } from '../io/uid.js';
-import { parseDecimalRatio } from './fraction.js';
-import { type SelectionStep, type SelectionSummary, type StepOutcome, topCount } from './steps.js';
+import { type SelectionStep, type SelectionSummary, type StepOutcome, topCount, validateStepValues } from './steps.js';
 
 /** One block of consecutive rows of the pool. */
 export interface ScoreBlock {
@@ -323,18 +322,7 @@ export async function streamSelect(
   options: StreamSelectOptions = {},
 ): Promise<StreamSelection> {
   const columns = [...new Set(steps.map((s) => s.column))];
-  for (const step of steps) {
-    if (step.kind === 'top' && !(step.fraction >= 0 && step.fraction <= 1))
-      throw new Error(`top ${step.column}: fraction must be in [0, 1], got ${step.fraction}`);
-    if (step.kind === 'top' && step.decimal !== undefined) {
-      const ratio = parseDecimalRatio(step.decimal);
-      if (!ratio || ratio.numerator > ratio.denominator)
-        throw new Error(
-          `top ${step.column}: fraction must be in [0, 1] (or 0%–100%), written in decimal, got '${step.decimal}'`,
-        );
-    }
-    if (step.kind === 'min' && Number.isNaN(step.value)) throw new Error(`min ${step.column}: value is NaN`);
-  }
+  for (const step of steps) validateStepValues(step);
   const given = options.givenUids ? new GivenRows(sortUids(options.givenUids, { unique: true })) : undefined;
   if (given && options.runPass) throw new Error('given uids restrict the pool only when the passes run here');
   let passCount = 0;
@@ -551,6 +539,20 @@ class TieKeeper {
   }
 }
 
+/** Restores min-heap order below `at` in an array heap (children of i at 2i + 1 and 2i + 2). */
+function siftDown<T>(heap: T[], at: number, less: (a: T, b: T) => boolean): void {
+  for (;;) {
+    const l = 2 * at + 1;
+    const r = l + 1;
+    let m = at;
+    if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+    if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+    if (m === at) return;
+    [heap[at], heap[m]] = [heap[m]!, heap[at]!];
+    at = m;
+  }
+}
+
 /**
  * Merge sorted runs of uids into one ascending sequence without repeats, yielded in chunks of at most
  * `chunkUids` uids; the runs are only read.
@@ -566,18 +568,7 @@ export function* mergeSortedUids(runs: readonly Uint32Array[], chunkUids = 65536
     return c < 0 || (c === 0 && a < b);
   };
   const heap = live.slice();
-  const down = (at: number) => {
-    for (;;) {
-      const l = 2 * at + 1;
-      const r = l + 1;
-      let m = at;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === at) return;
-      [heap[at], heap[m]] = [heap[m]!, heap[at]!];
-      at = m;
-    }
-  };
+  const down = (at: number) => siftDown(heap, at, less);
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   let out = new Uint32Array(chunkUids * UID_WORDS);
   let n = 0;
@@ -641,18 +632,7 @@ export async function* mergeUidRunChunks(
     if (cursor) heap.push(cursor);
   }
   const less = (a: Cursor, b: Cursor) => compareUids(a.chunk, a.at, b.chunk, b.at) < 0;
-  const down = (at: number) => {
-    for (;;) {
-      const l = 2 * at + 1;
-      const r = l + 1;
-      let m = at;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === at) return;
-      [heap[at], heap[m]] = [heap[m]!, heap[at]!];
-      at = m;
-    }
-  };
+  const down = (at: number) => siftDown(heap, at, less);
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   let out = new Uint32Array(chunkUids * UID_WORDS);
   let n = 0;
