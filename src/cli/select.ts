@@ -622,15 +622,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
       `clipsift select: note: ${why} reads the whole table into memory (only --top/--min over one set of score files stream)\n`,
     );
   }
-  let given: Uint32Array | undefined;
-  if (options.givenUids !== undefined) {
-    const source = await openFileSource(options.givenUids);
-    try {
-      given = await readSubsetFile(source);
-    } finally {
-      await source.close();
-    }
-  }
+  const given = options.givenUids === undefined ? undefined : await readGivenUids(options.givenUids);
   const rowCount = uidCount(table.uids);
   for (const [name, column] of Object.entries(table.columns)) {
     if (column.length !== rowCount)
@@ -748,15 +740,7 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
   };
   const files = options.inputs.length === 0 ? [] : await resolveScoreFiles(options.inputs, note);
   await checkScoreFiles(files, options.partial);
-  let given: Uint32Array | undefined;
-  if (options.givenUids !== undefined) {
-    const source = await openFileSource(options.givenUids);
-    try {
-      given = await readSubsetFile(source);
-    } finally {
-      await source.close();
-    }
-  }
+  const given = options.givenUids === undefined ? undefined : await readGivenUids(options.givenUids);
   // Kept uids in sorted runs: in memory up to --memory-budget, then spilled to temporary files.
   const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
   let distinct = 0;
@@ -987,3 +971,13 @@ export const command: Command = {
   usage: USAGE,
   run,
 };
+
+/** The uids of a --given-uids subset file (a path or URL). */
+async function readGivenUids(path: string): Promise<Uint32Array> {
+  const source = await openFileSource(path);
+  try {
+    return await readSubsetFile(source);
+  } finally {
+    await source.close();
+  }
+}

@@ -63,11 +63,7 @@ export async function loadTarget(
   const files = await resolveTargetFiles(typeof paths === 'string' ? [paths] : paths);
   const parts: { file: string; gathered: GatheredRows }[] = [];
   for (const file of files) {
-    const reader = await openEmbeddingFile(
-      nodeFileSystem,
-      file,
-      key !== undefined ? { key, column: key, keyIfPresent: true } : {},
-    );
+    const reader = await openTargetFile(file, key);
     try {
       parts.push({ file, gathered: await gatherRows(reader) });
     } finally {
@@ -144,11 +140,7 @@ export async function targetShape(paths: readonly string[], key: string | undefi
   let dim = -1;
   let allHalf = true;
   for (const file of files) {
-    const reader = await openEmbeddingFile(
-      nodeFileSystem,
-      file,
-      key !== undefined ? { key, column: key, keyIfPresent: true } : {},
-    );
+    const reader = await openTargetFile(file, key);
     try {
       if (dim >= 0 && reader.dim !== dim)
         throw new InputError(file, `target has dim ${reader.dim} but ${files[0]} has dim ${dim}`);
@@ -231,4 +223,9 @@ async function hashInto(hash: Hash, path: string): Promise<void> {
       .on('error', (error) => reject(new InputError(path, `cannot read: ${error.message}`)))
       .on('end', () => resolve());
   });
+}
+
+/** One target file's embeddings: the array or column `key` when it has one, else its only embeddings. */
+function openTargetFile(file: string, key: string | undefined) {
+  return openEmbeddingFile(nodeFileSystem, file, key !== undefined ? { key, column: key, keyIfPresent: true } : {});
 }
