@@ -134,7 +134,9 @@ try {
   );
   for (const [name, pairs] of POOLS) {
     const shards = Math.ceil(pairs / rows);
-    const cells = [1, 16, 64, 256].map((w) => `${w} workers ${formatHours((secondsPerShard * shards) / w)}`);
+    const cells = [1, 16, 64, 256].map(
+      (w) => `${w} worker${w === 1 ? '' : 's'} ${formatHours((secondsPerShard * shards) / w)}`,
+    );
     console.log(
       `  DataComp ${name} (${(pairs / 1e6).toLocaleString('en-US')}M pairs, ${shards.toLocaleString('en-US')} shards): ${cells.join(', ')}`,
     );
@@ -150,5 +152,7 @@ function formatHours(seconds) {
     ? `${(seconds / 86400).toFixed(1)} d`
     : seconds >= 3600
       ? `${(seconds / 3600).toFixed(1)} h`
-      : `${(seconds / 60).toFixed(0)} min`;
+      : seconds >= 60
+        ? `${(seconds / 60).toFixed(0)} min`
+        : `${seconds.toFixed(0)} s`;
 }
