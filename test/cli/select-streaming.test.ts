@@ -9,16 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSelectOptions, runSelect, streamable } from '../../src/cli/select.js';
 import { makeUids, tempDir, writeScoreFile } from '../select/cli-fixtures.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers.js';
 
 /** Three score files; scores mostly from a small palette (ties, ±0), some uids repeated across files. */
 function writePool(seed: number): { dir: string; uids: string[] } {

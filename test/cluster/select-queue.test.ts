@@ -14,20 +14,11 @@ import type { SelectionStep } from '../../src/select/steps.js';
 import { streamSelect } from '../../src/select/streaming.js';
 import { makeUids, tempDir, writeScoreFile } from '../select/cli-fixtures.js';
 import { type Child, clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
+import { rng } from '../cli/helpers.js';
 
 afterEach(async () => {
   await killAll();
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Four score files, scores mostly from a small palette (ties at any threshold, ±0), some uids repeated. */
 function writePool(seed: number): string {

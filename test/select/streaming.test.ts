@@ -17,16 +17,7 @@ import {
   streamSelect,
 } from '../../src/select/streaming.js';
 import { selectFromTable, type ScoreTable } from '../../src/select/table.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../cli/helpers.js';
 
 /** Passes over `table` in blocks of random sizes (a fresh split each pass), copying what is asked. */
 function passesOver(
