@@ -10,6 +10,7 @@ import { InputError } from '../io/errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import { isHttpUrl, openHttpSource, type RemoteOptions } from '../io/http.js';
 import { openEmbeddingFile } from '../io/layouts.js';
+import { readAllRows } from '../io/reader.js';
 import type { ByteSource } from '../io/source.js';
 import { HttpError } from './http-error.js';
 
@@ -127,11 +128,7 @@ async function readTarget(url: string, source: ByteSource, engine: Engine): Prom
     },
   };
   try {
-    const reader = await openEmbeddingFile(fs, path);
-    const data =
-      reader.dtype === 'f2' ? new Uint16Array(reader.rows * reader.dim) : new Float32Array(reader.rows * reader.dim);
-    for await (const chunk of reader.readRowChunks(16384)) data.set(chunk.data, chunk.start * reader.dim);
-    const rows: Embeddings = { data, rows: reader.rows, dim: reader.dim };
+    const rows: Embeddings = await readAllRows(await openEmbeddingFile(fs, path));
     return {
       url,
       etag: source.etag,

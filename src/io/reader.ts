@@ -51,3 +51,14 @@ export async function* chunksByRandomAccess(
     yield { start, rows: count, data: await readRows(start, count) };
   }
 }
+
+/** Every row of `reader` in one new row-major array of its element type (float16 bits stay float16 bits). */
+export async function readAllRows(
+  reader: EmbeddingReader,
+  chunkRows = 16384,
+): Promise<{ data: RowData; rows: number; dim: number }> {
+  const { rows, dim } = reader;
+  const data: RowData = reader.dtype === 'f2' ? new Uint16Array(rows * dim) : new Float32Array(rows * dim);
+  for await (const chunk of reader.readRowChunks(chunkRows)) data.set(chunk.data, chunk.start * dim);
+  return { data, rows, dim };
+}

@@ -19,7 +19,7 @@ import {
   type KeyColumns,
   type Shard,
 } from '../io/layouts.js';
-import type { EmbeddingReader } from '../io/reader.js';
+import { readAllRows } from '../io/reader.js';
 import {
   CLIP_SCORE_COLUMN,
   NEGCLIP_LOSS_COLUMN,
@@ -92,7 +92,7 @@ export async function loadPool(request: PoolRequest, progress: ProgressReport): 
         `target has dim ${reader.dim} but ${other.imageName} has dim ${other.dim}; ${url ? 'give' : 'drop'} a target embedded with the same model`,
       );
     }
-    pool.target = await readAll(reader);
+    pool.target = await readAllRows(reader);
     pool.targetDescription = `${name}: ${reader.rows.toLocaleString('en-US')} rows × ${reader.dim}`;
   }
   return pool;
@@ -195,7 +195,7 @@ async function embeddingPool(
       rows: shard.rows,
       dim: shard.image.dim,
       imageName: shard.image.name,
-      read: async () => ({ img: await readAll(shard.image), txt: await readAll(shard.text) }),
+      read: async () => ({ img: await readAllRows(shard.image), txt: await readAllRows(shard.text) }),
     })),
     target: null,
     targetDescription: null,
@@ -274,12 +274,4 @@ async function optionalColumn(shard: Shard, names: string[]): Promise<(string | 
     }
   }
   return new Array<string | null>(shard.rows).fill(null);
-}
-
-/** All rows of an embedding reader in one matrix, in the file's element type (float16 stays float16). */
-async function readAll(reader: EmbeddingReader): Promise<Embeddings> {
-  const data =
-    reader.dtype === 'f2' ? new Uint16Array(reader.rows * reader.dim) : new Float32Array(reader.rows * reader.dim);
-  for await (const chunk of reader.readRowChunks(16384)) data.set(chunk.data, chunk.start * reader.dim);
-  return { data, rows: reader.rows, dim: reader.dim };
 }
