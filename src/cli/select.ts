@@ -19,6 +19,7 @@ import {
   listDirectory,
   nodeFileSystem,
   openFileSource,
+  readSubsetFileAt,
   outputExists,
   pathKind,
   writeChunksAtomic,
@@ -36,7 +37,7 @@ import {
   type ScoreTable,
 } from '../io/score-file.js';
 import { isRemotePath } from '../io/remote.js';
-import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords, readSubsetFile } from '../io/subset-file.js';
+import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords } from '../io/subset-file.js';
 import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
@@ -622,7 +623,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
       `clipsift select: note: ${why} reads the whole table into memory (only --top/--min over one set of score files stream)\n`,
     );
   }
-  const given = options.givenUids === undefined ? undefined : await readGivenUids(options.givenUids);
+  const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
   const rowCount = uidCount(table.uids);
   for (const [name, column] of Object.entries(table.columns)) {
     if (column.length !== rowCount)
@@ -740,7 +741,7 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
   };
   const files = options.inputs.length === 0 ? [] : await resolveScoreFiles(options.inputs, note);
   await checkScoreFiles(files, options.partial);
-  const given = options.givenUids === undefined ? undefined : await readGivenUids(options.givenUids);
+  const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
   // Kept uids in sorted runs: in memory up to --memory-budget, then spilled to temporary files.
   const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
   let distinct = 0;
@@ -971,13 +972,3 @@ export const command: Command = {
   usage: USAGE,
   run,
 };
-
-/** The uids of a --given-uids subset file (a path or URL). */
-async function readGivenUids(path: string): Promise<Uint32Array> {
-  const source = await openFileSource(path);
-  try {
-    return await readSubsetFile(source);
-  } finally {
-    await source.close();
-  }
-}

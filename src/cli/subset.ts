@@ -4,9 +4,9 @@
 import { counted } from './words.js';
 import process from 'node:process';
 import { dirname, resolve } from 'node:path';
-import { openFileSource, writeFileAtomic } from '../io/node-files.js';
+import { readSubsetFileAt, writeFileAtomic } from '../io/node-files.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
-import { encodeSubsetFile, readSubsetFile } from '../io/subset-file.js';
+import { encodeSubsetFile } from '../io/subset-file.js';
 import { uidCount } from '../io/uid.js';
 import { intersectUids, unionUids } from '../select/subset-algebra.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -30,15 +30,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-async function readUids(path: string): Promise<Uint32Array> {
-  const source = await openFileSource(path);
-  try {
-    return await readSubsetFile(source);
-  } finally {
-    await source.close();
-  }
-}
-
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   const [operation, ...files] = positionals;
@@ -48,7 +39,7 @@ async function run(argv: string[]): Promise<number> {
   if (files.length < 2) throw new UsageError(`${operation} needs at least two subset files`);
   if (values.out === undefined) throw new UsageError('--out FILE is required');
 
-  const inputs = await Promise.all(files.map(readUids));
+  const inputs = await Promise.all(files.map(readSubsetFileAt));
   const combine = operation === 'union' ? unionUids : intersectUids;
   const result = inputs.slice(1).reduce((acc, uids) => combine(acc, uids), inputs[0]!);
   // encodeSubsetFile sorts and deduplicates too; the result already is, so this is a plain copy.

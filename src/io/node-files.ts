@@ -17,6 +17,7 @@ import type { FileSystem } from './file-system.js';
 import { isRemotePath, listRemote, openRemote } from './remote.js';
 import { isS3Url, listS3, putS3Object, s3Exists } from './s3.js';
 import { checkRange, type ByteSource } from './source.js';
+import { readSubsetFile } from './subset-file.js';
 
 /** A ByteSource over a local file; holds an OS handle from the first read until close(). */
 export interface FileSource extends ByteSource {
@@ -28,6 +29,16 @@ const remote = () => ({ env: process.env });
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
+}
+
+/** The uids of a subset file (numpy.save'd uint32 pairs) at a local path or URL. */
+export async function readSubsetFileAt(path: string): Promise<Uint32Array> {
+  const source = await openFileSource(path);
+  try {
+    return await readSubsetFile(source);
+  } finally {
+    await source.close();
+  }
 }
 
 /**
