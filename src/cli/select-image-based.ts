@@ -7,7 +7,7 @@
 import { createEngine } from '../index.js';
 import { InputError } from '../io/errors.js';
 import type { Arch } from '../io/layouts.js';
-import { sortUids, uidCount } from '../io/uid.js';
+import { findUid, sortUids, uidCount } from '../io/uid.js';
 import { loadTarget } from '../pipeline/target.js';
 import { imageBasedFilter, keepNearTarget } from '../select/kmeans.js';
 import { gatherUids, type SelectTable } from '../select/table.js';
@@ -131,7 +131,6 @@ export async function runImageBased(
     arch: Arch,
     imageKey?: string,
   ) => Promise<{ data: Uint16Array | Float32Array; rows: number; dim: number }>,
-  findUid: (sorted: Uint32Array, table: Uint32Array, row: number) => number,
   quiet: boolean,
 ): Promise<ImageBasedOutcome> {
   const uids = sortUids(gatherUids(table.uids, pool), { unique: true });

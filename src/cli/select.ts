@@ -38,7 +38,7 @@ import {
 } from '../io/score-file.js';
 import { isRemotePath } from '../io/remote.js';
 import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords } from '../io/subset-file.js';
-import { compareUids, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
+import { findUid, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
@@ -547,18 +547,6 @@ function firstNonFiniteRow(data: RowData, dim: number): number {
   return -1;
 }
 
-/** Index of uid `row` of `table` in the sorted unique uid array `sorted`, or -1. */
-function findUid(sorted: Uint32Array, table: Uint32Array, row: number): number {
-  let lo = 0;
-  let hi = uidCount(sorted);
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareUids(sorted, mid, table, row) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < uidCount(sorted) && compareUids(sorted, lo, table, row) === 0 ? lo : -1;
-}
-
 /** One line of the summary: a step and its outcome, or the NormSim_2-D pass. */
 type SummaryStep =
   | (StepOutcome['step'] & { kept: number; threshold: number | null })
@@ -656,7 +644,6 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
         settings,
         options.embeddings!,
         gatherImageEmbeddings,
-        findUid,
         options.json,
       );
       current = outcome.rows;

@@ -89,6 +89,19 @@ export function compareUids(a: Uint32Array, i: number, b: Uint32Array, j: number
   return 0;
 }
 
+/** Index of uid `row` of `uids` in the sorted unique uid array `sorted` (binary search), or -1. */
+export function findUid(sorted: Uint32Array, uids: Uint32Array, row: number): number {
+  const n = uidCount(sorted);
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareUids(sorted, mid, uids, row) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && compareUids(sorted, lo, uids, row) === 0 ? lo : -1;
+}
+
 /**
  * Below this many uids uidOrder uses a merge sort: the radix sort's fixed cost
  * (clearing and prefix-summing 65 536 counts per pass) outweighs its linear

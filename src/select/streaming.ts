@@ -13,7 +13,7 @@
  * Rows are numbered across the pool in the order the passes deliver them (the in-memory table's
  * numbering). The caller supplies the passes (io reads the files); everything here is pure over arrays.
  */
-import { compareUids, formatUid, sortUids, UID_WORDS, uidCount, uidOrder } from '../io/uid.js';
+import { compareUids, findUid, formatUid, sortUids, UID_WORDS, uidCount, uidOrder } from '../io/uid.js';
 import { type SelectionStep, type SelectionSummary, type StepOutcome, topCount, validateStepValues } from './steps.js';
 
 /** One block of consecutive rows of the pool. */
@@ -175,23 +175,12 @@ class RowBitmap {
   }
 }
 
-function inSorted(sorted: Uint32Array, uids: Uint32Array, row: number): boolean {
-  let lo = 0;
-  let hi = uidCount(sorted);
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareUids(sorted, mid, uids, row) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < uidCount(sorted) && compareUids(sorted, lo, uids, row) === 0;
-}
-
 /** Which pool rows are in: the rows whose uid is among the given uids, marked by the pool pass. */
 class GivenRows {
   readonly bitmap = new RowBitmap();
   constructor(readonly given: Uint32Array) {}
   mark(block: ScoreBlock): void {
-    for (let i = 0; i < block.rows; i++) if (inSorted(this.given, block.uids!, i)) this.bitmap.set(block.start + i);
+    for (let i = 0; i < block.rows; i++) if (findUid(this.given, block.uids!, i) >= 0) this.bitmap.set(block.start + i);
   }
   has(row: number): boolean {
     return this.bitmap.has(row);

@@ -4,7 +4,7 @@
  * and, for score files without uids (clip-retrieval), tie-breaking by their key columns.
  */
 import type { ScoreTable } from '../io/score-file.js';
-import { compareUids, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
+import { compareUids, findUid, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
 import {
   runSteps,
   type ScoreValues,
@@ -82,17 +82,9 @@ export function runTableSteps(
 /** Rows of `uids` (ascending) whose uid is in `set`; binary search in a sorted copy of `set`. */
 export function rowsWithUidIn(uids: Uint32Array, set: Uint32Array): Uint32Array {
   const sorted = sortUids(set, { unique: true });
-  const n = uidCount(sorted);
   const rows: number[] = [];
   for (let row = 0; row < uidCount(uids); row++) {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareUids(sorted, mid, uids, row) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < n && compareUids(sorted, lo, uids, row) === 0) rows.push(row);
+    if (findUid(sorted, uids, row) >= 0) rows.push(row);
   }
   return Uint32Array.from(rows);
 }
