@@ -173,6 +173,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Where --normsim-d and --image-based read the pool's image embeddings. */
+export interface ImageEmbeddings {
+  dirs: string[];
+  arch: Arch;
+  imageKey?: string;
+  threads: number | 'auto';
+}
+
 /** NormSim_2-D settings from the command line. */
 export interface NormSimDSettings {
   final: number;
@@ -182,10 +190,6 @@ export interface NormSimDSettings {
   schedule: 'even' | 'official';
   sample?: number;
   seed: number;
-  embeddings: string[];
-  arch: Arch;
-  imageKey?: string;
-  threads: number | 'auto';
 }
 
 /** A step of the plan: a score step, or NormSim_2-D at its place in the order. */
@@ -205,7 +209,7 @@ export interface SelectOptions {
   normSimD?: NormSimDSettings;
   imageBased?: ImageBasedSettings;
   /** Where --normsim-d and --image-based read the pool's image embeddings. */
-  embeddings?: { dirs: string[]; arch: Arch; imageKey?: string; threads: number | 'auto' };
+  embeddings?: ImageEmbeddings;
   json: boolean;
   force: boolean;
   /** Print the plan and stop. */
@@ -330,10 +334,6 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
   }
   if (imageBased) options.imageBased = imageBased;
   if (values['normsim-d']) {
-    if (!values.embeddings?.length) throw new UsageError('--normsim-d needs the image embeddings: --embeddings DIR');
-    const arch = values.arch ?? 'l14';
-    if (!/^[A-Za-z0-9_]+$/.test(arch))
-      throw new UsageError(`--arch must be a name of letters, digits and _ (e.g. l14, b32, dfn_p), got '${arch}'`);
     const schedule = values['normsim-d-schedule'] ?? 'even';
     if (schedule !== 'even' && schedule !== 'official')
       throw new UsageError(`--normsim-d-schedule must be even or official, got '${schedule}'`);
@@ -348,11 +348,7 @@ export function parseSelectOptions(argv: string[]): SelectOptions {
       }),
       schedule,
       seed: numberOption('normsim-d-seed', values['normsim-d-seed'], 0, { integer: true, min: 0 }),
-      embeddings: values.embeddings,
-      arch,
-      threads: threadsOption(values.threads),
     };
-    if (values['img-key'] !== undefined) options.normSimD.imageKey = values['img-key'];
     if (sampleText !== undefined) {
       const sample = parseFraction('--normsim-d-sample', sampleText).value;
       if (sample === 0) throw new UsageError('--normsim-d-sample must be greater than 0');
@@ -663,7 +659,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     }
     flush();
     const settings = options.normSimD!;
-    const outcome = await runNormSimD(table, current, poolSize, settings, options.json);
+    const outcome = await runNormSimD(table, current, poolSize, settings, options.embeddings!, options.json);
     current = outcome.rows;
     steps.push({
       kind: 'normsim-d',
@@ -788,13 +784,14 @@ async function runNormSimD(
   rows: Uint32Array,
   poolSize: number,
   settings: NormSimDSettings,
+  embeddings: ImageEmbeddings,
   quiet: boolean,
 ): Promise<{ rows: Uint32Array; threshold: number | null }> {
   const uids = sortUids(gatherUids(table.uids, rows), { unique: true });
   const finalSize = Math.min(uidCount(uids), floorTimes(poolSize, settings.finalDecimal ?? settings.final));
-  const images = await gatherImageEmbeddings(settings.embeddings, uids, settings.arch, settings.imageKey);
+  const images = await gatherImageEmbeddings(embeddings.dirs, uids, embeddings.arch, embeddings.imageKey);
   if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
-  const engine = await createEngine({ threads: threadsForWork(settings.threads, images.rows) });
+  const engine = await createEngine({ threads: threadsForWork(embeddings.threads, images.rows) });
   const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet });
   try {
     // Rows are in uid order, so NormSim_2-D's default tie-break (row index) is the uid order.
