@@ -26,6 +26,7 @@ import {
   concatScoreTables,
   NEGCLIP_LOSS_COLUMN,
   openScoreFile,
+  readScoreTable,
   scoreFileName,
   type ScoreFileMetadata,
   type ScoreTable,
@@ -267,7 +268,7 @@ export async function subsetStep(
 async function readSurvivorFile(path: string, column: string): Promise<Map<string, number>> {
   const source = await openFileSource(path);
   try {
-    const { uids, columns } = await (await openScoreFile(source)).readTable([column]);
+    const { uids, columns } = await readScoreTable(source, [column]);
     const values = columns[column]!;
     const map = new Map<string, number>();
     for (let row = 0; row < uidCount(uids); row++) map.set(formatUid(uids, row), values[row]!);

@@ -9,16 +9,16 @@ import { createEngine, type Engine, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import type { Arch, ShardRef } from '../io/layouts.js';
 import { openFileSource, writeFileAtomic } from '../io/node-files.js';
-import type { RowData } from '../io/reader.js';
 import {
   encodeScoreFile,
   normSimColumn,
-  openScoreFile,
+  readScoreTable,
   scoreFileName,
   scoreMetadata,
   type TargetIdentity,
 } from '../io/score-file.js';
 import { formatUid, parseUids, uidCount } from '../io/uid.js';
+import { gatherRows } from '../select/normsim-d.js';
 import { IdentitySet } from './duplicates.js';
 import { scoreFileState, shardParameters, type ScoringSettings } from './plan.js';
 import { survivorDir } from './recipe.js';
@@ -214,11 +214,7 @@ export class ShardTaskRunner {
         rows.length === 0
           ? new Float32Array(0)
           : await engine.normSim(
-              {
-                data: gatherRowData(prepared.imgData, prepared.img.dim, rows),
-                rows: rows.length,
-                dim: prepared.img.dim,
-              },
+              gatherRows({ data: prepared.imgData, rows: prepared.img.rows, dim: prepared.img.dim }, rows),
               preparedTarget,
             );
       const bad = values.findIndex((v) => !Number.isFinite(v));
@@ -321,7 +317,7 @@ export class ShardTaskRunner {
 async function readTable(path: string, columns: string[]) {
   const source = await openFileSource(path);
   try {
-    return await (await openScoreFile(source)).readTable(columns);
+    return await readScoreTable(source, columns);
   } finally {
     await source.close();
   }
@@ -335,13 +331,4 @@ async function storedUids(path: string): Promise<string[]> {
 
 function sameUids(a: Uint32Array, b: Uint32Array): boolean {
   return a.length === b.length && a.every((word, k) => word === b[k]);
-}
-
-/** Rows `rows` of a row-major matrix, in that order, in its element type. */
-function gatherRowData(data: RowData, dim: number, rows: Uint32Array): RowData {
-  const out = data instanceof Uint16Array ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
-  rows.forEach((row, k) => {
-    out.set(data.subarray(row * dim, (row + 1) * dim) as never, k * dim);
-  });
-  return out;
 }
