@@ -3,6 +3,7 @@
  * in memory: the declared Content-Length is checked first, then the stream is counted as it arrives
  * (chunked bodies have no length to check).
  */
+import { concatBytes } from '../io/source.js';
 import { HttpError } from './http-error.js';
 
 export async function readBodyCapped(
@@ -41,13 +42,7 @@ export async function readBodyCapped(
     throw new HttpError(400, 'request body could not be read to the end');
   }
   // One fresh buffer: contiguous for the parsers, and aligned for typed-array views.
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks);
 }
 
 /**

@@ -11,7 +11,7 @@
  *
  * SHA-256 through WebCrypto, so this runs in every runtime.
  */
-import type { ByteSource } from './source.js';
+import { concatBytes, type ByteSource } from './source.js';
 
 /** Files up to this size are hashed whole. */
 export const FULL_HASH_BYTES = 16 * 1024 * 1024;
@@ -38,13 +38,6 @@ export async function fingerprint(source: ByteSource): Promise<string> {
 }
 
 async function sha256Hex(parts: Uint8Array[]): Promise<string> {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', joined));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(parts)));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

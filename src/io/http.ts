@@ -9,7 +9,7 @@
  * does not match the request is never used.
  */
 import { InputError } from './errors.js';
-import { checkRange, type ByteSource } from './source.js';
+import { checkRange, concatBytes, type ByteSource } from './source.js';
 
 /** How remote reads behave; every field has a default. */
 export interface RemoteOptions {
@@ -150,13 +150,7 @@ export async function fetchIdle(
         if (total !== out.length) throw new RetryableError(`body ended after ${total} of ${expected} bytes`);
         return out;
       }
-      const whole = new Uint8Array(total);
-      let at = 0;
-      for (const chunk of chunks) {
-        whole.set(chunk, at);
-        at += chunk.length;
-      }
-      return whole;
+      return concatBytes(chunks);
     } catch (err) {
       throw controller.signal.aborted ? controller.signal.reason : err;
     } finally {

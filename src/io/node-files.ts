@@ -16,7 +16,7 @@ import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { isRemotePath, listRemote, openRemote } from './remote.js';
 import { isS3Url, listS3, putS3Object, s3Exists } from './s3.js';
-import { checkRange, type ByteSource } from './source.js';
+import { checkRange, concatBytes, type ByteSource } from './source.js';
 import { readSubsetFile } from './subset-file.js';
 
 /** A ByteSource over a local file; holds an OS handle from the first read until close(). */
@@ -191,12 +191,7 @@ export async function writeChunksAtomic(
     if (!isS3Url(path)) throw new OutputError(path, 'cannot be written: only s3:// URLs take outputs, not http(s)://');
     const parts: Uint8Array[] = [];
     for await (const chunk of chunks) parts.push(chunk);
-    const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts.splice(0)) {
-      whole.set(part, at);
-      at += part.length;
-    }
+    const whole = concatBytes(parts.splice(0));
     // One PUT of the whole object: S3 never shows a partial object under its name.
     return putS3Object(path, whole, { ...remote(), force: options.force ?? false });
   }

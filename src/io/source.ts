@@ -89,3 +89,14 @@ export function subSource(parent: ByteSource, offset: number, length: number, na
     },
   };
 }
+
+/** The parts joined into one new buffer (contiguous, and aligned for typed-array views). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const whole = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.byteLength;
+  }
+  return whole;
+}
