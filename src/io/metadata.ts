@@ -59,10 +59,7 @@ export async function readMetadataColumns(
       let start = 0;
       for (const groupRows of parquet.rowGroups) {
         const read = await parquet.readColumns(['uid', ...columns], { rowStart: start, rowEnd: start + groupRows });
-        uids.set(
-          withRowOffset(start, () => parseUids(read.uid!, name)),
-          (at + start) * UID_WORDS,
-        );
+        uids.set(parseUids(read.uid!, name, start), (at + start) * UID_WORDS);
         for (const column of columns) {
           const out = values[column]!;
           const part = read[column]!;
@@ -89,17 +86,4 @@ export async function readMetadataColumns(
   for (const column of columns)
     table.columns[column] = single[column] ? Float32Array.from(values[column]!) : values[column]!;
   return table;
-}
-
-/** Runs `parse`, moving the row of an InputError it throws by `offset` (rows of earlier row groups). */
-function withRowOffset<T>(offset: number, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (!(error instanceof InputError) || error.row === undefined || offset === 0) throw error;
-    throw new InputError(error.file, error.problem, {
-      row: error.row + offset,
-      ...(error.field !== undefined ? { field: error.field } : {}),
-    });
-  }
 }

@@ -404,12 +404,7 @@ export async function openScoreFile(source: ByteSource): Promise<ScoreFile> {
       const read = wanted.length > 0 ? await parquet.readColumns(wanted, { rowStart, rowEnd }) : {};
       const columns = floats(read, names, rowStart);
       if (!withUids) return { columns };
-      try {
-        return { uids: parseUids(read[UID_COLUMN]!, file), columns };
-      } catch (err) {
-        if (!(err instanceof InputError) || err.row === undefined) throw err;
-        throw new InputError(file, err.problem, { row: err.row + rowStart, field: UID_COLUMN });
-      }
+      return { uids: parseUids(read[UID_COLUMN]!, file, rowStart), columns };
     },
   };
 }

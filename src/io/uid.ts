@@ -44,20 +44,21 @@ function badUid(file: string, row: number, text: unknown): InputError {
  * Parse uid strings into a uid array.
  * @param texts one uid per row, e.g. the parquet `uid` column
  * @param file file name for errors
+ * @param firstRow the file row of texts[0], for errors (a row group or page past the first)
  * @throws {InputError} naming the file and row of the first value that is not exactly 32 hex characters
  */
-export function parseUids(texts: ArrayLike<unknown>, file: string): Uint32Array {
+export function parseUids(texts: ArrayLike<unknown>, file: string, firstRow = 0): Uint32Array {
   const out = new Uint32Array(texts.length * UID_WORDS);
   for (let row = 0; row < texts.length; row++) {
     const text = texts[row];
-    if (typeof text !== 'string' || text.length !== 32) throw badUid(file, row, text);
+    if (typeof text !== 'string' || text.length !== 32) throw badUid(file, firstRow + row, text);
     // Decode by character code: pools hold hundreds of millions of uids, and a
     // regex plus four substrings and parseInt per uid costs several times more.
     for (let w = 0; w < UID_WORDS; w++) {
       let word = 0;
       for (let c = w * 8; c < w * 8 + 8; c++) {
         const digit = HEX_VALUE[text.charCodeAt(c)] ?? -1;
-        if (digit < 0) throw badUid(file, row, text);
+        if (digit < 0) throw badUid(file, firstRow + row, text);
         word = word * 16 + digit;
       }
       out[row * UID_WORDS + w] = word;
