@@ -191,7 +191,8 @@ export interface RequestMaker {
   denied?(): string;
 }
 
-function failure(maker: RequestMaker, response: Response, what: string): Error {
+/** The error for a failed response; a 401/403 says which credentials were used (maker.denied). */
+export function failure(maker: Pick<RequestMaker, 'name' | 'denied'>, response: Response, what: string): Error {
   const denied = response.status === 401 || response.status === 403 ? (maker.denied?.() ?? '') : '';
   return statusError(maker.name, response, `${what}${denied ? ` (${denied})` : ''}`);
 }

@@ -14,7 +14,7 @@ import {
   type RemoteOptions,
   remoteSettings,
   type RequestMaker,
-  statusError,
+  failure,
   withRetries,
 } from './http.js';
 import type { ByteSource } from './source.js';
@@ -173,8 +173,7 @@ export async function listS3(url: string, options: S3Options = {}): Promise<stri
       const { response, body } = await fetchIdle(settings, await client.request(target, { method: 'GET' }));
       if (!response.ok) {
         await discard(response);
-        const denied = response.status === 401 || response.status === 403 ? ` (${client.denied()})` : '';
-        throw statusError(url, response, ` listing the prefix${denied}`);
+        throw failure({ name: url, denied: () => client.denied() }, response, ' listing the prefix');
       }
       return new TextDecoder().decode(await body());
     });
@@ -206,8 +205,7 @@ export async function s3Exists(url: string, options: S3Options = {}): Promise<bo
     await discard(response);
     if (response.status === 404) return false;
     if (!response.ok) {
-      const denied = response.status === 401 || response.status === 403 ? ` (${client.denied()})` : '';
-      throw statusError(url, response, denied);
+      throw failure({ name: url, denied: () => client.denied() }, response, '');
     }
     return true;
   });
@@ -243,8 +241,7 @@ export async function putS3Object(
       if (response.status === 412)
         throw new OutputError(url, 'already exists; refusing to overwrite it without --force');
       if (!response.ok) {
-        const denied = response.status === 401 || response.status === 403 ? ` (${client.denied()})` : '';
-        throw statusError(url, response, ` writing the object${denied}`);
+        throw failure({ name: url, denied: () => client.denied() }, response, ' writing the object');
       }
     });
   } catch (err) {
