@@ -117,15 +117,25 @@ function samplePool(): LoadedPool {
   };
 }
 
+/**
+ * A score directory's files (score files, and the stats records beside them), to explore the scores:
+ * the score files among `items` when every one is a clipsift output and one at least is a score file.
+ */
+function scoreFilesOnly<T>(items: readonly T[], name: (item: T) => string): T[] | undefined {
+  const names = items.map(name);
+  if (!names.some((n) => n.endsWith(SCORE_FILE_SUFFIX)) || !names.every((n) => isClipsiftOutput(n))) return undefined;
+  return items.filter((_, i) => names[i]!.endsWith(SCORE_FILE_SUFFIX));
+}
+
 async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPool> {
   if (dropped.length === 0) throw new Error('drop some embedding files first');
   const files = dropped.map(({ file }) => file);
   const fs = memoryFileSystem(new Map(dropped.map(({ path, file }) => [path, file])));
-  // A score directory's files (score files, and the stats records beside them): explore the scores.
-  if (files.some((file) => file.name.endsWith(SCORE_FILE_SUFFIX)) && files.every((file) => isClipsiftOutput(file.name)))
+  const scoreFiles = scoreFilesOnly(dropped, ({ file }) => file.name);
+  if (scoreFiles)
     return scoreFilePool(
       fs,
-      dropped.map(({ path }) => path).filter((path) => path.endsWith(SCORE_FILE_SUFFIX)),
+      scoreFiles.map(({ path }) => path),
     );
   return embeddingPool(fs, droppedInputs(dropped), arch, (shards) =>
     files.length === 1
@@ -147,12 +157,8 @@ async function urlPool(given: string[], arch: Arch): Promise<LoadedPool> {
   const urls = parseUrls(given);
   if (urls.length === 0) throw new Error('give the URL of a pool file first');
   const fs = urlFileSystem();
-  const names = urls.map((url) => baseName(new URL(url).pathname));
-  if (names.some((name) => name.endsWith(SCORE_FILE_SUFFIX)) && names.every((name) => isClipsiftOutput(name)))
-    return scoreFilePool(
-      fs,
-      urls.filter((url) => baseName(new URL(url).pathname).endsWith(SCORE_FILE_SUFFIX)),
-    );
+  const scoreFiles = scoreFilesOnly(urls, (url) => baseName(new URL(url).pathname));
+  if (scoreFiles) return scoreFilePool(fs, scoreFiles);
   return embeddingPool(fs, urls, arch, (shards) =>
     urls.length === 1 ? urls[0]! : `${urls.length} URLs, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
   );
