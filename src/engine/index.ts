@@ -22,9 +22,14 @@ export type { Embeddings } from './validate.js';
 export { firstOverlargeRow, maxFiniteNorm, TEMPERATURE_RANGE, temperatureProblem } from './validate.js';
 
 /** Image and text rows must be small enough for finite scores (see maxFiniteNorm). */
-function checkScoreNorms(img: Embeddings, txt: Embeddings, limit: number): void {
-  checkNorms('image embeddings', img, limit);
-  checkNorms('text embeddings', txt, limit);
+function checkScoreNorms(
+  img: Embeddings,
+  txt: Embeddings,
+  limit: number,
+  [imgNorms, txtNorms]: ReturnType<typeof checkPairs>,
+): void {
+  checkNorms('image embeddings', img, limit, imgNorms);
+  checkNorms('text embeddings', txt, limit, txtNorms);
 }
 export type { ExecutorInfo as EngineInfo } from './open.js';
 export type { Precision } from './abi.js';
@@ -195,10 +200,10 @@ class SerialEngine implements Engine {
   }
 
   clipScore(img: Embeddings, txt: Embeddings, options: ClipScoreOptions = {}) {
-    checkPairs(img, txt);
+    const norms = checkPairs(img, txt);
     const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    else checkScoreNorms(img, txt, maxFiniteNorm());
+    else checkScoreNorms(img, txt, maxFiniteNorm(), norms);
     return this.serial(
       async () => checkFiniteScores('CLIPScore', await ops.clipScore(this.k, img, txt, precision, options.signal)),
       options.signal,
@@ -206,7 +211,7 @@ class SerialEngine implements Engine {
   }
 
   negClipLoss(img: Embeddings, txt: Embeddings, options: NegClipLossOptions = {}) {
-    checkPairs(img, txt);
+    const norms = checkPairs(img, txt);
     const {
       batchSize = NEGCLIP_LOSS_DEFAULTS.batchSize,
       temperature = NEGCLIP_LOSS_DEFAULTS.temperature,
@@ -221,7 +226,7 @@ class SerialEngine implements Engine {
       throw new RangeError(`clipsift: seed must be an integer in [0, 2^32), got ${seed}`);
     const precision = this.precisionOf(options);
     if (options.normalize) [img, txt] = [normalized(img), normalized(txt)];
-    else checkScoreNorms(img, txt, maxFiniteNorm(temperature));
+    else checkScoreNorms(img, txt, maxFiniteNorm(temperature), norms);
     return this.serial(
       async () =>
         checkFiniteScores(

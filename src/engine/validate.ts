@@ -8,8 +8,11 @@ export interface Embeddings {
   dim: number;
 }
 
-/** Throws unless `e` is a well-formed embedding matrix with finite values. */
-export function checkEmbeddings(what: string, e: Embeddings): void {
+/**
+ * Throws unless `e` is a well-formed embedding matrix with finite values. Returns its row norms when
+ * the check computed them on the way (float32 data: one pass finds both), for checkNorms to reuse.
+ */
+export function checkEmbeddings(what: string, e: Embeddings): Float64Array | undefined {
   if (!e || typeof e !== 'object') throw new TypeError(`clipsift: ${what}: expected { data, rows, dim }`);
   if (!(e.data instanceof Float32Array) && !(e.data instanceof Uint16Array)) {
     throw new TypeError(`clipsift: ${what}: data must be a Float32Array or a Uint16Array of float16 bits`);
@@ -23,27 +26,50 @@ export function checkEmbeddings(what: string, e: Embeddings): void {
       `clipsift: ${what}: rows × dim = ${e.rows} × ${e.dim} = ${e.rows * e.dim} but data has ${e.data.length} values`,
     );
   }
-  const row = firstNonFiniteRow(e);
+  const norms = e.data instanceof Float32Array ? rowNorms(e) : undefined;
+  const row = norms ? norms.findIndex((n) => !Number.isFinite(n)) : firstNonFiniteRow(e);
   if (row >= 0) throw new RangeError(`clipsift: ${what}: row ${row} has a non-finite value (NaN or Infinity)`);
+  return norms;
 }
 
 /** Index of the first row holding NaN or ±Infinity, or -1. */
 export function firstNonFiniteRow(e: Embeddings): number {
   const { data, dim } = e;
   if (data instanceof Uint16Array) {
-    for (let i = 0; i < data.length; i++) if ((data[i] & 0x7c00) === 0x7c00) return Math.floor(i / dim);
-  } else {
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return Math.floor(i / dim);
+    // float16: exponent bits all ones is Inf or NaN.
+    for (let i = 0; i < data.length; i++) if ((data[i]! & 0x7c00) === 0x7c00) return Math.floor(i / dim);
+    return -1;
   }
-  return -1;
+  return rowNorms(e).findIndex((n) => !Number.isFinite(n));
 }
 
-/** Throws unless image and text embeddings pair up row for row. */
-export function checkPairs(img: Embeddings, txt: Embeddings): void {
-  checkEmbeddings('image embeddings', img);
-  checkEmbeddings('text embeddings', txt);
+/**
+ * Each row's L2 norm, summed in float64 in one pass. A row holding NaN or ±Infinity gets NaN or
+ * Infinity, and only such a row does: a finite float32 squared (< 2^256) summed over any dim stays finite.
+ */
+export function rowNorms(e: Embeddings): Float64Array {
+  const { data, rows, dim } = e;
+  const norms = new Float64Array(rows);
+  const f32 = data instanceof Float32Array ? data : undefined;
+  for (let r = 0, i = 0; r < rows; r++) {
+    let sum = 0;
+    const end = i + dim;
+    if (f32) for (; i < end; i++) sum += f32[i]! * f32[i]!;
+    else for (; i < end; i++) sum += fromFloat16Bits(data[i]!) ** 2;
+    norms[r] = Math.sqrt(sum);
+  }
+  return norms;
+}
+
+/** Throws unless image and text embeddings pair up row for row; returns their row norms as checkEmbeddings does. */
+export function checkPairs(img: Embeddings, txt: Embeddings): [Float64Array | undefined, Float64Array | undefined] {
+  const norms = [checkEmbeddings('image embeddings', img), checkEmbeddings('text embeddings', txt)] as [
+    Float64Array | undefined,
+    Float64Array | undefined,
+  ];
   if (img.dim !== txt.dim) throw new RangeError(`clipsift: image dim ${img.dim} differs from text dim ${txt.dim}`);
   if (img.rows !== txt.rows) throw new RangeError(`clipsift: ${img.rows} image rows but ${txt.rows} text rows`);
+  return norms;
 }
 
 export function checkPositiveInteger(name: string, value: number): void {
@@ -80,25 +106,25 @@ export function maxFiniteNorm(temperature?: number): number {
   return Math.sqrt((FLOAT32_MAX / 4) * Math.min(1, temperature ?? 1));
 }
 
-/** The first row whose L2 norm exceeds `limit`, with its norm, or undefined. Non-finite rows are not looked at. */
-export function firstOverlargeRow(e: Embeddings, limit: number): { row: number; norm: number } | undefined {
-  const { data, rows, dim } = e;
+/**
+ * The first row whose L2 norm exceeds `limit`, with its norm, or undefined. Rows holding NaN are not
+ * looked at. `norms`: the rows' norms when already computed (checkEmbeddings), else they are computed here.
+ */
+export function firstOverlargeRow(
+  e: Embeddings,
+  limit: number,
+  norms?: Float64Array,
+): { row: number; norm: number } | undefined {
   // float16 values are at most 65504: such rows cannot pass the limit unless it is tiny.
-  if (data instanceof Uint16Array && 65504 * Math.sqrt(dim) <= limit) return undefined;
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    const base = r * dim;
-    if (data instanceof Uint16Array) for (let k = 0; k < dim; k++) sum += fromFloat16Bits(data[base + k]) ** 2;
-    else for (let k = 0; k < dim; k++) sum += data[base + k] * data[base + k];
-    const norm = Math.sqrt(sum);
-    if (norm > limit) return { row: r, norm };
-  }
-  return undefined;
+  if (e.data instanceof Uint16Array && 65504 * Math.sqrt(e.dim) <= limit) return undefined;
+  const all = norms ?? rowNorms(e);
+  const row = all.findIndex((norm) => norm > limit);
+  return row >= 0 ? { row, norm: all[row]! } : undefined;
 }
 
-/** Throws unless no row of `e` has a norm beyond `limit` (see maxFiniteNorm). */
-export function checkNorms(what: string, e: Embeddings, limit: number): void {
-  const found = firstOverlargeRow(e, limit);
+/** Throws unless no row of `e` has a norm beyond `limit` (see maxFiniteNorm); `norms` as firstOverlargeRow takes them. */
+export function checkNorms(what: string, e: Embeddings, limit: number, norms?: Float64Array): void {
+  const found = firstOverlargeRow(e, limit, norms);
   if (found) {
     throw new RangeError(
       `clipsift: ${what}: row ${found.row} has norm ${found.norm.toPrecision(3)}, beyond ${limit.toPrecision(3)}: its scores would not be finite in float32 (L2-normalise the rows or drop it)`,

@@ -73,6 +73,17 @@ describe('non-finite scores', () => {
     expect((await engine.negClipLoss(big, txt)).every(Number.isFinite)).toBe(true);
   });
 
+  it('tells a row of the largest finite float32s (overlarge) from a row holding Infinity (non-finite), in that order', () => {
+    const max = { ...img, data: img.data.slice() };
+    max.data.fill(3.4028234663852886e38, 1 * DIM, 2 * DIM);
+    expect(() => engine.negClipLoss(max, txt)).toThrow(/image embeddings: row 1 has norm 6\.81e\+38, beyond/);
+    const inf = { ...txt, data: txt.data.slice() };
+    inf.data[3 * DIM + 2] = Infinity;
+    // Both inputs bad: the non-finite value is named first, whichever input it is in.
+    expect(() => engine.negClipLoss(max, inf)).toThrow(/text embeddings: row 3 has a non-finite value/);
+    expect(() => engine.clipScore(max, inf)).toThrow(/text embeddings: row 3 has a non-finite value/);
+  });
+
   it('throws rather than return a NormSim that overflowed', async () => {
     const target = await engine.prepareTarget({ data: Float32Array.of(1e20, 0, 0, 0), rows: 1, dim: DIM });
     const candidates = { data: Float32Array.of(1e20, 0, 0, 0, 0, 1, 0, 0), rows: 2, dim: DIM };
