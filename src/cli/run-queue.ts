@@ -4,11 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import process from 'node:process';
-import { OutputError } from '../io/errors.js';
-import { scoreFileName } from '../io/score-file.js';
-import { scoreFileState, shardParameters } from '../pipeline/plan.js';
+import { planShards, runVariant } from '../pipeline/plan.js';
 import type { RecipeSteps } from '../pipeline/recipe.js';
 import { openScoreShards } from '../pipeline/shards.js';
 import { loadTarget } from '../pipeline/target.js';
@@ -46,26 +44,28 @@ export async function runThroughQueue(
   });
   mkdirSync(score.out, { recursive: true });
   // Workers on other machines and runtimes must write the same bytes: the variant is pinned here.
-  const simd = score.simd === 'relaxed' ? 'relaxed' : 'baseline';
+  const simd = runVariant(score.simd, true);
   const target = normSim ? await loadTarget(score.target, score.targetKey, score.normalize) : undefined;
   const base = { ...score, queue: score.queue!, runShards: shards.length };
-  const negclip: { task: ShardTask; rows: number }[] = [];
+  // The negCLIPLoss stage's files are score's, planned as score plans them. Workers cannot overwrite a
+  // file computed with other parameters, so --force does not apply here.
+  const plan = await planShards(shards, {
+    out: score.out,
+    settings: score,
+    target: null,
+    variant: simd,
+    force: false,
+    remedy: 'remove it or use another --out',
+    warn: (message) => process.stderr.write(`clipsift run: warning: ${message}\n`),
+  });
+  const negclip = plan
+    .filter((planned) => !planned.done)
+    .map(({ shard }) => ({
+      task: shardTaskOf(shard, { ...base, target: [], targetKey: undefined, p: Infinity }, undefined, simd),
+      rows: shard.img.rows,
+    }));
   const survivorTasks: Record<string, ShardTask> = {};
-  for (const shard of shards) {
-    const outPath = join(score.out, scoreFileName(shard.name));
-    const state = await scoreFileState(outPath, shardParameters(shard, score, null), simd);
-    if (state.kind === 'different')
-      throw new OutputError(
-        outPath,
-        `exists with other parameters: ${state.differences.join(', ')}; remove it or use another --out`,
-      );
-    if (state.kind !== 'done')
-      negclip.push({
-        task: shardTaskOf(shard, { ...base, target: [], targetKey: undefined, p: Infinity }, undefined, simd),
-        rows: shard.img.rows,
-      });
-    if (target) survivorTasks[shard.name] = shardTaskOf(shard, base, target, simd);
-  }
+  if (target) for (const shard of shards) survivorTasks[shard.name] = shardTaskOf(shard, base, target, simd);
   const outcome = await submitRun({
     location,
     spec: {

@@ -10,6 +10,7 @@ import type { ShardTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
 import type { ScoreParameters } from '../io/score-file.js';
+import { runVariant } from '../pipeline/plan.js';
 import type { ScoreShard } from '../pipeline/score-shard.js';
 import { join } from 'node:path';
 import { RUN_STATS_FILE } from '../io/run-stats.js';
@@ -66,8 +67,8 @@ export async function scoreThroughQueue(
   const { submitAndWatch, openScoreQueue, enqueueShards } = await import('../cluster/submit.js');
   const location = parseRedisUrl(options.queue);
   // Workers on other machines, other CPUs and other runtimes must compute the same bytes: no per-worker
-  // 'auto'. Baseline SIMD runs everywhere; relaxed only where asked for.
-  const simd = options.simd === 'relaxed' ? 'relaxed' : 'baseline';
+  // 'auto'. Baseline SIMD runs everywhere; relaxed only where asked for (the variant score planned with).
+  const simd = runVariant(options.simd, true);
   const shards = todo.map((planned) => {
     const task = shardTaskOf(planned.shard, options, target, simd);
     return { task, rows: planned.shard.img.rows, outPath: planned.outPath, parameters: planned.parameters };

@@ -7,16 +7,14 @@
  * atomically, so an interrupted run loses at most the shard in progress.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import process from 'node:process';
-import { chooseSimd } from '../engine/open.js';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target, temperatureProblem } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { joinPath } from '../io/file-system.js';
 import { openFileSource, writeErrorProblem } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
 import { isS3Url } from '../io/s3.js';
-import { normSimColumn, openScoreFile, scoreFileName, type ScoreParameters } from '../io/score-file.js';
+import { normSimColumn, openScoreFile } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from '../pipeline/duplicates.js';
@@ -26,7 +24,7 @@ import { scoreShard, type ScoreShard, type ShardRunSettings } from '../pipeline/
 import { loadTarget, type LoadedTarget } from '../pipeline/target.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
-import { scoreFileState, shardParameters } from '../pipeline/plan.js';
+import { location, planShards, runVariant, type PlannedShard } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
 import { RUN_STATS_FILE } from '../io/run-stats.js';
 import { readShardStats, shardStatsRecord, writeRunStats, writeShardStats } from '../pipeline/stats.js';
@@ -272,17 +270,6 @@ function parseSeed(text: string | undefined): number {
   return seed;
 }
 
-/** A shard with its output path and the parameters its file must carry. */
-interface PlannedShard {
-  shard: ScoreShard;
-  outPath: string;
-  parameters: ScoreParameters;
-  /** True when a score file with these parameters already exists. */
-  done: boolean;
-  /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
-  replace: boolean;
-}
-
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
 export async function runScore(options: ScoreOptions, report?: ScoreReportBuilder): Promise<number> {
   const warn = makeWarner();
@@ -322,11 +309,7 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
     if (options.dryRun) {
       // Before anything is made or cleaned in --out: a dry run writes nothing.
       const { dryRunScore } = await import('./score-dry-run.js');
-      return await dryRunScore(
-        shards,
-        options,
-        async (target) => await planShards(shards, options, target, warn.message),
-      );
+      return await dryRunScore(shards, options, async (target) => await planRun(shards, options, target, warn.message));
     }
     if (!isRemotePath(options.out)) {
       try {
@@ -357,7 +340,7 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
       }
       warnAboutTargetNorms(targetName, target, options.normalize, warn.message);
     }
-    const plan = await planShards(shards, options, target, warn.message);
+    const plan = await planRun(shards, options, target, warn.message);
     const todo = plan.filter((p) => !p.done);
     report?.plan(plan.map((p) => ({ name: p.shard.name, rows: p.shard.img.rows, outPath: p.outPath })));
     if (report) await reportUpToDate(report, plan, options.out);
@@ -509,46 +492,24 @@ async function scorePlanned(
   }
 }
 
-/**
- * Decides, for every shard, whether its score file is already done. A file whose inputs or target changed
- * since it was written is scored again, with a warning. A file computed with other parameters or the other
- * kernel variant stops the run before any work, unless --force.
- */
-async function planShards(
+/** score's plan (planShards): the variant this run's files are written with, and --force. */
+function planRun(
   shards: ScoreShard[],
   options: ScoreOptions,
   target: Pick<LoadedTarget, 'identity'> | undefined,
   warn: (message: string) => void,
 ): Promise<PlannedShard[]> {
-  const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => location(f.path))));
-  // The variant this run's engine will use (createEngine makes the same choice): finished files computed
-  // with the other one would mix kernel variants in one pool.
-  // A queued run with a pinned variant is computed by the workers, whose runtime may run a variant this one
-  // cannot compile: the variant is the one asked for, and a worker that cannot run it fails the job saying why.
-  const variant = options.queue !== undefined && options.simd !== 'auto' ? options.simd : chooseSimd(options.simd);
-  const plan: PlannedShard[] = [];
-  const conflicts: { path: string; differences: string[] }[] = [];
-  for (const shard of shards) {
-    const outPath = joinPath(options.out, scoreFileName(shard.name));
-    if (inputPaths.has(location(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
-    const parameters = shardParameters(shard, options, target?.identity ?? null);
-    const state = await scoreFileState(outPath, parameters, variant);
-    if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
-    if (state.kind === 'changed')
-      warn(`${outPath}: ${state.changes.join('; ')} since it was written; scoring ${shard.name} again`);
-    const done = state.kind === 'done';
-    plan.push({ shard, outPath, parameters, done, replace: state.kind === 'changed' || state.kind === 'different' });
-  }
-  if (conflicts.length > 0) {
-    const [first] = conflicts;
-    const more =
-      conflicts.length > 1 ? ` (and ${conflicts.length - 1} more score file${conflicts.length > 2 ? 's' : ''})` : '';
-    throw new OutputError(
-      first!.path,
-      `exists with other parameters: ${first!.differences.join(', ')}${more}; pass --force to overwrite, or use another --out`,
-    );
-  }
-  return plan;
+  return planShards(shards, {
+    out: options.out,
+    settings: options,
+    target: target?.identity ?? null,
+    // Finished files computed with another variant would mix kernel variants in one pool. A queued run is
+    // computed by the workers with the variant the submitter pins, which this runtime may not even compile.
+    variant: runVariant(options.simd, options.queue !== undefined),
+    force: options.force,
+    remedy: 'pass --force to overwrite, or use another --out',
+    warn,
+  });
 }
 
 /** Fills in the shards whose score files are complete: their rows, and dropped rows as their record says. */
@@ -582,11 +543,6 @@ async function refreshStats(
   } catch (error) {
     warn(`${joinPath(out, RUN_STATS_FILE)} not written: ${oneLine(error)}`);
   }
-}
-
-/** A path compared as a location: URLs as written, local paths resolved. */
-function location(path: string): string {
-  return isRemotePath(path) ? path.replace(/\/+$/, '') : resolve(path);
 }
 
 function sameLocation(a: string, b: string): boolean {

@@ -1,20 +1,27 @@
 /**
  * The parameters of one shard's score file, and whether a file already on disk was computed with them.
- * Shared by the local CLI (which plans a whole run before scoring) and cluster workers (which check
- * again when they take a shard's job, because another worker may have finished it meanwhile).
+ * Shared by the local CLI and `run --queue` (which plan a whole run before scoring: planShards) and
+ * cluster workers (which check again when they take a shard's job, because another worker may have
+ * finished it meanwhile).
  */
-import { deriveSeed } from '../index.js';
-import { InputError } from '../io/errors.js';
+import { resolve } from 'node:path';
+import { chooseSimd } from '../engine/open.js';
+import { deriveSeed, type SimdVariant } from '../index.js';
+import { InputError, OutputError } from '../io/errors.js';
+import { joinPath } from '../io/file-system.js';
 import { openFileSource, outputExists } from '../io/node-files.js';
+import { isRemotePath } from '../io/remote.js';
 import {
   canonicalJson,
   DATA_PARAMETERS,
   METADATA_KEYS,
   openScoreFile,
   parameterDifferences,
+  scoreFileName,
   type ScoreParameters,
   type TargetIdentity,
 } from '../io/score-file.js';
+import type { ScoreShard } from './score-shard.js';
 
 /** The run-wide settings that change the numbers of every score file. */
 export interface ScoringSettings {
@@ -140,4 +147,79 @@ async function storedMetadata(path: string): Promise<{ parameters: string | unde
   } finally {
     await source.close?.();
   }
+}
+
+/**
+ * The kernel variant a run's score files are written with. A queued run's workers, on other machines and
+ * runtimes, all use the variant the submitter pins: relaxed only when asked for, else baseline (so
+ * `--simd auto` means baseline there, whatever this machine could run). A local run uses the variant its
+ * engine will choose (createEngine makes the same choice).
+ */
+export function runVariant(simd: SimdVariant | 'auto', queued: boolean): SimdVariant {
+  if (queued) return simd === 'relaxed' ? 'relaxed' : 'baseline';
+  return chooseSimd(simd);
+}
+
+/** A shard with its output path and the parameters its file must carry. */
+export interface PlannedShard {
+  shard: ScoreShard;
+  outPath: string;
+  parameters: ScoreParameters;
+  /** True when a score file with these parameters already exists. */
+  done: boolean;
+  /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
+  replace: boolean;
+}
+
+/** What planShards needs to know about the run. */
+export interface PlanOptions {
+  /** Where the score files go (a directory or an s3:// prefix). */
+  out: string;
+  settings: ScoringSettings;
+  target: TargetIdentity | null;
+  /** The kernel variant the files are written with (runVariant). */
+  variant: SimdVariant;
+  /** Files computed with other parameters are to be overwritten (score --force) instead of refused. */
+  force: boolean;
+  /** What the refusal of such files tells the user to do. */
+  remedy: string;
+  warn: (message: string) => void;
+}
+
+/**
+ * Decides, for every shard, whether its score file is already done. A file whose inputs or target changed
+ * since it was written is scored again, with a warning. A file computed with other parameters or the other
+ * kernel variant stops the run before any work, unless `force`.
+ * @throws {OutputError} naming the first such file (and how many more), or a score file that is an input
+ */
+export async function planShards(shards: ScoreShard[], options: PlanOptions): Promise<PlannedShard[]> {
+  const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => location(f.path))));
+  const plan: PlannedShard[] = [];
+  const conflicts: { path: string; differences: string[] }[] = [];
+  for (const shard of shards) {
+    const outPath = joinPath(options.out, scoreFileName(shard.name));
+    if (inputPaths.has(location(outPath))) throw new OutputError(outPath, 'is one of the inputs; choose another --out');
+    const parameters = shardParameters(shard, options.settings, options.target);
+    const state = await scoreFileState(outPath, parameters, options.variant);
+    if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
+    if (state.kind === 'changed')
+      options.warn(`${outPath}: ${state.changes.join('; ')} since it was written; scoring ${shard.name} again`);
+    const done = state.kind === 'done';
+    plan.push({ shard, outPath, parameters, done, replace: state.kind === 'changed' || state.kind === 'different' });
+  }
+  if (conflicts.length > 0) {
+    const [first] = conflicts;
+    const more =
+      conflicts.length > 1 ? ` (and ${conflicts.length - 1} more score file${conflicts.length > 2 ? 's' : ''})` : '';
+    throw new OutputError(
+      first!.path,
+      `exists with other parameters: ${first!.differences.join(', ')}${more}; ${options.remedy}`,
+    );
+  }
+  return plan;
+}
+
+/** A path compared as a location: URLs as written, local paths resolved. */
+export function location(path: string): string {
+  return isRemotePath(path) ? path.replace(/\/+$/, '') : resolve(path);
 }

@@ -65,9 +65,9 @@ function track(child: ChildProcess): Child {
   return { process: child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Runs the built CLI as a child process. */
-export function clipsift(args: string[]): Child {
-  return track(spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+/** Runs the built CLI as a child process (`nodeFlags` go to Node, e.g. --experimental-wasm-relaxed-simd). */
+export function clipsift(args: string[], nodeFlags: string[] = []): Child {
+  return track(spawn(process.execPath, [...nodeFlags, BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** A redis-server owned by a test. */

@@ -204,6 +204,27 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     });
   }
 
+  it('--simd auto on a submitter that could run relaxed SIMD resumes the baseline files its workers wrote', async () => {
+    const { dir, target, local } = await pool(shardsOf(2, 100, 1300));
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    workers(redis, 1);
+    const out = join(tempDir(), 'auto');
+    // The submitter's Node compiles relaxed SIMD; the workers' (and the local run's) do not.
+    const auto = [...SCORE.slice(0, -2), '--simd', 'auto'];
+    const submitAuto = () =>
+      clipsift(
+        ['score', dir, '--out', out, '--target', target, ...auto, '--queue', redis.url, '--quiet'],
+        ['--experimental-wasm-relaxed-simd'],
+      );
+    const first = submitAuto();
+    expect(await first.exited, first.stderr()).toBe(0);
+    // --simd auto means baseline on the cluster: the files of the local baseline run.
+    expectSameFiles(out, local);
+    const again = submitAuto();
+    expect(await again.exited, again.stderr()).toBe(0);
+    expect(again.stdout()).toMatch(/all 2 score files .* are up to date/);
+  });
+
   it('--detach enqueues and returns; status follows; a worker of another variant fails the job with the reason', async () => {
     const { dir, target, local } = await pool(shardsOf(3, 100, 1100));
     const redis = await TestRedis.start(tempDir('clipsift-redis-'));

@@ -6,7 +6,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
+import {
+  makeDataCompDir,
+  runInProcess,
+  tempDir,
+  writeDataCompShard,
+  writeTarget,
+  type ShardSpec,
+} from '../cli/helpers.js';
 import { clipsift, killAll, sleep, TestRedis, waitFor } from './cluster-helpers.js';
 
 const SCORE = ['--batch-size', '256', '--temperature', '0.07', '--repeats', '3', '--seed', '5', '--simd', 'baseline'];
@@ -152,6 +159,43 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
     const logs = team.map((w) => w.stderr()).join('\n');
     expect(logs).toMatch(/threshold of 3 shards: failed \(attempt 1, no more\): child .*negclip-1 failed/);
     expect(logs).not.toMatch(/threshold of 3 shards: done|NormSim of/);
+  });
+
+  it('plans the negCLIPLoss stage as clipsift score does: every conflicting file counted, a changed input warned about', async () => {
+    const specs = shardsOf(2, 300, 1500);
+    const { dir } = makeDataCompDir(specs);
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 20, 768, 3);
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const run = (out: string) =>
+      clipsift(['run', dir, '--out', out, '--target', target, ...SCORE, ...STEPS, '--queue', redis.url]);
+    const scoreInto = async (out: string, score: string[]) => {
+      const result = await runInProcess(['score', dir, '--out', out, ...score, '--threads', '1', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+    };
+
+    // Both score files were computed with another seed: refused before anything is enqueued, both counted.
+    const other = join(tempDir(), 'other-seed');
+    await scoreInto(
+      other,
+      SCORE.map((arg, k) => (SCORE[k - 1] === '--seed' ? '6' : arg)),
+    );
+    const refused = run(other);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(
+      /shard-00\.scores\.parquet: exists with other parameters: seed 6 ≠ 5.* \(and 1 more score file\); remove it or use another --out/,
+    );
+
+    // The negCLIPLoss files of this run, then shard-01's embeddings change: it is scored again, and said so.
+    const out = join(tempDir(), 'changed');
+    await scoreInto(out, SCORE);
+    writeDataCompShard(dir, { ...specs[1]!, seed: specs[1]!.seed + 100 });
+    const submitter = run(out);
+    await waitFor('the warning', () => /scoring shard-01 again/.test(submitter.stderr()), 60_000);
+    expect(submitter.stderr()).toMatch(
+      /warning: \S*shard-01\.scores\.parquet: shard-01\.npz changed content.* since it was written; scoring shard-01 again/,
+    );
+    expect(submitter.stderr()).not.toMatch(/scoring shard-00 again/);
   });
 
   it('survives Redis killed and restarted without its data mid-run: the stage is enqueued again', async () => {
