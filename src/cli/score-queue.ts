@@ -64,7 +64,7 @@ export async function scoreThroughQueue(
   // With --json, stdout carries the document alone.
   const say = (text: string) => (report ? process.stderr : process.stdout).write(text);
   const { parseRedisUrl } = await import('../cluster/queue.js');
-  const { submitAndWatch, openScoreQueue, enqueueShards } = await import('../cluster/submit.js');
+  const { submitAndWatch, connectScoreQueue, enqueueShards } = await import('../cluster/submit.js');
   const location = parseRedisUrl(options.queue);
   // Workers on other machines, other CPUs and other runtimes must compute the same bytes: no per-worker
   // 'auto'. Baseline SIMD runs everywhere; relaxed only where asked for (the variant score planned with).
@@ -76,10 +76,8 @@ export async function scoreThroughQueue(
   const skipped = upToDate ? `; ${upToDate} already up to date` : '';
 
   if (options.detach) {
-    const queue = openScoreQueue(location);
-    queue.on('error', () => {});
+    const queue = await connectScoreQueue(location);
     try {
-      await queue.waitUntilReady();
       const added = await enqueueShards(queue, shards, options.attempts);
       say(
         `enqueued ${added} shard job${added === 1 ? '' : 's'} on ${location.display}` +

@@ -97,7 +97,8 @@ options:
 Rows are identified by uid (DataComp), else by --key-column, else by file and row.
 Beside the score files: <shard>.stats.json per shard (rows, dropped rows, seconds, engine) and
 _stats.json, their summary. Exit status: 0 done, 1 bad input or a shard failed (the shards finished
-before it keep their files; re-run to resume), 2 usage error.`;
+before it keep their files; re-run to resume; with --queue also a Redis that does not answer within
+5 s), 2 usage error.`;
 
 /** Norms further than this from 1 are reported as not unit-norm (float16 rounding alone stays ~1e-3). */
 const NORM_TOLERANCE = 1e-2;

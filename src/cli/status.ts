@@ -10,7 +10,8 @@ import { formatCount, formatDuration, formatRate } from './progress.js';
 const usage = `usage: clipsift status --queue redis://HOST:PORT[/DB] [--out <dir>]
 
 Shows the shard jobs of the queue that \`clipsift score --queue\` (and \`clipsift run --queue\`) fills: done, running, waiting and
-failed, rows/s over the last ten minutes, an ETA, and each failed shard with its reason.
+failed, rows/s over the last ten minutes, an ETA, and each failed shard with its reason. Exit status: 0,
+1 while the queue holds failed shards or when Redis does not answer within 5 s, 2 usage error.
 
 options:
   --queue <url>          the Redis that holds the queue                         [required]
@@ -29,7 +30,7 @@ async function runStatus(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.queue === undefined) throw new UsageError('--queue redis://HOST:PORT[/DB] is required');
   const { parseRedisUrl } = await import('../cluster/queue.js');
-  const { openScoreQueue } = await import('../cluster/submit.js');
+  const { connectScoreQueue } = await import('../cluster/submit.js');
   let location: ReturnType<typeof parseRedisUrl>;
   try {
     location = parseRedisUrl(values.queue);
@@ -37,19 +38,8 @@ async function runStatus(argv: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const out = values.out !== undefined ? resolve(values.out) : undefined;
-  const queue = openScoreQueue(location);
-  let lastError: Error | undefined;
-  queue.on('error', (error) => (lastError = error));
+  const queue = await connectScoreQueue(location);
   try {
-    await Promise.race([
-      queue.waitUntilReady(),
-      new Promise((_, reject) =>
-        setTimeout(
-          () => reject(new Error(`cannot reach ${location.display}: ${lastError?.message ?? 'timed out'}`)),
-          5000,
-        ),
-      ),
-    ]);
     const groups = {
       done: await queue.getJobs(['completed']),
       running: await queue.getJobs(['active']),

@@ -13,7 +13,8 @@ stages of \`clipsift run ... --queue\` (negCLIPLoss, threshold, NormSim on survi
 threshold passes of \`clipsift select ... --queue\` (one job per score file), on any number of machines;
 every machine must see the inputs, the target and --out at the same paths.
 Scoring runs in a worker thread, so the job's lock is renewed while the CPU is busy; if this
-process dies, its shard goes back to the queue once the lock expires.
+process dies, its shard goes back to the queue once the lock expires. A Redis that does not answer
+within 5 s of starting ends the worker (exit 1); once connected, it waits through Redis restarts.
 
 options:
   --queue <url>               the Redis that holds the queue                      [required]

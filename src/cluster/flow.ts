@@ -21,9 +21,16 @@ import {
 } from '../pipeline/recipe.js';
 import type { ShardTask, ShardTaskRunner, SurvivorTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
-import { connectionOptions, SCORE_QUEUE, scoreJobOptions, type RedisLocation, type ScoreJobData } from './queue.js';
+import {
+  connectionOptions,
+  reachRedis,
+  SCORE_QUEUE,
+  scoreJobOptions,
+  type RedisLocation,
+  type ScoreJobData,
+} from './queue.js';
 import { runSelectPassJob, type SelectPassJobData } from './select-passes.js';
-import { openScoreQueue } from './submit.js';
+import { connectScoreQueue } from './submit.js';
 
 /** What every job of one run agrees on. */
 export interface RunSpec {
@@ -117,13 +124,11 @@ export type RunOutcome =
 
 /** Submits the run's two flows one after the other and waits for the subset. */
 export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
-  const connection = connectionOptions(options.location, false);
-  const flows = new FlowProducer({ connection });
-  const queue = openScoreQueue(options.location);
+  const queue = await connectScoreQueue(options.location);
+  const flows = new FlowProducer({ connection: connectionOptions(options.location, false) });
   flows.on('error', () => {});
-  queue.on('error', () => {});
   try {
-    await queue.waitUntilReady();
+    await reachRedis(flows, options.location);
     const { spec, attempts } = options;
     const childOptions = (jobId: string) => ({ ...scoreJobOptions(jobId, attempts), failParentOnFailure: true });
 

@@ -60,6 +60,41 @@ export function connectionOptions(location: RedisLocation, blocking: boolean) {
   };
 }
 
+/** How long a command waits for Redis to answer when it starts, before it gives up (exit 1). */
+export const CONNECT_TIMEOUT_MS = 5000;
+
+/** What BullMQ's Queue, Worker and FlowProducer share: a first connection to wait for, and errors. */
+export interface RedisClient {
+  waitUntilReady(): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Waits until `client` is connected, at most `ms`. Later disconnections are not bounded (a restarted
+ * Redis is picked up again); only the first connection is, so a wrong URL or a host that never answers
+ * ends the command instead of waiting for ever.
+ * @throws {Error} `cannot reach <url>: <the last connection error, or timed out after N s>`
+ */
+export async function reachRedis(client: RedisClient, location: RedisLocation, ms = CONNECT_TIMEOUT_MS): Promise<void> {
+  let lastError: Error | undefined;
+  client.on('error', (error) => (lastError = error));
+  const unreachable = (reason: string) =>
+    new Error(`cannot reach ${location.display}: ${reason.replace(/\s*\n\s*/g, ' ').trim()}`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.waitUntilReady().catch((error: Error) => {
+        throw unreachable(lastError?.message ?? error.message);
+      }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(unreachable(lastError?.message ?? `timed out after ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The data of one shard's job. */
 export interface ScoreJobData {
   task: ShardTask;

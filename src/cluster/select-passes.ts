@@ -12,7 +12,7 @@ import { scoreFilePasses } from '../pipeline/score-passes.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { decodePass, encodePass, type FilePassResult, type PassRunner, runFilePass } from '../select/streaming.js';
 import { scoreJobOptions, type RedisLocation } from './queue.js';
-import { openScoreQueue } from './submit.js';
+import { connectScoreQueue } from './submit.js';
 
 /** A select pass over one score file. */
 export interface SelectPassJobData {
@@ -67,9 +67,7 @@ export async function queueSelectPasses(
       await source.close();
     }
   }
-  const queue = openScoreQueue(location);
-  queue.on('error', () => {});
-  await queue.waitUntilReady();
+  const queue = await connectScoreQueue(location);
   const id = randomUUID();
   let passes = 0;
   const pollMs = options.pollMs ?? 100;

@@ -11,6 +11,7 @@ import { scoreFileState } from '../pipeline/plan.js';
 import type { ShardTask } from '../pipeline/task.js';
 import {
   connectionOptions,
+  reachRedis,
   SCORE_QUEUE,
   scoreJobId,
   scoreJobOptions,
@@ -67,6 +68,23 @@ export function openScoreQueue(location: RedisLocation): Queue<ScoreJobData> {
 }
 
 /**
+ * Opens the queue and waits for Redis to answer (at most CONNECT_TIMEOUT_MS). The caller closes it.
+ * @throws {Error} `cannot reach <url>: …` (the queue is closed then)
+ */
+export async function connectScoreQueue(location: RedisLocation): Promise<Queue<ScoreJobData>> {
+  const queue = openScoreQueue(location);
+  // Without an 'error' listener ioredis would print every failed reconnection.
+  queue.on('error', () => {});
+  try {
+    await reachRedis(queue, location);
+  } catch (error) {
+    await queue.close().catch(() => undefined);
+    throw error;
+  }
+  return queue;
+}
+
+/**
  * Enqueues a job for every shard that has none in the queue (and renews finished or failed jobs of
  * shards whose score file is still missing).
  * @returns how many jobs were added
@@ -97,11 +115,8 @@ export async function enqueueShards(
  * @returns the failed shards (empty when every score file is written)
  */
 export async function submitAndWatch(options: SubmitOptions): Promise<FailedShard[]> {
-  const queue = openScoreQueue(options.location);
-  // Without an 'error' listener ioredis would print every failed reconnection.
-  queue.on('error', () => {});
+  const queue = await connectScoreQueue(options.location);
   try {
-    await queue.waitUntilReady();
     await enqueueShards(queue, options.shards, options.attempts);
     return await watch(queue, options);
   } finally {

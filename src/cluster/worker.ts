@@ -10,6 +10,7 @@ import { describeJob, isRunJob, type RunJobData } from './flow.js';
 import {
   connectionOptions,
   DEFAULT_LOCKS,
+  reachRedis,
   SCORE_QUEUE,
   type LockSettings,
   type RedisLocation,
@@ -78,7 +79,10 @@ export async function startWorker(options: WorkerOptions): Promise<{ stop(): Pro
       `${describeJob(job.data)}: failed (attempt ${job.attemptsMade}${left > 0 ? `, ${left} left` : ', no more'}): ${oneLine(error.message)}`,
     );
   });
+  let connected = false;
   worker.on('error', (error) => {
+    // Before the first connection reachRedis says why it failed, in one line.
+    if (!connected) return;
     // ioredis reports every failed reconnection; say it once until something changes.
     const line = oneLine(error.message);
     if (line !== lastError) options.log(`queue: ${line}`);
@@ -88,7 +92,13 @@ export async function startWorker(options: WorkerOptions): Promise<{ stop(): Pro
     if (lastError) options.log(`queue: connected to ${options.location.display}`);
     lastError = '';
   });
-  await worker.waitUntilReady();
+  try {
+    await reachRedis(worker, options.location);
+  } catch (error) {
+    await worker.close(true).catch(() => undefined);
+    throw error;
+  }
+  connected = true;
   return {
     worker,
     async stop() {
