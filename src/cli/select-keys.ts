@@ -9,8 +9,9 @@ import { dirname, resolve } from 'node:path';
 import { InputError, OutputError } from '../io/errors.js';
 import { concatKeyColumn, encodeKeyList, encodeKeyParquet, gatherKeyColumn } from '../io/key-file.js';
 import type { KeyColumns } from '../io/layouts.js';
-import { openFileSource, writeFileAtomic } from '../io/node-files.js';
-import { openScoreFile, UID_COLUMN } from '../io/score-file.js';
+import { writeFileAtomic } from '../io/node-files.js';
+import { UID_COLUMN } from '../io/score-file.js';
+import { openScoreFileAt, type ScoreFileOpener, withScoreFile } from '../pipeline/score-passes.js';
 import type { SelectionStep } from '../select/steps.js';
 import { runKeyedSteps } from '../select/table.js';
 import { UsageError } from './args.js';
@@ -21,20 +22,18 @@ import { removeStaleTemporaries } from './stale-temporaries.js';
  * The key columns of score files that have no uid column; undefined when the first file has uids.
  * @throws {InputError} naming the file when later files have uids or other key columns than the first
  */
-export async function uidlessKeyColumns(files: readonly string[]): Promise<string[] | undefined> {
+export async function uidlessKeyColumns(
+  files: readonly string[],
+  open: ScoreFileOpener = openScoreFileAt,
+): Promise<string[] | undefined> {
   let first: { file: string; keys: string[] | undefined } | undefined;
   for (const file of files) {
-    const source = await openFileSource(file);
-    let keys: string[] | undefined;
-    try {
-      const opened = await openScoreFile(source);
-      keys = opened.keyColumns.includes(UID_COLUMN) ? undefined : opened.keyColumns;
-    } finally {
-      await source.close();
-    }
+    const keys = await withScoreFile(open, file, (scores) =>
+      scores.keyColumns.includes(UID_COLUMN) ? undefined : scores.keyColumns,
+    );
     if (keys?.length === 0) throw new InputError(file, 'has no uid column and no other key column naming its rows');
     // Score files with uids: the uid path reads them (and names any file without a uid), so the rest
-    // of the footers are not read twice here (they may be many, or remote).
+    // of the footers are not read here first (they may be many, or remote).
     if (!first && !keys) return undefined;
     if (!first) first = { file, keys };
     else if (String(keys) !== String(first.keys)) {
@@ -65,6 +64,7 @@ export async function runKeySelect(
   options: SelectOptions,
   files: readonly string[],
   keyNames: readonly string[],
+  open: ScoreFileOpener = openScoreFileAt,
 ): Promise<SelectSummary> {
   const byUid =
     options.givenUids !== undefined
@@ -89,14 +89,10 @@ export async function runKeySelect(
   const keyParts: KeyColumns[] = [];
   const scoreParts: Record<string, Float32Array>[] = [];
   for (const file of files) {
-    const source = await openFileSource(file);
-    try {
-      const opened = await openScoreFile(source);
-      keyParts.push(await opened.readKeys());
-      scoreParts.push(await opened.readScores(columns));
-    } finally {
-      await source.close();
-    }
+    await withScoreFile(open, file, async (scores) => {
+      keyParts.push(await scores.readKeys());
+      scoreParts.push(await scores.readScores(columns));
+    });
   }
   const keys: KeyColumns = {};
   for (const name of keyNames) keys[name] = concatKeyColumn(keyParts.map((part) => part[name]!));

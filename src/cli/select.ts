@@ -30,8 +30,6 @@ import { readMetadataColumns } from '../io/metadata.js';
 import {
   checkScoreFileSet,
   concatScoreTables,
-  openScoreFile,
-  readScoreTable,
   SCORE_FILE_SUFFIX,
   type ScoreFileMetadata,
   type ScoreTable,
@@ -43,7 +41,13 @@ import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
 import { mergeUidRunChunks, streamSelect } from '../select/streaming.js';
-import { scoreFilePasses } from '../pipeline/score-passes.js';
+import {
+  openScoreFileAt,
+  type ScoreFileOpener,
+  scoreFileCache,
+  scoreFilePasses,
+  withScoreFile,
+} from '../pipeline/score-passes.js';
 import { parseRedisUrl } from '../cluster/queue.js';
 import type { Rounding, SelectionStep, StepOutcome } from '../select/steps.js';
 import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
@@ -390,52 +394,73 @@ function parseMin(text: string): SelectionStep {
   return { kind: 'min', column, value };
 }
 
+/** A score file as listed: its path as named, and the real path it is counted once by. */
+interface ListedFile {
+  path: string;
+  real: string;
+}
+
 /**
- * The score files named by the arguments: files as given, directories' `*.scores.parquet`, sorted
- * within a directory. A file named twice (a directory and one of its files, or two paths to one file)
- * counts once; `onNote` hears about it.
+ * Each input's score files, listed once: a file as given, or a directory's `*.scores.parquet` (sorted
+ * within it); countedOnce then counts a file named twice once.
  */
-export async function resolveScoreFiles(inputs: string[], onNote?: (note: string) => void): Promise<string[]> {
-  const files: string[] = [];
-  const seen = new Map<string, string>();
-  const add = async (path: string) => {
-    const real = isRemotePath(path) ? path : await realpath(path).catch(() => resolve(path));
-    const earlier = seen.get(real);
-    if (earlier !== undefined) {
-      onNote?.(`${path} is also given as ${earlier}; its rows count once`);
-      return;
-    }
-    seen.set(real, path);
-    files.push(path);
-  };
+async function listScoreInputs(inputs: string[]): Promise<ListedFile[][]> {
+  const listed: ListedFile[][] = [];
   for (const input of inputs) {
     const kind = await pathKind(input);
     if (kind === 'missing') throw new InputError(input, 'no such file or directory');
+    let paths = [input];
     if (kind === 'directory') {
       const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
-      for (const name of found) await add(joinPath(input, name));
-    } else {
-      await add(input);
+      paths = found.map((name) => joinPath(input, name));
     }
+    const files: ListedFile[] = [];
+    for (const path of paths)
+      files.push({ path, real: isRemotePath(path) ? path : await realpath(path).catch(() => resolve(path)) });
+    listed.push(files);
+  }
+  return listed;
+}
+
+/** The listed files in order, a file named twice counted once (`onNote` hears about it). */
+function countedOnce(listed: readonly ListedFile[][], onNote?: (note: string) => void): string[] {
+  const files: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { path, real } of listed.flat()) {
+    const earlier = seen.get(real);
+    if (earlier !== undefined) {
+      onNote?.(`${path} is also given as ${earlier}; its rows count once`);
+      continue;
+    }
+    seen.set(real, path);
+    files.push(path);
   }
   return files;
+}
+
+/**
+ * The score inputs of one select: each listed once, and each score file's footer read once however many
+ * checks and passes use it (the uid probe, the parameter check, the columns on offer, every read).
+ */
+interface ScoreInputs {
+  listed: ListedFile[][];
+  open: ScoreFileOpener;
 }
 
 /**
  * Refuses score files that must not be pooled: computed with different run parameters, or fewer than
  * the run they come from had (see checkScoreFileSet).
  */
-export async function checkScoreFiles(files: string[], partial: boolean): Promise<void> {
+export async function checkScoreFiles(
+  files: string[],
+  partial: boolean,
+  open: ScoreFileOpener = openScoreFileAt,
+): Promise<void> {
   const described: ScoreFileMetadata[] = [];
   for (const file of files) {
-    const source = await openFileSource(file);
-    try {
-      described.push({ name: file, metadata: (await openScoreFile(source)).metadata });
-    } finally {
-      await source.close();
-    }
+    described.push({ name: file, metadata: await withScoreFile(open, file, (scores) => scores.metadata) });
   }
   checkScoreFileSet(described, { partial });
 }
@@ -444,16 +469,13 @@ export async function checkScoreFiles(files: string[], partial: boolean): Promis
  * Reads the uid column and `columns` of every score file into one table, rows in file order.
  * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
  */
-export async function readScoreFiles(files: string[], columns: string[]): Promise<ScoreTable> {
+export async function readScoreFiles(
+  files: string[],
+  columns: string[],
+  open: ScoreFileOpener = openScoreFileAt,
+): Promise<ScoreTable> {
   const parts: ScoreTable[] = [];
-  for (const file of files) {
-    const source = await openFileSource(file);
-    try {
-      parts.push(await readScoreTable(source, columns));
-    } finally {
-      await source.close();
-    }
-  }
+  for (const file of files) parts.push(await withScoreFile(open, file, (scores) => scores.readTable(columns)));
   return concatScoreTables(parts, columns);
 }
 
@@ -586,15 +608,17 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   if (!options.force && (await outputExists(options.out))) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
+  const scoreInputs: ScoreInputs = { listed: await listScoreInputs(options.inputs), open: scoreFileCache() };
   // --queue: score files with uids only (those without fail on their missing uid column).
-  const keyed = options.queue === undefined ? await selectWithoutUids(options) : undefined;
+  const keyed = options.queue === undefined ? await selectWithoutUids(options, scoreInputs) : undefined;
   if (keyed) return keyed;
-  if (options.queue !== undefined || (!options.inMemory && streamable(options))) return runStreamingSelect(options);
+  if (options.queue !== undefined || (!options.inMemory && streamable(options)))
+    return runStreamingSelect(options, scoreInputs);
   const scoreSteps = options.steps.filter(
     (s): s is SelectionStep => s.kind !== 'normsim-d' && s.kind !== 'image-based',
   );
   const columns = [...new Set(scoreSteps.map((s) => s.column))];
-  const { table, files } = await readSelectTable(options, columns);
+  const { table, files } = await readSelectTable(options, columns, scoreInputs);
   if (!options.inMemory && !options.json) {
     const why = options.join
       ? '--join'
@@ -693,15 +717,15 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
  * select over score files without uids (clip-retrieval keys: src/cli/select-keys.ts); undefined, having
  * written nothing, when the score files have uids.
  */
-async function selectWithoutUids(options: SelectOptions): Promise<SelectSummary | undefined> {
+async function selectWithoutUids(options: SelectOptions, inputs: ScoreInputs): Promise<SelectSummary | undefined> {
   if (options.inputs.length === 0) return undefined;
-  const keyNames = await uidlessKeyColumns(await resolveScoreFiles(options.inputs));
+  const keyNames = await uidlessKeyColumns(countedOnce(inputs.listed), inputs.open);
   if (!keyNames) return undefined;
-  const files = await resolveScoreFiles(options.inputs, (text) => {
+  const files = countedOnce(inputs.listed, (text) => {
     if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
   });
-  await checkScoreFiles(files, options.partial);
-  return runKeySelect(options, files, keyNames);
+  await checkScoreFiles(files, options.partial, inputs.open);
+  return runKeySelect(options, files, keyNames, inputs.open);
 }
 
 /**
@@ -716,14 +740,15 @@ export function streamable(options: Pick<SelectOptions, 'join' | 'metadata' | 's
 }
 
 /** select by passes over the score files: exact, memory bounded by the kept uids (src/select/streaming.ts). */
-async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary> {
+async function runStreamingSelect(options: SelectOptions, scoreInputs: ScoreInputs): Promise<SelectSummary> {
   const steps = options.steps.filter((s): s is SelectionStep => s.kind === 'top' || s.kind === 'min');
   const columns = [...new Set(steps.map((s) => s.column))];
   const note = (text: string) => {
     if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
   };
-  const files = options.inputs.length === 0 ? [] : await resolveScoreFiles(options.inputs, note);
-  await checkScoreFiles(files, options.partial);
+  const { listed, open } = scoreInputs;
+  const files = countedOnce(listed, note);
+  await checkScoreFiles(files, options.partial, open);
   const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
   // Kept uids in sorted runs: in memory up to --memory-budget, then spilled to temporary files.
   const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
@@ -734,9 +759,9 @@ async function runStreamingSelect(options: SelectOptions): Promise<SelectSummary
   try {
     if (options.queue !== undefined) {
       const { queueSelectPasses } = await import('../cluster/select-passes.js');
-      queued = await queueSelectPasses(parseRedisUrl(options.queue), files);
+      queued = await queueSelectPasses(parseRedisUrl(options.queue), files, { open });
     }
-    selection = await streamSelect(scoreFilePasses(files, columns), steps, {
+    selection = await streamSelect(scoreFilePasses(files, columns, 0, open), steps, {
       ...(given ? { givenUids: given } : {}),
       ...(queued ? { runPass: queued.runPass } : {}),
       runStore: store,
@@ -819,20 +844,24 @@ async function runNormSimD(
 async function readSelectTable(
   options: SelectOptions,
   columns: string[],
+  scoreInputs: ScoreInputs,
 ): Promise<{ table: SelectTable; files: string[] }> {
-  const groups = options.inputs.length === 0 ? [] : options.join ? options.inputs.map((i) => [i]) : [options.inputs];
+  const { listed, open } = scoreInputs;
+  const groups = options.inputs.length === 0 ? [] : options.join ? listed.map((files) => [files]) : [listed];
   const note = (text: string) => {
     if (!options.json) process.stderr.write(`clipsift select: note: ${text}\n`);
   };
   const groupFiles: string[][] = [];
   for (const group of groups) {
-    const files = await resolveScoreFiles(group, note);
+    const files = countedOnce(group, note);
     // One run's files pool together (joined inputs are separate runs, e.g. of two architectures).
-    await checkScoreFiles(files, options.partial);
+    await checkScoreFiles(files, options.partial, open);
     groupFiles.push(files);
   }
   // Each column comes from the first input whose score files have it, else from the metadata.
-  const available = await Promise.all(groupFiles.map((files) => scoreColumnsOf(files[0]!)));
+  const available = await Promise.all(
+    groupFiles.map((files) => withScoreFile(open, files[0]!, (scores) => scores.scoreColumns)),
+  );
   const wanted: string[][] = groups.map(() => []);
   const fromMetadata: string[] = [];
   for (const column of columns) {
@@ -843,7 +872,8 @@ async function readSelectTable(
   }
   const inputs: JoinInput[] = [];
   for (const [k, files] of groupFiles.entries()) {
-    inputs.push({ name: groups[k]!.join(', '), table: await readScoreFiles(files, wanted[k]!) });
+    const name = options.join ? options.inputs[k]! : options.inputs.join(', ');
+    inputs.push({ name, table: await readScoreFiles(files, wanted[k]!, open) });
   }
   const metadataFiles: string[] = [];
   if (options.metadata.length > 0 && (fromMetadata.length > 0 || inputs.length === 0)) {
@@ -860,15 +890,6 @@ async function readSelectTable(
     return { table: joinByUid(inputs), files };
   } catch (error) {
     throw new InputError(inputs.map((i) => i.name).join(' + '), (error as Error).message);
-  }
-}
-
-async function scoreColumnsOf(file: string): Promise<string[]> {
-  const source = await openFileSource(file);
-  try {
-    return (await openScoreFile(source)).scoreColumns;
-  } finally {
-    await source.close();
   }
 }
 

@@ -6,9 +6,7 @@
  * Node-only adapter.
  */
 import { randomUUID } from 'node:crypto';
-import { openFileSource } from '../io/node-files.js';
-import { openScoreFile } from '../io/score-file.js';
-import { scoreFilePasses } from '../pipeline/score-passes.js';
+import { openScoreFileAt, type ScoreFileOpener, scoreFilePasses, withScoreFile } from '../pipeline/score-passes.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { decodePass, encodePass, type FilePassResult, type PassRunner, runFilePass } from '../select/streaming.js';
 import { scoreJobOptions, type RedisLocation } from './queue.js';
@@ -54,18 +52,13 @@ export interface QueuedPasses {
 export async function queueSelectPasses(
   location: RedisLocation,
   files: string[],
-  options: { pollMs?: number } = {},
+  options: { pollMs?: number; open?: ScoreFileOpener } = {},
 ): Promise<QueuedPasses> {
   const firstRows: number[] = [];
   let rows = 0;
   for (const file of files) {
     firstRows.push(rows);
-    const source = await openFileSource(file);
-    try {
-      rows += (await openScoreFile(source)).rows;
-    } finally {
-      await source.close();
-    }
+    rows += await withScoreFile(options.open ?? openScoreFileAt, file, (scores) => scores.rows);
   }
   const queue = await connectScoreQueue(location);
   const id = randomUUID();

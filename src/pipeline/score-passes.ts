@@ -1,29 +1,93 @@
 /**
- * Passes over score files for the streaming select (src/select/streaming.ts): what `select` reads locally
- * and what a `select --queue` job reads of its one file.
+ * Score files as `select` reads them: opened once each (scoreFileCache), and the passes over them for the
+ * streaming select (src/select/streaming.ts), what `select` reads locally and what a `select --queue` job
+ * reads of its one file.
  */
 import { openFileSource } from '../io/node-files.js';
-import { openScoreFile } from '../io/score-file.js';
+import { openScoreFile, type ScoreFile } from '../io/score-file.js';
 import type { ScoreBlock, ScorePasses } from '../select/streaming.js';
+
+/** A score file with its footer read, and how to let go of its descriptor (reading again reopens it). */
+export interface OpenedScoreFile {
+  scores: ScoreFile;
+  release(): Promise<void>;
+}
+
+/** Opens a score file (its footer read) for one use. */
+export type ScoreFileOpener = (file: string) => Promise<OpenedScoreFile>;
+
+/**
+ * Opens the score file at a path or URL, reading its footer.
+ * @throws {InputError} naming the file when it is missing or not a readable parquet file
+ */
+export async function openScoreFileAt(file: string): Promise<OpenedScoreFile> {
+  const source = await openFileSource(file);
+  try {
+    return { scores: await openScoreFile(source), release: () => source.close() };
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}
+
+/**
+ * An opener that opens each file once (a HEAD and the footer's GET for a URL) and hands out that opening
+ * again on every later use, however many checks and passes read the file. No descriptor is held between
+ * uses: each use ends with release(), and the next read reopens the file. Keeps every opened footer for
+ * its own life (a few kB a file).
+ */
+export function scoreFileCache(): ScoreFileOpener {
+  const opened = new Map<string, Promise<OpenedScoreFile>>();
+  return (file) => {
+    let found = opened.get(file);
+    if (!found) {
+      found = openScoreFileAt(file).then(async (first) => {
+        await first.release();
+        return first;
+      });
+      opened.set(file, found);
+    }
+    return found;
+  };
+}
 
 /** Rows per block a pass hands to the selection: whole row groups, coalesced up to about this many. */
 const BLOCK_ROWS = 1 << 16;
+
+/** Runs `use` on the score file `open` gives for `file`, then releases it. */
+export async function withScoreFile<T>(
+  open: ScoreFileOpener,
+  file: string,
+  use: (scores: ScoreFile) => T | Promise<T>,
+): Promise<T> {
+  const { scores, release } = await open(file);
+  try {
+    return await use(scores);
+  } finally {
+    await release();
+  }
+}
 
 /**
  * Passes over score files for the streaming select: each pass opens the files in order and yields
  * their row groups (coalesced into blocks) with the asked-for score columns and, when asked, uids.
  * The next block is read while the current one is processed. Rows are numbered from `firstRow` (a file
- * of a larger pool: the rows before it).
+ * of a larger pool: the rows before it). `open` opens each file for a pass (default: afresh every pass;
+ * scoreFileCache reads each footer once for all of them).
  * @throws {InputError} naming the file when the uid or a score column is missing or a score is not a number
  */
-export function scoreFilePasses(files: string[], stepColumns: string[], firstRow = 0): ScorePasses {
+export function scoreFilePasses(
+  files: string[],
+  stepColumns: string[],
+  firstRow = 0,
+  open: ScoreFileOpener = openScoreFileAt,
+): ScorePasses {
   async function* blocks(columns: readonly string[], withUids: boolean): AsyncGenerator<ScoreBlock> {
     let start = firstRow;
     let next: Promise<ScoreBlock> | undefined;
     for (const file of files) {
-      const source = await openFileSource(file);
+      const { scores, release } = await open(file);
       try {
-        const scores = await openScoreFile(source);
         const ranges: [number, number][] = [];
         let rowStart = 0;
         let rowEnd = 0;
@@ -56,7 +120,7 @@ export function scoreFilePasses(files: string[], stepColumns: string[], firstRow
         // before closing, or it would reopen the file after the close and leave the descriptor to the GC.
         await next?.catch(() => undefined);
         next = undefined;
-        await source.close();
+        await release();
       }
     }
   }
