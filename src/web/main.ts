@@ -7,7 +7,7 @@ import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
 import { keptKeysText, scoreCsv, scoreParquet, subsetNpy } from './downloads.js';
 import { filesFromDrop, filesFromInput } from './dropped-files.js';
 import type { DroppedFile, PoolRequest, ScoreJob, ScoredPool, WorkerReply } from './protocol.js';
-import { keptMask, selectionSteps, selectRows } from './selection.js';
+import { keptMask, PageSelector } from './selection.js';
 import { formatScore, rowTable, type RowTable } from './table.js';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -246,6 +246,7 @@ class ResultView {
   private readonly histograms: { column: string; chart: Histogram }[] = [];
   private readonly scatter: Scatter;
   private readonly table: RowTable;
+  private readonly selector: PageSelector;
   private readonly negclipSlider = byId<HTMLInputElement>('negclip-slider');
   private readonly normsimSlider = byId<HTMLInputElement>('normsim-slider');
   // The tab the user had open stays open for the next pool; the table always shows that tab's rows.
@@ -256,6 +257,7 @@ class ResultView {
   private dropped: Uint32Array = new Uint32Array(0);
 
   constructor(private readonly pool: ScoredPool) {
+    this.selector = new PageSelector(pool);
     const normsim = pool.normsimColumn;
     byId('normsim-name').textContent = normsim ? (SCORE_LABELS[normsim] ?? normsim) : 'NormSim';
     this.normsimSlider.disabled = !normsim;
@@ -321,8 +323,7 @@ class ResultView {
     const fractions = this.fractions();
     byId('negclip-value').textContent = this.negclipSlider.value;
     byId('normsim-value').textContent = this.normsimSlider.value;
-    const steps = selectionSteps(this.pool, fractions);
-    const { rows, uids, summary } = selectRows(this.pool, steps);
+    const { rows, uids, summary, afterFirst } = this.selector.select(fractions);
     this.kept = rows;
     this.keptUids = uids;
     const mask = keptMask(this.pool.rows, rows);
@@ -347,9 +348,11 @@ class ResultView {
     }
     // Which step dropped a row: the rows the first step (negCLIPLoss) keeps on its own.
     const first = summary.steps[0];
-    const afterFirst =
-      steps.length > 1 ? keptMask(this.pool.rows, selectRows(this.pool, steps.slice(0, 1)).rows) : mask;
-    this.scatter.update(mask, afterFirst, first?.threshold ?? null);
+    this.scatter.update(
+      mask,
+      summary.steps.length > 1 ? keptMask(this.pool.rows, afterFirst) : mask,
+      first?.threshold ?? null,
+    );
     byId('tab-kept-count').textContent = `(${rows.length.toLocaleString('en-US')})`;
     byId('tab-dropped-count').textContent = `(${this.dropped.length.toLocaleString('en-US')})`;
     this.showTab(this.showing);

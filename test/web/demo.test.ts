@@ -93,6 +93,35 @@ async function download(page: Page, button: string): Promise<Uint8Array> {
   return new Uint8Array(readFileSync((await file.path())!));
 }
 
+/**
+ * Counts, from now on, the jobs the page posts to its scoring worker and the sorts of a whole
+ * column of the pool's scores on the page's thread (a `top` step over all rows sorts one; the
+ * NormSim step sorts only the negCLIPLoss survivors, and the table sorts row indices).
+ */
+async function watchWork(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const rows = Number(document.getElementById('pool-count')!.textContent!.replaceAll(',', ''));
+    const work = { scoreJobs: 0, poolSorts: 0 };
+    (globalThis as unknown as { __work: typeof work }).__work = work;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...args: unknown[]) {
+      work.scoreJobs++;
+      return post.apply(this, args as Parameters<typeof post>);
+    };
+    const sort = Float32Array.prototype.sort;
+    Float32Array.prototype.sort = function (this: Float32Array, compare?: (a: number, b: number) => number) {
+      if (this.length === rows) work.poolSorts++;
+      return sort.call(this, compare);
+    };
+  });
+}
+
+async function readWork(page: Page): Promise<{ scoreJobs: number; poolSorts: number }> {
+  return page.evaluate(() => ({
+    ...(globalThis as unknown as { __work: { scoreJobs: number; poolSorts: number } }).__work,
+  }));
+}
+
 /** The page's counts: total kept, and kept after each step. */
 async function pageCounts(page: Page): Promise<{ kept: number; steps: number[] }> {
   const kept = Number(await page.getAttribute('#kept-count', 'data-value'));
@@ -245,8 +274,13 @@ describe('browser demo on dropped DataComp files', () => {
     await page.click('#score-button');
     await waitForScores(page);
 
+    // Sliders only re-select from the scores computed once: no job goes to the scoring worker, the
+    // negCLIPLoss step runs once per negCLIPLoss move, and a NormSim move does not run it at all.
+    await watchWork(page);
     await moveSlider(page, '#negclip-slider', 60);
+    expect(await readWork(page)).toEqual({ scoreJobs: 0, poolSorts: 60 - 30 });
     await moveSlider(page, '#normsim-slider', 35);
+    expect(await readWork(page)).toEqual({ scoreJobs: 0, poolSorts: 60 - 30 });
     const cli = await cliSelect(scoresDir, 'normsim_inf', 0.6, 0.35);
     const counts = await pageCounts(page);
     expect(counts.kept).toBe(cli.keptRows);
