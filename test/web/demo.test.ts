@@ -563,6 +563,11 @@ describe('browser demo page states', () => {
 
     // At 420 px the table fits the page width: the url column goes, the caption keeps its room.
     await page.setViewportSize({ width: 420, height: 900 });
+    // The charts follow their boxes through a ResizeObserver, whose callbacks run after a layout: on a
+    // loaded machine the first measure can come before them, so wait (bounded) for the page to settle.
+    await page
+      .waitForFunction(() => document.documentElement.scrollWidth <= 420, undefined, { timeout: 10_000 })
+      .catch(() => undefined);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
     expect(await page.isHidden('#rows-table th.url')).toBe(true);
     const caption = await page.$eval('#rows-table td.caption', (el) => el.getBoundingClientRect().width);
