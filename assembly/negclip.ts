@@ -5,8 +5,8 @@
 // order, so the result is the same whichever thread ran which block. E is the packed element type
 // (f32, or i16 with the similarities dequantised per tile by the micro-kernel).
 import { exp_f32x4, log_f32x4 } from './expf-simd';
-import { scale_strip, store_column_lse, update_row_lse } from './lse';
-import { BLOCK_ROWS, STRIP_BYTES, STRIP_COLS, compute_strip, pad_strip } from './tile';
+import { fold_strip_lse, scale_strip } from './lse';
+import { BLOCK_ROWS, STRIP_BYTES, STRIP_COLS, STRIP_SCRATCH, compute_strip, pad_strip } from './tile';
 
 /** Floats between one block's column partials and the next: n rounded up to whole vectors. */
 // @ts-ignore: decorator
@@ -25,6 +25,7 @@ export function negclip_block<E>(
   assert(block >= 0 && r0 < n, 'negclip block out of range');
   const rows = min(BLOCK_ROWS, n - r0);
   const strip = strips + <usize>block * STRIP_BYTES;
+  const scratch = strip + <usize>(STRIP_BYTES - STRIP_SCRATCH);
   const partial = <usize>block * <usize>partial_stride(n) << 2;
   const blockRowMax = rowMax + (<usize>r0 << 2);
   const blockRowSum = rowSum + (<usize>r0 << 2);
@@ -38,8 +39,7 @@ export function negclip_block<E>(
     pick_diagonal(strip, r0, rows, c0, cols, diag);
     scale_strip(strip, rows, invTau);
     pad_strip(strip, rows, cols, -Infinity);
-    update_row_lse(strip, rows, blockRowMax, blockRowSum);
-    store_column_lse(strip, rows, cols, colPartials + partial + (<usize>c0 << 2));
+    fold_strip_lse(strip, rows, cols, blockRowMax, blockRowSum, colPartials + partial + (<usize>c0 << 2), scratch);
   }
 }
 

@@ -2,6 +2,7 @@
 // `npm run build:debug`): each calls one inlined kernel piece over arrays the test lays out.
 import { exp_f32x4, log_f32x4 } from './expf-simd';
 import { f16_to_f32, f16x4_to_f32x4 } from './f16';
+import { STRIP_COLS, STRIP_SCRATCH } from './tile';
 import { SCALE_BLOCK, inverse_scale, quantize1, row_scale, scale_blocks, scale_of_block } from './quantize';
 
 export { f32_gemm_4x8_simd } from './f32-gemm-4x8-simd';
@@ -51,4 +52,16 @@ export function test_quantize_row(src: usize, dim: i32, dst: usize, inv: usize):
     for (let k = k0; k < k1; k++) store<i32>(dst + (<usize>k << 2), quantize1(load<f32>(src + (<usize>k << 2)), s));
   }
   return blocks;
+}
+
+export { fold_strip_lse } from './lse';
+
+/** Columns of a strip (a row of it is STRIP_COLS f32). */
+export function test_strip_cols(): i32 {
+  return STRIP_COLS;
+}
+
+/** Scratch bytes fold_strip_lse takes after a strip. */
+export function test_strip_scratch(): i32 {
+  return STRIP_SCRATCH;
 }

@@ -8,7 +8,10 @@ import { gemm_mr, gemm_nr, micro_kernel, panel_bytes } from './gemm';
 export const BLOCK_ROWS = 128;
 /** Columns of a strip; a multiple of every NR and of 4 (reductions run whole f32x4 vectors). */
 export const STRIP_COLS = 32;
-export const STRIP_BYTES: i32 = BLOCK_ROWS * STRIP_COLS * 4;
+/** Bytes after a strip's rows for its reductions: two rows (lse.ts keeps column maxima and sums there). */
+export const STRIP_SCRATCH: i32 = 2 * STRIP_COLS * 4;
+/** Bytes of one block's strip: BLOCK_ROWS rows of STRIP_COLS f32, then STRIP_SCRATCH. */
+export const STRIP_BYTES: i32 = BLOCK_ROWS * STRIP_COLS * 4 + STRIP_SCRATCH;
 
 /**
  * Fills strip rows [0, rows) and columns [0, cols) with LHS rows r0.. times RHS rows c0..

@@ -242,6 +242,90 @@ describe('exp and log polynomials', () => {
   });
 });
 
+describe("negCLIPLoss's strip log-sum-exp (fold_strip_lse)", () => {
+  const C = () => k.test_strip_cols();
+
+  /** log Σ exp(x) in float64. */
+  function lse64(xs: number[]): number {
+    const m = Math.max(...xs);
+    return m + Math.log(xs.reduce((sum, x) => sum + Math.exp(x - m), 0));
+  }
+  /** Tolerance: `ulps` units in the last place of float32 at |x| (at least at 1). */
+  const tol = (x: number, ulps: number) => ulps * 2 ** (Math.floor(Math.log2(Math.max(Math.abs(x), 1))) - 23);
+
+  /**
+   * Folds strips (rows x STRIP_COLS logits each, padding columns past `cols` set to -Infinity as
+   * negclip.ts pads them) one after another into the same running row state, as negclip_block does;
+   * returns each row's LSE (max + log sum) and the last strip's column LSEs.
+   */
+  function fold(strips: Float32Array[], rows: number, cols: number) {
+    const take = scratch();
+    const strip = take(rows * C() * 4);
+    const work = take(k.test_strip_scratch());
+    const rowMax = take(rows * 4);
+    const rowSum = take(rows * 4);
+    const colLse = take(C() * 4);
+    f32(rowMax, rows).fill(-Infinity);
+    f32(rowSum, rows).fill(0);
+    for (const values of strips) {
+      const padded = f32(strip, rows * C());
+      padded.set(values);
+      for (let r = 0; r < rows; r++) padded.fill(-Infinity, r * C() + cols, (r + 1) * C());
+      k.fold_strip_lse(strip, rows, cols, rowMax, rowSum, colLse, work);
+    }
+    const max = f32(rowMax, rows);
+    const sum = f32(rowSum, rows);
+    return {
+      rows: Array.from({ length: rows }, (_, r) => max[r]! + Math.log(sum[r]!)),
+      cols: Array.from(f32(colLse, cols)),
+    };
+  }
+
+  function expectLse(strips: Float32Array[], rows: number, cols: number) {
+    const got = fold(strips, rows, cols);
+    for (let r = 0; r < rows; r++) {
+      const want = lse64(strips.flatMap((s) => Array.from(s.subarray(r * C(), r * C() + cols))));
+      expect(Math.abs(got.rows[r]! - want), `row ${r}`).toBeLessThanOrEqual(tol(want, 4));
+    }
+    const last = strips[strips.length - 1]!;
+    for (let j = 0; j < cols; j++) {
+      const want = lse64(Array.from({ length: rows }, (_, r) => last[r * C() + j]!));
+      expect(Math.abs(got.cols[j]! - want), `column ${j}`).toBeLessThanOrEqual(tol(want, 4));
+    }
+  }
+
+  /** Logits uniform in [lo, hi). */
+  const logits = (rows: number, lo: number, hi: number, seed: number) =>
+    uniforms(rows * C(), seed).map((u) => lo + ((u + 1) / 2) * (hi - lo));
+
+  for (const [rows, cols] of [
+    [128, 32],
+    [37, 30],
+    [1, 3],
+  ] as const) {
+    it(`${rows} rows x ${cols} columns of logits in [-100, 100]: row and column LSEs within 4 ulp of float64`, () => {
+      expectLse([logits(rows, -100, 100, rows + cols)], rows, cols);
+    });
+  }
+
+  it('folds strips into running row sums: a later strip with a larger max rescales the earlier ones', () => {
+    expectLse([logits(64, -50, 10, 1), logits(64, -20, 90, 2), logits(64, -90, -40, 3)], 64, 32);
+  });
+
+  it('is exact for a column far below the strip max (folded on its own) and at the edge of the shared shift', () => {
+    const rows = 96;
+    const x = logits(rows, 40, 100, 7);
+    for (let r = 0; r < rows; r++) {
+      x[r * C() + 3] = -150 + (r % 7); // 250 below the strip max: direct path
+      x[r * C() + 5] = r === 10 ? 100 - 59 : -200; // max 59 below: shared path, others lost to underflow
+      x[r * C() + 6] = r === 11 ? 100 - 61 : -100 + (r % 3); // max 61 below: direct path
+    }
+    for (let j = 0; j < C(); j++) x[11 * C() + j] = j === 6 ? 100 - 61 : -300; // a row far below the strip
+    x[0] = 100;
+    expectLse([x], rows, 32);
+  });
+});
+
 describe('float16 widening', () => {
   it('scalar and vector paths give the numpy-checked value of every one of the 65536 patterns', () => {
     const take = scratch();
