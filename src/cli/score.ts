@@ -11,10 +11,10 @@ import process from 'node:process';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target, temperatureProblem } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { joinPath } from '../io/file-system.js';
-import { openFileSource, writeErrorProblem } from '../io/node-files.js';
+import { writeErrorProblem } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
 import { isS3Url } from '../io/s3.js';
-import { normSimColumn, openScoreFile } from '../io/score-file.js';
+import { normSimColumn } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { checkShardDuplicates, IdentitySet } from '../pipeline/duplicates.js';
@@ -437,7 +437,9 @@ async function scorePlanned(
     for (const [index, planned] of plan.entries()) {
       if (planned.done) {
         // Its identities still count for the cross-shard duplicate report of the shards after it.
-        checkShardDuplicates(seen, await identitiesOfScoreFile(planned.outPath), index);
+        checkShardDuplicates(seen, await identitiesOfScoreFile(planned), index);
+        // Its footer is no longer needed: a resumed pool of many shards does not hold them all.
+        planned.existing = undefined;
         continue;
       }
       progress.stage(planned.shard.name, 'reading', `${++position}/${todo}`);
@@ -513,19 +515,16 @@ function planRun(
   });
 }
 
-/** Fills in the shards whose score files are complete: their rows, and dropped rows as their record says. */
+/** Fills in the shards whose score files are complete: their rows (from the plan's footers), and dropped rows as their record says. */
 async function reportUpToDate(report: ScoreReportBuilder, plan: PlannedShard[], out: string): Promise<void> {
   for (const planned of plan) {
-    if (!planned.done) continue;
-    const source = await openFileSource(planned.outPath);
-    let written: number;
-    try {
-      written = (await openScoreFile(source)).rows;
-    } finally {
-      await source.close?.();
-    }
+    if (!planned.existing) continue;
     const record = await readShardStats(out, planned.shard.name);
-    report.upToDate(planned.shard.name, written, record?.status === 'scored' ? record.dropped : null);
+    report.upToDate(
+      planned.shard.name,
+      planned.existing.file.rows,
+      record?.status === 'scored' ? record.dropped : null,
+    );
   }
 }
 
@@ -550,13 +549,13 @@ function sameLocation(a: string, b: string): boolean {
   return location(a) === location(b);
 }
 
-/** Identities of the rows of a finished score file (for the duplicate report). */
-async function identitiesOfScoreFile(path: string): Promise<Uint32Array> {
-  const source = await openFileSource(path);
+/** Identities of the rows of a finished score file (for the duplicate report), through the plan's footer. */
+async function identitiesOfScoreFile(planned: PlannedShard): Promise<Uint32Array> {
+  const { file, source } = planned.existing!;
   try {
-    return identityWordsOf(path, await openScoreFile(source));
+    return await identityWordsOf(planned.outPath, file);
   } finally {
-    await source.close?.();
+    await source.close();
   }
 }
 

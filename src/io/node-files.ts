@@ -66,6 +66,31 @@ export async function openFileSource(path: string): Promise<FileSource> {
     if (err instanceof InputError) throw err;
     throw new InputError(path, isErrno(err, 'ENOENT') ? 'no such file' : `cannot open: ${(err as Error).message}`);
   }
+  return localFileSource(path, size);
+}
+
+/**
+ * An existing output opened for reading, or undefined when nothing is there: one stat (or HEAD) where
+ * outputExists followed by openFileSource would take two.
+ * @throws {InputError} if something other than a regular file is there, or a remote store fails
+ */
+export async function openExistingFile(path: string): Promise<FileSource | undefined> {
+  if (isRemotePath(path)) {
+    try {
+      return await openFileSource(path);
+    } catch (err) {
+      if (err instanceof InputError && /^no such file/.test(err.problem)) return undefined;
+      throw err;
+    }
+  }
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (!info.isFile()) throw new InputError(path, 'is not a regular file');
+  return localFileSource(path, info.size);
+}
+
+/** A local file of known size; its handle opens on the first read and again after close(). */
+function localFileSource(path: string, size: number): FileSource {
   let handle: Promise<FileHandle> | undefined;
   return {
     name: path,

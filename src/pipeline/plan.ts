@@ -9,7 +9,7 @@ import { chooseSimd } from '../engine/open.js';
 import { deriveSeed, type SimdVariant } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { joinPath } from '../io/file-system.js';
-import { openFileSource, outputExists } from '../io/node-files.js';
+import { type FileSource, openExistingFile } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
 import {
   canonicalJson,
@@ -18,6 +18,7 @@ import {
   openScoreFile,
   parameterDifferences,
   scoreFileName,
+  type ScoreFile,
   type ScoreParameters,
   type TargetIdentity,
 } from '../io/score-file.js';
@@ -76,16 +77,18 @@ export function shardParameters(
  * What is at a score file's path: nothing; a file with these parameters and kernel variant; one whose
  * inputs or target changed since it was written (DATA_PARAMETERS only: score it again, no --force
  * needed); or one computed with other parameters or another kernel variant (refused without --force).
+ * A finished file comes with its footer, already read: `file` reads the rest through `source`, which is
+ * closed and reopens on read (close it again after reading).
  */
 export type ScoreFileState =
   | { kind: 'missing' }
-  | { kind: 'done' }
+  | { kind: 'done'; file: ScoreFile; source: FileSource }
   | { kind: 'changed'; changes: string[] }
   | { kind: 'different'; differences: string[] };
 
 /**
  * Compares the score file at `path` (if any) with `parameters` and, when given, the kernel variant
- * ('baseline' or 'relaxed') this run computes with.
+ * ('baseline' or 'relaxed') this run computes with. Opens it once and reads its footer once.
  */
 export async function scoreFileState(
   path: string,
@@ -93,8 +96,10 @@ export async function scoreFileState(
   variant?: string,
 ): Promise<ScoreFileState> {
   // Local or s3://: resuming against an object store works as against a directory.
-  if (!(await outputExists(path))) return { kind: 'missing' };
-  const stored = await storedMetadata(path);
+  const source = await openExistingFile(path);
+  if (!source) return { kind: 'missing' };
+  const file = await openStored(source);
+  const stored = { parameters: file?.parameters, variant: file?.metadata[METADATA_KEYS.engine] };
   const differences = parameterDifferences(stored.parameters, parameters, (key) => !DATA_PARAMETERS.includes(key));
   if (stored.parameters !== undefined && variant !== undefined && stored.variant !== variant) {
     differences.push(
@@ -103,7 +108,8 @@ export async function scoreFileState(
   }
   if (differences.length > 0) return { kind: 'different', differences };
   const changes = dataChanges(stored.parameters, parameters);
-  return changes.length > 0 ? { kind: 'changed', changes } : { kind: 'done' };
+  // No differences means the parameters were read, so the file is there.
+  return changes.length > 0 ? { kind: 'changed', changes } : { kind: 'done', file: file!, source };
 }
 
 /** What changed in the data (DATA_PARAMETERS) between a stored parameter JSON and the wanted parameters. */
@@ -135,17 +141,15 @@ function dataChanges(stored: string | undefined, wanted: ScoreParameters): strin
   return changes;
 }
 
-/** The parameters and kernel variant stored in a score file; undefined when it has none or cannot be read. */
-async function storedMetadata(path: string): Promise<{ parameters: string | undefined; variant: string | undefined }> {
-  const source = await openFileSource(path);
+/** The score file over `source` (footer read, source closed), or undefined when it cannot be read as one. */
+async function openStored(source: FileSource): Promise<ScoreFile | undefined> {
   try {
-    const file = await openScoreFile(source);
-    return { parameters: file.parameters, variant: file.metadata[METADATA_KEYS.engine] };
+    return await openScoreFile(source);
   } catch (error) {
-    if (error instanceof InputError) return { parameters: undefined, variant: undefined };
+    if (error instanceof InputError) return undefined;
     throw error;
   } finally {
-    await source.close?.();
+    await source.close();
   }
 }
 
@@ -169,6 +173,8 @@ export interface PlannedShard {
   done: boolean;
   /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
   replace: boolean;
+  /** The finished file (when done), its footer read by the plan: see ScoreFileState. */
+  existing?: { file: ScoreFile; source: FileSource };
 }
 
 /** What planShards needs to know about the run. */
@@ -204,8 +210,17 @@ export async function planShards(shards: ScoreShard[], options: PlanOptions): Pr
     if (state.kind === 'different' && !options.force) conflicts.push({ path: outPath, differences: state.differences });
     if (state.kind === 'changed')
       options.warn(`${outPath}: ${state.changes.join('; ')} since it was written; scoring ${shard.name} again`);
-    const done = state.kind === 'done';
-    plan.push({ shard, outPath, parameters, done, replace: state.kind === 'changed' || state.kind === 'different' });
+    const replace = state.kind === 'changed' || state.kind === 'different';
+    if (state.kind === 'done')
+      plan.push({
+        shard,
+        outPath,
+        parameters,
+        done: true,
+        replace,
+        existing: { file: state.file, source: state.source },
+      });
+    else plan.push({ shard, outPath, parameters, done: false, replace });
   }
   if (conflicts.length > 0) {
     const [first] = conflicts;

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listS3, openS3Source, putS3Object } from '../../src/io/s3.js';
-import { type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
+import { type RangeServer, startLoggingProxy, startRangeServer, startS3, type S3Server } from '../io/servers.js';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('remote pools', () => {
@@ -81,6 +81,34 @@ describe('remote pools', () => {
     const other = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/scores', ...args, '--seed', '5']);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toMatch(/s3:\/\/pool\/scores\/0000000\d\.scores\.parquet: exists with other parameters/);
+  });
+
+  it('resuming against s3:// reads each finished score file once: one HEAD, no range twice', async () => {
+    const args = ['--batch-size', '16', '--threads', '1', '--quiet'];
+    const first = await cli(['score', 's3://pool/metadata/00000000.parquet', '--out', 's3://pool/resume', ...args]);
+    expect(first.code, first.stderr).toBe(0);
+    // The resumed run (through a proxy that logs what it asks of the store) plans, reports the finished
+    // shard (--json), reads its identities for the cross-shard duplicate check, and scores the other.
+    const proxy = await startLoggingProxy(s3.endpoint);
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    try {
+      const resumed = await cli(['score', 's3://pool/metadata', '--out', 's3://pool/resume', ...args, '--json']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const report = JSON.parse(resumed.stdout) as { shards: { shard: string; status: string; written: number }[] };
+      expect(report.shards.map((s) => [s.shard, s.status, s.written])).toEqual([
+        ['00000000', 'up-to-date', 40],
+        ['00000001', 'scored', 33],
+      ]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = s3.endpoint;
+      await proxy.close();
+    }
+    const finished = proxy.log.filter((r) => r.path === '/pool/resume/00000000.scores.parquet');
+    expect(finished.filter((r) => r.method === 'HEAD')).toHaveLength(1);
+    const gets = finished.filter((r) => r.method === 'GET').map((r) => r.range);
+    expect(gets.length).toBeGreaterThan(0);
+    expect(gets.every((range) => range !== undefined)).toBe(true);
+    expect(new Set(gets).size, `ranges read: ${gets.join(' ')}`).toBe(gets.length);
   });
 
   it('scores https:// shard files with an https:// target, identical to the local files', async () => {

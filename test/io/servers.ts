@@ -3,7 +3,7 @@
  * that honours Range and injects faults on request, and s3rver (an S3-compatible store from npm).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +188,46 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
     close: async () => {
       await server.close();
       rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A pass-through HTTP proxy that logs every request: to count what a client asks of a server (e.g. s3rver). */
+export interface LoggingProxy {
+  url: string;
+  /** Requests seen, in order: method, path with query, range header. */
+  log: { method: string; path: string; range: string | undefined }[];
+  close(): Promise<void>;
+}
+
+/** Start a LoggingProxy on a free 127.0.0.1 port in front of `upstream` (http://host:port). */
+export async function startLoggingProxy(upstream: string): Promise<LoggingProxy> {
+  const target = new URL(upstream);
+  const sockets = new Set<Socket>();
+  const log: LoggingProxy['log'] = [];
+  const server = createServer((req, res) => {
+    log.push({ method: req.method ?? '', path: req.url ?? '/', range: req.headers.range });
+    const forward = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    log,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
