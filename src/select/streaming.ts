@@ -157,6 +157,42 @@ function hasRow(sorted: readonly number[], row: number): boolean {
   return lo < sorted.length && sorted[lo] === row;
 }
 
+/**
+ * The survivors of a block: a mask, 1 for the rows in the pool that pass every decided step. With
+ * `keptAfter`, keptAfter[j] also gains the block's rows alive after step j. The mask is reused from block
+ * to block (read its first block.rows entries).
+ */
+function survivorMask(
+  decided: readonly DecidedStep[],
+  inPool: (row: number) => boolean,
+): (block: ScoreBlock, keptAfter?: number[]) => Uint8Array {
+  let mask = new Uint8Array(0);
+  return (block, keptAfter) => {
+    if (mask.length < block.rows) mask = new Uint8Array(block.rows);
+    for (let i = 0; i < block.rows; i++) mask[i] = inPool(block.start + i) ? 1 : 0;
+    decided.forEach((step, j) => {
+      const scores = block.columns[step.column]!;
+      let alive = 0;
+      for (let i = 0; i < block.rows; i++) {
+        if (mask[i] && !passes(step, block.start + i, scores[i]!)) mask[i] = 0;
+        alive += mask[i]!;
+      }
+      if (keptAfter) keptAfter[j]! += alive;
+    });
+    return mask;
+  };
+}
+
+/** @throws {Error} for a step column the block lacks, naming the columns it has */
+function checkColumns(block: ScoreBlock, columns: readonly string[]): void {
+  for (const column of columns) {
+    if (!(column in block.columns)) {
+      const known = Object.keys(block.columns).join(', ') || 'none';
+      throw new Error(`unknown score column "${column}" (columns: ${known})`);
+    }
+  }
+}
+
 /** Sorted-unique set membership of a block's uids, as a bitmap over pool rows built in pass 0. */
 class RowBitmap {
   private words = new Uint32Array(1024);
@@ -199,17 +235,7 @@ export async function runFilePass(
   given?: { mark(block: ScoreBlock): void; has(row: number): boolean },
 ): Promise<FilePassResult> {
   const inPool = (row: number) => !given || given.has(row);
-  const decided = pass.kind === 'pool' ? [] : pass.decided;
-  let mask = new Uint8Array(0);
-  const survivors = (block: ScoreBlock): Uint8Array => {
-    if (mask.length < block.rows) mask = new Uint8Array(block.rows);
-    for (let i = 0; i < block.rows; i++) mask[i] = inPool(block.start + i) ? 1 : 0;
-    for (const step of decided) {
-      const scores = block.columns[step.column]!;
-      for (let i = 0; i < block.rows; i++) if (mask[i] && !passes(step, block.start + i, scores[i]!)) mask[i] = 0;
-    }
-    return mask;
-  };
+  const survivors = survivorMask(pass.kind === 'pool' ? [] : pass.decided, inPool);
   const keysOf = (block: ScoreBlock, column: string) =>
     new Uint32Array(block.columns[column]!.buffer, block.columns[column]!.byteOffset, block.rows);
   const histogram = pass.kind === 'coarse' || pass.kind === 'fine' ? new Float64Array(0x10000) : undefined;
@@ -221,12 +247,7 @@ export async function runFilePass(
   const best = pass.kind === 'tiebreak' ? new TieKeeper(pass.places) : undefined;
   const withUids = pass.kind === 'tiebreak' || (pass.kind === 'pool' && given !== undefined);
   for await (const block of read(pass.columns, withUids)) {
-    for (const column of pass.columns) {
-      if (!(column in block.columns)) {
-        const known = Object.keys(block.columns).join(', ') || 'none';
-        throw new Error(`unknown score column "${column}" (columns: ${known})`);
-      }
-    }
+    checkColumns(block, pass.columns);
     rows += block.rows;
     if (pass.kind === 'pool') {
       if (given) given.mark(block);
@@ -420,25 +441,11 @@ export async function streamSelect(
   // With a store, finished runs leave memory after every block.
   const store = options.runStore;
   let keptRows = 0;
+  const survivorsOf = survivorMask(decided, (row) => !given || given.has(row));
   for await (const block of pool(columns, true)) {
-    for (const column of columns) {
-      if (!(column in block.columns)) {
-        const known = Object.keys(block.columns).join(', ') || 'none';
-        throw new Error(`unknown score column "${column}" (columns: ${known})`);
-      }
-    }
+    checkColumns(block, columns);
     // Count step by step.
-    const alive = new Uint8Array(block.rows);
-    for (let i = 0; i < block.rows; i++) alive[i] = !given || given.has(block.start + i) ? 1 : 0;
-    decided.forEach((step, j) => {
-      const scores = block.columns[step.column]!;
-      let n = 0;
-      for (let i = 0; i < block.rows; i++) {
-        if (alive[i] && !passes(step, block.start + i, scores[i]!)) alive[i] = 0;
-        n += alive[i]!;
-      }
-      keptAfter[j]! += n;
-    });
+    const alive = survivorsOf(block, keptAfter);
     const uids = block.uids!;
     for (let i = 0; i < block.rows; i++) {
       if (!alive[i]) continue;
