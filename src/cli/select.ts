@@ -50,7 +50,7 @@ import {
 } from '../pipeline/score-passes.js';
 import { parseRedisUrl } from '../cluster/queue.js';
 import type { Rounding, SelectionStep, StepOutcome } from '../select/steps.js';
-import { gatherUids, rowsWithUidIn, runTableSteps, type SelectTable } from '../select/table.js';
+import { gatherUids, runTableSteps, type SelectTable, tablePool } from '../select/table.js';
 import {
   joinNegativeValues,
   numberOption,
@@ -632,12 +632,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     );
   }
   const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
-  const rowCount = uidCount(table.uids);
-  for (const [name, column] of Object.entries(table.columns)) {
-    if (column.length !== rowCount)
-      throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
-  }
-  const pool = given ? rowsWithUidIn(table.uids, given) : Uint32Array.from({ length: rowCount }, (_, i) => i);
+  const pool = tablePool(table, given);
   const poolSize = pool.length;
   let current = pool;
   const steps: SummaryStep[] = [];

@@ -43,18 +43,26 @@ export function selectFromTable(
   steps: readonly SelectionStep[],
   givenUids?: Uint32Array,
 ): TableSelection {
-  const rowCount = uidCount(table.uids);
-  for (const [name, column] of Object.entries(table.columns)) {
-    if (column.length !== rowCount)
-      throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
-  }
-  // Always an explicit pool: with no score column (NormSim_2-D alone) the columns cannot tell the row count.
-  const pool = givenUids ? rowsWithUidIn(table.uids, givenUids) : allRows(rowCount);
+  const pool = tablePool(table, givenUids);
   const { rows, summary } = runTableSteps(table, steps, pool);
   const result: TableSelection = { rows, uids: sortUids(gatherUids(table.uids, rows), { unique: true }), summary };
   if (givenUids)
     result.summary.given = { uids: uidCount(sortUids(givenUids, { unique: true })), matchedRows: pool.length };
   return result;
+}
+
+/**
+ * The pool of `table` as explicit rows: every row, or with `givenUids` the rows whose uid is among them
+ * (always explicit: with no score column, as for NormSim_2-D alone, the columns cannot tell the row count).
+ * @throws {Error} when a column's length is not the table's row count
+ */
+export function tablePool(table: SelectTable, givenUids?: Uint32Array): Uint32Array {
+  const rowCount = uidCount(table.uids);
+  for (const [name, column] of Object.entries(table.columns)) {
+    if (column.length !== rowCount)
+      throw new Error(`score column ${name} has ${column.length} values for ${rowCount} uids`);
+  }
+  return givenUids ? rowsWithUidIn(table.uids, givenUids) : allRows(rowCount);
 }
 
 /**
