@@ -29,6 +29,7 @@ import {
   type RedisLocation,
   type ScoreJobData,
 } from './queue.js';
+import { pollJobs } from './poll.js';
 import { runSelectPassJob, type SelectPassJobData } from './select-passes.js';
 import { connectScoreQueue } from './submit.js';
 
@@ -206,22 +207,28 @@ async function waitFor<T>(
   again: () => Promise<unknown>,
   options: RunSubmission,
 ): Promise<{ ok: true; value: T } | { ok: false; failed: FailedJob[] }> {
-  const pollMs = options.pollMs ?? 500;
+  const poll = { pollMs: options.pollMs ?? 500 };
   let shown = -1;
-  for (;;) {
-    try {
-      const state = await queue.getJobState(id);
+  return pollJobs(
+    queue,
+    () => [id, ...children],
+    async (states) => {
+      const state = states.get(id);
       if (state === 'completed') {
         const job = (await queue.getJob(id)) as Job | undefined;
-        return { ok: true, value: job!.returnvalue as T };
+        return { ok: true, value: job!.returnvalue as T } as const;
       }
       if (state === 'failed') {
         // The other children go on: wait for them, so their files are written when this returns.
-        for (;;) {
-          const states = await Promise.all(children.map((child) => queue.getJobState(child)));
-          if (states.every((s) => s === 'completed' || s === 'failed' || s === 'unknown')) break;
-          await new Promise((resolve) => setTimeout(resolve, pollMs));
-        }
+        await pollJobs(
+          queue,
+          () => children,
+          async (settled) =>
+            [...settled.values()].every((s) => s === 'completed' || s === 'failed' || s === 'unknown')
+              ? true
+              : undefined,
+          poll,
+        );
         const failed: FailedJob[] = [];
         for (const child of children) {
           const job = await queue.getJob(child);
@@ -232,22 +239,20 @@ async function waitFor<T>(
           const job = await queue.getJob(id);
           failed.push({ job: job?.name ?? id, reason: job?.failedReason ?? 'failed' });
         }
-        return { ok: false, failed };
+        return { ok: false, failed } as const;
       }
       if (state === 'unknown') {
         options.onStage?.('the run’s jobs are missing from Redis (restarted without persistence?); enqueued again');
         await again();
       } else if (children.length > 0) {
-        const states = await Promise.all(children.map((child) => queue.getJobState(child)));
-        const done = states.filter((s) => s === 'completed').length;
+        const done = children.filter((child) => states.get(child) === 'completed').length;
         if (done !== shown) {
           shown = done;
           options.onStage?.(`${done}/${children.length} jobs done`);
         }
       }
-    } catch {
-      // Redis unreachable (restarting): look again.
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+      return undefined;
+    },
+    poll,
+  );
 }

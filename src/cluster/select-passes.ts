@@ -10,6 +10,7 @@ import { openScoreFileAt, type ScoreFileOpener, scoreFilePasses, withScoreFile }
 import { clipsiftVersion } from '../pipeline/version.js';
 import { decodePass, encodePass, type FilePassResult, type PassRunner, runFilePass } from '../select/streaming.js';
 import { scoreJobOptions, type RedisLocation } from './queue.js';
+import { pollJobs } from './poll.js';
 import { connectScoreQueue } from './submit.js';
 
 /** A select pass over one score file. */
@@ -80,18 +81,23 @@ export async function queueSelectPasses(
       opts: { ...scoreJobOptions(ids[k]!, 1), removeOnFail: { age: 24 * 3600 } },
     });
     await queue.addBulk(files.map((_, k) => jobOf(k)));
-    for (;;) {
-      const states = await Promise.all(ids.map((job) => queue.getJobState(job)));
-      // Jobs gone from Redis (restarted without its data): the same ids again.
-      const lost = states.flatMap((state, k) => (state === 'unknown' ? [jobOf(k)] : []));
-      if (lost.length > 0) await queue.addBulk(lost);
-      const failed = states.indexOf('failed');
-      if (failed >= 0) {
-        const job = await queue.getJob(ids[failed]!);
-        throw new Error(job?.failedReason ?? `the select job of ${files[failed]} failed`);
-      }
-      if (states.every((state) => state === 'completed')) break;
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const verdict = await pollJobs(
+      queue,
+      () => ids,
+      async (states) => {
+        const each = ids.map((job) => states.get(job));
+        // Jobs gone from Redis (restarted without its data): the same ids again.
+        const lost = each.flatMap((state, k) => (state === 'unknown' ? [jobOf(k)] : []));
+        if (lost.length > 0) await queue.addBulk(lost);
+        const failed = each.indexOf('failed');
+        if (failed >= 0) return { failed };
+        return each.every((state) => state === 'completed') ? { failed: -1 } : undefined;
+      },
+      { pollMs },
+    );
+    if (verdict.failed >= 0) {
+      const job = await queue.getJob(ids[verdict.failed]!);
+      throw new Error(job?.failedReason ?? `the select job of ${files[verdict.failed]} failed`);
     }
     const results: FilePassResult[] = [];
     for (const job of ids) results.push((await queue.getJob(job))!.returnvalue as unknown as FilePassResult);

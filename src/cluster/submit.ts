@@ -8,6 +8,7 @@
  */
 import { Queue } from 'bullmq';
 import { scoreFileState } from '../pipeline/plan.js';
+import { pollJobs } from './poll.js';
 import type { ShardTask } from '../pipeline/task.js';
 import {
   connectionOptions,
@@ -125,7 +126,6 @@ export async function submitAndWatch(options: SubmitOptions): Promise<FailedShar
 }
 
 async function watch(queue: Queue<ScoreJobData>, options: SubmitOptions): Promise<FailedShard[]> {
-  const pollMs = options.pollMs ?? 1000;
   const pending = new Map(options.shards.map((shard) => [scoreJobId(shard.task), shard]));
   const failed: FailedShard[] = [];
   const status: ClusterStatus = {
@@ -137,56 +137,58 @@ async function watch(queue: Queue<ScoreJobData>, options: SubmitOptions): Promis
     requeued: 0,
     disconnected: false,
   };
-  while (pending.size > 0) {
-    try {
-      const gone: QueuedShard[] = [];
-      let running = 0;
-      const states = await Promise.all(
-        [...pending.keys()].map(async (id) => [id, await queue.getJobState(id)] as const),
-      );
-      for (const [id, state] of states) {
-        const shard = pending.get(id)!;
-        if (state === 'completed') {
-          pending.delete(id);
-          status.done++;
-          status.rowsDone += shard.rows;
-        } else if (state === 'failed') {
-          const job = await queue.getJob(id);
-          pending.delete(id);
-          status.failed++;
-          failed.push({ shard: shard.task.ref.name, reason: job?.failedReason ?? 'failed' });
-        } else if (state === 'active') {
-          running++;
-        } else if (state === 'unknown') {
-          gone.push(shard);
-        }
-      }
-      for (const shard of gone) {
-        const id = scoreJobId(shard.task);
-        if ((await scoreFileState(shard.outPath, shard.parameters)).kind === 'done') {
-          pending.delete(id);
-          status.done++;
-          status.rowsDone += shard.rows;
-        }
-      }
-      const lost = gone.filter((shard) => pending.has(scoreJobId(shard.task)));
-      if (lost.length > 0) {
-        const added = await enqueueShards(queue, lost, options.attempts);
-        status.requeued += added;
-        if (added > 0) {
-          options.onNote?.(
-            `${added} shard job${added === 1 ? ' was' : 's were'} missing from Redis (restarted without persistence?); enqueued again`,
-          );
-        }
-      }
-      status.running = running;
-      status.disconnected = false;
-    } catch {
-      // Redis unreachable (restarting): keep the figures, say so, and look again.
-      status.disconnected = true;
-    }
+  const report = (disconnected: boolean) => {
+    status.disconnected = disconnected;
     options.onStatus?.({ ...status });
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+  };
+  if (pending.size > 0)
+    await pollJobs(
+      queue,
+      () => [...pending.keys()],
+      async (states) => {
+        const gone: QueuedShard[] = [];
+        let running = 0;
+        for (const [id, state] of states) {
+          const shard = pending.get(id)!;
+          if (state === 'completed') {
+            pending.delete(id);
+            status.done++;
+            status.rowsDone += shard.rows;
+          } else if (state === 'failed') {
+            const job = await queue.getJob(id);
+            pending.delete(id);
+            status.failed++;
+            failed.push({ shard: shard.task.ref.name, reason: job?.failedReason ?? 'failed' });
+          } else if (state === 'active') {
+            running++;
+          } else if (state === 'unknown') {
+            gone.push(shard);
+          }
+        }
+        for (const shard of gone) {
+          const id = scoreJobId(shard.task);
+          if ((await scoreFileState(shard.outPath, shard.parameters)).kind === 'done') {
+            pending.delete(id);
+            status.done++;
+            status.rowsDone += shard.rows;
+          }
+        }
+        const lost = gone.filter((shard) => pending.has(scoreJobId(shard.task)));
+        if (lost.length > 0) {
+          const added = await enqueueShards(queue, lost, options.attempts);
+          status.requeued += added;
+          if (added > 0) {
+            options.onNote?.(
+              `${added} shard job${added === 1 ? ' was' : 's were'} missing from Redis (restarted without persistence?); enqueued again`,
+            );
+          }
+        }
+        status.running = running;
+        report(false);
+        return pending.size === 0 ? true : undefined;
+      },
+      // Redis unreachable (restarting): keep the figures, say so, and look again.
+      { pollMs: options.pollMs ?? 1000, onUnreachable: () => report(true) },
+    );
   return failed.sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : 0));
 }

@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSelectOptions } from '../../src/cli/select.js';
+import { parseRedisUrl } from '../../src/cluster/queue.js';
+import { openScoreQueue } from '../../src/cluster/submit.js';
 import { scoreFilePasses } from '../../src/pipeline/score-passes.js';
 import type { SelectionStep } from '../../src/select/steps.js';
 import { streamSelect } from '../../src/select/streaming.js';
 import { makeUids, tempDir, writeScoreFile } from '../select/cli-fixtures.js';
-import { type Child, clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
+import { type Child, clipsift, killAll, sleep, TestRedis, waitFor } from './cluster-helpers.js';
 import { rng } from '../cli/helpers.js';
 
 afterEach(async () => {
@@ -80,6 +82,35 @@ describe('clipsift select --queue', { timeout: 180_000 }, () => {
     expect(passes).toContain('top normsim_inf: tie-break by uid');
     const logs = team.map((w) => w.stderr()).join('\n');
     expect(logs).toMatch(/running select pass over .*00000003\.scores\.parquet/);
+  });
+
+  it('goes on through Redis killed and restarted without its data: the lost jobs are enqueued again', async () => {
+    const dir = writePool(14);
+    const steps = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'];
+    const out = tempDir();
+    const local = await ended(clipsift(['select', dir, ...steps, '--out', join(out, 'local.npy')]));
+    expect(local.code, local.stderr).toBe(0);
+    const redis = await TestRedis.start(tempDir());
+    // No worker yet: the first pass's four jobs wait in Redis while it goes away.
+    const select = clipsift(['select', dir, ...steps, '--queue', redis.url, '--out', join(out, 'queued.npy')]);
+    const queue = openScoreQueue(parseRedisUrl(redis.url));
+    try {
+      const until = Date.now() + 30_000;
+      while ((await queue.getWaitingCount()) < 4) {
+        if (Date.now() > until) throw new Error('timed out waiting for the first pass to be enqueued');
+        await sleep(50);
+      }
+    } finally {
+      await queue.close();
+    }
+    await redis.kill();
+    await sleep(1500);
+    await redis.startAgain();
+    clipsift(['worker', '--queue', redis.url, '--threads', '1']);
+    const queued = await ended(select);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout.replaceAll('queued.npy', 'local.npy')).toBe(local.stdout);
+    expect(readFileSync(join(out, 'queued.npy')).equals(readFileSync(join(out, 'local.npy')))).toBe(true);
   });
 
   it('a score file whose column cannot be read ends in the local one-line error, exit 1', async () => {
