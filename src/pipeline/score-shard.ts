@@ -27,6 +27,7 @@ import { UID_WORDS } from '../io/uid.js';
 import { checkShardDuplicates, type IdentitySet } from './duplicates.js';
 import { normalizeRows } from '../numeric/normalize.js';
 import { dropRows, gatherRows, listRows, type GatheredRows } from './rows.js';
+import { gatherUids } from '../select/table.js';
 
 /** What the map step reports progress to (the CLI's progress bar, or a cluster job's progress). */
 export interface ShardProgress {
@@ -307,7 +308,7 @@ export async function prepareShardRows(
 
   // Duplicates are judged among the valid rows: a dropped invalid row must not shadow a good copy.
   const validRows = complement(invalid, img.rows);
-  const validWords = gatherWords(identities.words, validRows);
+  const validWords = gatherUids(identities.words, validRows);
   const duplicates = checkShardDuplicates(seen, validWords, index);
   const drop = sortedUnion(
     invalid,
@@ -438,15 +439,6 @@ function complement(drop: readonly number[], n: number): number[] {
     if (next < drop.length && drop[next] === i) next++;
     else out.push(i);
   }
-  return out;
-}
-
-function gatherWords(words: Uint32Array, rows: readonly number[]): Uint32Array {
-  if (rows.length * UID_WORDS === words.length) return words;
-  const out = new Uint32Array(rows.length * UID_WORDS);
-  rows.forEach((row, k) => {
-    out.set(words.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS);
-  });
   return out;
 }
 
