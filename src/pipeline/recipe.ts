@@ -33,7 +33,7 @@ import {
 } from '../io/score-file.js';
 import { encodeSubsetFile } from '../io/subset-file.js';
 import { formatUid, sortUids, uidCount } from '../io/uid.js';
-import type { SelectionStep, StepOutcome } from '../select/steps.js';
+import { allRows, type SelectionStep, type StepOutcome } from '../select/steps.js';
 import { gatherUids, runTableSteps } from '../select/table.js';
 import { thresholdCuts, type ShardSpans, type StepCut } from './survivors.js';
 
@@ -276,10 +276,4 @@ async function readSurvivorFile(path: string, column: string): Promise<Map<strin
   } finally {
     await source.close();
   }
-}
-
-function allRows(count: number): Uint32Array {
-  const rows = new Uint32Array(count);
-  for (let i = 0; i < count; i++) rows[i] = i;
-  return rows;
 }

@@ -3,7 +3,7 @@
  * and count what each method keeps of every planted defect. Runtime-neutral (no node: imports) so the
  * CLI and the browser can both run it; the engine is passed in.
  */
-import { runSteps, type SelectionStep } from '../select/steps.js';
+import { allRows, runSteps, type SelectionStep } from '../select/steps.js';
 import { normSim2D, gatherRows, type NormSimEngine } from '../select/normsim-d.js';
 import { ROW_KINDS, type Float16Matrix, type RowKind, type SamplePool } from './pool.js';
 
@@ -214,10 +214,4 @@ function ranks(scores: Float32Array, compareRows: (a: number, b: number) => numb
     rank[row] = k + 1;
   });
   return rank;
-}
-
-function allRows(n: number): Uint32Array {
-  const rows = new Uint32Array(n);
-  for (let i = 0; i < n; i++) rows[i] = i;
-  return rows;
 }

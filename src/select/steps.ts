@@ -12,6 +12,13 @@
 
 import { floorTimes, parseDecimalRatio } from './fraction.js';
 
+/** Every row of a table of `count` rows, 0..count-1: the pool when no rows are left out. */
+export function allRows(count: number): Uint32Array {
+  const rows = new Uint32Array(count);
+  for (let i = 0; i < count; i++) rows[i] = i;
+  return rows;
+}
+
 /**
  * How a `top` step turns a fraction into rows:
  * - `floor` (clipsift, and the official negCLIPLoss/NormSim code's filter_by_score): exactly ⌊N·fraction⌋

@@ -6,6 +6,7 @@
 import type { ScoreTable } from '../io/score-file.js';
 import { compareUids, findUid, formatUid, sortUids, UID_WORDS, uidCount } from '../io/uid.js';
 import {
+  allRows,
   runSteps,
   type ScoreValues,
   type SelectionResult,
@@ -97,19 +98,14 @@ export function rowsWithUidIn(uids: Uint32Array, set: Uint32Array): Uint32Array 
   return Uint32Array.from(rows);
 }
 
-/** The uids of `rows`, in that order. */
-export function gatherUids(uids: Uint32Array, rows: Uint32Array): Uint32Array {
+/** The uids (or any UID_WORDS-word identities) of `rows`, in that order. */
+export function gatherUids(uids: Uint32Array, rows: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(rows.length * UID_WORDS);
-  rows.forEach((row, k) => {
+  for (let k = 0; k < rows.length; k++) {
+    const row = rows[k]!;
     out.set(uids.subarray(row * UID_WORDS, (row + 1) * UID_WORDS), k * UID_WORDS);
-  });
+  }
   return out;
-}
-
-function allRows(count: number): Uint32Array {
-  const rows = new Uint32Array(count);
-  for (let i = 0; i < count; i++) rows[i] = i;
-  return rows;
 }
 
 /** Key columns naming the rows of score files without uids (a clip-retrieval key column, or file and row). */
