@@ -8,7 +8,7 @@
 import type { Embeddings, Engine, Target } from '../index.js';
 import { InputError } from '../io/errors.js';
 import type { FileSystem } from '../io/file-system.js';
-import { isHttpUrl, openHttpSource, type RemoteOptions } from '../io/http.js';
+import { isHttpUrl, openHttpSource, type RemoteOptions, urlWithoutQuery } from '../io/http.js';
 import { openEmbeddingFile } from '../io/layouts.js';
 import { readAllRows } from '../io/reader.js';
 import type { ByteSource } from '../io/source.js';
@@ -50,7 +50,7 @@ export interface UrlTarget {
 class UpstreamError extends Error {}
 
 /**
- * The URL targets of one isolate: `get` opens the URL (a HEAD: size and ETag), answers from the cache
+ * The URL targets of one isolate: `get` opens the URL (a HEAD, or a one-byte GET for a signed URL: size and ETag), answers from the cache
  * when the same URL has the same ETag, else reads and prepares it. Objects without an ETag are read anew
  * on every request.
  */
@@ -105,8 +105,8 @@ function checkAllowed(url: string, config: TargetUrlConfig): void {
 function upstream(url: string, error: unknown): HttpError {
   const cause = error instanceof UpstreamError ? error.cause : error;
   const message = cause instanceof Error ? cause.message : String(cause);
-  // io's messages already start with the URL.
-  return new HttpError(502, `target ${message.startsWith(url) ? message : `${url}: ${message}`}`);
+  // io's messages already start with the URL (without its query string, which may be a signature).
+  return new HttpError(502, `target ${message.startsWith(urlWithoutQuery(url)) ? message : `${url}: ${message}`}`);
 }
 
 async function readTarget(url: string, source: ByteSource, engine: Engine): Promise<UrlTarget> {
@@ -120,7 +120,7 @@ async function readTarget(url: string, source: ByteSource, engine: Engine): Prom
       }),
   };
   // The file's kind from its path: a query string (a signed URL's) is not part of the name.
-  const path = url.replace(/[?#].*$/, '');
+  const path = urlWithoutQuery(url);
   const fs: FileSystem = {
     open: async () => tagged,
     list: async (dir) => {

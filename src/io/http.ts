@@ -189,6 +189,11 @@ export interface RequestMaker {
   request(method: 'GET' | 'HEAD', headers: Record<string, string>): Promise<Request>;
   /** Extra words for a 401/403 message (which credentials were used; never a secret). */
   denied?(): string;
+  /**
+   * How the size and ETag are learnt: a HEAD (default), or a one-byte ranged GET for a URL signed for GET
+   * alone (a presigned URL's signature covers the method, so a HEAD with it is refused).
+   */
+  sizeBy?: 'head' | 'get';
 }
 
 /** The error for a failed response; a 401/403 says which credentials were used (maker.denied). */
@@ -206,14 +211,20 @@ export async function openRemoteSource(maker: RequestMaker, options: RemoteOptio
   const settings = remoteSettings(options);
   const name = maker.name;
   const head = await withRetries(name, settings, async () => {
-    const { response } = await fetchIdle(settings, await maker.request('HEAD', {}));
+    const byGet = maker.sizeBy === 'get';
+    const { response } = await fetchIdle(
+      settings,
+      await maker.request(byGet ? 'GET' : 'HEAD', byGet ? FIRST_BYTE : {}),
+    );
     await discard(response);
     if (response.status === 404) throw new InputError(name, 'no such file (HTTP 404)');
+    const etag = response.headers.get('etag');
+    if (byGet) return { size: sizeFromFirstByte(maker, response), etag };
     if (!response.ok) throw failure(maker, response, '');
     const length = Number(response.headers.get('content-length') ?? NaN);
     if (!Number.isSafeInteger(length) || length < 0)
       throw new InputError(name, 'the server gives no Content-Length; cannot read it by ranges');
-    return { size: length, etag: response.headers.get('etag') };
+    return { size: length, etag };
   });
   const { size, etag } = head;
   const slot = limiter(settings.concurrency);
@@ -285,13 +296,43 @@ export async function openRemoteSource(maker: RequestMaker, options: RemoteOptio
   };
 }
 
+const FIRST_BYTE = { range: 'bytes=0-0' };
+
+/** The object's size from the answer to a GET of its first byte (`sizeBy: 'get'`). */
+function sizeFromFirstByte(maker: RequestMaker, response: Response): number {
+  const range = response.headers.get('content-range') ?? '';
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  // An empty object has no first byte (416, 'bytes */0'); a one-byte one may come whole (200).
+  if (response.status === 416 && /^bytes \*\/0$/.test(range)) return 0;
+  if (response.status === 200 && (length === 0 || length === 1)) return length;
+  if (response.status === 200)
+    throw new InputError(maker.name, 'the server ignores Range requests; cannot read it by ranges');
+  if (!response.ok) throw failure(maker, response, '');
+  const match = /^bytes 0-0\/(\d+)$/.exec(range);
+  if (response.status !== 206 || !match)
+    throw new RetryableError(`Content-Range '${response.headers.get('content-range')}' does not match bytes 0-0`);
+  return Number(match[1]);
+}
+
+/** An http(s) URL without its query string and fragment ('https://host/a.npy?X-Amz-Signature=…' → 'https://host/a.npy'). */
+export function urlWithoutQuery(url: string): string {
+  return url.replace(/[?#].*$/s, '');
+}
+
 /**
- * Open an http(s):// URL as a ByteSource read by ranged GETs.
+ * Open an http(s):// URL as a ByteSource read by ranged GETs. A URL with a query string (a signed URL:
+ * presigned S3, a CDN token) keeps its query on every request, is sized by a ranged GET (its signature
+ * may allow GET alone), and is named in messages without the query, which may be a credential.
  * @throws {InputError} naming the URL on a 4xx, a server without Content-Length, or exhausted retries
  */
 export function openHttpSource(url: string, options: RemoteOptions = {}): Promise<ByteSource> {
+  const name = urlWithoutQuery(url);
   return openRemoteSource(
-    { name: url, request: async (method, headers) => new Request(url, { method, headers }) },
+    {
+      name,
+      request: async (method, headers) => new Request(url, { method, headers }),
+      ...(name !== url ? { sizeBy: 'get' as const } : {}),
+    },
     options,
   );
 }

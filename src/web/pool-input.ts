@@ -28,10 +28,11 @@ import {
   type ScoreFile,
   UID_COLUMN,
 } from '../io/score-file.js';
+import { urlWithoutQuery } from '../io/http.js';
 import { parseUids } from '../io/uid.js';
 import { generateSamplePool, type SamplePool } from '../sample/pool.js';
 import type { DroppedFile, PoolRequest } from './protocol.js';
-import { parseUrls, urlFileSystem } from './url-input.js';
+import { parseUrls, urlInputs } from './url-input.js';
 
 /** One unit of negCLIPLoss batching: a DataComp shard, a clip-retrieval part, or a pair of plain files. */
 export interface PoolShard {
@@ -72,17 +73,19 @@ export async function loadPool(request: PoolRequest, progress: ProgressReport): 
     progress('generating the sample pool');
     return samplePool();
   }
-  progress(request.kind === 'urls' ? `reading ${request.urls.join(' ')}` : 'reading the dropped files');
+  progress(
+    request.kind === 'urls' ? `reading ${request.urls.map(urlWithoutQuery).join(' ')}` : 'reading the dropped files',
+  );
   const pool =
     request.kind === 'urls'
       ? await urlPool(request.urls, request.arch)
       : await droppedPool(request.files, request.arch);
   // Score files carry their NormSim column already: a target would not be used.
   if (request.target && !pool.scores) {
-    const url = typeof request.target === 'string' ? parseUrls([request.target])[0] : undefined;
-    const name = url ?? (request.target as File).name;
+    const url = typeof request.target === 'string' ? urlInputs(parseUrls([request.target])) : undefined;
+    const name = url?.paths[0] ?? (request.target as File).name;
     progress(`reading the target ${name}`);
-    const fs = url ? urlFileSystem() : memoryFileSystem({ [name]: request.target as File });
+    const fs = url?.fs ?? memoryFileSystem({ [name]: request.target as File });
     const reader = await openEmbeddingFile(fs, name);
     // Before any scoring, so a wrong target costs nothing and the message names both files.
     const other = pool.shards.find((shard) => shard.dim !== reader.dim);
@@ -152,15 +155,16 @@ async function droppedPool(dropped: DroppedFile[], arch: Arch): Promise<LoadedPo
 /**
  * Pool files at http(s) URLs, given as a command line gives paths: a DataComp .parquet (its .npz found
  * beside it) or both, clip-retrieval parts, a plain image and text .npy pair, or clipsift score files.
+ * Signed URLs are known by their paths (url-input.ts urlInputs), which is what the page shows.
  */
 async function urlPool(given: string[], arch: Arch): Promise<LoadedPool> {
   const urls = parseUrls(given);
   if (urls.length === 0) throw new Error('give the URL of a pool file first');
-  const fs = urlFileSystem();
-  const scoreFiles = scoreFilesOnly(urls, (url) => baseName(new URL(url).pathname));
+  const { fs, paths } = urlInputs(urls);
+  const scoreFiles = scoreFilesOnly(paths, (path) => baseName(new URL(path).pathname));
   if (scoreFiles) return scoreFilePool(fs, scoreFiles);
-  return embeddingPool(fs, urls, arch, (shards) =>
-    urls.length === 1 ? urls[0]! : `${urls.length} URLs, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
+  return embeddingPool(fs, paths, arch, (shards) =>
+    paths.length === 1 ? paths[0]! : `${paths.length} URLs, ${shards.length} shard${shards.length === 1 ? '' : 's'}`,
   );
 }
 

@@ -3,23 +3,33 @@
  * sources (io/remote.ts remoteFileSystem, no local file system), from the browser, so the server must
  * allow this page to read them (CORS). The browser hides why a cross-origin read failed, so the
  * messages here say what the server must send.
+ *
+ * Signed URLs (a query string: presigned S3, CDN tokens) are files known by their path: the name and
+ * type come from the path, and every request goes to the URL with its query. s3:// URLs are refused:
+ * reading them means signing requests with AWS credentials, which a web page must not hold.
  */
 import { InputError } from '../io/errors.js';
 import type { FileSystem } from '../io/file-system.js';
-import { isHttpUrl } from '../io/http.js';
+import { isHttpUrl, urlWithoutQuery } from '../io/http.js';
 import { remoteFileSystem } from '../io/remote.js';
+import { isS3Url } from '../io/s3.js';
 
 /** What a server must send for the page to read a file from it by ranges. */
 export const CORS_NEEDS =
   'the server must send Access-Control-Allow-Origin (and allow the Range header) and expose Content-Range and Accept-Ranges (Access-Control-Expose-Headers) for ranged reads';
 
+/** Why the page takes no s3:// URL, and what to give instead. */
+export const S3_REFUSED =
+  "the page does not read s3:// URLs: that needs AWS credentials to sign requests, which a web page must not hold; give the file's presigned https:// URL (aws s3 presign <s3 URL>), or its https:// URL if the bucket is public";
+
 /**
  * The URLs in a text field or query parameters: whitespace-separated http(s):// URLs.
- * @throws {InputError} naming the first entry that is not an http(s) URL
+ * @throws {InputError} naming the first entry that is not an http(s) URL (an s3:// one: why, and what to give)
  */
 export function parseUrls(texts: readonly string[]): string[] {
   const urls = texts.flatMap((text) => text.split(/\s+/)).filter((url) => url !== '');
   for (const url of urls) {
+    if (isS3Url(url)) throw new InputError(url, S3_REFUSED);
     if (!isHttpUrl(url)) throw new InputError(url, 'is not an http:// or https:// URL');
   }
   return urls;
@@ -51,7 +61,48 @@ export const corsFetch: typeof fetch = async (input, init) => {
   return response;
 };
 
-/** The file system the page reads URLs through: io's remote one, with corsFetch and few retries (a user waits). */
-export function urlFileSystem(): FileSystem {
-  return remoteFileSystem(undefined, { fetch: corsFetch, retries: 2, backoffMs: 200 });
+/** URLs as the page reads them: the file system, and the path io's resolver and readers know each URL by. */
+export interface UrlInputs {
+  fs: FileSystem;
+  /** One per URL given, in order: the URL without its query string (the URL itself when it has none). */
+  paths: string[];
+}
+
+/**
+ * The file system the page reads `urls` through (io's remote one, with corsFetch and few retries: a user
+ * waits), and their paths. A signed URL is known by its path and opened with its query. A file the
+ * resolver looks for beside a given one (a DataComp shard's .npz beside its .parquet) is read at its own
+ * signed URL when that was given too, else at its plain URL; when a server refuses that (401/403) while
+ * signed URLs were given, the message says to give that file's signed URL as well.
+ */
+export function urlInputs(urls: readonly string[]): UrlInputs {
+  const remote = remoteFileSystem(undefined, { fetch: corsFetch, retries: 2, backoffMs: 200 });
+  const signed = new Map<string, string>();
+  const paths = urls.map((url) => {
+    const path = urlWithoutQuery(url);
+    if (path !== url && !signed.has(path)) signed.set(path, url);
+    return path;
+  });
+  if (signed.size === 0) return { fs: remote, paths };
+  const given = async <T>(path: string, use: (url: string) => Promise<T>): Promise<T> => {
+    const url = signed.get(path);
+    if (url !== undefined) return use(url);
+    try {
+      return await use(path);
+    } catch (error) {
+      if (!(error instanceof InputError) || !/^HTTP 40[13]\b/.test(error.problem)) throw error;
+      throw new InputError(
+        error.file,
+        `${error.problem}; it was not given, and a signed URL reads only its own file: give this file's signed URL too`,
+      );
+    }
+  };
+  return {
+    fs: {
+      list: (dir) => remote.list(dir),
+      open: (path) => given(path, (url) => remote.open(url)),
+      kind: (path) => given(path, (url) => remote.kind!(url)),
+    },
+    paths,
+  };
 }

@@ -23,8 +23,8 @@ export type Fault =
 
 export interface RangeServer {
   url: string;
-  /** Requests seen, in order (method, path, range header). */
-  log: { method: string; path: string; range: string | undefined }[];
+  /** Requests seen, in order (method, path, range header, query string with its '?' or ''). */
+  log: { method: string; path: string; range: string | undefined; query: string }[];
   /** Choose the fault for each request (default: none). */
   fault: (request: { method: string; path: string; index: number }) => Fault;
   files: Map<string, Uint8Array>;
@@ -36,12 +36,16 @@ export interface RangeServer {
 /** Cross-origin headers for pages reading the server: none, all a ranged reader needs, or Allow-Origin alone. */
 export type Cors = 'none' | 'full' | 'origin-only';
 
-/** Start a static file server over `files` (path → bytes) on 127.0.0.1. */
+/**
+ * Start a static file server over `files` (path → bytes) on 127.0.0.1. `signed` (path → query string)
+ * makes those paths behave as GET-presigned objects do on S3: any other query, none, or a HEAD is 403.
+ */
 export async function startRangeServer(
   files: Record<string, Uint8Array>,
-  options: { cors?: Cors } = {},
+  options: { cors?: Cors; signed?: Record<string, string> } = {},
 ): Promise<RangeServer> {
   const cors = options.cors ?? 'none';
+  const signed = new Map(Object.entries(options.signed ?? {}));
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const later = (ms: number, run: () => void) => {
@@ -60,9 +64,10 @@ export async function startRangeServer(
     close: async () => undefined,
   };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname);
     const index = state.log.length;
-    state.log.push({ method: req.method ?? '', path, range: req.headers.range });
+    state.log.push({ method: req.method ?? '', path, range: req.headers.range, query: url.search });
     if (cors !== 'none') res.setHeader('access-control-allow-origin', '*');
     if (cors === 'full') {
       res.setHeader('access-control-expose-headers', 'Content-Range, Accept-Ranges, ETag, Content-Length');
@@ -72,6 +77,11 @@ export async function startRangeServer(
           .end();
         return;
       }
+    }
+    const signature = signed.get(path);
+    if (signature !== undefined && (url.search !== signature || req.method !== 'GET')) {
+      res.writeHead(403).end();
+      return;
     }
     const status = state.statuses.get(path);
     if (status) {

@@ -6,6 +6,7 @@
  * hides Content-Range end in one line naming the URL and what the server must send.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,13 +35,23 @@ afterAll(async () => {
   for (const server of servers) await server.close();
 });
 
-/** A Range server on 127.0.0.1 over every file in `dir` (by name), stopped in teardown. */
-async function serve(dir: string, cors: Cors): Promise<RangeServer> {
+/**
+ * A Range server on 127.0.0.1 over every file in `dir` (by name), stopped in teardown; with `signed`,
+ * each file answers only GETs carrying its own query (signedQuery), as a GET-presigned S3 object does.
+ */
+async function serve(dir: string, cors: Cors, signed = false): Promise<RangeServer> {
   const files: Record<string, Uint8Array> = {};
   for (const name of readdirSync(dir)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(dir, name)));
-  const server = await startRangeServer(files, { cors });
+  const signatures = signed ? Object.fromEntries(Object.keys(files).map((path) => [path, signedQuery(path)])) : {};
+  const server = await startRangeServer(files, { cors, signed: signatures });
   servers.push(server);
   return server;
+}
+
+/** A presigned URL's query for `path`: what a signing server gives out, a different one per file. */
+function signedQuery(path: string): string {
+  const signature = createHash('sha256').update(path).digest('hex');
+  return `?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=${signature}`;
 }
 
 async function settle(page: Page): Promise<string> {
@@ -131,6 +142,94 @@ describe('browser demo on a pool at a URL', () => {
     expect(Buffer.from(subset).equals(readFileSync(subsetPath))).toBe(true);
     // Read by ranges: no request asked for a whole file without a Range.
     expect(server.log.filter((entry) => entry.method === 'GET' && entry.range === undefined)).toEqual([]);
+    await page.close();
+  });
+
+  it('scores a DataComp shard and a target at signed URLs (a query on every GET, names from the path), and refuses s3://', async () => {
+    const { dir } = makeDataCompDir([{ name: 'shard-00000', rows: 150, seed: 51 }]);
+    writeTarget(join(dir, 'target.npy'), 20, 768, 52);
+    const scores = join(work, 'signed-scores');
+    const scored = await runChild(process.execPath, [
+      BIN,
+      'score',
+      dir,
+      '--out',
+      scores,
+      '--target',
+      join(dir, 'target.npy'),
+      '--threads',
+      '1',
+      '--precision',
+      'i16',
+    ]);
+    expect(scored.code, scored.stderr).toBe(0);
+    const subsetPath = join(work, 'signed-subset.npy');
+    const selected = await runChild(process.execPath, [
+      BIN,
+      'select',
+      scores,
+      '--top',
+      'negclip_loss:0.3',
+      '--top',
+      'normsim_inf:0.2',
+      '--out',
+      subsetPath,
+      '--json',
+    ]);
+    expect(selected.code, selected.stderr).toBe(0);
+    const cli = JSON.parse(selected.stdout) as { keptRows: number; steps: { kept: number }[] };
+
+    const server = await serve(dir, 'full', true);
+    const signedUrl = (name: string) => `${server.url}/pool/${name}${signedQuery(`/pool/${name}`)}`;
+    const page = await browser.newPage();
+    const query = new URLSearchParams([
+      ['simd', 'baseline'],
+      ['pool', signedUrl('shard-00000.parquet')],
+      ['pool', signedUrl('shard-00000.npz')],
+      ['target', signedUrl('target.npy')],
+    ]);
+    await page.goto(`${demo.url}?${query}`);
+    expect(await settle(page), (await page.textContent('#error')) ?? '').toBe('ready');
+    // The page names the target by its path: the signature is a credential.
+    expect(await page.textContent('#normsim-note')).toBe(
+      `NormSim target: ${server.url}/pool/target.npy: 20 rows × 768.`,
+    );
+    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+    const want = (await readScoreFile(join(scores, 'shard-00000.scores.parquet'))).rows;
+    for (const column of ['clip_score', 'negclip_loss', 'normsim_inf']) {
+      const values = Float32Array.from(want, (row) => row[column] as number);
+      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+    }
+    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(cli.keptRows);
+    expect(
+      await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept))),
+    ).toEqual(cli.steps.map((step) => step.kept));
+    expect(Buffer.from(await download(page, '#download-subset')).equals(readFileSync(subsetPath))).toBe(true);
+    // Every request was a ranged GET carrying its file's own query (the server refuses anything else).
+    const requests = server.log.filter((entry) => entry.method !== 'OPTIONS');
+    expect(requests.length).toBeGreaterThan(3);
+    for (const entry of requests) {
+      expect(entry, entry.path).toMatchObject({ method: 'GET', query: signedQuery(entry.path) });
+      expect(entry.range, entry.path).toMatch(/^bytes=\d+-\d+$/);
+    }
+
+    // The .parquet's signed URL alone: its .npz cannot be found by name, and the line says what to give.
+    const tryUrl = async (url: string): Promise<string> => {
+      await page.fill('#target-url', '');
+      await page.fill('#pool-url', url);
+      await page.click('#url-button');
+      expect(await settle(page), url).toBe('error');
+      const message = (await page.textContent('#error')) ?? '';
+      expect(message.split('\n'), message).toHaveLength(1);
+      return message;
+    };
+    expect(await tryUrl(signedUrl('shard-00000.parquet'))).toBe(
+      `${server.url}/pool/shard-00000.npz: HTTP 403 Forbidden; it was not given, and a signed URL reads only its own file: give this file's signed URL too`,
+    );
+    // s3:// needs AWS credentials a page must not hold: one line saying so and what to give instead.
+    expect(await tryUrl('s3://bucket/pool/shard-00000.parquet')).toBe(
+      "s3://bucket/pool/shard-00000.parquet: the page does not read s3:// URLs: that needs AWS credentials to sign requests, which a web page must not hold; give the file's presigned https:// URL (aws s3 presign <s3 URL>), or its https:// URL if the bucket is public",
+    );
     await page.close();
   });
 
