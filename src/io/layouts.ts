@@ -67,6 +67,11 @@ export interface Shard extends ShardRef {
   readKeys(): Promise<KeyColumns>;
   /** Other metadata columns on request. @throws {InputError} if the shard has no metadata file */
   readMetadata(columns: string[], range?: RowRange): Promise<Record<string, unknown[]>>;
+  /**
+   * The sources of its files, named by path (closed after the headers are read; reading reopens them): a
+   * caller that reads whole files (a content fingerprint) reads them here instead of opening them again.
+   */
+  sources: readonly ByteSource[];
   /** Release file handles; reading again reopens them. */
   close(): Promise<void>;
 }
@@ -546,6 +551,7 @@ async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCom
         return { uid: uid as string[] };
       },
       readMetadata: metadataReader(metadata, ref.name),
+      sources,
       close: () => closeAll(sources),
     };
   } catch (err) {
@@ -601,6 +607,7 @@ async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: Cl
         };
       },
       readMetadata: metadataReader(metadata, ref.name),
+      sources,
       close: () => closeAll(sources),
     };
   } catch (err) {

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../io/errors.js';
 import { openShard, resolveInputs, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
 import { fingerprint } from '../io/fingerprint.js';
-import { nodeFileSystem, openFileSource } from '../io/node-files.js';
+import { nodeFileSystem } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
 import type { ScoreFile } from '../io/score-file.js';
 import { parseUids } from '../io/uid.js';
@@ -131,21 +131,21 @@ function isPartnerOf(a: string, b: string): boolean {
   return stem(a) === stem(b) && a !== stem(a) && b !== stem(b);
 }
 
-/** A shard file's size and content fingerprint (io/fingerprint.ts), as score files record them. */
-async function fileIdentity(path: string): Promise<{ path: string; bytes: number; fingerprint: string }> {
-  const source = await openFileSource(path);
-  try {
-    return { path, bytes: source.size, fingerprint: await fingerprint(source) };
-  } finally {
-    await source.close();
-  }
+/**
+ * A shard file's size and content fingerprint (io/fingerprint.ts), as score files record them, read
+ * through the source the shard opened it with (no second open, stat or HEAD).
+ */
+async function fileIdentity(shard: Shard, path: string): Promise<{ path: string; bytes: number; fingerprint: string }> {
+  const source = shard.sources.find((s) => s.name === path);
+  if (!source) throw new Error(`${path}: not among the files shard ${shard.name} opened`);
+  return { path, bytes: source.size, fingerprint: await fingerprint(source) };
 }
 
 async function toScoreShard(shard: Shard, ref: ShardRef, arch: Arch | null): Promise<ScoreShard> {
   const paths = [
     ...new Set([shard.files.image, shard.files.text, ...(shard.files.metadata ? [shard.files.metadata] : [])]),
   ];
-  const files = await Promise.all(paths.map(fileIdentity));
+  const files = await Promise.all(paths.map((path) => fileIdentity(shard, path)));
   const metadataName = shard.files.metadata ?? shard.files.image;
   return {
     name: shard.name,

@@ -7,7 +7,9 @@ import { createReadStream } from 'node:fs';
 import { halfTable } from '../numeric/float16.js';
 import { InputError } from '../io/errors.js';
 import { baseName, joinPath } from '../io/file-system.js';
+import type { FileSystem } from '../io/file-system.js';
 import type { RowData } from '../io/reader.js';
+import type { ByteSource } from '../io/source.js';
 import { openEmbeddingFile } from '../io/layouts.js';
 import { listDirectory, nodeFileSystem, openFileSource, pathKind } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
@@ -62,13 +64,20 @@ export async function loadTarget(
 ): Promise<LoadedTarget> {
   const files = await resolveTargetFiles(typeof paths === 'string' ? [paths] : paths);
   const parts: { file: string; gathered: GatheredRows }[] = [];
+  // The identity's sha256 is of the files' bytes one after the other, each file's taken as it is read.
+  const hash = createHash('sha256');
+  let bytes = 0;
   for (const file of files) {
-    const reader = await openTargetFile(file, key);
+    const { reader, source } = await openHashedTargetFile(file, key, hash);
     try {
       parts.push({ file, gathered: await gatherRows(reader) });
     } finally {
       await reader.close();
     }
+    bytes += source.size;
+    // A remote file's bytes were hashed as they came: only what the reader skipped is fetched now.
+    if (source.finish) await source.finish();
+    else await hashInto(hash, file);
   }
   const first = parts[0]!;
   for (const { file, gathered } of parts) {
@@ -99,7 +108,7 @@ export async function loadTarget(
     rows,
     dim,
     stats: mergeStats(parts.map((p) => p.gathered.stats)),
-    identity: await targetIdentity(files, key, rows, dim),
+    identity: { ...identityNames(files, key, rows, dim), bytes, sha256: hash.digest('hex') },
   };
 }
 
@@ -111,13 +120,20 @@ async function targetIdentity(
   dim: number,
 ): Promise<TargetIdentity> {
   return {
-    name: files.map((file) => baseName(file)).join(' + '),
-    key: key ?? null,
-    rows,
-    dim,
+    ...identityNames(files, key, rows, dim),
     bytes: (await Promise.all(files.map(sizeOf))).reduce((n, size) => n + size, 0),
     sha256: await sha256Files(files),
   };
+}
+
+/** A target identity's names, key and shape. */
+function identityNames(
+  files: readonly string[],
+  key: string | undefined,
+  rows: number,
+  dim: number,
+): Pick<TargetIdentity, 'name' | 'key' | 'rows' | 'dim'> {
+  return { name: files.map((file) => baseName(file)).join(' + '), key: key ?? null, rows, dim };
 }
 
 /** A target's shape from its files' headers, without reading its rows (for sizing a run). */
@@ -226,6 +242,55 @@ async function hashInto(hash: Hash, path: string): Promise<void> {
 }
 
 /** One target file's embeddings: the array or column `key` when it has one, else its only embeddings. */
-function openTargetFile(file: string, key: string | undefined) {
-  return openEmbeddingFile(nodeFileSystem, file, key !== undefined ? { key, column: key, keyIfPresent: true } : {});
+function openTargetFile(file: string, key: string | undefined, fs: FileSystem = nodeFileSystem) {
+  return openEmbeddingFile(fs, file, key !== undefined ? { key, column: key, keyIfPresent: true } : {});
+}
+
+/** A source whose bytes go into a hash in file order as they are read; `finish` hashes the rest. */
+interface HashedSource extends ByteSource {
+  /** For a remote file: reads and hashes what was not read in order (absent for local files). */
+  finish?: () => Promise<void>;
+}
+
+/**
+ * openTargetFile, with the source it read through. A remote file's reads feed `hash` whenever they
+ * continue the bytes hashed so far (an .npy is read front to back), so hashing it afterwards downloads
+ * only the bytes the reader skipped or read out of order, not the whole file a second time.
+ */
+async function openHashedTargetFile(file: string, key: string | undefined, hash: Hash) {
+  let opened: HashedSource | undefined;
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    open: async (path) => {
+      const source = await openFileSource(path);
+      opened = isRemotePath(path) ? hashingSource(source, hash) : source;
+      return opened;
+    },
+  };
+  const reader = await openTargetFile(file, key, fs);
+  return { reader, source: opened! };
+}
+
+function hashingSource(source: ByteSource, hash: Hash): HashedSource {
+  let hashed = 0;
+  const take = (offset: number, bytes: Uint8Array) => {
+    if (offset <= hashed && offset + bytes.length > hashed) {
+      hash.update(bytes.subarray(hashed - offset));
+      hashed = offset + bytes.length;
+    }
+  };
+  return {
+    name: source.name,
+    size: source.size,
+    read: async (offset, length) => {
+      const bytes = await source.read(offset, length);
+      take(offset, bytes);
+      return bytes;
+    },
+    close: async () => source.close?.(),
+    finish: async () => {
+      for (const part = 8 * 1024 * 1024; hashed < source.size; )
+        take(hashed, await source.read(hashed, Math.min(part, source.size - hashed)));
+    },
+  };
 }

@@ -132,6 +132,34 @@ describe('remote pools', () => {
     expect(http.log.filter((r) => r.method === 'GET').every((r) => r.range !== undefined)).toBe(true);
   });
 
+  it('opens each https:// input and target once (one HEAD each) and downloads the target once', async () => {
+    const out = tempDir();
+    const from = http.log.length;
+    const run = await cli([
+      'score',
+      `${http.url}/metadata/00000000.parquet`,
+      '--out',
+      out,
+      '--target',
+      `${http.url}/target.npy`,
+      '--quiet',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const log = http.log.slice(from);
+    const heads = (path: string) => log.filter((r) => r.method === 'HEAD' && r.path === path).length;
+    for (const path of ['/metadata/00000000.parquet', '/metadata/00000000.npz', '/target.npy'])
+      expect(heads(path), path).toBe(1);
+    // The target's bytes were fetched once in all: read, and hashed for its identity on the way.
+    const targetBytes = log
+      .filter((r) => r.method === 'GET' && r.path === '/target.npy')
+      .map((r) => /^bytes=(\d+)-(\d+)$/.exec(r.range!)!)
+      .reduce((n, [, start, end]) => n + Number(end) - Number(start) + 1, 0);
+    // (The npy reader itself reads a 12-byte prefix, then its header from byte 10: 2 bytes twice.)
+    const size = readFileSync(target).length;
+    expect(targetBytes).toBeGreaterThanOrEqual(size);
+    expect(targetBytes - size).toBeLessThan(64);
+  });
+
   it('selects from s3:// score files with https:// given-uids into an s3:// subset identical to the local one', async () => {
     const local = tempDir();
     const scores = tempDir();
