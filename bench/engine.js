@@ -79,18 +79,20 @@ for (const n of quick ? [4096] : [4096, 8192]) {
       txt = rows(n, dim, 2);
     const a = { data: half ? toHalf(img) : img, rows: n, dim };
     const b = { data: half ? toHalf(txt) : txt, rows: n, dim };
-    // numpy (float32 input only, as numpy has it) runs interleaved with ours, in its own process.
-    const np = withNumpy && !half ? await numpy.openNumpyNegClip({ rows: n, dim, threads: info.threads }) : null;
+    // numpy (float32 input only, as numpy has it) runs interleaved with ours, in its own processes.
+    const nps = withNumpy && !half ? await numpy.openNumpySetups({ rows: n, dim, threads: info.threads }) : [];
     const setups = ['f32', 'i16'].map(
       (precision) => () => engine.negClipLoss(a, b, { batchSize: n, repeats: 1, precision }),
     );
-    const [f32, i16, npSeconds] = await bestOf(np ? [...setups, () => np.run()] : setups);
-    np?.close();
+    const [f32, i16, ...npSeconds] = await bestOf([...setups, ...nps.map(({ np }) => np.run)]);
+    for (const { np } of nps) np.close();
     const gflops = (seconds) => (2 * n * n * dim) / seconds / 1e9;
     let line =
       `negCLIPLoss rows = batch = ${n}, dim ${dim}, ${half ? 'f16' : 'f32'} input: ` +
       `f32 ${gflops(f32).toFixed(1)} GFLOP/s, i16 ${gflops(i16).toFixed(1)} GFLOP/s (i16 = ${(f32 / i16).toFixed(2)}× f32)`;
-    if (np) line += `; numpy ${gflops(npSeconds).toFixed(1)} GFLOP/s (i16 = ${(npSeconds / i16).toFixed(2)}× numpy)`;
+    nps.forEach(({ label }, i) => {
+      line += `; ${label} ${gflops(npSeconds[i]).toFixed(1)} GFLOP/s (i16 = ${(npSeconds[i] / i16).toFixed(2)}×)`;
+    });
     console.log(line);
   }
 }

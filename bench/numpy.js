@@ -1,6 +1,10 @@
 // The same negCLIPLoss computed by numpy (float32 GEMM + stable log-sum-exps, bench/numpy-negclip.py),
-// for the benches to print next to the engine's figures in the same run. Node only; null where
-// python3 or numpy is missing.
+// for the benches to print next to the engine's figures in the same run, interleaved with them. Node
+// only; nothing where python3 or numpy is missing.
+//
+// OpenBLAS picks its kernels from OPENBLAS_CORETYPE when set, else from the CPU it detects. This
+// machine's environment sets OPENBLAS_CORETYPE=Haswell (AVX2, 256-bit FMAs), while the CPU would get
+// OpenBLAS's AVX-512 kernels: the benches time both where they differ, and name each.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,21 +17,37 @@ export function hasNumpy() {
   return probe.status === 0;
 }
 
-function numpyEnv(threads) {
+/**
+ * The numpy setups to time: OpenBLAS on the CPU it detects, and, when the environment sets
+ * OPENBLAS_CORETYPE, OpenBLAS as that environment configures it. Each has a label and an env override.
+ */
+export function numpySetups() {
+  const setups = [{ label: 'numpy (OpenBLAS, CPU detected)', coretype: undefined }];
+  const configured = process.env.OPENBLAS_CORETYPE;
+  if (configured) setups.push({ label: `numpy (OPENBLAS_CORETYPE=${configured} as set here)`, coretype: configured });
+  return setups;
+}
+
+function numpyEnv(threads, coretype) {
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  // Machine-wide tuning overrides would mis-describe this CPU to OpenBLAS: unset for this command only.
+  // Machine-wide overrides apply only to the setup that asks for them.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  if (coretype) {
+    env.OPENBLAS_CORETYPE = coretype;
+    if (process.env.OPENBLAS_L2_SIZE) env.OPENBLAS_L2_SIZE = process.env.OPENBLAS_L2_SIZE;
+  }
   return env;
 }
 
 /**
  * A numpy process that computes one negCLIPLoss (rows = batch) per `run()` and resolves with that call's
- * seconds, so a bench can interleave it with its own setups; `close()` ends it.
+ * seconds (timed inside python), so a bench can interleave it with its own setups; `close()` ends it.
+ * `coretype`: a setup's from numpySetups().
  */
-export async function openNumpyNegClip({ rows, dim, threads }) {
+export async function openNumpyNegClip({ rows, dim, threads, coretype }) {
   const child = spawn('python3', [SCRIPT, String(rows), String(dim), 'serve'], {
-    env: numpyEnv(threads),
+    env: numpyEnv(threads, coretype),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -48,10 +68,12 @@ export async function openNumpyNegClip({ rows, dim, threads }) {
   };
 }
 
-/** numpy's best time and GFLOP/s for negCLIPLoss with rows = batch, at `threads` OpenBLAS threads. */
-export function numpyNegClip({ rows, dim, threads, runs = 3 }) {
-  const env = numpyEnv(threads);
-  const result = spawnSync('python3', [SCRIPT, String(rows), String(dim), String(runs)], { env, encoding: 'utf8' });
-  if (result.status !== 0) return null;
-  return JSON.parse(result.stdout.trim().split('\n').pop());
+/** Opens one numpy process per setup of numpySetups() (none without numpy), for openNumpyNegClip's shape. */
+export async function openNumpySetups({ rows, dim, threads }) {
+  if (!hasNumpy()) return [];
+  const opened = [];
+  for (const setup of numpySetups()) {
+    opened.push({ ...setup, np: await openNumpyNegClip({ rows, dim, threads, coretype: setup.coretype }) });
+  }
+  return opened;
 }
