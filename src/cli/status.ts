@@ -10,8 +10,9 @@ import { formatCount, formatDuration, formatRate } from './progress.js';
 const usage = `usage: clipsift status --queue redis://HOST:PORT[/DB] [--out <dir>]
 
 Shows the shard jobs of the queue that \`clipsift score --queue\` (and \`clipsift run --queue\`) fills: done, running, waiting and
-failed, rows/s over the last ten minutes, an ETA, and each failed shard with its reason. Exit status: 0,
-1 while the queue holds failed shards or when Redis does not answer within 5 s, 2 usage error.
+failed, rows/s over the last ten minutes, an ETA, and each failed shard with its reason (the passes of
+\`clipsift select --queue\` are not shards and are not counted). Exit status: 0, 1 while the queue holds
+failed shards or when Redis does not answer within 5 s, 2 usage error.
 
 options:
   --queue <url>          the Redis that holds the queue                         [required]
@@ -31,6 +32,7 @@ async function runStatus(argv: string[]): Promise<number> {
   if (values.queue === undefined) throw new UsageError('--queue redis://HOST:PORT[/DB] is required');
   const { parseRedisUrl } = await import('../cluster/queue.js');
   const { connectScoreQueue } = await import('../cluster/submit.js');
+  const { isSelectPassJob } = await import('../cluster/select-passes.js');
   let location: ReturnType<typeof parseRedisUrl>;
   try {
     location = parseRedisUrl(values.queue);
@@ -46,7 +48,9 @@ async function runStatus(argv: string[]): Promise<number> {
       waiting: await queue.getJobs(['waiting', 'delayed', 'prioritized']),
       failed: await queue.getJobs(['failed']),
     };
-    const mine = (jobs: typeof groups.done) => jobs.filter((job) => job && (!out || job.data?.task?.out === out));
+    // A select --queue's pass jobs are no shards (and a failed one is kept a day): left out.
+    const mine = (jobs: typeof groups.done) =>
+      jobs.filter((job) => job && !isSelectPassJob(job.data) && (!out || job.data?.task?.out === out));
     const done = mine(groups.done);
     const running = mine(groups.running);
     const waiting = mine(groups.waiting);

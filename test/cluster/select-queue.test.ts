@@ -103,6 +103,10 @@ describe('clipsift select --queue', { timeout: 180_000 }, () => {
     } finally {
       await queue.close();
     }
+    // status counts shard jobs: a select's passes are none of them.
+    const status = await ended(clipsift(['status', '--queue', redis.url]));
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/: 0\/0 shards done, 0 running, 0 waiting, 0 failed;/);
     await redis.kill();
     await sleep(1500);
     await redis.startAgain();
@@ -136,6 +140,10 @@ describe('clipsift select --queue', { timeout: 180_000 }, () => {
     expect(queued.code).toBe(1);
     expect(queued.stderr).toBe(local.stderr);
     expect(queued.stderr).toMatch(/^clipsift select: /);
+    // The failed pass job is kept a day for inspection, but it is no failed shard: status exits 0.
+    const status = await ended(clipsift(['status', '--queue', redis.url]));
+    expect(status.code, status.stdout).toBe(0);
+    expect(status.stdout).toMatch(/: 0\/0 shards done, 0 running, 0 waiting, 0 failed;/);
   });
 
   it('refuses options that cannot stream with --queue, naming them', async () => {
