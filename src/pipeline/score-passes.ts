@@ -30,23 +30,27 @@ export async function openScoreFileAt(file: string): Promise<OpenedScoreFile> {
   }
 }
 
+/** How many opened score files scoreFileCache keeps: ~11 KiB each for 10k-row shards, ~41 KiB at 1M rows. */
+export const CACHED_SCORE_FILES = 2048;
+
 /**
  * An opener that opens each file once (a HEAD and the footer's GET for a URL) and hands out that opening
  * again on every later use, however many checks and passes read the file. No descriptor is held between
- * uses: each use ends with release(), and the next read reopens the file. Keeps every opened footer for
- * its own life (a few kB a file).
+ * uses: each use ends with release(), and the next read reopens the file. The first `limit` files opened
+ * are kept for the opener's life; past them (a pool of more files) a file is opened again at every use,
+ * so the footers held stay bounded (tens of MiB) however many files the pool has.
  */
-export function scoreFileCache(): ScoreFileOpener {
+export function scoreFileCache(limit = CACHED_SCORE_FILES): ScoreFileOpener {
   const opened = new Map<string, Promise<OpenedScoreFile>>();
   return (file) => {
     let found = opened.get(file);
-    if (!found) {
-      found = openScoreFileAt(file).then(async (first) => {
-        await first.release();
-        return first;
-      });
-      opened.set(file, found);
-    }
+    if (found) return found;
+    if (opened.size >= limit) return openScoreFileAt(file);
+    found = openScoreFileAt(file).then(async (first) => {
+      await first.release();
+      return first;
+    });
+    opened.set(file, found);
     return found;
   };
 }

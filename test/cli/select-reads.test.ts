@@ -10,6 +10,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseSelectOptions, runSelect } from '../../src/cli/select.js';
+import { scoreFileCache, withScoreFile } from '../../src/pipeline/score-passes.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 import { startRangeServer, type RangeServer } from '../io/servers.js';
 import { makeUids, tempDir, writeScoreFile } from '../select/cli-fixtures.js';
@@ -193,5 +194,21 @@ describe('select reads each input listing and each score footer once', () => {
         expect({ inMemory, perFile }).toEqual({ inMemory, perFile: expected });
       }
     });
+  });
+});
+
+describe('scoreFileCache', () => {
+  it('keeps the first `limit` files opened; the files past them are opened again at every use', async () => {
+    const dir = uidDirectory(11, ['clip_score']);
+    const [a, b, c] = scoreFilesOf(dir) as [string, string, string];
+    const open = scoreFileCache(2);
+    resetCounts();
+    for (let pass = 0; pass < 3; pass++) {
+      for (const file of [a, b, c]) {
+        const rows = await withScoreFile(open, file, async (scores) => (await scores.readTable(['clip_score'])).uids);
+        expect(rows.length).toBe(200 * 4);
+      }
+    }
+    expect(footerReads([a, b, c])).toEqual({ [a]: 1, [b]: 1, [c]: 3 });
   });
 });
