@@ -44,10 +44,12 @@ export interface ScoreAppOptions {
   target: () => Promise<{ name: string; bytes: Uint8Array }>;
   /** The bundled Gram matrix of those rows (target.gram.bin, for NormSim_2): its name and bytes. */
   gram: () => Promise<{ name: string; bytes: Uint8Array }>;
+  /** Limits over the defaults; deployment variables override them. */
   limits?: Partial<EdgeLimits>;
   /**
    * Deployment variables where the runtime passes no env to fetch (Deno: its environment); Worker vars
-   * win. Read: TARGET_URL_PREFIXES and MAX_TARGET_BYTES (see target-url.ts).
+   * (fetch's env) win. Every setting is read per request through deploymentVariables: MAX_BODY_BYTES,
+   * MAX_JSON_BYTES and MAX_ROWS (limitsFromVariables), TARGET_URL_PREFIXES and MAX_TARGET_BYTES (target-url.ts).
    */
   variables?: (name: string) => unknown;
 }
@@ -90,9 +92,9 @@ export function createScoreApp(options: ScoreAppOptions): FetchHandler {
 
   return {
     async fetch(request: Request, env?: unknown): Promise<Response> {
-      const limits = { ...DEFAULT_LIMITS, ...options.limits, ...limitsFromEnv(env) };
-      const vars = typeof env === 'object' && env !== null ? (env as Record<string, unknown>) : {};
-      const targetUrls = targetUrlConfig((name) => vars[name] ?? options.variables?.(name));
+      const variable = deploymentVariables(env, options.variables);
+      const limits = { ...DEFAULT_LIMITS, ...options.limits, ...limitsFromVariables(variable) };
+      const targetUrls = targetUrlConfig(variable);
       try {
         return await route(request, { limits, targetUrls, urlTargets }, open, options.variant);
       } catch (error) {
@@ -233,18 +235,20 @@ function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, `method not allowed; this route accepts ${allow}`, { allow });
 }
 
-/** Operators override limits with Worker vars / env: MAX_BODY_BYTES, MAX_JSON_BYTES, MAX_ROWS. */
-function limitsFromEnv(env: unknown): Partial<EdgeLimits> {
-  if (typeof env !== 'object' || env === null) return {};
-  const vars = env as Record<string, unknown>;
-  return limitsFromVariables((name) => vars[name]);
+/**
+ * The one reader of deployment variables: a Worker var (fetch's `env`) by that name, else the runtime's
+ * own (`ScoreAppOptions.variables`: Deno's environment), else undefined.
+ */
+function deploymentVariables(env: unknown, runtime?: (name: string) => unknown): (name: string) => unknown {
+  const vars = typeof env === 'object' && env !== null ? (env as Record<string, unknown>) : {};
+  return (name) => vars[name] ?? runtime?.(name);
 }
 
 /**
- * Limits from named variables (Worker vars, Deno's environment): positive whole numbers override
- * the defaults, anything else is ignored.
+ * Limits from deployment variables (MAX_BODY_BYTES, MAX_JSON_BYTES, MAX_ROWS): positive whole numbers
+ * override the defaults, anything else is ignored.
  */
-export function limitsFromVariables(read: (name: string) => unknown): Partial<EdgeLimits> {
+function limitsFromVariables(read: (name: string) => unknown): Partial<EdgeLimits> {
   const limits: Partial<EdgeLimits> = {};
   const names: [keyof EdgeLimits, string][] = [
     ['maxBodyBytes', 'MAX_BODY_BYTES'],

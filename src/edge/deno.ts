@@ -3,10 +3,11 @@
  *
  * Deno may compile wasm from bytes, so the kernels and the bundled target (rows and Gram matrix) are
  * read, at start-up and relative to this file (not the current directory), from the files
- * scripts/build-edge.js writes next to the bundle. Limits come from MAX_BODY_BYTES / MAX_JSON_BYTES / MAX_ROWS in the
- * environment (read with --allow-env; without it the defaults apply).
+ * scripts/build-edge.js writes next to the bundle. The deployment variables (MAX_BODY_BYTES, MAX_JSON_BYTES,
+ * MAX_ROWS, TARGET_URL_PREFIXES, MAX_TARGET_BYTES) are the environment's, read by the app's one reader
+ * (app.ts deploymentVariables) with --allow-env; without it the defaults apply.
  */
-import { createScoreApp, limitsFromVariables, type EdgeLimits } from './app.js';
+import { createScoreApp } from './app.js';
 
 interface DenoGlobal {
   readFile(path: URL): Promise<Uint8Array>;
@@ -43,7 +44,6 @@ export default createScoreApp({
   kernels: async () => kernels,
   target: async () => ({ name: 'target.npy', bytes: target }),
   gram: async () => ({ name: 'target.gram.bin', bytes: gram }),
-  limits: limitsFromEnvironment(),
   variables: readEnv,
 });
 
@@ -54,9 +54,4 @@ function readEnv(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function limitsFromEnvironment(): Partial<EdgeLimits> {
-  // Without --allow-env: the defaults.
-  return limitsFromVariables(readEnv);
 }
