@@ -4,6 +4,7 @@
  */
 export {
   createEngine,
+  firstNonFiniteRow,
   firstOverlargeRow,
   maxFiniteNorm,
   NEGCLIP_LOSS_DEFAULTS,

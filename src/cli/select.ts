@@ -11,7 +11,7 @@ import { realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { createEngine } from '../index.js';
+import { createEngine, firstNonFiniteRow } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { ARCH_DIMS, listShards, openShard, type Arch } from '../io/layouts.js';
 import { joinPath } from '../io/file-system.js';
@@ -546,7 +546,7 @@ export async function gatherImageEmbeddings(
   }
   if (data) {
     // The engine would reject a NaN/Inf row by its position in this gathered matrix; name the uid instead.
-    const bad = firstNonFiniteRow(data, dim);
+    const bad = firstNonFiniteRow({ data, rows: count, dim });
     if (bad >= 0)
       throw new InputError(
         dirs.join(', '),
@@ -554,15 +554,6 @@ export async function gatherImageEmbeddings(
       );
   }
   return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] || 1 };
-}
-
-/** Index of the first row holding NaN or ±Infinity (float16 bits: exponent all ones), or -1. */
-function firstNonFiniteRow(data: RowData, dim: number): number {
-  for (let i = 0; i < data.length; i++) {
-    const bad = data instanceof Uint16Array ? (data[i]! & 0x7c00) === 0x7c00 : !Number.isFinite(data[i]!);
-    if (bad) return Math.floor(i / dim);
-  }
-  return -1;
 }
 
 /** One line of the summary: a step and its outcome, or the NormSim_2-D pass. */

@@ -14,7 +14,7 @@
  * Every way in ends in the same checks (shapes agree, the row cap, finite values), so the engine only
  * ever sees well-formed input and a client always gets a 400 naming what is wrong.
  */
-import type { Embeddings, Precision } from '../index.js';
+import { type Embeddings, firstNonFiniteRow, type Precision } from '../index.js';
 import { bytesSource } from '../io/source.js';
 import { embeddingDtype, itemSize, openNpy, readNpyHeader } from '../io/npy.js';
 import { readBodyCapped } from './body.js';
@@ -220,16 +220,6 @@ function checkPair({ img, txt }: ScoreInput, maxRows: number): void {
     const bad = firstNonFiniteRow(matrix);
     if (bad >= 0) throw new HttpError(400, `${name} row ${bad} holds a NaN or infinite value`);
   }
-}
-
-function firstNonFiniteRow({ data, dim }: Embeddings): number {
-  if (data instanceof Uint16Array) {
-    // float16: exponent bits all ones is Inf or NaN.
-    for (let i = 0; i < data.length; i++) if ((data[i]! & 0x7c00) === 0x7c00) return Math.floor(i / dim);
-  } else {
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return Math.floor(i / dim);
-  }
-  return -1;
 }
 
 function positiveInteger(text: string | null, name: string): number {

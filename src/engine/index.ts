@@ -19,7 +19,13 @@ import {
 } from './validate.js';
 
 export type { Embeddings } from './validate.js';
-export { firstOverlargeRow, maxFiniteNorm, TEMPERATURE_RANGE, temperatureProblem } from './validate.js';
+export {
+  firstNonFiniteRow,
+  firstOverlargeRow,
+  maxFiniteNorm,
+  TEMPERATURE_RANGE,
+  temperatureProblem,
+} from './validate.js';
 
 /** Image and text rows must be small enough for finite scores (see maxFiniteNorm). */
 function checkScoreNorms(
