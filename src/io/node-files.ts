@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { isRemotePath, listRemote, openRemote } from './remote.js';
-import { isS3Url, listS3, putS3Object, s3Exists } from './s3.js';
+import { isS3Url, listS3, listS3Objects, putS3Object, s3Exists } from './s3.js';
 import { checkRange, concatBytes, type ByteSource } from './source.js';
 import { readSubsetFile } from './subset-file.js';
 
@@ -133,6 +133,32 @@ export async function listDirectory(path: string): Promise<string[]> {
           : `cannot list: ${(err as Error).message}`,
     );
   }
+}
+
+/** A file in a directory listing, with what tells a replaced file from the one listed before. */
+export interface ListedFile {
+  name: string;
+  size: number;
+  /** Changes when the file is replaced: the modification time (local) or the ETag (s3://). */
+  version: string;
+}
+
+/**
+ * The files of `dir` whose names `wanted` accepts, sorted, with their sizes and versions: on s3:// from
+ * the listing alone, locally one stat per accepted name (a file gone meanwhile is left out).
+ * @throws {InputError} if `dir` cannot be listed (an http(s):// URL has no listing)
+ */
+export async function listFiles(dir: string, wanted: (name: string) => boolean): Promise<ListedFile[]> {
+  if (isS3Url(dir))
+    return (await listS3Objects(dir, remote()))
+      .filter((o) => wanted(o.name))
+      .map((o) => ({ name: o.name, size: o.size, version: o.etag }));
+  const files: ListedFile[] = [];
+  for (const name of (await listDirectory(dir)).filter(wanted)) {
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile()) files.push({ name, size: info.size, version: String(info.mtimeMs) });
+  }
+  return files;
 }
 
 /**

@@ -157,11 +157,37 @@ function xmlValues(xml: string, tag: string): string[] {
  * @throws {InputError} naming the URL when nothing lies under the prefix, or on a request failure
  */
 export async function listS3(url: string, options: S3Options = {}): Promise<string[]> {
+  const { objects, prefixes } = await listS3Prefix(url, options);
+  return [...new Set([...objects.map((o) => o.name), ...prefixes])].sort();
+}
+
+/** An object directly under a prefix, as its listing describes it. */
+export interface S3Object {
+  /** Relative to the prefix. */
+  name: string;
+  size: number;
+  /** The object's ETag (changes when the object is replaced), or '' when the store gives none. */
+  etag: string;
+}
+
+/**
+ * The objects directly under s3://bucket/prefix/ with their sizes and ETags, from the listing alone
+ * (no request per object), sorted by name.
+ * @throws {InputError} naming the URL when nothing lies under the prefix, or on a request failure
+ */
+export async function listS3Objects(url: string, options: S3Options = {}): Promise<S3Object[]> {
+  const { objects } = await listS3Prefix(url, options);
+  return objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Every page of a ListObjectsV2 of the prefix: its objects and sub-prefixes. */
+async function listS3Prefix(url: string, options: S3Options): Promise<{ objects: S3Object[]; prefixes: string[] }> {
   const client = clientFor(options);
   const settings = remoteSettings(options);
   const { bucket, key } = parseS3Url(url);
   const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
-  const names = new Set<string>();
+  const objects = new Map<string, S3Object>();
+  const prefixes = new Set<string>();
   let token: string | undefined;
   for (let page = 0; ; page++) {
     const query = new URLSearchParams({ 'list-type': '2', delimiter: '/', prefix });
@@ -179,19 +205,25 @@ export async function listS3(url: string, options: S3Options = {}): Promise<stri
     });
     for (const entry of xmlValues(xml, 'Contents')) {
       const name = xmlValues(entry, 'Key')[0]?.slice(prefix.length);
-      if (name) names.add(name);
+      if (name)
+        objects.set(name, {
+          name,
+          size: Number(xmlValues(entry, 'Size')[0] ?? NaN),
+          etag: xmlValues(entry, 'ETag')[0] ?? '',
+        });
     }
     for (const entry of xmlValues(xml, 'CommonPrefixes')) {
       const name = xmlValues(entry, 'Prefix')[0]?.slice(prefix.length).replace(/\/$/, '');
-      if (name) names.add(name);
+      if (name) prefixes.add(name);
     }
     const truncated = xmlValues(xml, 'IsTruncated')[0] === 'true';
     token = xmlValues(xml, 'NextContinuationToken')[0];
     if (!truncated || !token) break;
     if (page > 1_000_000) throw new InputError(url, 'listing does not end');
   }
-  if (names.size === 0) throw new InputError(url, 'no such directory (nothing under this prefix)');
-  return [...names].sort();
+  if (objects.size === 0 && prefixes.size === 0)
+    throw new InputError(url, 'no such directory (nothing under this prefix)');
+  return { objects: [...objects.values()], prefixes: [...prefixes] };
 }
 
 /** Whether s3://bucket/key exists (HEAD). */

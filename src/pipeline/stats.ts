@@ -5,13 +5,11 @@
  * run) never write the same record at once, and the summary is rebuilt from the records rather than
  * merged, so no writer can lose another's stats.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import process from 'node:process';
 import { InputError } from '../io/errors.js';
 import { joinPath as join } from '../io/file-system.js';
-import { listDirectory, openFileSource, writeFileAtomic } from '../io/node-files.js';
-import { isRemotePath } from '../io/remote.js';
+import { type ListedFile, listFiles, openFileSource, writeFileAtomic } from '../io/node-files.js';
 import {
   countDropped,
   DROPPED_ROWS_LISTED,
@@ -85,10 +83,14 @@ export async function readShardStats(out: string, shard: string): Promise<ShardS
 
 /** Reads every record of `out` and summarises them. */
 export async function collectRunStats(out: string): Promise<RunStats> {
-  const names = (await entries(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
+  return collectRecords(out, await listRecords(out));
+}
+
+/** Reads the records `listed` (a listing of `out`) and summarises them. */
+async function collectRecords(out: string, listed: ListedFile[]): Promise<RunStats> {
   const records: ShardStats[] = [];
   const unreadable: { file: string; error: string }[] = [];
-  for (const name of names) {
+  for (const { name } of listed) {
     try {
       records.push(parseShardStats(name, await readText(join(out, name))));
     } catch (error) {
@@ -103,35 +105,30 @@ export async function collectRunStats(out: string): Promise<RunStats> {
 /**
  * Rebuilds `<out>/_stats.json` from every record there and writes it atomically. If records changed
  * while it was being built (another writer finished a shard), it is built again, a few times at most:
- * whoever writes last then includes every record written before it.
+ * whoever writes last then includes every record written before it. `<out>` is listed once per build,
+ * plus once at the start: each listing both names the records to read and tells whether any changed.
  */
 export async function writeRunStats(out: string): Promise<RunStats> {
   let summary: RunStats | undefined;
+  let listed = await listRecords(out);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const before = await recordsSignature(out);
-    summary = await collectRunStats(out);
+    summary = await collectRecords(out, listed);
     await writeFileAtomic(join(out, RUN_STATS_FILE), encodeStats(summary), { force: true });
-    if ((await recordsSignature(out)) === before) break;
+    const now = await listRecords(out);
+    if (signature(now) === signature(listed)) break;
+    listed = now;
   }
   return summary!;
 }
 
-/** Names, sizes and modification times of the records: changes when any writer replaces one. */
-async function recordsSignature(out: string): Promise<string> {
-  const names = (await entries(out)).filter((n) => n.endsWith(SHARD_STATS_SUFFIX) && !n.startsWith('.')).sort();
-  const parts: string[] = [];
-  for (const name of names) {
-    if (isRemotePath(out)) {
-      // An object store has no mtime here; a replaced record is one PUT, seen by its size.
-      const source = await openFileSource(join(out, name)).catch(() => undefined);
-      if (source) parts.push(`${name}:${source.size}`);
-      await source?.close();
-      continue;
-    }
-    const info = await stat(join(out, name)).catch(() => undefined);
-    if (info) parts.push(`${name}:${info.size}:${info.mtimeMs}`);
-  }
-  return parts.join('\n');
+/** The shard records in `out` (local or s3://), with their sizes and versions. */
+function listRecords(out: string): Promise<ListedFile[]> {
+  return listFiles(out, (name) => name.endsWith(SHARD_STATS_SUFFIX) && !name.startsWith('.'));
+}
+
+/** Names, sizes and versions of the records: changes when any writer replaces one. */
+function signature(listed: ListedFile[]): string {
+  return listed.map((f) => `${f.name}:${f.size}:${f.version}`).join('\n');
 }
 
 function hostName(): string {
@@ -143,14 +140,8 @@ function hostName(): string {
   }
 }
 
-/** Names in a score directory: local (readdir) or an s3:// prefix (listed). */
-function entries(out: string): Promise<string[]> {
-  return isRemotePath(out) ? listDirectory(out) : readdir(out);
-}
-
 /** A record's text, local or s3:// / https://. */
 async function readText(path: string): Promise<string> {
-  if (!isRemotePath(path)) return readFile(path, 'utf8');
   const source = await openFileSource(path);
   try {
     return new TextDecoder().decode(await source.read(0, source.size));

@@ -83,7 +83,7 @@ describe('remote pools', () => {
     expect(other.stderr).toMatch(/s3:\/\/pool\/scores\/0000000\d\.scores\.parquet: exists with other parameters/);
   });
 
-  it('resuming against s3:// reads each finished score file once: one HEAD, no range twice', async () => {
+  it('resuming against s3:// reads each finished score file once (one HEAD, no range twice) and lists --out twice', async () => {
     const args = ['--batch-size', '16', '--threads', '1', '--quiet'];
     const first = await cli(['score', 's3://pool/metadata/00000000.parquet', '--out', 's3://pool/resume', ...args]);
     expect(first.code, first.stderr).toBe(0);
@@ -109,6 +109,13 @@ describe('remote pools', () => {
     expect(gets.length).toBeGreaterThan(0);
     expect(gets.every((range) => range !== undefined)).toBe(true);
     expect(new Set(gets).size, `ranges read: ${gets.join(' ')}`).toBe(gets.length);
+    // _stats.json: one listing names the records and a second tells none changed meanwhile; the records'
+    // sizes come from the listings, so each record is opened only to be read (00000000's also for --json).
+    const listings = proxy.log.filter((r) => r.method === 'GET' && /[?&]list-type=2/.test(r.path));
+    expect(listings.filter((r) => /[?&]prefix=resume%2F/.test(r.path))).toHaveLength(2);
+    const heads = (name: string) =>
+      proxy.log.filter((r) => r.method === 'HEAD' && r.path === `/pool/resume/${name}`).length;
+    expect([heads('00000000.stats.json'), heads('00000001.stats.json')]).toEqual([2, 1]);
   });
 
   it('scores https:// shard files with an https:// target, identical to the local files', async () => {
