@@ -44,7 +44,8 @@ function ofShards(name: string, shards: ReadonlySet<string>): boolean {
   return SHARD_FILE_SUFFIXES.some((suffix) => name.endsWith(suffix) && shards.has(name.slice(0, -suffix.length)));
 }
 
-function isRunning(pid: number): boolean {
+/** True while process `pid` runs on this machine (this process included; another user's counts). */
+export function isRunning(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

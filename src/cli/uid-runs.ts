@@ -3,19 +3,55 @@
  * temporary files past it (Node only: the select layer sees only the UidRunStore interface). Spilled
  * runs are read back in chunks for the merge, so the memory of the merge is one chunk per run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import process from 'node:process';
 import { OutputError } from '../io/errors.js';
 import { writeErrorProblem } from '../io/node-files.js';
 import { UID_WORDS } from '../io/uid.js';
 import type { UidRunStore } from '../select/streaming.js';
+import { isRunning } from './stale-temporaries.js';
 
 /** Uids per chunk when a spilled run is read back (256 KiB: one per run is held during the merge). */
 const READ_UIDS = 16384;
 
-/** A UidRunStore that keeps runs in memory up to `budgetBytes`, then writes each further run to a file. */
+/** The spill directory of process <pid>: `clipsift-runs-<pid>-<6 random characters>` (mkdtemp's suffix). */
+const RUN_DIR = /^clipsift-runs-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * Removes the spill directories in `parent` whose select is gone (killed with SIGKILL, or a lost
+ * machine: nothing else leaves one behind). A directory is removed only when the process its name
+ * carries no longer runs; names without a pid (older clipsift) and anything else are left alone.
+ * @returns the names removed
+ */
+export function removeStaleRunDirs(parent: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = RUN_DIR.exec(name);
+    if (!match || isRunning(Number(match[1]))) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Someone else's, or already gone: not ours to insist on.
+    }
+  }
+  return removed;
+}
+
+/**
+ * A UidRunStore that keeps runs in memory up to `budgetBytes`, then writes each further run to a file
+ * in its own directory of `parent`, named by this process's id. Making that directory first removes
+ * those of selects that were killed (removeStaleRunDirs).
+ */
 export class SpillingRunStore implements UidRunStore {
   private readonly memory: Uint32Array[] = [];
   private readonly files: { path: string; uids: number }[] = [];
@@ -39,7 +75,10 @@ export class SpillingRunStore implements UidRunStore {
       this.memoryBytes += run.byteLength;
       return;
     }
-    this.dir ??= mkdtempSync(join(this.parent, 'clipsift-runs-'));
+    if (this.dir === undefined) {
+      removeStaleRunDirs(this.parent);
+      this.dir = mkdtempSync(join(this.parent, `clipsift-runs-${process.pid}-`));
+    }
     const path = join(this.dir, `run-${this.files.length}.u32`);
     try {
       await writeFile(path, new Uint8Array(run.buffer, run.byteOffset, run.byteLength));
