@@ -2,7 +2,7 @@
  * The demo page: collects files (or the sample pool), hands them to the scoring worker, then lets the
  * user move the selection sliders and see the effect on counts, charts and tables at once.
  */
-import { keepTop } from '../select/steps.js';
+import { allRows, keepTop } from '../select/steps.js';
 import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
 import { keptKeysText, scoreCsv, scoreParquet, subsetNpy } from './downloads.js';
 import { filesFromDrop, filesFromInput } from './dropped-files.js';
@@ -402,10 +402,10 @@ function renderKinds(pool: ScoredPool, kinds: string[], kept: Uint32Array): void
 }
 
 function clipScoreAlone(pool: ScoredPool, count: number): Uint32Array {
-  const all = Uint32Array.from({ length: pool.rows }, (_, i) => i);
   const ids = pool.ids;
-  return keepTop(all, pool.scores.clip_score!, count, (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0))
-    .rows;
+  return keepTop(allRows(pool.rows), pool.scores.clip_score!, count, (a, b) =>
+    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0,
+  ).rows;
 }
 
 function complement(mask: Uint8Array): Uint32Array {
