@@ -19,6 +19,7 @@
 //   precision (never overflow). A block of zeros gets s = 0 and inverse 0: it stays exactly zero.
 // The same scales are used for a row everywhere (packing and CLIPScore), so q depends only on the row.
 import { load_elem, load_elem4 } from './f16';
+import { hmax } from './simd';
 
 /** Bound on ‖q‖₂ of a quantised row: its square is below 2^31. */
 export const NORM_LIMIT: f64 = 46340;
@@ -44,13 +45,28 @@ export function row_scale(maxAbs: f64, norm: f64, n: i32): f64 {
   return min(min(Q_MAX / maxAbs, budget / norm), SCALE_MAX);
 }
 
-/** f32 scale of elements [k0, k1) of a row of T (u16 = f16 bits, or f32). */
+/**
+ * f32 scale of elements [k0, k1) of a row of T (u16 = f16 bits, or f32). max|x| is exact in f32 lanes;
+ * Σx² runs in four f64 lanes (exact products, a sum whose rounding is far below the −1 of the budget).
+ */
 // @ts-ignore: decorator
 @inline
 export function scale_of_block<T>(row: usize, k0: i32, k1: i32): f32 {
-  let m: f64 = 0;
-  let n2: f64 = 0;
-  for (let k = k0; k < k1; k++) {
+  let m4 = f32x4.splat(0);
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  let k = k0;
+  for (; k + 4 <= k1; k += 4) {
+    const x = load_elem4<T>(row, k);
+    m4 = f32x4.pmax(m4, f32x4.abs(x));
+    const a = f64x2.promote_low_f32x4(x);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1));
+    lo = f64x2.add(lo, f64x2.mul(a, a));
+    hi = f64x2.add(hi, f64x2.mul(b, b));
+  }
+  let m = <f64>hmax(m4);
+  let n2 = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1) + (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+  for (; k < k1; k++) {
     const x = <f64>load_elem<T>(row, k);
     m = max(m, Math.abs(x));
     n2 += x * x;
