@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, OutputError } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { isRemotePath, listRemote, openRemote } from './remote.js';
-import { isS3Url, listS3, listS3Objects, putS3Object, s3Exists } from './s3.js';
+import { isS3Url, listS3Objects, putS3Object, s3Exists, s3Kind } from './s3.js';
 import { checkRange, concatBytes, type ByteSource } from './source.js';
 import { readSubsetFile } from './subset-file.js';
 
@@ -166,16 +166,7 @@ export async function listFiles(dir: string, wanted: (name: string) => boolean):
  * An http(s):// URL is taken to be a file (there is no listing to tell otherwise).
  */
 export async function pathKind(path: string): Promise<'file' | 'directory' | 'missing'> {
-  if (isS3Url(path)) {
-    if (!path.endsWith('/') && (await s3Exists(path, remote()))) return 'file';
-    return listS3(path, remote()).then(
-      () => 'directory',
-      (err) => {
-        if (err instanceof InputError && /no such directory/.test(err.problem)) return 'missing';
-        throw err;
-      },
-    );
-  }
+  if (isS3Url(path)) return s3Kind(path, remote());
   if (isRemotePath(path)) return 'file';
   const info = await stat(path).catch((error: unknown) => {
     // Deno's refused read is not a missing file: let the shell say which permission to grant.

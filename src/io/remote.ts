@@ -6,7 +6,7 @@
 import { InputError } from './errors.js';
 import { pathKindIn, type FileSystem, type PathKind } from './file-system.js';
 import { isHttpUrl, openHttpSource } from './http.js';
-import { isS3Url, listS3, openS3Source, type S3Options } from './s3.js';
+import { isS3Url, listS3, openS3Source, s3Kind, type S3Options } from './s3.js';
 import type { ByteSource } from './source.js';
 
 /** Whether `path` is an s3:// or http(s):// URL rather than a local path. */
@@ -47,13 +47,15 @@ export function remoteFileSystem(local?: FileSystem, options: S3Options = {}): F
   };
   return {
     ...fs,
-    // http(s): opened; s3 prefixes: listed, else opened (pathKindIn's way); local paths: the local answer.
+    // http(s): opened; s3: an object, else a prefix (s3Kind, as node-files asks); local paths: the local answer.
     kind: async (path) =>
       isHttpUrl(path)
         ? httpKind(path, options)
-        : !isRemotePath(path) && local
-          ? pathKindIn(local, path)
-          : pathKindIn(fs, path),
+        : isS3Url(path)
+          ? s3Kind(path, options)
+          : local
+            ? pathKindIn(local, path)
+            : pathKindIn(fs, path),
   };
 }
 

@@ -226,6 +226,22 @@ async function listS3Prefix(url: string, options: S3Options): Promise<{ objects:
   return { objects: [...objects.values()], prefixes: [...prefixes] };
 }
 
+/**
+ * What s3://bucket/key names: an object (by HEAD; not for a URL ending in '/'), else a prefix with
+ * something under it, else nothing. A failure other than a 404 or an empty prefix (a 403, a store that
+ * does not answer) is thrown, so it is reported as itself and not as a missing file.
+ */
+export async function s3Kind(url: string, options: S3Options = {}): Promise<'file' | 'directory' | 'missing'> {
+  if (!url.endsWith('/') && (await s3Exists(url, options))) return 'file';
+  try {
+    await listS3Prefix(url, options);
+    return 'directory';
+  } catch (err) {
+    if (err instanceof InputError && /no such directory/.test(err.problem)) return 'missing';
+    throw err;
+  }
+}
+
 /** Whether s3://bucket/key exists (HEAD). */
 export async function s3Exists(url: string, options: S3Options = {}): Promise<boolean> {
   const client = clientFor(options);

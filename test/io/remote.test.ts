@@ -285,6 +285,40 @@ describe('s3 byte source (s3rver)', () => {
     }
   });
 
+  it('node-files and the remote file system tell what an s3:// URL names the same way', async () => {
+    // A key that is an object and also a prefix of others names the object.
+    await putS3Object('s3://pool/twice/both', npz.subarray(0, 5), { env: s3.env });
+    await putS3Object('s3://pool/twice/both/inner.bin', npz.subarray(0, 5), { env: s3.env });
+    const saved = { ...process.env };
+    Object.assign(process.env, s3.env);
+    try {
+      const fs = remoteFileSystem(undefined, { env: s3.env });
+      const cases: [string, string][] = [
+        ['s3://pool/shards/00000000.npz', 'file'],
+        ['s3://pool/shards', 'directory'],
+        ['s3://pool/shards/', 'directory'],
+        ['s3://pool/twice/both', 'file'],
+        ['s3://pool/twice/both/', 'directory'],
+        ['s3://pool/nothing', 'missing'],
+      ];
+      for (const [url, kind] of cases) {
+        expect(await nodeFileSystem.kind!(url), `node-files: ${url}`).toBe(kind);
+        expect(await fs.kind!(url), `remote: ${url}`).toBe(kind);
+      }
+      // Refused credentials are reported as themselves by both, never as a missing file.
+      const denied = { ...s3.env, AWS_ACCESS_KEY_ID: 'AKIDUNKNOWN' };
+      Object.assign(process.env, denied);
+      for (const kind of [nodeFileSystem.kind!, remoteFileSystem(undefined, { env: denied, ...fast }).kind!]) {
+        expect((await rejection(kind('s3://pool/nothing'))).message).toMatch(/^s3:\/\/pool\/nothing: HTTP 403/);
+      }
+    } finally {
+      for (const key of Object.keys(s3.env)) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+  });
+
   it('writes whole objects once and refuses to overwrite without force', async () => {
     await putS3Object('s3://pool/out/subset.npy', npz.subarray(0, 99), { env: s3.env });
     const err = await rejection(putS3Object('s3://pool/out/subset.npy', npz, { env: s3.env }));
