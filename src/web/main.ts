@@ -2,7 +2,7 @@
  * The demo page: collects files (or the sample pool), hands them to the scoring worker, then lets the
  * user move the selection sliders and see the effect on counts, charts and tables at once.
  */
-import { allRows, keepTop } from '../select/steps.js';
+import { allRows } from '../select/steps.js';
 import { histogram, scatter, type Histogram, type Scatter } from './charts.js';
 import { keptKeysText, scoreCsv, scoreParquet, subsetNpy } from './downloads.js';
 import { filesFromDrop, filesFromInput } from './dropped-files.js';
@@ -255,6 +255,8 @@ class ResultView {
   private kept: Uint32Array = new Uint32Array(0);
   private keptUids: Uint32Array | null = null;
   private dropped: Uint32Array = new Uint32Array(0);
+  /** Every row by CLIPScore, best first (the kinds table's "CLIPScore alone"), ranked once per pool. */
+  private byClipScore: Uint32Array | null = null;
 
   constructor(private readonly pool: ScoredPool) {
     this.selector = new PageSelector(pool);
@@ -356,7 +358,10 @@ class ResultView {
     byId('tab-kept-count').textContent = `(${rows.length.toLocaleString('en-US')})`;
     byId('tab-dropped-count').textContent = `(${this.dropped.length.toLocaleString('en-US')})`;
     this.showTab(this.showing);
-    if (this.pool.kinds) renderKinds(this.pool, this.pool.kinds, rows);
+    if (this.pool.kinds) {
+      this.byClipScore ??= clipScoreRanking(this.pool);
+      renderKinds(this.pool.kinds, rows, this.byClipScore.subarray(0, rows.length));
+    }
   }
 
   private showTab(which: 'kept' | 'dropped'): void {
@@ -380,9 +385,8 @@ class ResultView {
 }
 
 /** Per planted kind: rows in the pool, kept by this selection, kept by CLIPScore alone at the same size. */
-function renderKinds(pool: ScoredPool, kinds: string[], kept: Uint32Array): void {
+function renderKinds(kinds: string[], kept: Uint32Array, byClip: Uint32Array): void {
   byId('kinds').hidden = false;
-  const byClip = clipScoreAlone(pool, kept.length);
   const count = (rows: ArrayLike<number>) => {
     const counts = new Map<string, number>();
     for (let i = 0; i < rows.length; i++) counts.set(kinds[rows[i]!]!, (counts.get(kinds[rows[i]!]!) ?? 0) + 1);
@@ -401,11 +405,16 @@ function renderKinds(pool: ScoredPool, kinds: string[], kept: Uint32Array): void
   table.innerHTML = `${header}<tbody>${body.join('')}</tbody>`;
 }
 
-function clipScoreAlone(pool: ScoredPool, count: number): Uint32Array {
+/**
+ * The pool's rows by CLIPScore, highest first, ties by id: its first n rows are what a `top` step of n rows
+ * by CLIPScore keeps (select's keepTop), so each slider move takes a prefix instead of selecting again.
+ */
+function clipScoreRanking(pool: ScoredPool): Uint32Array {
+  const scores = pool.scores.clip_score!;
   const ids = pool.ids;
-  return keepTop(allRows(pool.rows), pool.scores.clip_score!, count, (a, b) =>
-    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0,
-  ).rows;
+  return allRows(pool.rows).sort(
+    (a, b) => scores[b]! - scores[a]! || (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0),
+  );
 }
 
 function complement(mask: Uint8Array): Uint32Array {

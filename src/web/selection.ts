@@ -5,6 +5,7 @@
  */
 import { formatUid, compareUids, sortUids } from '../io/uid.js';
 import {
+  allRows,
   assertNoNaN,
   runSteps,
   type ScoreColumns,
@@ -62,7 +63,7 @@ export class PageSelector {
           compareRows: (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0),
           describeRow: (row) => ids[row]!,
         };
-    this.all = Uint32Array.from({ length: pool.rows }, (_, row) => row);
+    this.all = allRows(pool.rows);
     // runSteps looks for NaN among the rows it starts from, and the NormSim step starts from the first
     // step's survivors: look through the whole pool once, as one run of both steps does.
     if (pool.normsimColumn) assertNoNaN(this.table, pool.normsimColumn, this.all);

@@ -22,6 +22,7 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { scoreSamplePool } from '../../src/sample/demo.js';
+import { keepTop } from '../../src/select/steps.js';
 import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
 import { writeInputCases } from '../cli/input-cases.js';
 import { launchChromium } from './browser.js';
@@ -163,8 +164,12 @@ describe('browser demo on the built-in sample pool', () => {
     await waitForScores(page);
     expect(await page.textContent('#engine-badge')).toMatch(/^\d+ threads? · baseline SIMD · i16$/);
 
+    // No slider move scores again or sorts the pool beyond the negCLIPLoss step, once per negCLIPLoss move
+    // (the kinds table's "CLIPScore alone" at the kept count included).
+    await watchWork(page);
     await moveSlider(page, '#negclip-slider', 45);
     await moveSlider(page, '#normsim-slider', 15);
+    expect(await readWork(page)).toEqual({ scoreJobs: 0, poolSorts: 45 - 30 });
     const cli = await cliSelect(scoreFile, 'normsim_inf', 0.45, 0.15);
     const counts = await pageCounts(page);
     expect(counts.kept).toBe(cli.keptRows);
@@ -173,6 +178,28 @@ describe('browser demo on the built-in sample pool', () => {
 
     const subset = await download(page, '#download-subset');
     expect(Buffer.from(subset).equals(Buffer.from(cli.subset))).toBe(true);
+
+    // The kinds table: per planted kind, rows in the pool, kept, and kept by CLIPScore alone at the same
+    // count, that last as select's keepTop keeps the top rows by clip_score (ties by uid) in Node.
+    const byClip = keepTop(Uint32Array.from(pool.uids.keys()), scores.clip_score, cli.keptRows, (a, b) =>
+      pool.uids[a]! < pool.uids[b]! ? -1 : pool.uids[a]! > pool.uids[b]! ? 1 : 0,
+    ).rows;
+    const countKinds = (rows: Iterable<number>) => {
+      const counts = new Map<string, number>();
+      for (const row of rows) counts.set(pool.kinds[row]!, (counts.get(pool.kinds[row]!) ?? 0) + 1);
+      return counts;
+    };
+    const inPool = countKinds(pool.uids.keys());
+    const alone = countKinds(byClip);
+    expect(
+      await page.$$eval('#kinds-table tbody tr', (rows) =>
+        rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)),
+      ),
+    ).toEqual(
+      [...inPool.keys()]
+        .sort()
+        .map((kind) => [kind, String(inPool.get(kind)), expect.any(String), String(alone.get(kind) ?? 0)]),
+    );
 
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
     for (const [column, values] of Object.entries(scores)) {
