@@ -80,8 +80,18 @@ export async function runThroughQueue(
     negclip,
     survivorTasks,
     attempts: score.attempts,
+    detach: score.detach,
     onStage: say,
   });
+  if (outcome.ok === 'detached') {
+    const scored = shards.length - negclip.length;
+    process.stdout.write(
+      `enqueued the run on ${location.display}: ${negclip.length} negCLIPLoss shard job${negclip.length === 1 ? '' : 's'}` +
+        `${scored > 0 ? ` (${scored} already scored)` : ''} and the threshold job, which enqueues the rest; ` +
+        `the subset will be ${resolve(options.subset)}; follow with: clipsift status --queue ${score.queue}\n`,
+    );
+    return 0;
+  }
   if (!outcome.ok) {
     process.stderr.write(`clipsift run: the ${outcome.stage} stage failed on the cluster:\n`);
     for (const { job, reason } of outcome.failed)

@@ -48,9 +48,11 @@ options:
   --queue redis://HOST:PORT[/DB]   run every stage on \`clipsift worker\`s: flow 1 = negCLIPLoss jobs
                           then the threshold job, flow 2 = NormSim-on-survivors jobs then the subset
                           job; --simd auto means baseline here, so every worker writes the same bytes
+  --detach                with --queue: enqueue flow 1 and return; its threshold job enqueues flow 2,
+                          so the workers finish the run alone (follow it with clipsift status)
   --attempts <n>          with --queue: tries per job before it counts as failed          [3]
   every option of clipsift score (--target, --target-key, --p, --arch, --batch-size, --seed,
-  --threads, --simd, --precision, --skip-invalid, --normalize, --force, --quiet, ...) except --shard and --detach
+  --threads, --simd, --precision, --skip-invalid, --normalize, --force, --quiet, ...) except --shard
 
 A re-run resumes: score files and survivor files computed with the same parameters are kept.`;
 
@@ -88,8 +90,6 @@ export function parseRunOptions(argv: string[]): RunOptions {
   if (score.extraArchs.length > 0)
     throw new UsageError('run scores one embedding pair: give one --arch (clipsift score scores several)');
   if (score.shard) throw new UsageError('--shard is not for run: the threshold is global, so run needs the whole pool');
-  if (score.detach)
-    throw new UsageError('--detach is not for run: the submitter starts each stage when the one before it is done');
   const planned = parseSelectOptions([score.out, '--out', subset ?? 'subset.npy', ...stepArgs]);
   const steps: SelectionStep[] = [];
   for (const step of planned.steps) {

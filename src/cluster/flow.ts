@@ -6,12 +6,13 @@
  *   flow 2: subset (parent)    ← NormSim of each shard's survivors (children, one per shard with survivors)
  *
  * A parent runs once all its children completed (BullMQ's flows); a child that fails for good fails its
- * parent (failParentOnFailure). The submitter adds flow 2 once the threshold job returned its cuts, and
- * prints the subset job's summary. Every job writes files atomically and deterministically, and checks
+ * parent (failParentOnFailure). The threshold job itself adds flow 2 once it has the cuts, so a run
+ * goes on to its subset without its submitter (`run --queue --detach`, or a submitter that died); a
+ * submitter that waits prints the subset job's summary. Every job writes files atomically and deterministically, and checks
  * what is already on disk first, so a job taken over from a killed worker, or run again, writes the
  * same bytes. Job ids carry a per-submission id: a new submission never picks up an old run's results.
  */
-import { FlowProducer, type Job, type Queue } from 'bullmq';
+import { type FlowJob, FlowProducer, type Job, type Queue } from 'bullmq';
 import {
   type RecipeSteps,
   subsetStep,
@@ -49,10 +50,19 @@ export interface RunSpec {
   clipsiftVersion: string;
 }
 
+/** What the threshold job needs to add flow 2 itself. */
+export interface NextStage {
+  /** Per shard, its task with the target (for NormSim on its survivors). */
+  survivorTasks: Record<string, ShardTask>;
+  /** Tries per job. */
+  attempts: number;
+}
+
 /** The threshold job (flow 1's parent). */
 export interface ThresholdJobData {
   kind: 'threshold';
   run: RunSpec;
+  next: NextStage;
 }
 
 /** A NormSim-on-survivors job (a child of flow 2). */
@@ -77,8 +87,16 @@ export function isRunJob(data: unknown): data is RunJobData {
   return typeof data === 'object' && data !== null && 'kind' in data;
 }
 
-/** Runs one stage job in a worker (src/cluster/processor.ts dispatches here). */
-export async function runStageJob(data: RunJobData, runner: ShardTaskRunner) {
+/**
+ * Runs one stage job in a worker (src/cluster/processor.ts dispatches here); `addFlow` enqueues (the
+ * threshold job adds flow 2 with it before it returns; job ids are the run's, so a threshold job run
+ * twice adds nothing twice).
+ */
+export async function runStageJob(
+  data: RunJobData,
+  runner: ShardTaskRunner,
+  addFlow: (flow: FlowJob) => Promise<unknown>,
+) {
   if (data.kind === 'select-pass') return runSelectPassJob(data);
   if (data.kind === 'survivors') return runner.runSurvivors(data.task);
   if (data.run.clipsiftVersion !== clipsiftVersion())
@@ -86,7 +104,11 @@ export async function runStageJob(data: RunJobData, runner: ShardTaskRunner) {
       `this worker runs clipsift ${clipsiftVersion()} but the run was submitted with clipsift ${data.run.clipsiftVersion}`,
     );
   const files = { shards: data.run.shards, out: data.run.out };
-  if (data.kind === 'threshold') return thresholdStep(files, data.run.steps);
+  if (data.kind === 'threshold') {
+    const threshold = await thresholdStep(files, data.run.steps);
+    await addFlow(survivorFlow(data.run, threshold, data.next).flow);
+    return threshold;
+  }
   return subsetStep(files, data.run.steps, data.run.normSim, { path: data.run.subset, force: true });
 }
 
@@ -98,6 +120,41 @@ export function describeJob(data: ScoreJobData | RunJobData): string {
   return `${data.kind} of ${data.run.shards.length} shards`;
 }
 
+/** Options of a child job: a child that fails for good fails its parent. */
+function childOptions(jobId: string, attempts: number) {
+  return { ...scoreJobOptions(jobId, attempts), failParentOnFailure: true };
+}
+
+/** Flow 2 of a run: a NormSim job per shard with survivors (children), then the subset (parent). */
+export function survivorFlow(
+  spec: RunSpec,
+  threshold: ThresholdResult,
+  next: NextStage,
+): { flow: FlowJob; subsetId: string; survivorIds: string[] } {
+  const subsetId = `run-${spec.id}-subset`;
+  const withSurvivors = spec.normSim
+    ? spec.shards.filter((shard) => (threshold.survivorsPerShard[shard] ?? 0) > 0)
+    : [];
+  const survivorIds = withSurvivors.map((_, k) => `run-${spec.id}-normsim-${k}`);
+  const flow: FlowJob = {
+    name: 'subset',
+    queueName: SCORE_QUEUE,
+    data: { kind: 'subset', run: spec } satisfies SubsetJobData,
+    opts: { ...scoreJobOptions(subsetId, next.attempts) },
+    children: withSurvivors.map((shard, k) => ({
+      name: shard,
+      queueName: SCORE_QUEUE,
+      data: {
+        kind: 'survivors',
+        task: { shard: next.survivorTasks[shard]!, cuts: threshold.cuts[shard]! },
+        rows: threshold.survivorsPerShard[shard]!,
+      } satisfies SurvivorJobData,
+      opts: childOptions(survivorIds[k]!, next.attempts),
+    })),
+  };
+  return { flow, subsetId, survivorIds };
+}
+
 /** What the submitter needs for a run. */
 export interface RunSubmission {
   location: RedisLocation;
@@ -107,6 +164,8 @@ export interface RunSubmission {
   /** Per shard, its task with the target (for NormSim on its survivors). */
   survivorTasks: Record<string, ShardTask>;
   attempts: number;
+  /** Enqueue flow 1 and return: the threshold job adds flow 2, the workers do the rest. */
+  detach?: boolean;
   pollMs?: number;
   /** A line about a stage: started, progress, done. */
   onStage?(line: string): void;
@@ -121,9 +180,13 @@ export interface FailedJob {
 /** The outcome of a run on the cluster. */
 export type RunOutcome =
   | { ok: true; threshold: ThresholdResult; subset: SubsetResult }
-  | { ok: false; stage: string; failed: FailedJob[] };
+  | { ok: false; stage: string; failed: FailedJob[] }
+  | { ok: 'detached'; jobs: number };
 
-/** Submits the run's two flows one after the other and waits for the subset. */
+/**
+ * Submits the run's first flow (whose threshold job adds the second) and waits for the subset, or
+ * returns once it is enqueued (`detach`).
+ */
 export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
   const queue = await connectScoreQueue(options.location);
   const flows = new FlowProducer({ connection: connectionOptions(options.location, false) });
@@ -131,7 +194,7 @@ export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
   try {
     await reachRedis(flows, options.location);
     const { spec, attempts } = options;
-    const childOptions = (jobId: string) => ({ ...scoreJobOptions(jobId, attempts), failParentOnFailure: true });
+    const next: NextStage = { survivorTasks: options.survivorTasks, attempts };
 
     // Flow 1: negCLIPLoss children, threshold parent.
     const thresholdId = `run-${spec.id}-threshold`;
@@ -140,16 +203,17 @@ export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
       flows.add({
         name: 'threshold',
         queueName: SCORE_QUEUE,
-        data: { kind: 'threshold', run: spec } satisfies ThresholdJobData,
+        data: { kind: 'threshold', run: spec, next } satisfies ThresholdJobData,
         opts: { ...scoreJobOptions(thresholdId, attempts) },
         children: options.negclip.map(({ task, rows }, k) => ({
           name: task.ref.name,
           queueName: SCORE_QUEUE,
           data: { task, rows } satisfies ScoreJobData,
-          opts: childOptions(negclipIds[k]!),
+          opts: childOptions(negclipIds[k]!, attempts),
         })),
       });
     await flow1();
+    if (options.detach) return { ok: 'detached', jobs: options.negclip.length + 1 };
     options.onStage?.(
       `negCLIPLoss: ${options.negclip.length} shard job${options.negclip.length === 1 ? '' : 's'} enqueued (${spec.shards.length - options.negclip.length} already scored), then the threshold`,
     );
@@ -160,32 +224,12 @@ export async function submitRun(options: RunSubmission): Promise<RunOutcome> {
       `threshold: ${threshold.survivors} of ${threshold.pool} rows survive the steps before ${spec.normSim ?? 'the end'}`,
     );
 
-    // Flow 2: NormSim-on-survivors children, subset parent.
-    const subsetId = `run-${spec.id}-subset`;
-    const withSurvivors = spec.normSim
-      ? spec.shards.filter((shard) => (threshold.survivorsPerShard[shard] ?? 0) > 0)
-      : [];
-    const survivorIds = withSurvivors.map((_, k) => `run-${spec.id}-normsim-${k}`);
-    const flow2 = () =>
-      flows.add({
-        name: 'subset',
-        queueName: SCORE_QUEUE,
-        data: { kind: 'subset', run: spec } satisfies SubsetJobData,
-        opts: { ...scoreJobOptions(subsetId, attempts) },
-        children: withSurvivors.map((shard, k) => ({
-          name: shard,
-          queueName: SCORE_QUEUE,
-          data: {
-            kind: 'survivors',
-            task: { shard: options.survivorTasks[shard]!, cuts: threshold.cuts[shard]! },
-            rows: threshold.survivorsPerShard[shard]!,
-          } satisfies SurvivorJobData,
-          opts: childOptions(survivorIds[k]!),
-        })),
-      });
-    await flow2();
+    // Flow 2 (NormSim-on-survivors children, subset parent): the threshold job added it; added again
+    // (the same job ids) only if Redis lost it.
+    const { flow, subsetId, survivorIds } = survivorFlow(spec, threshold, next);
+    const flow2 = () => flows.add(flow);
     if (spec.normSim)
-      options.onStage?.(`NormSim: ${withSurvivors.length} shard jobs of survivors enqueued, then the subset`);
+      options.onStage?.(`NormSim: ${survivorIds.length} shard jobs of survivors enqueued, then the subset`);
     const second = await waitFor<SubsetResult>(queue, subsetId, survivorIds, flow2, options);
     if (!second.ok) return { ok: false, stage: 'NormSim on survivors and subset', failed: second.failed };
     return { ok: true, threshold, subset: second.value };

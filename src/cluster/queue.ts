@@ -60,6 +60,9 @@ export function connectionOptions(location: RedisLocation, blocking: boolean) {
   };
 }
 
+/** The environment variable through which `clipsift worker` tells its processor threads its Redis (JSON). */
+export const WORKER_REDIS_VARIABLE = 'CLIPSIFT_WORKER_REDIS';
+
 /** How long a command waits for Redis to answer when it starts, before it gives up (exit 1). */
 export const CONNECT_TIMEOUT_MS = 5000;
 

@@ -15,6 +15,7 @@ import {
   type LockSettings,
   type RedisLocation,
   type ScoreJobData,
+  WORKER_REDIS_VARIABLE,
 } from './queue.js';
 
 export interface WorkerOptions {
@@ -35,6 +36,8 @@ export interface WorkerOptions {
 export async function startWorker(options: WorkerOptions): Promise<{ stop(): Promise<void>; worker: Worker }> {
   // The processor thread reads this when it first runs (worker threads copy the environment at start).
   process.env.CLIPSIFT_WORKER_THREADS = String(options.threads);
+  // The threshold job of a run adds the run's second flow from the processor thread.
+  process.env[WORKER_REDIS_VARIABLE] = JSON.stringify(options.location);
   const locks = options.locks ?? DEFAULT_LOCKS;
   const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
   const worker = new Worker<ScoreJobData | RunJobData, unknown>(SCORE_QUEUE, processor, {

@@ -3,7 +3,7 @@
  * redis-server of the test's own. The subset file, the negCLIPLoss score files and the survivor NormSim
  * files match the local `clipsift run` byte for byte, also when a worker is SIGKILLed mid-run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -115,6 +115,31 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
     expect(await again.exited, again.stderr()).toBe(0);
     expect(again.stderr()).toMatch(/0 shard jobs enqueued \(6 already scored\)/);
     expectSameFiles(out, local);
+  });
+
+  it('--detach enqueues and returns; the workers finish the run alone, byte for byte', async () => {
+    const { dir } = makeDataCompDir(shardsOf(3, 1500, 700));
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 40, 768, 6);
+    const args = ['--target', target, ...SCORE, ...STEPS];
+    const local = join(tempDir(), 'local');
+    const result = await runInProcess(['run', dir, '--out', local, ...args, '--threads', '1', '--quiet']);
+    expect(result.code, result.stderr).toBe(0);
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const out = join(tempDir(), 'detached');
+    // No worker yet: the submitter only enqueues.
+    const submitter = clipsift(['run', dir, '--out', out, ...args, '--queue', redis.url, '--detach']);
+    expect(await submitter.exited, submitter.stderr()).toBe(0);
+    expect(submitter.stdout()).toMatch(
+      /^enqueued the run on redis:\/\/127\.0\.0\.1:\d+\/0: 3 negCLIPLoss shard jobs and the threshold job, which enqueues the rest; .*follow with: clipsift status --queue redis:/,
+    );
+    expect(existsSync(join(out, 'subset.npy'))).toBe(false);
+    const team = Array.from({ length: 2 }, () => clipsift(['worker', '--queue', redis.url, ...FAST_LOCKS]));
+    await waitFor('the subset job done', () => team.some((w) => /subset of 3 shards: done/.test(w.stderr())), 120_000);
+    expectSameFiles(out, local);
+    const logs = team.map((w) => w.stderr()).join('\n');
+    expect(logs).toMatch(/threshold of 3 shards: done/);
+    expect(logs).toMatch(/NormSim of \d+ survivors: done/);
   });
 
   it('a shard with bad input fails its job alone: the run stops at the threshold, naming the shard and the rows', async () => {
