@@ -50,15 +50,37 @@ export function firstNonFiniteRow(e: Embeddings): number {
 export function rowNorms(e: Embeddings): Float64Array {
   const { data, rows, dim } = e;
   const norms = new Float64Array(rows);
-  const f32 = data instanceof Float32Array ? data : undefined;
-  for (let r = 0, i = 0; r < rows; r++) {
-    let sum = 0;
-    const end = i + dim;
-    if (f32) for (; i < end; i++) sum += f32[i]! * f32[i]!;
-    else for (; i < end; i++) sum += fromFloat16Bits(data[i]!) ** 2;
-    norms[r] = Math.sqrt(sum);
+  if (data instanceof Float32Array) {
+    for (let r = 0; r < rows; r++) norms[r] = Math.sqrt(sumOfSquares(data, r * dim, (r + 1) * dim));
+  } else {
+    for (let r = 0, i = 0; r < rows; r++) {
+      let sum = 0;
+      for (const end = i + dim; i < end; i++) sum += fromFloat16Bits(data[i]!) ** 2;
+      norms[r] = Math.sqrt(sum);
+    }
   }
   return norms;
+}
+
+/** Σ x² over data[start, end) in float64, in four running sums so the additions need not wait on each other. */
+function sumOfSquares(data: Float32Array, start: number, end: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const a = data[i]!;
+    const b = data[i + 1]!;
+    const c = data[i + 2]!;
+    const d = data[i + 3]!;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += d * d;
+  }
+  for (; i < end; i++) s0 += data[i]! * data[i]!;
+  return s0 + s1 + (s2 + s3);
 }
 
 /** Throws unless image and text embeddings pair up row for row; returns their row norms as checkEmbeddings does. */
