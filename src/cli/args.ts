@@ -127,6 +127,13 @@ export function numberOption(
   return value;
 }
 
+/** Reads `--port` for the local servers: an integer from 0 (a free port) to 65535, default 8787. */
+export function portOption(text: string | undefined): number {
+  const port = numberOption('port', text, 8787, { integer: true, min: 0 });
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, got '${text}'`);
+  return port;
+}
+
 /** Reads `--threads`: a positive integer up to the engine's limit (4 × cores), or 'auto'. */
 export function threadsOption(text: string | undefined): number | 'auto' {
   if (text === undefined || text === 'auto') {

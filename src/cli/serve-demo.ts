@@ -10,7 +10,8 @@ import { open, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from './command.js';
-import { numberOption, parseCommandArgs, UsageError } from './args.js';
+import { parseCommandArgs, portOption, UsageError } from './args.js';
+import { closeOnSignal } from './close-on-signal.js';
 
 /** dist/lib/cli/serve-demo.js → dist/web/ */
 const DEFAULT_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -162,19 +163,10 @@ export const command: Command = {
     }
     if (positionals.length > 0)
       throw new UsageError(`serve-demo takes no positional arguments, got '${positionals[0]}'`);
-    const port = numberOption('port', values.port, 8787, { integer: true, min: 0 });
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got '${values.port}'`);
+    const port = portOption(values.port);
     const server = await serveDemo({ port, host: values.host ?? '127.0.0.1' });
     console.log(`clipsift demo: ${server.url}  (Ctrl-C to stop)`);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        void server.close().then(done);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await closeOnSignal(server);
     return 0;
   },
 };

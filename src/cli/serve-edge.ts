@@ -12,7 +12,8 @@ import { resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { OutputError } from '../io/errors.js';
-import { numberOption, parseCommandArgs, UsageError } from './args.js';
+import { numberOption, parseCommandArgs, portOption, UsageError } from './args.js';
+import { closeOnSignal } from './close-on-signal.js';
 import type { Command } from './command.js';
 
 /** dist/lib/cli/serve-edge.js → dist/edge/ */
@@ -104,8 +105,7 @@ export const command: Command = {
     });
     if (positionals.length > 0)
       throw new UsageError(`serve-edge takes no positional arguments, got '${positionals[0]}'`);
-    const port = numberOption('port', values.port, 8787, { integer: true, min: 0 });
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got '${values.port}'`);
+    const port = portOption(values.port);
     const vars: Record<string, string> = {};
     if (values['max-rows'] !== undefined)
       vars.MAX_ROWS = String(numberOption('max-rows', values['max-rows'], 0, { integer: true, positive: true }));
@@ -116,15 +116,7 @@ export const command: Command = {
     }
     const server = await serveEdge({ port, host: values.host ?? '127.0.0.1', dir: values.dir, vars });
     process.stdout.write(`clipsift edge: ${server.url}  (workerd; POST /score, GET /health; Ctrl-C to stop)\n`);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        void server.close().then(done);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await closeOnSignal(server);
     return 0;
   },
 };

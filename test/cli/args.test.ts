@@ -1,6 +1,6 @@
 // Number options: strictly decimal (no 0x10, blanks), and `--flag -1` read as a negative number.
 import { describe, expect, it } from 'vitest';
-import { joinNegativeValues, numberOption, parseCommandArgs, UsageError } from '../../src/cli/args.js';
+import { joinNegativeValues, numberOption, parseCommandArgs, portOption, UsageError } from '../../src/cli/args.js';
 import { runCli } from '../select/cli-fixtures.js';
 
 describe('number options', () => {
@@ -21,6 +21,21 @@ describe('number options', () => {
     expect(joinNegativeValues(['--', '--seed', '-1'], options)).toEqual(['--', '--seed', '-1']);
     expect(parseCommandArgs(['--seed', '-3'], options).values.seed).toBe('-3');
     expect(() => parseCommandArgs(['--seed', '-q'], options)).toThrow(UsageError);
+  });
+
+  it('--port of serve-demo and serve-edge: 0 to 65535, 8787 when not given', async () => {
+    expect(portOption(undefined)).toBe(8787);
+    expect(portOption('0')).toBe(0);
+    expect(portOption('65535')).toBe(65535);
+    expect(() => portOption('65536')).toThrow("--port must be at most 65535, got '65536'");
+    expect(() => portOption('-1')).toThrow("--port must be at least 0, got '-1'");
+    for (const command of ['serve-demo', 'serve-edge']) {
+      const high = await runCli([command, '--port', '70000']);
+      expect(high.code, command).toBe(2);
+      expect(high.stderr, command).toMatch(/--port must be at most 65535, got '70000'/);
+      const fraction = await runCli([command, '--port', '80.5']);
+      expect(fraction.stderr, command).toMatch(/--port must be an integer, got '80.5'/);
+    }
   });
 
   it('the CLI answers a negative number with the option range, not "ambiguous"', async () => {
