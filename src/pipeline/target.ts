@@ -254,8 +254,9 @@ interface HashedSource extends ByteSource {
 
 /**
  * openTargetFile, with the source it read through. A remote file's reads feed `hash` whenever they
- * continue the bytes hashed so far (an .npy is read front to back), so hashing it afterwards downloads
- * only the bytes the reader skipped or read out of order, not the whole file a second time.
+ * continue the bytes hashed so far, or skip at most HASH_GAP_BYTES of them (an .npy, an npz entry are read
+ * front to back), so hashing it afterwards downloads only what the reader read out of order or did not
+ * read, not the whole file a second time.
  */
 async function openHashedTargetFile(file: string, key: string | undefined, hash: Hash) {
   let opened: HashedSource | undefined;
@@ -271,6 +272,9 @@ async function openHashedTargetFile(file: string, key: string | undefined, hash:
   return { reader, source: opened! };
 }
 
+/** Bytes a hashing source fetches to bridge a gap between the bytes hashed so far and a read. */
+const HASH_GAP_BYTES = 64 * 1024;
+
 function hashingSource(source: ByteSource, hash: Hash): HashedSource {
   let hashed = 0;
   const take = (offset: number, bytes: Uint8Array) => {
@@ -283,7 +287,13 @@ function hashingSource(source: ByteSource, hash: Hash): HashedSource {
     name: source.name,
     size: source.size,
     read: async (offset, length) => {
+      // A reader skips a few bytes it need not parse (a zip entry's name): fetch them along, so the hash
+      // goes on; a read far ahead (a directory at the end of the file) is left for finish.
+      const gapStart = hashed;
+      const gap =
+        offset > gapStart && offset - gapStart <= HASH_GAP_BYTES ? source.read(gapStart, offset - gapStart) : null;
       const bytes = await source.read(offset, length);
+      if (gap) take(gapStart, await gap);
       take(offset, bytes);
       return bytes;
     },
