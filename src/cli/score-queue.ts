@@ -5,10 +5,12 @@
  */
 import { resolve } from 'node:path';
 import process from 'node:process';
+import type { Queue } from 'bullmq';
 import type { ShardRef } from '../io/layouts.js';
 import type { ShardTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
+import type { ScoreJobData } from '../cluster/queue.js';
 import type { ScoreParameters } from '../io/score-file.js';
 import { runVariant } from '../pipeline/plan.js';
 import type { ScoreShard } from '../pipeline/score-shard.js';
@@ -75,9 +77,10 @@ export async function scoreThroughQueue(
   });
   const skipped = upToDate ? `; ${upToDate} already up to date` : '';
 
-  if (options.detach) {
-    const queue = await connectScoreQueue(location);
-    try {
+  // Connected before anything is shown: an unreachable Redis ends the run with its one line.
+  const queue = await connectScoreQueue(location);
+  try {
+    if (options.detach) {
       const added = await enqueueShards(queue, shards, options.attempts);
       say(
         `enqueued ${added} shard job${added === 1 ? '' : 's'} on ${location.display}` +
@@ -85,71 +88,74 @@ export async function scoreThroughQueue(
           `follow with: clipsift status --queue ${options.queue}\n`,
       );
       return 0;
-    } finally {
-      await queue.close().catch(() => undefined);
     }
+    return await watchOnQueue(queue);
+  } finally {
+    await queue.close().catch(() => undefined);
   }
 
-  const totalRows = shards.reduce((n, s) => n + s.rows, 0);
-  const progress = new Progress({ label: `0/${shards.length} shards done`, total: totalRows, quiet: options.quiet });
-  const stopKeepAlive = progress.keepAlive();
-  const started = performance.now();
-  let failed: Awaited<ReturnType<typeof submitAndWatch>>;
-  try {
-    failed = await submitAndWatch({
-      location,
-      shards,
-      attempts: options.attempts,
-      onStatus(status) {
-        progress.label =
-          `${status.done}/${status.total} shards done, ${status.running} running, ${status.failed} failed` +
-          (status.disconnected ? ` (waiting for ${location.display})` : '');
-        progress.set(status.rowsDone);
-      },
-      onNote(note) {
-        progress.clear();
-        process.stderr.write(`clipsift score: ${note}\n`);
-        progress.redraw();
-      },
-    });
-  } finally {
-    stopKeepAlive();
-    progress.close();
-  }
-  const elapsed = (performance.now() - started) / 1000;
-  const scored = shards.length - failed.length;
-  // The workers wrote one <shard>.stats.json each; the summary is rebuilt from them here.
-  try {
-    await writeRunStats(options.out);
-    if (report) report.stats = join(options.out, RUN_STATS_FILE);
-  } catch (error) {
-    process.stderr.write(
-      `clipsift score: warning: ${options.out}/_stats.json not written: ${(error as Error).message}\n`,
-    );
-  }
-  if (report) {
-    // What each worker recorded; a failed shard's reason as the submitter saw it after its last attempt.
-    const reasons = new Map(failed.map((f) => [f.shard, f.reason.replace(/\s*\n\s*/g, ' ')]));
-    for (const { task } of shards) {
-      const name = task.ref.name;
-      const record = await readShardStats(options.out, name);
-      const reason = reasons.get(name);
-      if (reason !== undefined) report.failed(name, reason, record?.status === 'failed' ? record.seconds : null);
-      else if (record?.status === 'scored') report.recorded(name, record);
+  async function watchOnQueue(queue: Queue<ScoreJobData>): Promise<number> {
+    const totalRows = shards.reduce((n, s) => n + s.rows, 0);
+    const progress = new Progress({ label: `0/${shards.length} shards done`, total: totalRows, quiet: options.quiet });
+    const stopKeepAlive = progress.keepAlive();
+    const started = performance.now();
+    let failed: Awaited<ReturnType<typeof submitAndWatch>>;
+    try {
+      failed = await submitAndWatch({
+        queue,
+        shards,
+        attempts: options.attempts,
+        onStatus(status) {
+          progress.label =
+            `${status.done}/${status.total} shards done, ${status.running} running, ${status.failed} failed` +
+            (status.disconnected ? ` (waiting for ${location.display})` : '');
+          progress.set(status.rowsDone);
+        },
+        onNote(note) {
+          progress.clear();
+          process.stderr.write(`clipsift score: ${note}\n`);
+          progress.redraw();
+        },
+      });
+    } finally {
+      stopKeepAlive();
+      progress.close();
     }
+    const elapsed = (performance.now() - started) / 1000;
+    const scored = shards.length - failed.length;
+    // The workers wrote one <shard>.stats.json each; the summary is rebuilt from them here.
+    try {
+      await writeRunStats(options.out);
+      if (report) report.stats = join(options.out, RUN_STATS_FILE);
+    } catch (error) {
+      process.stderr.write(
+        `clipsift score: warning: ${options.out}/_stats.json not written: ${(error as Error).message}\n`,
+      );
+    }
+    if (report) {
+      // What each worker recorded; a failed shard's reason as the submitter saw it after its last attempt.
+      const reasons = new Map(failed.map((f) => [f.shard, f.reason.replace(/\s*\n\s*/g, ' ')]));
+      for (const { task } of shards) {
+        const name = task.ref.name;
+        const record = await readShardStats(options.out, name);
+        const reason = reasons.get(name);
+        if (reason !== undefined) report.failed(name, reason, record?.status === 'failed' ? record.seconds : null);
+        else if (record?.status === 'scored') report.recorded(name, record);
+      }
+    }
+    if (failed.length > 0) {
+      process.stderr.write(`clipsift score: ${failed.length} of ${shards.length} shards failed:\n`);
+      for (const { shard, reason } of failed) process.stderr.write(`  ${shard}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+      say(`${scored} shard${scored === 1 ? '' : 's'} scored on the cluster${skipped}; score files in ${options.out}\n`);
+      return 1;
+    }
+    const rows = shards.reduce((n, s) => n + s.rows, 0);
+    say(
+      `scored ${formatCount(rows)} rows in ${scored} shard${scored === 1 ? '' : 's'} on the cluster in ${formatDuration(elapsed)}` +
+        `${skipped}; score files in ${options.out}\n`,
+    );
+    return 0;
   }
-  if (failed.length > 0) {
-    process.stderr.write(`clipsift score: ${failed.length} of ${shards.length} shards failed:\n`);
-    for (const { shard, reason } of failed) process.stderr.write(`  ${shard}: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
-    say(`${scored} shard${scored === 1 ? '' : 's'} scored on the cluster${skipped}; score files in ${options.out}\n`);
-    return 1;
-  }
-  const rows = shards.reduce((n, s) => n + s.rows, 0);
-  say(
-    `scored ${formatCount(rows)} rows in ${scored} shard${scored === 1 ? '' : 's'} on the cluster in ${formatDuration(elapsed)}` +
-      `${skipped}; score files in ${options.out}\n`,
-  );
-  return 0;
 }
 
 function absoluteRef(ref: ShardRef): ShardRef {

@@ -51,7 +51,8 @@ export interface FailedShard {
 }
 
 export interface SubmitOptions {
-  location: RedisLocation;
+  /** The queue, connected (connectScoreQueue); the caller closes it. */
+  queue: Queue<ScoreJobData>;
   shards: QueuedShard[];
   /** Tries per shard before it counts as failed. */
   attempts: number;
@@ -116,13 +117,8 @@ export async function enqueueShards(
  * @returns the failed shards (empty when every score file is written)
  */
 export async function submitAndWatch(options: SubmitOptions): Promise<FailedShard[]> {
-  const queue = await connectScoreQueue(options.location);
-  try {
-    await enqueueShards(queue, options.shards, options.attempts);
-    return await watch(queue, options);
-  } finally {
-    await queue.close().catch(() => undefined);
-  }
+  await enqueueShards(options.queue, options.shards, options.attempts);
+  return watch(options.queue, options);
 }
 
 async function watch(queue: Queue<ScoreJobData>, options: SubmitOptions): Promise<FailedShard[]> {

@@ -57,10 +57,10 @@ function commands(url: string): Record<string, string[]> {
   const out = (name: string) => join(tempDir(), name);
   const steps = ['--top', 'negclip_loss:0.3', '--top', 'normsim_inf:0.2'];
   return {
-    score: ['score', dir, '--out', out('scored'), '--queue', url, '--quiet'],
-    'score --detach': ['score', dir, '--out', out('detached'), '--queue', url, '--detach', '--quiet'],
+    score: ['score', dir, '--out', out('scored'), '--queue', url],
+    'score --detach': ['score', dir, '--out', out('detached'), '--queue', url, '--detach'],
     select: ['select', scores, '--top', 'negclip_loss:0.3', '--queue', url, '--out', join(out('s'), 's.npy')],
-    run: ['run', dir, '--out', out('run'), '--target', target, ...steps, '--queue', url, '--quiet'],
+    run: ['run', dir, '--out', out('run'), '--target', target, ...steps, '--queue', url],
     worker: ['worker', '--queue', url],
     status: ['status', '--queue', url],
   };
