@@ -12,6 +12,7 @@ import { loadTarget } from '../pipeline/target.js';
 import { imageBasedFilter, keepNearTarget } from '../select/kmeans.js';
 import { gatherUids, type SelectTable } from '../select/table.js';
 import { numberOption, threadsForWork, UsageError } from './args.js';
+import type { ImageGatherer } from './image-embeddings.js';
 import { Progress } from './progress.js';
 
 /** DataComp's cluster count for its pools. */
@@ -117,7 +118,7 @@ export interface ImageBasedOutcome {
 /**
  * Runs the step: clusters the pool rows' distinct uids, keeps the rows of `current` whose uid is in a
  * voted cluster.
- * @param gather the image embeddings of sorted unique uids, in their order (select's gatherer)
+ * @param gather the image embeddings of sorted unique uids, in their order (cli/image-embeddings.ts)
  */
 export async function runImageBased(
   table: SelectTable,
@@ -125,12 +126,7 @@ export async function runImageBased(
   current: Uint32Array,
   settings: ImageBasedSettings,
   embeddings: { dirs: string[]; arch: Arch; imageKey?: string; threads: number | 'auto' },
-  gather: (
-    dirs: string[],
-    uids: Uint32Array,
-    arch: Arch,
-    imageKey?: string,
-  ) => Promise<{ data: Uint16Array | Float32Array; rows: number; dim: number }>,
+  gather: ImageGatherer,
   quiet: boolean,
 ): Promise<ImageBasedOutcome> {
   const uids = sortUids(gatherUids(table.uids, pool), { unique: true });
@@ -141,7 +137,7 @@ export async function runImageBased(
     );
   const target = await loadTarget(settings.targets, settings.targetKey, false);
   const given = settings.centroids ? await loadTarget(settings.centroids, settings.centroidsKey, false) : undefined;
-  const images = await gather(embeddings.dirs, uids, embeddings.arch, embeddings.imageKey);
+  const images = await gather(uids);
   for (const [what, paths, dim] of [
     ['target has', settings.targets, target.dim],
     ['centroids have', settings.centroids ?? [], given?.dim ?? images.dim],

@@ -11,13 +11,12 @@ import { realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { createEngine, firstNonFiniteRow } from '../index.js';
+import { createEngine } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
-import { ARCH_DIMS, listShards, openShard, type Arch } from '../io/layouts.js';
+import type { Arch } from '../io/layouts.js';
 import { joinPath } from '../io/file-system.js';
 import {
   listDirectory,
-  nodeFileSystem,
   openFileSource,
   readSubsetFileAt,
   outputExists,
@@ -25,7 +24,6 @@ import {
   writeChunksAtomic,
   writeFileAtomic,
 } from '../io/node-files.js';
-import type { RowData } from '../io/reader.js';
 import { readMetadataColumns } from '../io/metadata.js';
 import {
   checkScoreFileSet,
@@ -36,7 +34,7 @@ import {
 } from '../io/score-file.js';
 import { isRemotePath } from '../io/remote.js';
 import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords } from '../io/subset-file.js';
-import { findUid, formatUid, parseUids, sortUids, uidCount } from '../io/uid.js';
+import { findUid, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
 import { normSim2D } from '../select/normsim-d.js';
@@ -61,6 +59,7 @@ import {
   usageErrorOf,
 } from './args.js';
 import type { Command } from './command.js';
+import { type ImageGatherer, imageEmbeddingGatherer } from './image-embeddings.js';
 import { Progress } from './progress.js';
 import { runKeySelect, uidlessKeyColumns } from './select-keys.js';
 import {
@@ -479,83 +478,6 @@ export async function readScoreFiles(
   return concatScoreTables(parts, columns);
 }
 
-/**
- * The image embeddings of `uids` (sorted, unique), gathered from the shards under `dirs`, in the
- * order of `uids`. The first occurrence of a uid wins.
- * @throws {InputError} when some uid has no embedding, or shards disagree on dim or dtype
- */
-export async function gatherImageEmbeddings(
-  dirs: string[],
-  uids: Uint32Array,
-  arch: Arch,
-  imageKey?: string,
-): Promise<{ data: RowData; rows: number; dim: number }> {
-  const count = uidCount(uids);
-  const found = new Uint8Array(count);
-  let data: RowData | undefined;
-  let dim = 0;
-  let foundCount = 0;
-  for (const dir of dirs) {
-    for (const ref of await listShards(nodeFileSystem, dir)) {
-      const shard = await openShard(nodeFileSystem, ref, {
-        arch,
-        imageOnly: true,
-        ...(imageKey !== undefined ? { imageKey } : {}),
-      });
-      try {
-        if (!shard.keyColumns.includes('uid'))
-          throw new InputError(dir, 'has no uid column; NormSim_2-D matches embeddings to score rows by uid');
-        const shardUids = parseUids((await shard.readKeys()).uid as string[], ref.files.metadata ?? ref.name);
-        const targetIndex = new Int32Array(shard.rows).fill(-1);
-        let wanted = 0;
-        for (let row = 0; row < shard.rows; row++) {
-          const at = findUid(uids, shardUids, row);
-          if (at >= 0 && !found[at]) {
-            targetIndex[row] = at;
-            found[at] = 1;
-            wanted++;
-          }
-        }
-        if (wanted === 0) continue;
-        if (!data) {
-          dim = shard.dim;
-          data = shard.image.dtype === 'f2' ? new Uint16Array(count * dim) : new Float32Array(count * dim);
-        } else if (shard.dim !== dim) {
-          throw new InputError(shard.image.name, `has dimension ${shard.dim} but earlier shards have ${dim}`);
-        } else if ((shard.image.dtype === 'f2') !== data instanceof Uint16Array) {
-          throw new InputError(shard.image.name, 'mixes float16 and float32 embeddings with earlier shards');
-        }
-        for await (const chunk of shard.image.readRowChunks(4096)) {
-          for (let k = 0; k < chunk.rows; k++) {
-            const at = targetIndex[chunk.start + k]!;
-            if (at >= 0) data.set(chunk.data.subarray(k * dim, (k + 1) * dim), at * dim);
-          }
-        }
-        foundCount += wanted;
-      } finally {
-        await shard.close();
-      }
-    }
-  }
-  if (foundCount < count) {
-    const missing = found.indexOf(0);
-    throw new InputError(
-      dirs.join(', '),
-      `${count - foundCount} selected uids have no image embeddings here (first: ${formatUid(uids, missing)})`,
-    );
-  }
-  if (data) {
-    // The engine would reject a NaN/Inf row by its position in this gathered matrix; name the uid instead.
-    const bad = firstNonFiniteRow({ data, rows: count, dim });
-    if (bad >= 0)
-      throw new InputError(
-        dirs.join(', '),
-        `image embedding of uid ${formatUid(uids, bad)} has a non-finite value (NaN or Infinity)`,
-      );
-  }
-  return { data: data ?? new Float32Array(0), rows: count, dim: dim || ARCH_DIMS[arch] || 1 };
-}
-
 /** One line of the summary: a step and its outcome, or the NormSim_2-D pass. */
 type SummaryStep =
   | (StepOutcome['step'] & { kept: number; threshold: number | null })
@@ -628,6 +550,9 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
   let current = pool;
   const steps: SummaryStep[] = [];
   let segment: SelectionStep[] = [];
+  // The --embeddings directories are listed, and their shards' uids read, once for both steps that gather.
+  const gatherSteps = options.steps.filter((s) => s.kind === 'image-based' || s.kind === 'normsim-d').length;
+  const gather = options.embeddings ? imageEmbeddingGatherer(options.embeddings, gatherSteps) : undefined;
   const flush = () => {
     if (segment.length === 0) return;
     const result = runTableSteps(table, segment, current, poolSize);
@@ -643,15 +568,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     if (step.kind === 'image-based') {
       flush();
       const settings = options.imageBased!;
-      const outcome = await runImageBased(
-        table,
-        pool,
-        current,
-        settings,
-        options.embeddings!,
-        gatherImageEmbeddings,
-        options.json,
-      );
+      const outcome = await runImageBased(table, pool, current, settings, options.embeddings!, gather!, options.json);
       current = outcome.rows;
       steps.push({
         kind: 'image-based',
@@ -669,7 +586,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
     }
     flush();
     const settings = options.normSimD!;
-    const outcome = await runNormSimD(table, current, poolSize, settings, options.embeddings!, options.json);
+    const outcome = await runNormSimD(table, current, poolSize, settings, options.embeddings!, gather!, options.json);
     current = outcome.rows;
     steps.push({
       kind: 'normsim-d',
@@ -796,11 +713,12 @@ async function runNormSimD(
   poolSize: number,
   settings: NormSimDSettings,
   embeddings: ImageEmbeddings,
+  gather: ImageGatherer,
   quiet: boolean,
 ): Promise<{ rows: Uint32Array; threshold: number | null }> {
   const uids = sortUids(gatherUids(table.uids, rows), { unique: true });
   const finalSize = Math.min(uidCount(uids), floorTimes(poolSize, settings.finalDecimal ?? settings.final));
-  const images = await gatherImageEmbeddings(embeddings.dirs, uids, embeddings.arch, embeddings.imageKey);
+  const images = await gather(uids);
   if (images.rows === 0) return { rows: new Uint32Array(0), threshold: null };
   const engine = await createEngine({ threads: threadsForWork(embeddings.threads, images.rows) });
   const progress = new Progress({ label: 'NormSim_2-D', total: settings.iterations, unit: 'rounds', quiet });

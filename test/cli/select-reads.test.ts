@@ -13,8 +13,10 @@ import { parseSelectOptions, runSelect } from '../../src/cli/select.js';
 import { scoreFileCache, withScoreFile } from '../../src/pipeline/score-passes.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 import { startRangeServer, type RangeServer } from '../io/servers.js';
-import { makeUids, tempDir, writeScoreFile } from '../select/cli-fixtures.js';
-import { rng } from './helpers.js';
+import { makeUids, tempDir, writeDataCompShard, writeScoreFile } from '../select/cli-fixtures.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { toFloat16Bits } from '../../src/numeric/float16.js';
+import { ROOT, rng } from './helpers.js';
 
 const seen = vi.hoisted(() => ({
   lists: [] as string[],
@@ -193,6 +195,69 @@ describe('select reads each input listing and each score footer once', () => {
         const expected = Object.fromEntries([...sizes.keys()].map((path) => [path, { heads: 1, footers: 1 }]));
         expect({ inMemory, perFile }).toEqual({ inMemory, perFile: expected });
       }
+    });
+  });
+});
+
+describe('select reads the image embeddings directory once for --image-based and --normsim-d together', () => {
+  it('lists it once and reads each shard footer (metadata parquet and npz) once', async () => {
+    const dim = 512; // b32
+    const scores = tempDir();
+    const metadata = tempDir();
+    const next = rng(21);
+    const all = makeUids(120, 21);
+    for (let f = 0; f < 2; f++) {
+      const uids = all.slice(f * 60, (f + 1) * 60);
+      const images = Uint16Array.from({ length: uids.length * dim }, () => toFloat16Bits(next() - 0.5));
+      writeDataCompShard(metadata, `0000000${f}`, uids, images, images, dim);
+      writeScoreFile(join(scores, `0000000${f}.scores.parquet`), uids, {
+        negclip_loss: Float32Array.from(uids, () => Math.round(next() * 40) / 8),
+      });
+    }
+    const target = join(tempDir(), 'target.npy');
+    writeFileSync(
+      target,
+      encodeNpy(
+        Float32Array.from({ length: 3 * dim }, () => next() - 0.5),
+        [3, dim],
+      ),
+    );
+    const shardFiles = [0, 1].flatMap((f) => ['parquet', 'npz'].map((ext) => join(metadata, `0000000${f}.${ext}`)));
+    // The steps run the engine, whose kernels the build holds: this select is the built one (dist/lib).
+    const built = (await import(join(ROOT, 'dist/lib/cli/select.js'))) as typeof import('../../src/cli/select.js');
+    resetCounts();
+    const summary = await built.runSelect(
+      built.parseSelectOptions([
+        scores,
+        '--top',
+        'negclip_loss:0.8',
+        '--image-based',
+        '--image-based-target',
+        target,
+        '--image-based-clusters',
+        '4',
+        '--image-based-iterations',
+        '3',
+        '--normsim-d',
+        '--normsim-d-final',
+        '0.2',
+        '--normsim-d-iterations',
+        '3',
+        '--embeddings',
+        metadata,
+        '--arch',
+        'b32',
+        '--threads',
+        '1',
+        '--out',
+        join(tempDir(), 'subset.npy'),
+        '--json',
+      ]),
+    );
+    expect(summary.steps.map((s) => s.kind)).toEqual(['top', 'image-based', 'normsim-d']);
+    expect({ lists: listsOf([metadata]), footers: footerReads(shardFiles) }).toEqual({
+      lists: [metadata],
+      footers: once(shardFiles),
     });
   });
 });
