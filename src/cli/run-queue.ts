@@ -46,7 +46,7 @@ export async function runThroughQueue(
   // Workers on other machines and runtimes must write the same bytes: the variant is pinned here.
   const simd = runVariant(score.simd, true);
   const target = normSim ? await loadTarget(score.target, score.targetKey, score.normalize) : undefined;
-  const base = { ...score, queue: score.queue!, runShards: shards.length };
+  const base = { ...score, queue: score.queue!, runShards: shards.length, force: false };
   // The negCLIPLoss stage's files are score's, planned as score plans them. Workers cannot overwrite a
   // file computed with other parameters, so --force does not apply here.
   const plan = await planShards(shards, {

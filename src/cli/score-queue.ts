@@ -46,6 +46,8 @@ export interface QueueScoreOptions {
   quiet: boolean;
   /** The run's shard count (all parts of a --shard run), recorded in every score file for select. */
   runShards: number;
+  /** Workers replace score files computed with other parameters (--force: the plan let them through). */
+  force?: boolean;
 }
 
 /** A shard still to score, as score planned it. */
@@ -209,5 +211,6 @@ export function shardTaskOf(
         : null,
     clipsiftVersion: clipsiftVersion(),
     runShards: options.runShards,
+    ...(options.force ? { force: true } : {}),
   };
 }

@@ -55,6 +55,8 @@ export interface ShardTask {
   clipsiftVersion: string;
   /** The run's shard count, recorded in every score file so select can tell an unfinished run. */
   runShards: number;
+  /** Replace a score file computed with other parameters (score --queue --force); absent means false. */
+  force?: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ export class ShardTaskRunner {
       const outPath = `${task.out.replace(/[\\/]+$/, '')}/${scoreFileName(shard.name)}`;
       const before = await scoreFileState(outPath, parameters);
       if (before.kind === 'done') return { shard: shard.name, rows: shard.img.rows, written: 0, alreadyDone: true };
-      if (before.kind === 'different') {
+      if (before.kind === 'different' && !task.force) {
         throw new OutputError(outPath, `exists with other parameters: ${before.differences.join(', ')}`);
       }
       const engine = await this.engine(task.simd, settings.precision);
@@ -134,8 +136,9 @@ export class ShardTaskRunner {
           target: prepared && target ? { prepared, dim: target.dim, column: normSimColumn(settings.p) } : undefined,
           skipInvalid: settings.skipInvalid,
           normalize: settings.normalize,
-          // A file whose inputs or target changed since it was written is replaced (as clipsift score does).
-          force: before.kind === 'changed',
+          // A file whose inputs or target changed since it was written is replaced (as clipsift score does),
+          // and with --force one computed with other parameters.
+          force: before.kind === 'changed' || before.kind === 'different',
           normTolerance: NORM_TOLERANCE,
           provenance: {
             clipsiftVersion: clipsiftVersion(),

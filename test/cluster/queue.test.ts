@@ -225,6 +225,33 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     expect(again.stdout()).toMatch(/all 2 score files .* are up to date/);
   });
 
+  it('--force replaces score files computed with other parameters on the cluster too', async () => {
+    const { dir, target, local } = await pool(shardsOf(2, 100, 1500));
+    const out = join(tempDir(), 'forced');
+    const seeded = await runInProcess([
+      'score',
+      dir,
+      '--out',
+      out,
+      '--target',
+      target,
+      ...SCORE.map((arg, k) => (SCORE[k - 1] === '--seed' ? '10' : arg)),
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    workers(redis, 1);
+    // Without --force: refused before anything is enqueued.
+    const refused = submit(redis, dir, out, target);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(/exists with other parameters: seed 10 ≠ 9.*pass --force to overwrite/);
+    const forced = submit(redis, dir, out, target, ['--force', '--attempts', '1']);
+    expect(await forced.exited, forced.stderr()).toBe(0);
+    expectSameFiles(out, local);
+  });
+
   it('--detach enqueues and returns; status follows; a worker of another variant fails the job with the reason', async () => {
     const { dir, target, local } = await pool(shardsOf(3, 100, 1100));
     const redis = await TestRedis.start(tempDir('clipsift-redis-'));
