@@ -34,6 +34,7 @@ export type DryRunOptions = Pick<
   | 'out'
   | 'target'
   | 'targetKey'
+  | 'files'
   | 'p'
   | 'batchSize'
   | 'temperature'
@@ -106,7 +107,8 @@ export async function dryRunScore(
   options: DryRunOptions,
   plan: (target: { identity: TargetIdentity } | undefined) => Promise<{ shard: ScoreShard; done: boolean }[]>,
 ): Promise<number> {
-  const target = options.target.length > 0 ? await targetShape(options.target, options.targetKey) : undefined;
+  const target =
+    options.target.length > 0 ? await targetShape(options.target, options.targetKey, options.files) : undefined;
   if (target) {
     const other = shards.find((s) => s.img.dim !== target.dim);
     if (other)

@@ -11,8 +11,9 @@ import process from 'node:process';
 import { createEngine, NEGCLIP_LOSS_DEFAULTS, type Precision, type Target, temperatureProblem } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import { joinPath } from '../io/file-system.js';
-import { writeErrorProblem } from '../io/node-files.js';
-import { isRemotePath } from '../io/remote.js';
+import type { FileSystem } from '../io/file-system.js';
+import { nodeFileSystem, writeErrorProblem } from '../io/node-files.js';
+import { isRemotePath, signedInputs } from '../io/remote.js';
 import { isS3Url } from '../io/s3.js';
 import { normSimColumn } from '../io/score-file.js';
 import { numberOption, parseCommandArgs, threadsForWork, threadsOption, UsageError } from './args.js';
@@ -142,6 +143,8 @@ export interface ScoreOptions {
   json: boolean;
   /** Size the run instead of running it; write nothing. */
   dryRun: boolean;
+  /** What inputs and targets are read through when some are signed URLs (set by runScore). */
+  files?: FileSystem;
 }
 
 /** Parses and checks score's arguments. @throws {UsageError} */
@@ -272,7 +275,8 @@ function parseSeed(text: string | undefined): number {
 }
 
 /** Runs `clipsift score` with parsed options; resolves to the exit code. */
-export async function runScore(options: ScoreOptions, report?: ScoreReportBuilder): Promise<number> {
+export async function runScore(given: ScoreOptions, report?: ScoreReportBuilder): Promise<number> {
+  const options = withSignedUrls(given);
   const warn = makeWarner();
   // With --json, stdout carries the document alone.
   const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
@@ -282,6 +286,7 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
       arch: options.arch,
       extraArchs: options.extraArchs,
       keyColumn: options.keyColumn,
+      ...(options.files ? { fs: options.files } : {}),
       ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
     },
     warn.message,
@@ -329,7 +334,9 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
         await removeStaleTemporaries(options.out, options.shard ? new Set(shards.map((s) => s.name)) : undefined);
     }
     const target =
-      options.target.length > 0 ? await loadTarget(options.target, options.targetKey, options.normalize) : undefined;
+      options.target.length > 0
+        ? await loadTarget(options.target, options.targetKey, options.normalize, options.files)
+        : undefined;
     const targetName = options.target.join(', ');
     if (target) {
       const dims = new Set(shards.map((s) => s.img.dim));
@@ -372,6 +379,22 @@ export async function runScore(options: ScoreOptions, report?: ScoreReportBuilde
   } finally {
     await Promise.all(opened.map((s) => s.close()));
   }
+}
+
+/**
+ * Inputs and targets given as signed URLs (a query string: presigned S3, CDN tokens) known by their paths
+ * and read at their URLs (io/remote.ts signedInputs), so every name and message leaves the query out.
+ * @throws {UsageError} with --queue: its workers on other hosts get the shards' paths, not their signatures
+ */
+function withSignedUrls(options: ScoreOptions): ScoreOptions {
+  const { fs, paths, signed } = signedInputs(nodeFileSystem, [...options.inputs, ...options.target]);
+  if (!signed) return options;
+  if (options.queue)
+    throw new UsageError(
+      '--queue takes no signed URLs (with a query string): its workers are given the paths without the signature; give s3:// URLs',
+    );
+  const inputs = paths.slice(0, options.inputs.length);
+  return { ...options, inputs, target: paths.slice(inputs.length), files: fs };
 }
 
 /** Opens the engine, scores the shards still to do in order, and prints a summary. */

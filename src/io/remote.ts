@@ -5,7 +5,7 @@
  */
 import { InputError } from './errors.js';
 import { pathKindIn, type FileSystem, type PathKind } from './file-system.js';
-import { isHttpUrl, openHttpSource } from './http.js';
+import { isHttpUrl, openHttpSource, urlWithoutQuery } from './http.js';
 import { isS3Url, listS3, openS3Source, s3Kind, type S3Options } from './s3.js';
 import type { ByteSource } from './source.js';
 
@@ -72,4 +72,56 @@ async function httpKind(url: string, options: S3Options): Promise<PathKind> {
     if (error instanceof InputError && /\(HTTP 404\)$/.test(error.message)) return 'missing';
     throw error;
   }
+}
+
+/** Inputs some of which may be signed URLs: the file system to read them through, and the paths to name them by. */
+export interface SignedInputs {
+  /** `base`, reading each signed URL's path at the signed URL. */
+  fs: FileSystem;
+  /** One per input, in order: a signed URL without its query string (every other input as given). */
+  paths: string[];
+  /** Whether any input was a signed URL. */
+  signed: boolean;
+}
+
+/**
+ * What a signed http(s) URL (a query string: presigned S3, a CDN token) is read as, in every shell: a
+ * file known by its path, so its name, its type and every message come from the path (the query may be a
+ * credential), and opened at the URL with its query. A file the input resolver looks for beside a given
+ * one (a DataComp shard's .npz beside its .parquet, a clip-retrieval part's siblings) is read at its own
+ * signed URL when that was given too, else at its plain URL; when the server refuses that (401/403) while
+ * signed URLs were given, the message says to give that file's signed URL as well, for a signature
+ * reads only its own file.
+ */
+export function signedInputs(base: FileSystem, inputs: readonly string[]): SignedInputs {
+  const signed = new Map<string, string>();
+  const paths = inputs.map((input) => {
+    if (!isHttpUrl(input)) return input;
+    const path = urlWithoutQuery(input);
+    if (path !== input && !signed.has(path)) signed.set(path, input);
+    return path;
+  });
+  if (signed.size === 0) return { fs: base, paths, signed: false };
+  const given = async <T>(path: string, use: (url: string) => Promise<T>): Promise<T> => {
+    const url = signed.get(path);
+    if (url !== undefined) return use(url);
+    try {
+      return await use(path);
+    } catch (error) {
+      if (!isHttpUrl(path) || !(error instanceof InputError) || !/^HTTP 40[13]\b/.test(error.problem)) throw error;
+      throw new InputError(
+        error.file,
+        `${error.problem}; it was not given, and a signed URL reads only its own file: give this file's signed URL too`,
+      );
+    }
+  };
+  return {
+    fs: {
+      list: (dir) => base.list(dir),
+      open: (path) => given(path, (url) => base.open(url)),
+      kind: (path) => given(path, (url) => pathKindIn(base, url)),
+    },
+    paths,
+    signed: true,
+  };
 }

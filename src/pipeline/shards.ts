@@ -6,6 +6,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError } from '../io/errors.js';
+import type { FileSystem } from '../io/file-system.js';
 import { openShard, resolveInputs, type Arch, type KeyColumns, type Shard, type ShardRef } from '../io/layouts.js';
 import { fingerprint } from '../io/fingerprint.js';
 import { nodeFileSystem } from '../io/node-files.js';
@@ -24,7 +25,15 @@ export type { Arch } from '../io/layouts.js';
  */
 export async function openScoreShards(
   paths: string[],
-  options: { arch: Arch; keyColumn: string | undefined; imageKey?: string; textKey?: string; extraArchs?: Arch[] },
+  options: {
+    arch: Arch;
+    keyColumn: string | undefined;
+    imageKey?: string;
+    textKey?: string;
+    extraArchs?: Arch[];
+    /** Where the paths are read (default: the local disk and URLs; io/remote.ts signedInputs for signed URLs). */
+    fs?: FileSystem;
+  },
   warn: (message: string) => void = () => undefined,
 ): Promise<ScoreShard[]> {
   const refs: ShardRef[] = [];
@@ -32,7 +41,7 @@ export async function openScoreShards(
   const seenFiles = new Map<string, string>();
   /** Argument → (the argument that named them first → names of the shards it repeated). */
   const repeated = new Map<string, Map<string, string[]>>();
-  for (const { ref, input: path } of await resolveInputs(nodeFileSystem, paths)) {
+  for (const { ref, input: path } of await resolveInputs(options.fs ?? nodeFileSystem, paths)) {
     const key =
       (await realPath(ref.files.image)) + '\0' + (ref.files.metadata ? await realPath(ref.files.metadata) : '');
     const first = seenFiles.get(key);
@@ -79,10 +88,12 @@ export async function openScoreShard(
     imageKey?: string | undefined;
     textKey?: string | undefined;
     extraArchs?: Arch[] | undefined;
+    fs?: FileSystem | undefined;
   },
 ): Promise<ScoreShard> {
   const { keyColumn } = options;
-  const shard = await openShard(nodeFileSystem, ref, {
+  const fs = options.fs ?? nodeFileSystem;
+  const shard = await openShard(fs, ref, {
     arch: options.arch,
     ...(keyColumn !== undefined ? { keyColumn } : {}),
     ...(options.imageKey !== undefined ? { imageKey: options.imageKey } : {}),
@@ -104,7 +115,7 @@ export async function openScoreShard(
     scoreShard.pairArch = options.arch;
     scoreShard.extraPairs = [];
     for (const arch of extraArchs) {
-      const other = await openShard(nodeFileSystem, ref, { arch });
+      const other = await openShard(fs, ref, { arch });
       closers.push(() => other.close());
       scoreShard.extraPairs.push({ arch, img: other.image, txt: other.text });
     }

@@ -7,11 +7,11 @@ import { createReadStream } from 'node:fs';
 import { halfTable } from '../numeric/float16.js';
 import { InputError } from '../io/errors.js';
 import { baseName, joinPath } from '../io/file-system.js';
-import type { FileSystem } from '../io/file-system.js';
+import { type FileSystem, pathKindIn } from '../io/file-system.js';
 import type { RowData } from '../io/reader.js';
 import type { ByteSource } from '../io/source.js';
 import { openEmbeddingFile } from '../io/layouts.js';
-import { listDirectory, nodeFileSystem, openFileSource, pathKind } from '../io/node-files.js';
+import { nodeFileSystem } from '../io/node-files.js';
 import { isRemotePath } from '../io/remote.js';
 import { normalizeRows } from '../numeric/normalize.js';
 import { gatherRows, listRows, type GatheredRows, type RowStats } from './rows.js';
@@ -33,16 +33,16 @@ const TARGET_FILE = /\.(pt|pth|safetensors|npy|npz|parquet)$/;
  * The files named by `paths`, in order: files as given, a directory's target files sorted by name
  * (the official code concatenates a folder of .pt files).
  */
-export async function resolveTargetFiles(paths: readonly string[]): Promise<string[]> {
+export async function resolveTargetFiles(paths: readonly string[], fs: FileSystem = nodeFileSystem): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
-    const kind = await pathKind(path);
+    const kind = await pathKindIn(fs, path);
     if (kind === 'missing') throw new InputError(path, 'no such file or directory');
     if (kind === 'file') {
       files.push(path);
       continue;
     }
-    const names = (await listDirectory(path)).filter((name) => TARGET_FILE.test(name) && !name.startsWith('.')).sort();
+    const names = (await fs.list(path)).filter((name) => TARGET_FILE.test(name) && !name.startsWith('.')).sort();
     if (names.length === 0)
       throw new InputError(path, 'holds no target files (.pt, .pth, .safetensors, .npy, .npz or .parquet)');
     files.push(...names.map((name) => joinPath(path, name)));
@@ -55,20 +55,22 @@ export async function resolveTargetFiles(paths: readonly string[]): Promise<stri
  * `key` picks an .npz array, a .pt/.safetensors tensor or a parquet column; a file holding one array
  * uses it whatever the key. Rejects non-finite or zero rows (a target row is a reference point;
  * dropping one silently would change every NormSim), checks every file has the same dim, and
- * L2-normalises when asked. float16 files stay float16 unless mixed with float32 ones.
+ * L2-normalises when asked. float16 files stay float16 unless mixed with float32 ones. `fs` reads them
+ * (default: the local disk and URLs; io/remote.ts signedInputs for signed URLs).
  */
 export async function loadTarget(
   paths: string | readonly string[],
   key: string | undefined,
   normalize: boolean,
+  fs: FileSystem = nodeFileSystem,
 ): Promise<LoadedTarget> {
-  const files = await resolveTargetFiles(typeof paths === 'string' ? [paths] : paths);
+  const files = await resolveTargetFiles(typeof paths === 'string' ? [paths] : paths, fs);
   const parts: { file: string; gathered: GatheredRows }[] = [];
   // The identity's sha256 is of the files' bytes one after the other, each file's taken as it is read.
   const hash = createHash('sha256');
   let bytes = 0;
   for (const file of files) {
-    const { reader, source } = await openHashedTargetFile(file, key, hash);
+    const { reader, source } = await openHashedTargetFile(file, key, hash, fs);
     try {
       parts.push({ file, gathered: await gatherRows(reader) });
     } finally {
@@ -118,11 +120,12 @@ async function targetIdentity(
   key: string | undefined,
   rows: number,
   dim: number,
+  fs: FileSystem,
 ): Promise<TargetIdentity> {
   return {
     ...identityNames(files, key, rows, dim),
-    bytes: (await Promise.all(files.map(sizeOf))).reduce((n, size) => n + size, 0),
-    sha256: await sha256Files(files),
+    bytes: (await Promise.all(files.map((file) => sizeOf(file, fs)))).reduce((n, size) => n + size, 0),
+    sha256: await sha256Files(files, fs),
   };
 }
 
@@ -150,13 +153,17 @@ export interface TargetShape {
  * The shape of the target `paths` (each `--target`) from the headers of its files.
  * @throws {InputError} naming a file that cannot be opened, or whose dim differs from the first's
  */
-export async function targetShape(paths: readonly string[], key: string | undefined): Promise<TargetShape> {
-  const files = await resolveTargetFiles(paths);
+export async function targetShape(
+  paths: readonly string[],
+  key: string | undefined,
+  fs: FileSystem = nodeFileSystem,
+): Promise<TargetShape> {
+  const files = await resolveTargetFiles(paths, fs);
   let rows = 0;
   let dim = -1;
   let allHalf = true;
   for (const file of files) {
-    const reader = await openTargetFile(file, key);
+    const reader = await openTargetFile(file, key, fs);
     try {
       if (dim >= 0 && reader.dim !== dim)
         throw new InputError(file, `target has dim ${reader.dim} but ${files[0]} has dim ${dim}`);
@@ -168,7 +175,7 @@ export async function targetShape(paths: readonly string[], key: string | undefi
     }
   }
   if (rows === 0) throw new InputError(files.join(', '), 'the target has no rows');
-  return { rows, dim, elementBytes: allHalf ? 2 : 4, identity: () => targetIdentity(files, key, rows, dim) };
+  return { rows, dim, elementBytes: allHalf ? 2 : 4, identity: () => targetIdentity(files, key, rows, dim, fs) };
 }
 
 /** Rows of several arrays one after the other; float16 parts are widened when any part is float32. */
@@ -200,9 +207,9 @@ function mergeStats(all: RowStats[]): RowStats {
 }
 
 /** sha256 of the files' bytes one after the other (for one file, the file's own sha256). */
-async function sha256Files(files: readonly string[]): Promise<string> {
+async function sha256Files(files: readonly string[], fs: FileSystem): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of files) await hashInto(hash, file);
+  for (const file of files) await hashInto(hash, file, fs);
   return hash.digest('hex');
 }
 
@@ -214,22 +221,22 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** A file's size in bytes (local, s3:// or https://). */
-async function sizeOf(path: string): Promise<number> {
-  const source = await openFileSource(path);
-  await source.close();
+async function sizeOf(path: string, fs: FileSystem): Promise<number> {
+  const source = await fs.open(path);
+  await source.close?.();
   return source.size;
 }
 
-async function hashInto(hash: Hash, path: string): Promise<void> {
+async function hashInto(hash: Hash, path: string, fs: FileSystem = nodeFileSystem): Promise<void> {
   if (isRemotePath(path)) {
     // Remote: ranged reads of 8 MiB, so a large target is hashed without holding it.
-    const source = await openFileSource(path);
+    const source = await fs.open(path);
     try {
       const part = 8 * 1024 * 1024;
       for (let at = 0; at < source.size; at += part)
         hash.update(await source.read(at, Math.min(part, source.size - at)));
     } finally {
-      await source.close();
+      await source.close?.();
     }
     return;
   }
@@ -258,12 +265,12 @@ interface HashedSource extends ByteSource {
  * front to back), so hashing it afterwards downloads only what the reader read out of order or did not
  * read, not the whole file a second time.
  */
-async function openHashedTargetFile(file: string, key: string | undefined, hash: Hash) {
+async function openHashedTargetFile(file: string, key: string | undefined, hash: Hash, files: FileSystem) {
   let opened: HashedSource | undefined;
   const fs: FileSystem = {
-    ...nodeFileSystem,
+    ...files,
     open: async (path) => {
-      const source = await openFileSource(path);
+      const source = await files.open(path);
       opened = isRemotePath(path) ? hashingSource(source, hash) : source;
       return opened;
     },

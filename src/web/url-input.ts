@@ -10,8 +10,8 @@
  */
 import { InputError } from '../io/errors.js';
 import type { FileSystem } from '../io/file-system.js';
-import { isHttpUrl, urlWithoutQuery } from '../io/http.js';
-import { remoteFileSystem } from '../io/remote.js';
+import { isHttpUrl } from '../io/http.js';
+import { remoteFileSystem, signedInputs } from '../io/remote.js';
 import { isS3Url } from '../io/s3.js';
 
 /** What a server must send for the page to read a file from it by ranges. */
@@ -70,39 +70,14 @@ export interface UrlInputs {
 
 /**
  * The file system the page reads `urls` through (io's remote one, with corsFetch and few retries: a user
- * waits), and their paths. A signed URL is known by its path and opened with its query. A file the
- * resolver looks for beside a given one (a DataComp shard's .npz beside its .parquet) is read at its own
- * signed URL when that was given too, else at its plain URL; when a server refuses that (401/403) while
- * signed URLs were given, the message says to give that file's signed URL as well.
+ * waits), and their paths. Signed URLs are read as every shell reads them (io/remote.ts signedInputs):
+ * known by their path, opened with their query, and a file looked for beside a given one that the server
+ * refuses says to give that file's signed URL too.
  */
 export function urlInputs(urls: readonly string[]): UrlInputs {
-  const remote = remoteFileSystem(undefined, { fetch: corsFetch, retries: 2, backoffMs: 200 });
-  const signed = new Map<string, string>();
-  const paths = urls.map((url) => {
-    const path = urlWithoutQuery(url);
-    if (path !== url && !signed.has(path)) signed.set(path, url);
-    return path;
-  });
-  if (signed.size === 0) return { fs: remote, paths };
-  const given = async <T>(path: string, use: (url: string) => Promise<T>): Promise<T> => {
-    const url = signed.get(path);
-    if (url !== undefined) return use(url);
-    try {
-      return await use(path);
-    } catch (error) {
-      if (!(error instanceof InputError) || !/^HTTP 40[13]\b/.test(error.problem)) throw error;
-      throw new InputError(
-        error.file,
-        `${error.problem}; it was not given, and a signed URL reads only its own file: give this file's signed URL too`,
-      );
-    }
-  };
-  return {
-    fs: {
-      list: (dir) => remote.list(dir),
-      open: (path) => given(path, (url) => remote.open(url)),
-      kind: (path) => given(path, (url) => remote.kind!(url)),
-    },
-    paths,
-  };
+  const { fs, paths } = signedInputs(
+    remoteFileSystem(undefined, { fetch: corsFetch, retries: 2, backoffMs: 200 }),
+    urls,
+  );
+  return { fs, paths };
 }
