@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { OutputError } from '../io/errors.js';
-import { writeErrorProblem } from '../io/node-files.js';
+import { trackTemporary, untrackTemporary, writeErrorProblem } from '../io/node-files.js';
 import { UID_WORDS } from '../io/uid.js';
 import type { UidRunStore } from '../select/streaming.js';
 import { isRunning } from './stale-temporaries.js';
@@ -78,6 +78,7 @@ export class SpillingRunStore implements UidRunStore {
     if (this.dir === undefined) {
       removeStaleRunDirs(this.parent);
       this.dir = mkdtempSync(join(this.parent, `clipsift-runs-${process.pid}-`));
+      trackTemporary(this.dir);
     }
     const path = join(this.dir, `run-${this.files.length}.u32`);
     try {
@@ -97,7 +98,10 @@ export class SpillingRunStore implements UidRunStore {
 
   /** Removes the spilled runs. */
   close(): void {
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      untrackTemporary(this.dir);
+    }
     this.dir = undefined;
   }
 }

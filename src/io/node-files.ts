@@ -8,7 +8,7 @@
  * paths wherever it accepts local ones.
  */
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { link, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import process from 'node:process';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -327,7 +327,10 @@ async function writeAndPlace(
   }
 }
 
-/** Temporaries being written right now, removed if SIGINT or SIGTERM ends the process first. */
+/**
+ * Temporaries (files, or directories such as select's spilled runs) in use right now, removed if SIGINT
+ * or SIGTERM ends the process first.
+ */
 const temporaries = new Set<string>();
 const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -339,7 +342,7 @@ const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 function onCleanupSignal(signal: NodeJS.Signals): void {
   for (const path of temporaries) {
     try {
-      unlinkSync(path);
+      rmSync(path, { recursive: true, force: true });
     } catch {
       // Already renamed or removed.
     }
@@ -349,12 +352,14 @@ function onCleanupSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-function trackTemporary(path: string): void {
+/** Removes `path` (a file or a whole directory) if SIGINT or SIGTERM ends the process before untrackTemporary(path). */
+export function trackTemporary(path: string): void {
   if (temporaries.size === 0) for (const name of CLEANUP_SIGNALS) process.on(name, onCleanupSignal);
   temporaries.add(path);
 }
 
-function untrackTemporary(path: string): void {
+/** `path` is renamed or removed: a signal leaves it alone. */
+export function untrackTemporary(path: string): void {
   if (!temporaries.delete(path) || temporaries.size > 0) return;
   for (const name of CLEANUP_SIGNALS) process.off(name, onCleanupSignal);
 }

@@ -1,6 +1,6 @@
 /**
- * A select killed with SIGKILL while its kept uids are spilled leaves its spill directory in $TMPDIR
- * (nothing runs to remove it). The next select that spills removes it, because the process its name
+ * A select ended by SIGINT or SIGTERM while its kept uids are spilled removes its spill directory; one
+ * killed with SIGKILL leaves it in $TMPDIR (nothing runs to remove it). The next select that spills removes it, because the process its name
  * carries is gone, and leaves alone a directory of a process that still runs, one without a pid (older
  * clipsift) and anything else; its own directory is gone when it ends, and its subset is the one a
  * select without spilling writes.
@@ -65,6 +65,28 @@ async function until(what: string, predicate: () => boolean, ms: number): Promis
 }
 
 describe('select spill directories of killed selects', { timeout: 120_000 }, () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a select ended by ${signal} while spilled removes its spill directory and ends by the signal`, async () => {
+      const pool = writePool(24, 20_000);
+      const tmp = tempDir();
+      const victim = select(
+        [pool, '--top', 'negclip_loss:0.9', '--memory-budget', '0', '--out', join(tmp, 'x.npy')],
+        tmp,
+      );
+      const pid = victim.child.pid!;
+      const mine = (name: string) => name.startsWith(`clipsift-runs-${pid}-`);
+      await until(
+        'a spilled run',
+        () => readdirSync(tmp).some((n) => mine(n) && readdirSync(join(tmp, n)).length > 0),
+        60_000,
+      );
+      victim.child.kill(signal);
+      const ended = await victim.ended;
+      expect(ended.signal, ended.stderr).toBe(signal);
+      expect(readdirSync(tmp).filter(mine)).toEqual([]);
+    });
+  }
+
   it('the next spilling select removes the one a SIGKILLed select left, and only that', async () => {
     const pool = writePool(24, 20_000);
     const steps = ['--top', 'negclip_loss:0.9'];
