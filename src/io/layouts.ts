@@ -502,7 +502,7 @@ async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCom
   const arch = options.arch ?? 'l14';
   const metadataPath = ref.files.metadata!;
   const sources = [await fs.open(metadataPath), await fs.open(ref.npz!)];
-  try {
+  return assembleShard(ref, sources, async () => {
     const [metadataSource, npzSource] = sources as [ByteSource, ByteSource];
     const metadata = await openParquet(metadataSource);
     if (!metadata.columns.includes('uid'))
@@ -537,11 +537,8 @@ async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCom
     if (knownDim !== undefined && image.dim !== knownDim) {
       throw new InputError(image.name, `has dimension ${image.dim}, but ${arch} embeddings are ${ARCH_DIMS[arch]}-d`);
     }
-    await closeAll(sources);
     return {
-      ...ref,
       rows: metadata.rows,
-      dim: image.dim,
       image,
       text,
       keyColumns: ['uid'],
@@ -550,19 +547,14 @@ async function openDataCompShard(fs: FileSystem, ref: ShardRef, options: DataCom
         parseUids(uid!, metadataPath); // validate every uid before any score is written under it
         return { uid: uid as string[] };
       },
-      readMetadata: metadataReader(metadata, ref.name),
-      sources,
-      close: () => closeAll(sources),
+      metadata,
     };
-  } catch (err) {
-    await closeAll(sources);
-    throw err;
-  }
+  });
 }
 
 async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: ClipRetrievalOptions): Promise<Shard> {
   const sources = [await fs.open(ref.files.image), await fs.open(ref.files.text)];
-  try {
+  return assembleShard(ref, sources, async () => {
     if (ref.files.metadata) sources.push(await fs.open(ref.files.metadata));
     const image = await openPlainArray(sources[0]!);
     const text = await openPlainArray(sources[1]!);
@@ -588,11 +580,8 @@ async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: Cl
           { field: key },
         );
     }
-    await closeAll(sources);
     return {
-      ...ref,
       rows: image.rows,
-      dim: image.dim,
       image,
       text,
       keyColumns: key !== undefined ? [key] : ['file', 'row'],
@@ -606,6 +595,30 @@ async function openClipRetrievalShard(fs: FileSystem, ref: ShardRef, options: Cl
           row: Int32Array.from({ length: image.rows }, (_, i) => i),
         };
       },
+      ...(metadata ? { metadata } : {}),
+    };
+  });
+}
+
+/** What a layout reads from a shard's headers; the rest of a Shard is the same for every layout. */
+type ShardParts = Pick<Shard, 'rows' | 'image' | 'text' | 'keyColumns' | 'readKeys'> & { metadata?: ParquetInput };
+
+/**
+ * A Shard from what `read` reads of its headers through `sources` (which `read` may add to): the sources
+ * are closed once the headers are read, and on any error.
+ */
+async function assembleShard(ref: ShardRef, sources: ByteSource[], read: () => Promise<ShardParts>): Promise<Shard> {
+  try {
+    const { rows, image, text, keyColumns, readKeys, metadata } = await read();
+    await closeAll(sources);
+    return {
+      ...ref,
+      rows,
+      dim: image.dim,
+      image,
+      text,
+      keyColumns,
+      readKeys,
       readMetadata: metadataReader(metadata, ref.name),
       sources,
       close: () => closeAll(sources),
