@@ -7,7 +7,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import process from 'node:process';
 import { InputError } from '../io/errors.js';
-import { openFileSource } from '../io/node-files.js';
+import type { FileSystem } from '../io/file-system.js';
+import { nodeFileSystem } from '../io/node-files.js';
+import { isRemotePath, signedInputs } from '../io/remote.js';
 import { openNpy, type NpyArray } from '../io/npy.js';
 import { openNpz } from '../io/npz.js';
 import { openParquet } from '../io/parquet.js';
@@ -23,7 +25,7 @@ import { gatherRowStats, listRows, type RowStats } from '../pipeline/rows.js';
 const usage = `usage: clipsift inspect <file or dir...> [--headers] [--json] [--quiet]
 
 Describes .npy, .npz, .parquet, .pt/.pth (torch.save) and .safetensors files (a directory: every
-such file in it, recursively):
+such file in it, recursively; an s3:// or https:// URL, signed or not, names one file):
 rows, dim and dtype of each embedding array, its L2 norm range, and the rows holding NaN/Inf
 or all zeros. Parquet files also list their columns; only numeric vector columns of one fixed
 length are embeddings (a list of lists such as face_bboxes is not). A file that cannot be read is
@@ -77,10 +79,11 @@ const TENSOR_DTYPE_NAMES = { f2: 'float16', f4: 'float32', f8: 'float64', bf16: 
 export async function inspectFile(
   path: string,
   options: { headersOnly: boolean; quiet: boolean },
+  fs: FileSystem = nodeFileSystem,
 ): Promise<FileReport> {
   const kind = embeddingFileKind(path);
   if (!kind) throw new InputError(path, 'not an .npy, .npz, .parquet, .pt/.pth or .safetensors file');
-  const source = await openFileSource(path);
+  const source = await fs.open(path);
   const report: FileReport = { file: path, kind, bytes: source.size, arrays: [], skipped: [] };
   const describe = async (reader: EmbeddingReader, key: string | null, dtype: string) => {
     report.arrays.push(await describeArray(reader, key, dtype, options));
@@ -144,7 +147,7 @@ export async function inspectFile(
       }
     }
   } finally {
-    await source.close();
+    await source.close?.();
   }
   return report;
 }
@@ -218,8 +221,9 @@ function embeddingFileKind(path: string): FileKind | undefined {
   return ext === '.npy' ? 'npy' : ext === '.npz' ? 'npz' : ext === '.parquet' ? 'parquet' : undefined;
 }
 
-/** Embedding files under `path` (itself if it is a file), sorted, recursing into directories. */
+/** Embedding files under `path` (itself if it is a file or a URL), sorted, recursing into directories. */
 export async function findEmbeddingFiles(path: string): Promise<string[]> {
+  if (isRemotePath(path)) return [path];
   let info: Stats;
   try {
     info = await stat(path);
@@ -253,13 +257,15 @@ export const command: Command = {
     const options = { headersOnly: values.headers ?? false, quiet: values.quiet ?? false };
     let files = 0;
     let failed = 0;
-    for (const path of positionals) {
+    // Signed URLs (a query string) are known by their paths and read at their URLs, as score reads them.
+    const { fs, paths } = signedInputs(nodeFileSystem, positionals);
+    for (const path of paths) {
       const found = await findEmbeddingFiles(path);
       if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz, .parquet, .pt or .safetensors files');
       for (const file of found) {
         let report: FileReport;
         try {
-          report = await inspectFile(file, options);
+          report = await inspectFile(file, options, fs);
         } catch (error) {
           // One unreadable file is reported and the rest of the directory still described; exit 1 at the end.
           if (!(error instanceof InputError)) throw error;

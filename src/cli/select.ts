@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util';
 import { createEngine } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
 import type { Arch } from '../io/layouts.js';
-import { joinPath } from '../io/file-system.js';
+import { type FileSystem, joinPath, pathKindIn } from '../io/file-system.js';
 import {
   listDirectory,
+  nodeFileSystem,
   openFileSource,
-  readSubsetFileAt,
   outputExists,
   pathKind,
   writeChunksAtomic,
@@ -32,8 +32,8 @@ import {
   type ScoreFileMetadata,
   type ScoreTable,
 } from '../io/score-file.js';
-import { isRemotePath } from '../io/remote.js';
-import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords } from '../io/subset-file.js';
+import { isRemotePath, signedInputs } from '../io/remote.js';
+import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords, readSubsetFile } from '../io/subset-file.js';
 import { findUid, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
@@ -403,14 +403,14 @@ interface ListedFile {
  * Each input's score files, listed once: a file as given, or a directory's `*.scores.parquet` (sorted
  * within it); countedOnce then counts a file named twice once.
  */
-async function listScoreInputs(inputs: string[]): Promise<ListedFile[][]> {
+async function listScoreInputs(inputs: string[], fs: FileSystem): Promise<ListedFile[][]> {
   const listed: ListedFile[][] = [];
   for (const input of inputs) {
-    const kind = await pathKind(input);
+    const kind = await pathKindIn(fs, input);
     if (kind === 'missing') throw new InputError(input, 'no such file or directory');
     let paths = [input];
     if (kind === 'directory') {
-      const found = (await listDirectory(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
+      const found = (await fs.list(input)).filter((name) => name.endsWith(SCORE_FILE_SUFFIX));
       if (found.length === 0)
         throw new InputError(input, 'holds no *.scores.parquet files (write them with clipsift score)');
       paths = found.map((name) => joinPath(input, name));
@@ -446,6 +446,8 @@ function countedOnce(listed: readonly ListedFile[][], onNote?: (note: string) =>
 interface ScoreInputs {
   listed: ListedFile[][];
   open: ScoreFileOpener;
+  /** What the score files and --given-uids are read through (signed URLs known by their paths). */
+  fs: FileSystem;
 }
 
 /**
@@ -517,11 +519,16 @@ export interface SelectSummary {
 }
 
 /** Runs `select` as parsed; returns the summary after writing the subset file. */
-export async function runSelect(options: SelectOptions): Promise<SelectSummary> {
+export async function runSelect(asGiven: SelectOptions): Promise<SelectSummary> {
+  const { options, fs } = withSignedUrls(asGiven);
   if (!options.force && (await outputExists(options.out))) {
     throw new OutputError(options.out, 'already exists; refusing to overwrite it without --force');
   }
-  const scoreInputs: ScoreInputs = { listed: await listScoreInputs(options.inputs), open: scoreFileCache() };
+  const scoreInputs: ScoreInputs = {
+    listed: await listScoreInputs(options.inputs, fs),
+    open: scoreFileCache(undefined, (file) => openScoreFileAt(file, fs)),
+    fs,
+  };
   // --queue: score files with uids only (those without fail on their missing uid column).
   const keyed = options.queue === undefined ? await selectWithoutUids(options, scoreInputs) : undefined;
   if (keyed) return keyed;
@@ -544,7 +551,7 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
       `clipsift select: note: ${why} reads the whole table into memory (only --top/--min over one set of score files stream)\n`,
     );
   }
-  const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
+  const given = await readGivenUids(options, fs);
   const pool = tablePool(table, given);
   const poolSize = pool.length;
   let current = pool;
@@ -617,6 +624,35 @@ export async function runSelect(options: SelectOptions): Promise<SelectSummary> 
 }
 
 /**
+ * Score inputs and --given-uids given as signed URLs (a query string: presigned S3, CDN tokens) known by
+ * their paths and read at their URLs (io/remote.ts signedInputs), so no name or message carries the query.
+ * @throws {UsageError} with --queue: its workers on other hosts get the files' paths, not their signatures
+ */
+function withSignedUrls(options: SelectOptions): { options: SelectOptions; fs: FileSystem } {
+  const uids = options.givenUids === undefined ? [] : [options.givenUids];
+  const { fs, paths, signed } = signedInputs(nodeFileSystem, [...options.inputs, ...uids]);
+  if (!signed) return { options, fs };
+  if (options.queue !== undefined)
+    throw new UsageError(
+      '--queue takes no signed URLs (with a query string): its workers are given the paths without the signature; give s3:// URLs',
+    );
+  const inputs = paths.slice(0, options.inputs.length);
+  const givenUids = paths[inputs.length];
+  return { options: { ...options, inputs, ...(givenUids !== undefined ? { givenUids } : {}) }, fs };
+}
+
+/** The uids of --given-uids, when given. */
+async function readGivenUids(options: SelectOptions, fs: FileSystem): Promise<Uint32Array | undefined> {
+  if (options.givenUids === undefined) return undefined;
+  const source = await fs.open(options.givenUids);
+  try {
+    return await readSubsetFile(source);
+  } finally {
+    await source.close?.();
+  }
+}
+
+/**
  * select over score files without uids (clip-retrieval keys: src/cli/select-keys.ts); undefined, having
  * written nothing, when the score files have uids.
  */
@@ -652,7 +688,7 @@ async function runStreamingSelect(options: SelectOptions, scoreInputs: ScoreInpu
   const { listed, open } = scoreInputs;
   const files = countedOnce(listed, note);
   await checkScoreFiles(files, options.partial, open);
-  const given = options.givenUids === undefined ? undefined : await readSubsetFileAt(options.givenUids);
+  const given = await readGivenUids(options, scoreInputs.fs);
   // Kept uids in sorted runs: in memory up to --memory-budget, then spilled to temporary files.
   const store = new SpillingRunStore(options.memoryBudgetMiB * 1024 * 1024);
   let distinct = 0;

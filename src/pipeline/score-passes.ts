@@ -3,7 +3,8 @@
  * streaming select (src/select/streaming.ts), what `select` reads locally and what a `select --queue` job
  * reads of its one file.
  */
-import { openFileSource } from '../io/node-files.js';
+import type { FileSystem } from '../io/file-system.js';
+import { nodeFileSystem } from '../io/node-files.js';
 import { openScoreFile, type ScoreFile } from '../io/score-file.js';
 import type { ScoreBlock, ScorePasses } from '../select/streaming.js';
 
@@ -17,15 +18,16 @@ export interface OpenedScoreFile {
 export type ScoreFileOpener = (file: string) => Promise<OpenedScoreFile>;
 
 /**
- * Opens the score file at a path or URL, reading its footer.
+ * Opens the score file at a path or URL, reading its footer, in `fs` (default: the local disk and URLs;
+ * io/remote.ts signedInputs for signed URLs).
  * @throws {InputError} naming the file when it is missing or not a readable parquet file
  */
-export async function openScoreFileAt(file: string): Promise<OpenedScoreFile> {
-  const source = await openFileSource(file);
+export async function openScoreFileAt(file: string, fs: FileSystem = nodeFileSystem): Promise<OpenedScoreFile> {
+  const source = await fs.open(file);
   try {
-    return { scores: await openScoreFile(source), release: () => source.close() };
+    return { scores: await openScoreFile(source), release: async () => source.close?.() };
   } catch (error) {
-    await source.close();
+    await source.close?.();
     throw error;
   }
 }
@@ -40,13 +42,16 @@ export const CACHED_SCORE_FILES = 2048;
  * are kept for the opener's life; past them (a pool of more files) a file is opened again at every use,
  * so the footers held stay bounded (tens of MiB) however many files the pool has.
  */
-export function scoreFileCache(limit = CACHED_SCORE_FILES): ScoreFileOpener {
+export function scoreFileCache(
+  limit = CACHED_SCORE_FILES,
+  openAt: ScoreFileOpener = (file) => openScoreFileAt(file),
+): ScoreFileOpener {
   const opened = new Map<string, Promise<OpenedScoreFile>>();
   return (file) => {
     let found = opened.get(file);
     if (found) return found;
-    if (opened.size >= limit) return openScoreFileAt(file);
-    found = openScoreFileAt(file).then(async (first) => {
+    if (opened.size >= limit) return openAt(file);
+    found = openAt(file).then(async (first) => {
       await first.release();
       return first;
     });

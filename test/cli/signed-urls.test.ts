@@ -16,6 +16,7 @@ describe('signed URLs on the command line', () => {
   let pool: string;
   let target: string;
   let scores: string;
+  let given: string;
   /** Path on the server → its signature (the query string S3 would check). */
   const signatures: Record<string, string> = {};
   const signedUrl = (path: string) => `${http.url}${path}${signatures[path]}`;
@@ -30,7 +31,12 @@ describe('signed URLs on the command line', () => {
     writeTarget(target, 12, 768, 9);
     scores = tempDir();
     expect((await cli(['score', pool, '--out', scores, '--target', target, '--batch-size', '16'])).code).toBe(0);
-    const files: Record<string, Uint8Array> = { '/target.npy': new Uint8Array(readFileSync(target)) };
+    given = join(tempDir(), 'given.npy');
+    expect((await cli(['select', scores, '--out', given, '--top', 'clip_score:0.8'])).code).toBe(0);
+    const files: Record<string, Uint8Array> = {
+      '/target.npy': new Uint8Array(readFileSync(target)),
+      '/given.npy': new Uint8Array(readFileSync(given)),
+    };
     for (const name of readdirSync(pool)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(pool, name)));
     for (const name of readdirSync(scores).filter((n) => n.endsWith('.scores.parquet')))
       files[`/scores/${name}`] = new Uint8Array(readFileSync(join(scores, name)));
@@ -119,5 +125,84 @@ describe('signed URLs on the command line', () => {
     expect(queued.code).toBe(2);
     expect(queued.stderr).toContain('--queue takes no signed URLs');
     expect(queued.stderr).not.toContain('X-Amz');
+  });
+
+  it('selects from signed score files with a signed --given-uids: the same subset and summary as from the local files', async () => {
+    const names = readdirSync(scores).filter((n) => n.endsWith('.scores.parquet'));
+    const steps = ['--top', 'negclip_loss:0.5', '--top', 'normsim_inf:0.3', '--json'];
+    const local = join(tempDir(), 'subset.npy');
+    const a = await cli(['select', scores, '--out', local, '--given-uids', given, ...steps]);
+    expect(a.code, a.stderr).toBe(0);
+    const signed = join(tempDir(), 'subset.npy');
+    const from = http.log.length;
+    const b = await cli([
+      'select',
+      ...names.map((name) => signedUrl(`/scores/${name}`)),
+      '--out',
+      signed,
+      '--given-uids',
+      signedUrl('/given.npy'),
+      ...steps,
+    ]);
+    expect(b.stderr).toBe('');
+    expect(b.code).toBe(0);
+    expect(readFileSync(signed)).toEqual(readFileSync(local));
+    expect({ ...JSON.parse(b.stdout), out: null }).toEqual({ ...JSON.parse(a.stdout), out: null });
+    const log = http.log.slice(from);
+    expect(log.some((r) => r.path === '/given.npy')).toBe(true);
+    expect(log.every((r) => r.method === 'GET' && r.query === signatures[r.path])).toBe(true);
+    // A score file named twice is counted once, and the note names it without its signature.
+    const twice = signedUrl(`/scores/${names[0]}`);
+    const again = await cli([
+      'select',
+      twice,
+      twice,
+      '--out',
+      join(tempDir(), 'subset.npy'),
+      '--top',
+      'clip_score:0.5',
+      '--partial',
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`${http.url}/scores/${names[0]} is also given as ${http.url}/scores/${names[0]}`);
+    expect(again.stderr).not.toContain('X-Amz');
+    // A --given-uids whose signature the server refuses: one line naming it without the query.
+    const refused = await cli([
+      'select',
+      signedUrl(`/scores/${names[0]}`),
+      '--out',
+      join(tempDir(), 'subset.npy'),
+      '--top',
+      'clip_score:0.5',
+      '--partial',
+      '--given-uids',
+      `${http.url}/given.npy?X-Amz-Signature=ffffffff`,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([`clipsift select: ${http.url}/given.npy: HTTP 403 Forbidden`]);
+    const queued = await cli([
+      'select',
+      signedUrl(`/scores/${names[0]}`),
+      '--out',
+      join(tempDir(), 'subset.npy'),
+      '--top',
+      'clip_score:0.5',
+      '--queue',
+      'redis://127.0.0.1:1',
+    ]);
+    expect(queued.code).toBe(2);
+    expect(queued.stderr).toContain('--queue takes no signed URLs');
+    expect(queued.stderr).not.toContain('X-Amz');
+  });
+
+  it('inspects a signed URL as it inspects the local file, named by its path', async () => {
+    const local = await cli(['inspect', target, '--json', '--quiet']);
+    expect(local.code, local.stderr).toBe(0);
+    const signed = await cli(['inspect', signedUrl('/target.npy'), '--json', '--quiet']);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    const report = JSON.parse(signed.stdout);
+    expect(report.file).toBe(`${http.url}/target.npy`);
+    expect({ ...report, file: null }).toEqual({ ...JSON.parse(local.stdout), file: null });
   });
 });
