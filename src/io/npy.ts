@@ -249,6 +249,22 @@ export function npyLayout(name: string, header: NpyHeader, dataBytes: number): N
   return { header, dtype, rows, dim };
 }
 
+/** The fields every NpyArray over `layout` has, whoever reads its rows (a file, a stored or a deflated npz entry). */
+export function npyArrayFields(
+  name: string,
+  { header, dtype, rows, dim }: NpyLayout,
+): Pick<NpyArray, 'name' | 'rows' | 'dim' | 'dtype' | 'sourceDtype' | 'shape' | 'fortranOrder'> {
+  return {
+    name,
+    rows,
+    dim,
+    dtype: rowDtypeOf(dtype),
+    sourceDtype: dtype,
+    shape: header.shape.map(Number),
+    fortranOrder: header.fortranOrder,
+  };
+}
+
 /**
  * Open an .npy embedding matrix for random access.
  * Fortran-order (column-major) files are read correctly, one column strip at a time.
@@ -256,7 +272,8 @@ export function npyLayout(name: string, header: NpyHeader, dataBytes: number): N
  */
 export async function openNpy(source: ByteSource): Promise<NpyArray> {
   const header = await readNpyHeader(source);
-  const { dtype, rows, dim } = npyLayout(source.name, header, source.size - header.dataOffset);
+  const layout = npyLayout(source.name, header, source.size - header.dataOffset);
+  const { dtype, rows, dim } = layout;
   const size = itemSize(dtype);
   const base = header.dataOffset;
   // Column-major only differs from row-major when both dimensions exceed 1.
@@ -282,13 +299,7 @@ export async function openNpy(source: ByteSource): Promise<NpyArray> {
   };
 
   return {
-    name: source.name,
-    rows,
-    dim,
-    dtype: rowDtypeOf(dtype),
-    sourceDtype: dtype,
-    shape: header.shape.map(Number),
-    fortranOrder: header.fortranOrder,
+    ...npyArrayFields(source.name, layout),
     randomAccess: true,
     readRows,
     readRowChunks: (chunkRows) => chunksByRandomAccess(rows, chunkRows, readRows),

@@ -13,11 +13,11 @@ import {
   decodeElements,
   itemSize,
   NPY_PREAMBLE_BYTES,
+  npyArrayFields,
   npyLayout,
   openNpy,
   parseNpyHeaderDict,
   parseNpyPreamble,
-  rowDtypeOf,
   type NpyArray,
   type NpyLayout,
 } from './npy.js';
@@ -128,13 +128,7 @@ async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: 
   }
 
   return {
-    name: label,
-    rows,
-    dim,
-    dtype: rowDtypeOf(dtype),
-    sourceDtype: dtype,
-    shape: header.shape.map(Number),
-    fortranOrder: header.fortranOrder,
+    ...npyArrayFields(label, layout),
     randomAccess: false,
     async readRows() {
       throw new InputError(
