@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import process from 'node:process';
 import { planShards, runVariant } from '../pipeline/plan.js';
 import type { RecipeSteps } from '../pipeline/recipe.js';
-import { openScoreShards } from '../pipeline/shards.js';
 import { loadTarget } from '../pipeline/target.js';
 import type { ShardTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
@@ -16,6 +15,7 @@ import { UsageError } from './args.js';
 import { formatCount, formatDuration } from './progress.js';
 import type { RunOptions } from './run.js';
 import { formatRunSummary } from './run.js';
+import { openShardsOf } from './score.js';
 import { shardTaskOf } from './score-queue.js';
 
 /** Runs `clipsift run` on the cluster; resolves to the exit code. */
@@ -37,11 +37,7 @@ export async function runThroughQueue(
     if (!score.quiet) process.stderr.write(`run: ${line}\n`);
   };
   const started = performance.now();
-  const shards = await openScoreShards(score.inputs, {
-    arch: score.arch,
-    keyColumn: score.keyColumn,
-    ...(score.imageKey !== undefined ? { imageKey: score.imageKey, textKey: score.textKey! } : {}),
-  });
+  const shards = await openShardsOf(score);
   mkdirSync(score.out, { recursive: true });
   // Workers on other machines and runtimes must write the same bytes: the variant is pinned here.
   const simd = runVariant(score.simd, true);

@@ -12,14 +12,13 @@ import process from 'node:process';
 import { chooseSimd } from '../engine/open.js';
 import { normSimColumn } from '../io/score-file.js';
 import { splitRecipeSteps, subsetStep, survivorDir, thresholdStep, type SubsetResult } from '../pipeline/recipe.js';
-import { openScoreShards } from '../pipeline/shards.js';
 import { loadTarget } from '../pipeline/target.js';
 import { ShardTaskRunner } from '../pipeline/task.js';
 import type { SelectionStep } from '../select/steps.js';
 import { threadsForWork, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { formatCount, formatDuration } from './progress.js';
-import { parseScoreOptions, runScore, type ScoreOptions } from './score.js';
+import { openShardsOf, parseScoreOptions, runScore, type ScoreOptions } from './score.js';
 import { shardTaskOf } from './score-queue.js';
 import { formatSelectSummary, parseSelectOptions, type SelectSummary } from './select.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
@@ -120,13 +119,14 @@ export async function runRun(options: RunOptions): Promise<number> {
   const started = performance.now();
   // 1. negCLIPLoss on every shard: clipsift score without the target, into the run's directory.
   say('negCLIPLoss on every shard');
-  const scored = await runScore({ ...score, target: [], targetKey: undefined, p: Infinity, queue: undefined });
+  // The shards are opened (and their files fingerprinted) once, for every step.
+  const shards = await openShardsOf(score);
+  const scored = await runScore(
+    { ...score, target: [], targetKey: undefined, p: Infinity, queue: undefined },
+    undefined,
+    shards,
+  );
   if (scored !== 0) return scored;
-  const shards = await openScoreShards(score.inputs, {
-    arch: score.arch,
-    keyColumn: score.keyColumn,
-    ...(score.imageKey !== undefined ? { imageKey: score.imageKey, textKey: score.textKey! } : {}),
-  });
   const files = { shards: shards.map((s) => s.name), out: score.out };
   // 2. The global threshold: the cheap steps over the whole pool.
   const cut = await thresholdStep(files, steps);

@@ -274,13 +274,16 @@ function parseSeed(text: string | undefined): number {
   return seed;
 }
 
-/** Runs `clipsift score` with parsed options; resolves to the exit code. */
-export async function runScore(given: ScoreOptions, report?: ScoreReportBuilder): Promise<number> {
+/**
+ * Opens the shards of score's inputs (headers read, files fingerprinted, then closed: their sources reopen
+ * on read); `warn` hears an input that names shards already named.
+ */
+export function openShardsOf(
+  given: ScoreOptions,
+  warn: (message: string) => void = makeWarner().message,
+): Promise<ScoreShard[]> {
   const options = withSignedUrls(given);
-  const warn = makeWarner();
-  // With --json, stdout carries the document alone.
-  const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
-  const opened = await openScoreShards(
+  return openScoreShards(
     options.inputs,
     {
       arch: options.arch,
@@ -289,8 +292,25 @@ export async function runScore(given: ScoreOptions, report?: ScoreReportBuilder)
       ...(options.files ? { fs: options.files } : {}),
       ...(options.imageKey !== undefined ? { imageKey: options.imageKey, textKey: options.textKey! } : {}),
     },
-    warn.message,
+    warn,
   );
+}
+
+/**
+ * Runs `clipsift score` with parsed options; resolves to the exit code.
+ * @param preopened the inputs' shards when the caller opened them already (openShardsOf; clipsift run keeps
+ *   them for its later steps), so they are not opened and fingerprinted again
+ */
+export async function runScore(
+  given: ScoreOptions,
+  report?: ScoreReportBuilder,
+  preopened?: ScoreShard[],
+): Promise<number> {
+  const options = withSignedUrls(given);
+  const warn = makeWarner();
+  // With --json, stdout carries the document alone.
+  const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
+  const opened = preopened ?? (await openShardsOf(options, warn.message));
   try {
     checkShardNames(opened);
     // A shard-array task: every task splits the same sorted list the same way, so no coordinator is needed.

@@ -167,6 +167,17 @@ describe('remote pools', () => {
     expect(targetBytes - size).toBeLessThan(64);
   });
 
+  it('run opens (and fingerprints) each https:// input once for all its steps', async () => {
+    const out = tempDir();
+    const from = http.log.length;
+    const shard = `${http.url}/metadata/00000001.parquet`;
+    const run = await cli(['run', shard, '--out', out, '--top', 'negclip_loss:0.5', '--batch-size', '16', '--quiet']);
+    expect(run.code, run.stderr).toBe(0);
+    const log = http.log.slice(from);
+    for (const path of ['/metadata/00000001.parquet', '/metadata/00000001.npz'])
+      expect(log.filter((r) => r.method === 'HEAD' && r.path === path).length, path).toBe(1);
+  });
+
   it('selects from s3:// score files with https:// given-uids into an s3:// subset identical to the local one', async () => {
     const local = tempDir();
     const scores = tempDir();
