@@ -21,6 +21,7 @@
  */
 import { InputError } from './errors.js';
 import { baseName, dirName, joinPath, pathKindIn, type FileSystem } from './file-system.js';
+import { isHttpUrl } from './http.js';
 import { openNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import { openParquet, type EmbeddingColumnOptions, type ParquetInput, type RowRange } from './parquet.js';
@@ -262,6 +263,24 @@ async function exists(fs: FileSystem, path: string): Promise<boolean> {
 }
 
 /**
+ * Whether a file that may be absent (a clip-retrieval part's metadata) exists. An http(s) URL is opened to
+ * find out: a file system may take every URL for a file (the CLI's: a web server has no listing), which
+ * is right for the files a shard needs (their absence is reported when they are opened) but not for one
+ * it can do without.
+ */
+async function existsOptional(fs: FileSystem, path: string): Promise<boolean> {
+  if (!isHttpUrl(path)) return exists(fs, path);
+  try {
+    const source = await fs.open(path);
+    await source.close?.();
+    return true;
+  } catch (error) {
+    if (error instanceof InputError && /\(HTTP 404\)$/.test(error.problem)) return false;
+    throw error;
+  }
+}
+
+/**
  * Files given together (or a directory's files, `given` false) → shards. Given files must all be used;
  * in a directory, stray .npy files beside DataComp or clip-retrieval shards are not inputs (a target, say).
  */
@@ -410,12 +429,13 @@ async function besidePart(
   kind: 'img_emb' | 'text_emb' | 'metadata',
   index: string,
 ): Promise<string | undefined> {
+  const found = kind === 'metadata' ? existsOptional : exists;
   const flat = partPath(file, kind, index);
-  if (await exists(fs, flat)) return flat;
+  if (await found(fs, flat)) return flat;
   const dir = dirName(file);
   if (/^(img_emb|text_emb|metadata)$/.test(baseName(dir))) {
     const folder = joinPath(dirName(dir), kind, baseName(flat));
-    if (await exists(fs, folder)) return folder;
+    if (await found(fs, folder)) return folder;
   }
   return undefined;
 }

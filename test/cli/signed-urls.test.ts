@@ -5,11 +5,12 @@
  * the same subset; a file looked for beside a given one is refused in one line saying what to give; no
  * message carries a signature. Every run is compared with the same run on local files.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../../src/io/npy.js';
 import { type RangeServer, startRangeServer } from '../io/servers.js';
-import { makeDataCompDir, runInProcess, tempDir, writeTarget } from './helpers.js';
+import { makeDataCompDir, pairedEmbeddings, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('signed URLs on the command line', () => {
   let http: RangeServer;
@@ -204,5 +205,57 @@ describe('signed URLs on the command line', () => {
     const report = JSON.parse(signed.stdout);
     expect(report.file).toBe(`${http.url}/target.npy`);
     expect({ ...report, file: null }).toEqual({ ...JSON.parse(local.stdout), file: null });
+  });
+
+  it('scores a clip-retrieval part given as signed (and as plain) URLs with no metadata beside it like the local files, and asks for a sibling not given', async () => {
+    const { img, txt } = pairedEmbeddings(30, 64, 7);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'img_emb_0.npy'), encodeNpy(img, [30, 64]));
+    writeFileSync(join(dir, 'text_emb_0.npy'), encodeNpy(txt, [30, 64]));
+    const files = {
+      '/c/img_emb_0.npy': new Uint8Array(readFileSync(join(dir, 'img_emb_0.npy'))),
+      '/c/text_emb_0.npy': new Uint8Array(readFileSync(join(dir, 'text_emb_0.npy'))),
+    };
+    const signatures = { '/c/img_emb_0.npy': '?X-Amz-Signature=0a', '/c/text_emb_0.npy': '?X-Amz-Signature=0b' };
+    const signedServer = await startRangeServer(files, { signed: signatures });
+    const plainServer = await startRangeServer(files);
+    try {
+      const local = tempDir();
+      const args = ['--batch-size', '16', '--threads', '1'];
+      const run = await cli([
+        'score',
+        join(dir, 'img_emb_0.npy'),
+        join(dir, 'text_emb_0.npy'),
+        '--out',
+        local,
+        ...args,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const expected = readFileSync(join(local, 'shard_0.scores.parquet'));
+      for (const [server, query] of [
+        [plainServer, (_: string) => ''],
+        [signedServer, (path: string) => signatures[path as keyof typeof signatures]],
+      ] as const) {
+        const out = tempDir();
+        const urls = ['/c/img_emb_0.npy', '/c/text_emb_0.npy'].map((path) => `${server.url}${path}${query(path)}`);
+        const remote = await cli(['score', ...urls, '--out', out, ...args]);
+        expect(remote.stderr).not.toMatch(/error|warning/i);
+        expect(remote.code).toBe(0);
+        expect(readFileSync(join(out, 'shard_0.scores.parquet'))).toEqual(expected);
+      }
+      const alone = await cli([
+        'score',
+        `${signedServer.url}/c/img_emb_0.npy${signatures['/c/img_emb_0.npy']}`,
+        '--out',
+        tempDir(),
+      ]);
+      expect(alone.code).toBe(1);
+      expect(alone.stderr.trim().split('\n')).toEqual([
+        `clipsift score: ${signedServer.url}/c/text_emb_0.npy: HTTP 403 Forbidden; it was not given, and a signed URL reads only its own file: give this file's signed URL too`,
+      ]);
+    } finally {
+      await signedServer.close();
+      await plainServer.close();
+    }
   });
 });
