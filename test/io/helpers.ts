@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { InputError } from '../../src/io/errors.js';
+import type { EmbeddingReader } from '../../src/io/reader.js';
 import { bytesSource, type ByteSource } from '../../src/io/source.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/io/', import.meta.url));
@@ -29,6 +30,29 @@ export const manifest = JSON.parse(readFileSync(FIXTURES + 'manifest.json', 'utf
 /** Bytes of a typed array, for exact comparison with numpy's tobytes(). */
 export function bytesOf(data: ArrayBufferView): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Every row of `reader` through readRowChunks(chunkRows), as bytes: the chunks must follow each other from
+ * row 0, each hold `rows × dim` values, and end at the reader's row count.
+ */
+export async function readAllChunks(reader: EmbeddingReader, chunkRows: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let next = 0;
+  for await (const chunk of reader.readRowChunks(chunkRows)) {
+    expect(chunk.start).toBe(next);
+    expect(chunk.data.length).toBe(chunk.rows * reader.dim);
+    next += chunk.rows;
+    parts.push(bytesOf(chunk.data).slice());
+  }
+  expect(next).toBe(reader.rows);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** IEEE 754 binary16 → number, written out from the spec rather than borrowed from src. */

@@ -12,22 +12,15 @@ import {
 } from '../../src/io/layouts.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import type { EmbeddingReader } from '../../src/io/reader.js';
 import {
-  bytesOf,
   expectedBytes,
   expectInputError,
   expectSameBytes,
   fixtureBytes,
   halfToNumber,
   REAL,
+  readAllChunks,
 } from './helpers.js';
-
-async function allRows(reader: EmbeddingReader, chunkRows = 2): Promise<Uint8Array> {
-  const parts: number[] = [];
-  for await (const chunk of reader.readRowChunks(chunkRows)) parts.push(...bytesOf(chunk.data));
-  return new Uint8Array(parts);
-}
 
 function metadataParquet(uids: string[]): Uint8Array {
   return new Uint8Array(
@@ -67,8 +60,8 @@ describe('DataComp metadata directories', () => {
       for (const arch of ['l14', 'b32'] as const) {
         const shard = await openShard(fs, ref, { arch });
         expect([shard.rows, shard.dim, shard.image.dtype]).toEqual([5, arch === 'l14' ? 768 : 512, 'f2']);
-        expectSameBytes(await allRows(shard.image), expectedBytes(`datacomp.npz.${arch}_img`));
-        expectSameBytes(await allRows(shard.text, 3), expectedBytes(`datacomp.npz.${arch}_txt`));
+        expectSameBytes(await readAllChunks(shard.image, 2), expectedBytes(`datacomp.npz.${arch}_img`));
+        expectSameBytes(await readAllChunks(shard.text, 3), expectedBytes(`datacomp.npz.${arch}_txt`));
         expect(await shard.readKeys()).toEqual({ uid: UIDS });
         expect((await shard.readMetadata(['text'], { rowStart: 1, rowEnd: 2 })).text).toEqual(['caption 1']);
         await shard.close();
@@ -160,8 +153,8 @@ describe('clip-retrieval folders (the real fashion embeddings)', () => {
   it('reads 9 aligned pairs whose matched cosine is the 0.318 measured upstream', async () => {
     const shard = await openOnly();
     expect([shard.rows, shard.dim, shard.image.dtype]).toEqual([9, 512, 'f2']);
-    const img = new Uint16Array((await allRows(shard.image, 4)).buffer);
-    const txt = new Uint16Array((await allRows(shard.text, 5)).buffer);
+    const img = new Uint16Array((await readAllChunks(shard.image, 4)).buffer);
+    const txt = new Uint16Array((await readAllChunks(shard.text, 5)).buffer);
     let total = 0;
     for (let r = 0; r < 9; r++) {
       let dot = 0;
@@ -210,12 +203,15 @@ describe('plain embedding files', () => {
   });
 
   it('opens .npy, and .npz by key or when it holds one array', async () => {
-    expectSameBytes(await allRows(await openEmbeddingFile(fs, 't/target.npy')), expectedBytes('f32_5x3.npy'));
+    expectSameBytes(await readAllChunks(await openEmbeddingFile(fs, 't/target.npy'), 2), expectedBytes('f32_5x3.npy'));
     expectSameBytes(
-      await allRows(await openEmbeddingFile(fs, 't/many.npz', { key: 'b32_txt' })),
+      await readAllChunks(await openEmbeddingFile(fs, 't/many.npz', { key: 'b32_txt' }), 2),
       expectedBytes('stored.npz.b32_txt'),
     );
-    expectSameBytes(await allRows(await openEmbeddingFile(fs, 't/one.npz')), expectedBytes('stored.npz.b32_img'));
+    expectSameBytes(
+      await readAllChunks(await openEmbeddingFile(fs, 't/one.npz'), 2),
+      expectedBytes('stored.npz.b32_img'),
+    );
   });
 
   it('asks for --target-key when an npz holds several arrays', async () => {

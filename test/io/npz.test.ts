@@ -1,28 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { openNpz, openNpzArray } from '../../src/io/npz.js';
-import type { NpyArray } from '../../src/io/npy.js';
 import { bytesSource } from '../../src/io/source.js';
 import { readZipDirectory } from '../../src/io/zip.js';
-import { bytesOf, expectedBytes, expectInputError, expectSameBytes, fixture, fixtureBytes } from './helpers.js';
-
-async function readAllByChunks(array: NpyArray, chunkRows: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let next = 0;
-  for await (const chunk of array.readRowChunks(chunkRows)) {
-    expect(chunk.start).toBe(next);
-    expect(chunk.data.length).toBe(chunk.rows * array.dim);
-    next += chunk.rows;
-    parts.push(bytesOf(chunk.data).slice());
-  }
-  expect(next).toBe(array.rows);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import {
+  bytesOf,
+  expectedBytes,
+  expectInputError,
+  expectSameBytes,
+  fixture,
+  fixtureBytes,
+  readAllChunks,
+} from './helpers.js';
 
 const DATACOMP_KEYS = ['b32_img', 'b32_txt', 'l14_img', 'l14_txt'];
 
@@ -35,7 +23,7 @@ describe('openNpz on archives written by numpy', () => {
       expect(array.dtype).toBe('f2');
       expect(array.randomAccess).toBe(file === 'stored.npz');
       for (const chunkRows of [1, 3, 7, 100]) {
-        expectSameBytes(await readAllByChunks(array, chunkRows), expectedBytes(`stored.npz.${key}`));
+        expectSameBytes(await readAllChunks(array, chunkRows), expectedBytes(`stored.npz.${key}`));
       }
     }
   });
@@ -56,23 +44,23 @@ describe('openNpz on archives written by numpy', () => {
     const npz = await openNpz(fixture('compressed_big.npz'));
     const big = await npz.open('big');
     expect([big.rows, big.dim]).toEqual([1500, 64]);
-    expectSameBytes(await readAllByChunks(big, 257), expectedBytes('compressed_big.npz.big'));
+    expectSameBytes(await readAllChunks(big, 257), expectedBytes('compressed_big.npz.big'));
     const f32 = await npz.open('f32');
     expect(f32.dtype).toBe('f4');
-    expectSameBytes(await readAllByChunks(f32, 4), expectedBytes('compressed_big.npz.f32'));
+    expectSameBytes(await readAllChunks(f32, 4), expectedBytes('compressed_big.npz.f32'));
   });
 
   it.each(['zip64_stored.npz', 'zip64_deflated.npz'])('%s: zip64 end records and extra fields', async (file) => {
     const directory = await readZipDirectory(fixture(file));
     expect(directory.entries.map((e) => e.name)).toEqual(['a.npy', 'b.npy']);
     const npz = await openNpz(fixture(file));
-    expectSameBytes(await readAllByChunks(await npz.open('a'), 4), expectedBytes('zip64.npz.a'));
-    expectSameBytes(await readAllByChunks(await npz.open('b'), 5), expectedBytes('zip64.npz.b'));
+    expectSameBytes(await readAllChunks(await npz.open('a'), 4), expectedBytes('zip64.npz.a'));
+    expectSameBytes(await readAllChunks(await npz.open('b'), 5), expectedBytes('zip64.npz.b'));
   });
 
   it('finds the end record behind an archive comment', async () => {
     const array = await openNpzArray(fixture('commented.npz'), 'x');
-    expectSameBytes(await readAllByChunks(array, 2), expectedBytes('stored.npz.b32_img'));
+    expectSameBytes(await readAllChunks(array, 2), expectedBytes('stored.npz.b32_img'));
   });
 
   it('names the available keys when the one asked for is missing', async () => {
@@ -98,7 +86,7 @@ describe('openNpz on damaged archives', () => {
     }
     view.setUint32(at + 16, entry.crc32 ^ 1, true);
     const array = await openNpzArray(bytesSource('crc.npz', bytes), 'b32_img');
-    await expectInputError(() => readAllByChunks(array, 100), 'crc.npz:b32_img.npy', /CRC-32/);
+    await expectInputError(() => readAllChunks(array, 100), 'crc.npz:b32_img.npy', /CRC-32/);
   });
 
   it('reports a file that is not a zip at all', async () => {

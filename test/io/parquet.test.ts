@@ -3,15 +3,8 @@ import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { openParquet, writeParquetTable } from '../../src/io/parquet.js';
-import type { EmbeddingReader } from '../../src/io/reader.js';
 import { bytesSource } from '../../src/io/source.js';
-import { bytesOf, expectedBytes, expectInputError, expectSameBytes, REAL } from './helpers.js';
-
-async function allRows(reader: EmbeddingReader, chunkRows: number): Promise<Uint8Array> {
-  const parts: number[] = [];
-  for await (const chunk of reader.readRowChunks(chunkRows)) parts.push(...bytesOf(chunk.data));
-  return new Uint8Array(parts);
-}
+import { bytesOf, expectedBytes, expectInputError, expectSameBytes, REAL, readAllChunks } from './helpers.js';
 
 /** Split numpy's row-major bytes into per-row byte strings (how fixed-size binary columns hold vectors). */
 function rowBytes(bytes: Uint8Array, rows: number): Uint8Array[] {
@@ -76,7 +69,7 @@ describe('embedding columns', () => {
     );
     const reader = await file.embeddings('emb');
     expect([reader.rows, reader.dim, reader.dtype]).toEqual([5, 3, 'f4']);
-    for (const chunkRows of [1, 2, 5]) expectSameBytes(await allRows(reader, chunkRows), f32);
+    for (const chunkRows of [1, 2, 5]) expectSameBytes(await readAllChunks(reader, chunkRows), f32);
   });
 
   it('reads list<double> columns narrowed to float32', async () => {
@@ -85,7 +78,7 @@ describe('embedding columns', () => {
     const file = await openParquet(
       bytesSource('list.parquet', parquet([{ name: 'emb', data: rows }], LIST_OF('emb', 'DOUBLE'))),
     );
-    expectSameBytes(await allRows(await file.embeddings('emb'), 2), f32);
+    expectSameBytes(await readAllChunks(await file.embeddings('emb'), 2), f32);
   });
 
   it.each([
@@ -104,7 +97,7 @@ describe('embedding columns', () => {
     );
     const reader = await file.embeddings('emb', { dtype });
     expect([reader.rows, reader.dim, reader.dtype]).toEqual([rows, dim, dtype]);
-    expectSameBytes(await allRows(reader, 3), bytes);
+    expectSameBytes(await readAllChunks(reader, 3), bytes);
     // The dim alone settles the element type of a fixed-size column.
     if (type === 'FIXED_LEN_BYTE_ARRAY') expect((await file.embeddings('emb', { dim })).dtype).toBe(dtype);
   });
@@ -127,7 +120,7 @@ describe('embedding columns', () => {
       bytesSource('ragged.parquet', parquet([{ name: 'emb', data: ragged }], LIST_OF('emb', 'FLOAT'))),
     );
     const error = await expectInputError(
-      async () => allRows(await file.embeddings('emb'), 10),
+      async () => readAllChunks(await file.embeddings('emb'), 10),
       'ragged.parquet row 2',
       /2 values, expected 3/,
     );
@@ -135,7 +128,11 @@ describe('embedding columns', () => {
     const withNull = await openParquet(
       bytesSource('null.parquet', parquet([{ name: 'emb', data: [[1, 2], null] }], LIST_OF('emb', 'FLOAT'))),
     );
-    await expectInputError(async () => allRows(await withNull.embeddings('emb'), 10), 'null.parquet row 1', /null/);
+    await expectInputError(
+      async () => readAllChunks(await withNull.embeddings('emb'), 10),
+      'null.parquet row 1',
+      /null/,
+    );
   });
 
   it('refuses a text column as an embedding', async () => {

@@ -8,33 +8,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddingFile } from '../../src/io/layouts.js';
 import { nodeFileSystem } from '../../src/io/node-files.js';
-import type { EmbeddingReader } from '../../src/io/reader.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
 import { bytesSource } from '../../src/io/source.js';
 import { openTorchFile } from '../../src/io/torch.js';
-import { bytesOf, expectInputError, expectSameBytes, FUZZ_RUNS, parsesOrInputError } from './helpers.js';
+import { expectInputError, expectSameBytes, FUZZ_RUNS, parsesOrInputError, readAllChunks } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/torch/', import.meta.url));
 const source = (name: string) => bytesSource(name, new Uint8Array(readFileSync(DIR + name)));
 const expected = (name: string) => new Uint8Array(readFileSync(`${DIR}expected/${name}.bin`));
-
-async function allBytes(reader: EmbeddingReader, chunkRows: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let next = 0;
-  for await (const chunk of reader.readRowChunks(chunkRows)) {
-    expect(chunk.start).toBe(next);
-    next += chunk.rows;
-    parts.push(bytesOf(chunk.data).slice());
-  }
-  expect(next).toBe(reader.rows);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe('openTorchFile on files torch.save wrote', () => {
   it.each([
@@ -49,7 +30,7 @@ describe('openTorchFile on files torch.save wrote', () => {
     expect(file.keys).toEqual(['']);
     const reader = await file.open();
     expect([reader.rows, reader.dim, reader.dtype]).toEqual([rows, dim, dtype]);
-    for (const chunkRows of [1, 2, 100]) expectSameBytes(await allBytes(reader, chunkRows), expected(name));
+    for (const chunkRows of [1, 2, 100]) expectSameBytes(await readAllChunks(reader, chunkRows), expected(name));
   });
 
   it("reads a dict of tensors by key, as DataComp's {'image_features': …} files", async () => {
@@ -57,7 +38,7 @@ describe('openTorchFile on files torch.save wrote', () => {
     expect(file.keys).toEqual(['image_features', 'labels']);
     const reader = await file.open('image_features');
     expect(reader.name).toBe('in1k_like.pt:image_features');
-    expectSameBytes(await allBytes(reader, 4), expected('in1k_like.pt.image_features'));
+    expectSameBytes(await readAllChunks(reader, 4), expected('in1k_like.pt.image_features'));
     await expectInputError(() => file.open(), /in1k_like\.pt/, /'image_features', 'labels'/, /--target-key/);
     await expectInputError(() => file.open('nope'), /no tensor 'nope'/);
     await expectInputError(() => file.open('labels'), /Long tensor/, /float16/);
@@ -95,7 +76,7 @@ describe('openTorchFile on files torch.save wrote', () => {
             const file = await openTorchFile(bytesSource('bad.pt', copy));
             for (const key of file.keys) {
               try {
-                await allBytes(await file.open(key), 3);
+                await readAllChunks(await file.open(key), 3);
               } catch (error) {
                 // An int tensor is refused by dtype: that is an InputError too.
                 if (!(error instanceof Error && error.name === 'InputError')) throw error;
@@ -115,10 +96,10 @@ describe('openSafetensors', () => {
     expect(file.keys).toEqual(['image_features', 'other']);
     const a = await file.open('image_features');
     expect([a.rows, a.dim, a.dtype]).toEqual([4, 12, 'f4']);
-    expectSameBytes(await allBytes(a, 3), expected('two.safetensors.image_features'));
+    expectSameBytes(await readAllChunks(a, 3), expected('two.safetensors.image_features'));
     const b = await file.open('other');
     expect([b.rows, b.dim, b.dtype]).toEqual([3, 12, 'f2']);
-    expectSameBytes(await allBytes(b, 2), expected('two.safetensors.other'));
+    expectSameBytes(await readAllChunks(b, 2), expected('two.safetensors.other'));
     await expectInputError(() => file.open(), /holds 2 tensors/);
   });
 
