@@ -25,7 +25,7 @@ import { scoreShard, type ScoreShard, type ShardRunSettings } from '../pipeline/
 import { loadTarget, type LoadedTarget } from '../pipeline/target.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
-import { location, planShards, runVariant, type PlannedShard } from '../pipeline/plan.js';
+import { finishedScoreFile, location, planShards, runVariant, type PlannedShard } from '../pipeline/plan.js';
 import { assignShards, parseShardSlice, type ShardSlice } from '../cluster/shard-array.js';
 import { RUN_STATS_FILE } from '../io/run-stats.js';
 import { readShardStats, shardStatsRecord, writeRunStats, writeShardStats } from '../pipeline/stats.js';
@@ -563,11 +563,7 @@ async function reportUpToDate(report: ScoreReportBuilder, plan: PlannedShard[], 
   for (const planned of plan) {
     if (!planned.existing) continue;
     const record = await readShardStats(out, planned.shard.name);
-    report.upToDate(
-      planned.shard.name,
-      planned.existing.file.rows,
-      record?.status === 'scored' ? record.dropped : null,
-    );
+    report.upToDate(planned.shard.name, planned.existing.rows, record?.status === 'scored' ? record.dropped : null);
   }
 }
 
@@ -594,7 +590,7 @@ function sameLocation(a: string, b: string): boolean {
 
 /** Identities of the rows of a finished score file (for the duplicate report), through the plan's footer. */
 async function identitiesOfScoreFile(planned: PlannedShard): Promise<Uint32Array> {
-  const { file, source } = planned.existing!;
+  const { file, source } = await finishedScoreFile(planned);
   try {
     return await identityWordsOf(planned.outPath, file);
   } finally {

@@ -173,8 +173,32 @@ export interface PlannedShard {
   done: boolean;
   /** True when a score file exists and is to be replaced (its inputs changed, or --force). */
   replace: boolean;
-  /** The finished file (when done), its footer read by the plan: see ScoreFileState. */
-  existing?: { file: ScoreFile; source: FileSource };
+  /**
+   * The finished file (when done): its rows, and its footer as the plan read it (see ScoreFileState) for
+   * the first KEPT_FOOTERS finished files only; finishedScoreFile reads the others' again.
+   */
+  existing?: { rows: number; file?: ScoreFile; source?: FileSource };
+}
+
+/**
+ * Footers of finished score files a plan keeps, so that a resumed run reads each once: ~10 KiB each at
+ * 10k rows, so ~20 MiB at most. Past them (a resumed DataComp-large pool has ~128k finished shards, which
+ * would hold ~1.3 GB) a footer is read again when the run needs it.
+ */
+export const KEPT_FOOTERS = 2048;
+
+/** The finished score file of a done shard, through the plan's footer when it kept one; close `source` after use. */
+export async function finishedScoreFile(planned: PlannedShard): Promise<{ file: ScoreFile; source: FileSource }> {
+  const kept = planned.existing;
+  if (kept?.file && kept.source) return { file: kept.file, source: kept.source };
+  const source = await openExistingFile(planned.outPath);
+  if (!source) throw new OutputError(planned.outPath, 'was removed while the run was using it');
+  try {
+    return { file: await openScoreFile(source), source };
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
 }
 
 /** What planShards needs to know about the run. */
@@ -196,9 +220,15 @@ export interface PlanOptions {
  * Decides, for every shard, whether its score file is already done. A file whose inputs or target changed
  * since it was written is scored again, with a warning. A file computed with other parameters or the other
  * kernel variant stops the run before any work, unless `force`.
+ * @param keptFooters how many finished files' footers the plan keeps (KEPT_FOOTERS; tests lower it)
  * @throws {OutputError} naming the first such file (and how many more), or a score file that is an input
  */
-export async function planShards(shards: ScoreShard[], options: PlanOptions): Promise<PlannedShard[]> {
+export async function planShards(
+  shards: ScoreShard[],
+  options: PlanOptions,
+  keptFooters = KEPT_FOOTERS,
+): Promise<PlannedShard[]> {
+  let kept = 0;
   const inputPaths = new Set(shards.flatMap((s) => s.files.map((f) => location(f.path))));
   const plan: PlannedShard[] = [];
   const conflicts: { path: string; differences: string[] }[] = [];
@@ -218,7 +248,10 @@ export async function planShards(shards: ScoreShard[], options: PlanOptions): Pr
         parameters,
         done: true,
         replace,
-        existing: { file: state.file, source: state.source },
+        existing:
+          kept++ < keptFooters
+            ? { rows: state.file.rows, file: state.file, source: state.source }
+            : { rows: state.file.rows },
       });
     else plan.push({ shard, outPath, parameters, done: false, replace });
   }
