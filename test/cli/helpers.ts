@@ -36,6 +36,11 @@ afterAll(() => {
   for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The largest |actual[i] − expected[i]|: a score column against its float64 reference. */
+export function worstError(actual: unknown[], expected: Float64Array): number {
+  return actual.reduce<number>((worst, v, i) => Math.max(worst, Math.abs((v as number) - expected[i]!)), 0);
+}
+
 /** A small deterministic generator (mulberry32) so fixtures are the same on every run. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

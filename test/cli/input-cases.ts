@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy } from '../../src/io/npy.js';
+import { tempDir } from './helpers.js';
 
 export const FASHION = fileURLToPath(new URL('../fixtures/real/openai-b32-fashion-9pairs/', import.meta.url));
 
@@ -24,11 +25,35 @@ export interface InputCase {
   error?: string;
 }
 
-/** float16 rows of one of the fashion .npy files (numpy's header length from its preamble). */
-export function fashionRows(name: 'img_emb_0.npy' | 'text_emb_0.npy'): Uint16Array {
-  const bytes = readFileSync(join(FASHION, name));
+/** float16 rows of an .npy numpy wrote (version 1: header length from its preamble). */
+export function npyHalfRows(path: string): Uint16Array {
+  const bytes = readFileSync(path);
   const data = bytes.subarray(10 + bytes.readUInt16LE(8));
   return new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+/** float16 rows of one of the fashion .npy files. */
+export function fashionRows(name: 'img_emb_0.npy' | 'text_emb_0.npy'): Uint16Array {
+  return npyHalfRows(join(FASHION, name));
+}
+
+/**
+ * A clip-retrieval folder (img_emb/, text_emb/, metadata/) of the fashion pairs in `parts` parts, each
+ * a copy of the 9 pairs: img_emb_<i>.npy, text_emb_<i>.npy, metadata_<i>.parquet.
+ */
+export function clipRetrievalFolder(parts = 1): string {
+  const dir = tempDir('clipsift-cr-');
+  for (let part = 0; part < parts; part++) {
+    for (const [sub, name, as] of [
+      ['img_emb', 'img_emb_0.npy', `img_emb_${part}.npy`],
+      ['text_emb', 'text_emb_0.npy', `text_emb_${part}.npy`],
+      ['metadata', 'metadata_0.parquet', `metadata_${part}.parquet`],
+    ] as const) {
+      mkdirSync(join(dir, sub), { recursive: true });
+      copyFileSync(join(FASHION, name), join(dir, sub, as));
+    }
+  }
+  return dir;
 }
 
 /** Writes every case under `root` (one directory each) and returns them. */

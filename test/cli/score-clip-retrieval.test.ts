@@ -1,9 +1,3 @@
-/**
- * clipsift score on a clip-retrieval folder built from real OpenAI ViT-B/32 embeddings (9 fashion
- * pairs, test/fixtures/real): rows identified by (file, row) or by a key column, scores against the
- * float64 reference, and NormSim against real class-name text embeddings used as a (non-unit) target.
- */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,30 +9,9 @@ import {
   tempDir,
   widen,
 } from './helpers.js';
+import { clipRetrievalFolder, fashionRows, npyHalfRows } from './input-cases.js';
 
 const REAL = join(import.meta.dirname, '../fixtures/real');
-const FASHION = join(REAL, 'openai-b32-fashion-9pairs');
-
-/** float16 rows of an .npy written by numpy (header length from its preamble). */
-function npyHalfRows(path: string): Uint16Array {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const data = bytes.subarray(10 + headerLength);
-  return new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-}
-
-function clipRetrievalFolder(): string {
-  const dir = tempDir('clipsift-cr-');
-  for (const [sub, name] of [
-    ['img_emb', 'img_emb_0.npy'],
-    ['text_emb', 'text_emb_0.npy'],
-    ['metadata', 'metadata_0.parquet'],
-  ]) {
-    mkdirSync(join(dir, sub!), { recursive: true });
-    copyFileSync(join(FASHION, name!), join(dir, sub!, name!));
-  }
-  return dir;
-}
 
 describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
   it('keys rows by file and row, and matches the reference', async () => {
@@ -50,8 +23,8 @@ describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
     const file = await readScoreFile(join(out, 'shard_0.scores.parquet'));
     expect(file.columns).toEqual(['file', 'row', 'clip_score', 'negclip_loss']);
     expect(file.rows.map((r) => [r.file, r.row])).toEqual(Array.from({ length: 9 }, (_, i) => ['img_emb_0.npy', i]));
-    const img = widen(npyHalfRows(join(FASHION, 'img_emb_0.npy')));
-    const txt = widen(npyHalfRows(join(FASHION, 'text_emb_0.npy')));
+    const img = widen(fashionRows('img_emb_0.npy'));
+    const txt = widen(fashionRows('text_emb_0.npy'));
     const clip = referenceClipScore(img, txt, 512);
     file.rows.forEach((r, i) => {
       expect(Math.abs((r.clip_score as number) - clip[i]!)).toBeLessThan(2e-6);
@@ -88,7 +61,7 @@ describe('clipsift score on a clip-retrieval folder of real embeddings', () => {
     const file = await readScoreFile(join(out, 'shard_0.scores.parquet'));
     expect(file.columns).toEqual(['image_path', 'clip_score', 'negclip_loss', 'normsim_inf']);
     expect(new Set(file.rows.map((r) => r.image_path)).size).toBe(9);
-    const img = widen(npyHalfRows(join(FASHION, 'img_emb_0.npy')));
+    const img = widen(fashionRows('img_emb_0.npy'));
     const t = widen(npyHalfRows(target));
     const normsim = referenceNormSim(img, t, 512, Infinity);
     file.rows.forEach((r, i) => {

@@ -5,11 +5,11 @@
  * as the engine scores the arrays with the shard named after the image file, and within float32
  * rounding of the float64 reference; what is refused is refused in one line naming the file.
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, deriveSeed } from 'clipsift';
-import { fashionRows, FASHION, writeInputCases } from './input-cases.js';
+import { clipRetrievalFolder, fashionRows, FASHION, writeInputCases } from './input-cases.js';
 import { readScoreFile, referenceClipScore, runInProcess, tempDir, widen, writeParquet } from './helpers.js';
 
 const cases = writeInputCases(tempDir('clipsift-inputs-'));
@@ -26,15 +26,7 @@ async function scoreColumns(path: string): Promise<Record<string, Uint32Array | 
 
 describe('clipsift score on the inputs the page takes', () => {
   it('scores clip-retrieval files given flat, and a flat folder, as the clip-retrieval folder', async () => {
-    const folder = tempDir('clipsift-cr-');
-    for (const [sub, name] of [
-      ['img_emb', 'img_emb_0.npy'],
-      ['text_emb', 'text_emb_0.npy'],
-      ['metadata', 'metadata_0.parquet'],
-    ] as const) {
-      mkdirSync(join(folder, sub), { recursive: true });
-      copyFileSync(join(FASHION, name), join(folder, sub, name));
-    }
+    const folder = clipRetrievalFolder();
     const flat = cases.find((c) => c.title === 'clip-retrieval files given flat')!;
     const outs: Record<string, unknown>[] = [];
     for (const inputs of [[folder], flat.inputs, [flat.dir]]) {

@@ -17,11 +17,8 @@ import {
   tempDir,
   widen,
   writeTarget,
+  worstError,
 } from './helpers.js';
-
-function worst(actual: unknown[], expected: Float64Array): number {
-  return actual.reduce<number>((w, v, i) => Math.max(w, Math.abs((v as number) - expected[i]!)), 0);
-}
 
 describe('clipsift score --arch l14 --arch b32', () => {
   it('writes clip_score/negclip_loss per arch and NormSim for --target-arch, each against the reference', async () => {
@@ -58,11 +55,11 @@ describe('clipsift score --arch l14 --arch b32', () => {
       ['b32', 512, widen(m.b32_img), widen(m.b32_txt)],
     ] as const) {
       const col = (name: string) => file.rows.map((r) => r[`${name}_${arch}`]);
-      expect(worst(col('clip_score'), referenceClipScore(img, txt, dim))).toBeLessThanOrEqual(2e-6);
-      expect(worst(col('negclip_loss'), referenceNegClip(img, txt, dim, neg))).toBeLessThanOrEqual(1e-4);
+      expect(worstError(col('clip_score'), referenceClipScore(img, txt, dim))).toBeLessThanOrEqual(2e-6);
+      expect(worstError(col('negclip_loss'), referenceNegClip(img, txt, dim, neg))).toBeLessThanOrEqual(1e-4);
     }
     expect(
-      worst(
+      worstError(
         file.rows.map((r) => r.normsim_inf_b32),
         referenceNormSim(widen(m.b32_img), target, 512, Infinity),
       ),

@@ -19,6 +19,7 @@ import {
   tempDir,
   widen,
   writeParquet,
+  worstError,
 } from './helpers.js';
 
 const DIM = 40;
@@ -38,10 +39,6 @@ function writePool(keys: [string, string]): { dir: string; img: Uint16Array; txt
     ),
   );
   return { dir, img, txt, uids };
-}
-
-function worst(actual: unknown[], expected: Float64Array): number {
-  return actual.reduce<number>((w, v, i) => Math.max(w, Math.abs((v as number) - expected[i]!)), 0);
 }
 
 describe('clipsift score on any embedding pair', () => {
@@ -73,14 +70,14 @@ describe('clipsift score on any embedding pair', () => {
     const img = widen(pool.img);
     const txt = widen(pool.txt);
     expect(
-      worst(
+      worstError(
         file.rows.map((r) => r.clip_score),
         referenceClipScore(img, txt, DIM),
       ),
     ).toBeLessThanOrEqual(2e-6);
     const negclip = referenceNegClip(img, txt, DIM, { batchSize: 32768, temperature: 0.07, repeats: 10, seed: 0 });
     expect(
-      worst(
+      worstError(
         file.rows.map((r) => r.negclip_loss),
         negclip,
       ),

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromFloat16Bits } from '../../src/numeric/float16.js';
-import { makeDataCompDir, readScoreFile, referenceNormSim, runInProcess, tempDir, widen } from './helpers.js';
+import {
+  makeDataCompDir,
+  readScoreFile,
+  referenceNormSim,
+  runInProcess,
+  tempDir,
+  widen,
+  worstError,
+} from './helpers.js';
 
 const TORCH = fileURLToPath(new URL('../fixtures/torch/', import.meta.url));
 
@@ -29,10 +37,6 @@ function concat(...parts: Float64Array[]): Float64Array {
     at += p.length;
   }
   return out;
-}
-
-function worstError(actual: unknown[], expected: Float64Array): number {
-  return actual.reduce<number>((worst, v, i) => Math.max(worst, Math.abs((v as number) - expected[i]!)), 0);
 }
 
 describe('clipsift score --target with .pt files, folders and repeats', () => {

@@ -4,29 +4,12 @@
  * hyparquet reads back (top ⌊N·f⌋ by score, ties by key, output in score-file order). Tie and refusal
  * cases use score files written with hyparquet-writer directly, not by clipsift.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { readScoreFile, runInProcess, tempDir } from './helpers.js';
-
-const FASHION = join(import.meta.dirname, '../fixtures/real/openai-b32-fashion-9pairs');
-
-/** Two clip-retrieval parts of the same 9 real pairs (indices 0 and 1). */
-function clipRetrievalFolder(): string {
-  const dir = tempDir('clipsift-cr-');
-  for (const part of [0, 1]) {
-    for (const [sub, name, as] of [
-      ['img_emb', 'img_emb_0.npy', `img_emb_${part}.npy`],
-      ['text_emb', 'text_emb_0.npy', `text_emb_${part}.npy`],
-      ['metadata', 'metadata_0.parquet', `metadata_${part}.parquet`],
-    ] as const) {
-      mkdirSync(join(dir, sub), { recursive: true });
-      copyFileSync(join(FASHION, name), join(dir, sub, as));
-    }
-  }
-  return dir;
-}
+import { clipRetrievalFolder } from './input-cases.js';
 
 type Row = { key: (string | number)[]; score: number };
 
@@ -72,7 +55,7 @@ function writeKeyedScores(path: string, keys: Record<string, string[] | number[]
 
 describe('select on score files keyed by file and row, or by a key column', () => {
   it('writes the kept (file, row) keys as parquet and as a text list', async () => {
-    const dir = clipRetrievalFolder();
+    const dir = clipRetrievalFolder(2);
     const scores = join(tempDir(), 'scores');
     expect((await runInProcess(['score', dir, '--out', scores, '--threads', '1', '--quiet'])).code).toBe(0);
     const out = join(tempDir(), 'kept.parquet');
@@ -92,7 +75,7 @@ describe('select on score files keyed by file and row, or by a key column', () =
   });
 
   it('writes the kept values of --key-column, and a text list alone with --out .txt', async () => {
-    const dir = clipRetrievalFolder();
+    const dir = clipRetrievalFolder(2);
     const scores = join(tempDir(), 'scores');
     const scored = await runInProcess(['score', dir, '--out', scores, '--key-column', 'image_path', '--quiet']);
     expect(scored.code).toBe(0);
@@ -139,7 +122,7 @@ describe('select on score files keyed by file and row, or by a key column', () =
   });
 
   it('says what to write instead of a subset .npy, and refuses what matches by uid', async () => {
-    const dir = clipRetrievalFolder();
+    const dir = clipRetrievalFolder(2);
     const scores = join(tempDir(), 'scores');
     expect((await runInProcess(['score', dir, '--out', scores, '--quiet'])).code).toBe(0);
     const npy = await runInProcess(['select', scores, '--top', 'clip_score:0.5', '--out', join(tempDir(), 's.npy')]);
