@@ -18,7 +18,7 @@ import type { SelectionStep } from '../select/steps.js';
 import { threadsForWork, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { formatCount, formatDuration } from './progress.js';
-import { openShardsOf, parseScoreOptions, runScore, type ScoreOptions } from './score.js';
+import { openShardsOf, parseScoreOptions, runScore, type ScoreOptions, withSignedUrls } from './score.js';
 import { shardTaskOf } from './score-queue.js';
 import { formatSelectSummary, parseSelectOptions, type SelectSummary } from './select.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
@@ -106,7 +106,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
 
 /** Runs `clipsift run` as parsed; resolves to the exit code. */
 export async function runRun(options: RunOptions): Promise<number> {
-  const { score } = options;
+  // Signed URLs known by their paths and read at their URLs, for every step (refused with --queue).
+  const score = withSignedUrls(options.score);
   const normSim = score.target.length > 0 ? normSimColumn(score.p) : null;
   const steps = splitRecipeSteps(options.steps, normSim);
   const say = (line: string) => {
@@ -114,7 +115,7 @@ export async function runRun(options: RunOptions): Promise<number> {
   };
   if (score.queue) {
     const { runThroughQueue } = await import('./run-queue.js');
-    return runThroughQueue(options, steps, normSim);
+    return runThroughQueue({ ...options, score }, steps, normSim);
   }
   const started = performance.now();
   // 1. negCLIPLoss on every shard: clipsift score without the target, into the run's directory.
@@ -136,10 +137,12 @@ export async function runRun(options: RunOptions): Promise<number> {
       `threshold: ${formatCount(cut.survivors)} of ${formatCount(cut.pool)} rows survive the steps before ${normSim}; NormSim on those only`,
     );
     // 3. NormSim on the survivors, shard by shard, with one engine and the target read once.
-    const target = await loadTarget(score.target, score.targetKey, score.normalize);
+    const target = await loadTarget(score.target, score.targetKey, score.normalize, score.files);
     const simd = chooseSimd(score.simd);
-    const runner = new ShardTaskRunner(threadsForWork(score.threads, cut.survivors + target.rows), (message) =>
-      process.stderr.write(`clipsift run: warning: ${message}\n`),
+    const runner = new ShardTaskRunner(
+      threadsForWork(score.threads, cut.survivors + target.rows),
+      (message) => process.stderr.write(`clipsift run: warning: ${message}\n`),
+      score.files,
     );
     runner.useTarget(target, score.targetKey ?? null, score.normalize);
     await removeStaleTemporaries(survivorDir(score.out, normSim));

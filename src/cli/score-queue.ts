@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import process from 'node:process';
 import type { Queue } from 'bullmq';
 import type { ShardRef } from '../io/layouts.js';
+import { isRemotePath } from '../io/remote.js';
 import type { ShardTask } from '../pipeline/task.js';
 import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
@@ -164,12 +165,17 @@ function absoluteRef(ref: ShardRef): ShardRef {
   return {
     ...ref,
     files: {
-      image: resolve(ref.files.image),
-      text: resolve(ref.files.text),
-      ...(ref.files.metadata !== undefined ? { metadata: resolve(ref.files.metadata) } : {}),
+      image: absolute(ref.files.image),
+      text: absolute(ref.files.text),
+      ...(ref.files.metadata !== undefined ? { metadata: absolute(ref.files.metadata) } : {}),
     },
-    ...(ref.npz !== undefined ? { npz: resolve(ref.npz) } : {}),
+    ...(ref.npz !== undefined ? { npz: absolute(ref.npz) } : {}),
   };
+}
+
+/** A local path made absolute (workers run elsewhere); an s3:// or http(s):// URL as it is (resolve mangled it). */
+function absolute(path: string): string {
+  return isRemotePath(path) ? path : resolve(path);
 }
 
 /**
@@ -184,7 +190,7 @@ export function shardTaskOf(
 ): ShardTask {
   return {
     ref: absoluteRef(shard.ref),
-    out: resolve(options.out),
+    out: absolute(options.out),
     arch: options.arch,
     extraArchs: options.extraArchs ?? [],
     keyColumn: options.keyColumn ?? null,
@@ -204,7 +210,7 @@ export function shardTaskOf(
     target:
       target && options.target.length > 0
         ? {
-            paths: options.target.map((path) => resolve(path)),
+            paths: options.target.map(absolute),
             key: options.targetKey ?? null,
             sha256: target.identity.sha256,
           }

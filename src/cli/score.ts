@@ -406,7 +406,7 @@ export async function runScore(
  * and read at their URLs (io/remote.ts signedInputs), so every name and message leaves the query out.
  * @throws {UsageError} with --queue: its workers on other hosts get the shards' paths, not their signatures
  */
-function withSignedUrls(options: ScoreOptions): ScoreOptions {
+export function withSignedUrls(options: ScoreOptions): ScoreOptions {
   const { fs, paths, signed } = signedInputs(nodeFileSystem, [...options.inputs, ...options.target]);
   if (!signed) return options;
   if (options.queue)

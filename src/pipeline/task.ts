@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createEngine, type Engine, type Target } from '../index.js';
 import { InputError, OutputError } from '../io/errors.js';
+import type { FileSystem } from '../io/file-system.js';
 import type { Arch, ShardRef } from '../io/layouts.js';
 import { openFileSource, writeFileAtomic } from '../io/node-files.js';
 import {
@@ -99,10 +100,13 @@ export class ShardTaskRunner {
   /**
    * @param threads kernel threads of each engine
    * @param warn where warnings about a shard's data go
+   * @param files what the shards are read through (default: the local disk and URLs; a local `clipsift run`
+   *   on signed URLs passes io/remote.ts signedInputs' file system)
    */
   constructor(
     private readonly threads: number | 'auto',
     private readonly warn: (message: string) => void = () => {},
+    private readonly files?: FileSystem,
   ) {}
 
   /** Scores `task`'s shard into its score file unless a complete one with its parameters exists. */
@@ -269,6 +273,7 @@ export class ShardTaskRunner {
       keyColumn: task.keyColumn ?? undefined,
       imageKey: task.imageKey ?? undefined,
       textKey: task.textKey ?? undefined,
+      fs: this.files,
     });
     return { settings, shard };
   }

@@ -196,6 +196,34 @@ describe('signed URLs on the command line', () => {
     expect(queued.stderr).not.toContain('X-Amz');
   });
 
+  it('runs score, the cut and NormSim on the survivors over signed URLs into the subset the local files give', async () => {
+    const steps = ['--top', 'negclip_loss:0.5', '--top', 'normsim_inf:0.4', '--threads', '1', '--quiet'];
+    const local = tempDir();
+    const a = await cli(['run', pool, '--out', local, '--target', target, ...steps]);
+    expect(a.code, a.stderr).toBe(0);
+    const signed = tempDir();
+    const inputs = ['00000000.parquet', '00000000.npz', '00000001.parquet', '00000001.npz'];
+    const b = await cli([
+      'run',
+      ...inputs.map((name) => signedUrl(`/pool/${name}`)),
+      '--out',
+      signed,
+      '--target',
+      signedUrl('/target.npy'),
+      ...steps,
+    ]);
+    expect(b.stderr).not.toMatch(/error|warning|X-Amz/i);
+    expect(b.code, b.stderr + b.stdout).toBe(0);
+    expect(readFileSync(join(signed, 'subset.npy'))).toEqual(readFileSync(join(local, 'subset.npy')));
+    // The summary of the selection alike (the first line names the score directory and the time taken).
+    const summary = (text: string, out: string) =>
+      text
+        .replaceAll(out, '<out>')
+        .split('\n')
+        .filter((line) => !line.startsWith('scored '));
+    expect(summary(b.stdout, signed)).toEqual(summary(a.stdout, local));
+  });
+
   it('inspects a signed URL as it inspects the local file, named by its path', async () => {
     const local = await cli(['inspect', target, '--json', '--quiet']);
     expect(local.code, local.stderr).toBe(0);
