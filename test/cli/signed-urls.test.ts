@@ -88,6 +88,20 @@ describe('signed URLs on the command line', () => {
     ]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('up to date');
+    // Sized by --dry-run (the target's headers read through the same file system), named without signatures.
+    const dry = await cli([
+      'score',
+      signedUrl(shard('/pool', 'parquet')),
+      signedUrl(shard('/pool', 'npz')),
+      '--out',
+      tempDir(),
+      '--target',
+      signedUrl('/target.npy'),
+      '--dry-run',
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).not.toContain('X-Amz');
+    expect(dry.stdout).toContain('33');
   });
 
   it('refuses a shard file whose partner was not given signed, in one line naming the partner without a signature', async () => {
