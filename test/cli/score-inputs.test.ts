@@ -5,11 +5,12 @@
  * as the engine scores the arrays with the shard named after the image file, and within float32
  * rounding of the float64 reference; what is refused is refused in one line naming the file.
  */
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, deriveSeed } from 'clipsift';
 import { clipRetrievalFolder, fashionRows, FASHION, writeInputCases } from './input-cases.js';
+import { readSubsetUids } from '../select/cli-fixtures.js';
 import { readScoreFile, referenceClipScore, runInProcess, tempDir, widen, writeParquet } from './helpers.js';
 
 const cases = writeInputCases(tempDir('clipsift-inputs-'));
@@ -99,14 +100,7 @@ describe('clipsift score on the inputs the page takes', () => {
       .slice(0, 4)
       .map((r) => r.uid as string)
       .sort();
-    const bytes = readFileSync(subset);
-    const body = bytes.subarray(10 + bytes.readUInt16LE(8));
-    const got = Array.from({ length: body.length / 16 }, (_, k) =>
-      [body.readBigUInt64LE(16 * k), body.readBigUInt64LE(16 * k + 8)]
-        .map((h) => h.toString(16).padStart(16, '0'))
-        .join(''),
-    );
-    expect(got).toEqual(want);
+    expect(readSubsetUids(subset)).toEqual(want);
   });
 
   for (const input of cases.filter((c) => c.error)) {

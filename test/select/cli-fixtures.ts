@@ -4,20 +4,19 @@
  * in-process runner for the built CLI. The CLI runs from the build (`npm run build`); set
  * CLIPSIFT_TEST_DIST to test another build directory.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
-import { captureOutput } from '../cli/helpers.js';
+import { captureOutput, ROOT, tempDir as cliTempDir } from '../cli/helpers.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT };
 const DIST = process.env.CLIPSIFT_TEST_DIST ?? join(ROOT, 'dist');
 
+/** A fresh temporary directory, removed after the test file (test/cli/helpers.ts's tempDir). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'clipsift-select-'));
+  return cliTempDir('clipsift-select-');
 }
 
 export interface CliResult {
