@@ -7,7 +7,7 @@
  * (src/pipeline/task.ts). With --queue every stage runs on
  * `clipsift worker`s as BullMQ flows (src/cluster/flow.ts, src/cli/run-queue.ts).
  */
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import process from 'node:process';
 import { chooseSimd } from '../engine/open.js';
 import { normSimColumn } from '../io/score-file.js';
@@ -21,7 +21,7 @@ import { formatCount, formatDuration } from './progress.js';
 import { openShardsOf, parseScoreOptions, runScore, type ScoreOptions, withSignedUrls } from './score.js';
 import { shardTaskOf } from './score-queue.js';
 import { formatSelectSummary, parseSelectOptions, type SelectSummary } from './select.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
+import { removeStaleTemporaries, removeStaleTemporariesBeside } from './stale-temporaries.js';
 
 const usage = `usage: clipsift run <dir or files...> --out <dir> --top negclip_loss:0.3 --top normsim_inf:0.2 --target <file|dir> [options]
 
@@ -164,7 +164,7 @@ export async function runRun(options: RunOptions): Promise<number> {
     }
   }
   // 4. The remaining steps over the survivors, and the subset file.
-  await removeStaleTemporaries(dirname(resolve(options.subset)));
+  await removeStaleTemporariesBeside(options.subset);
   const result = await subsetStep(files, steps, normSim, { path: options.subset, force: true });
   process.stdout.write(`${formatRunSummary(result)}\n`);
   say(`done in ${formatDuration((performance.now() - started) / 1000)}`);

@@ -5,7 +5,6 @@
  * (src/io/key-file.ts), since there is no DataComp uid to put in a subset .npy.
  */
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { InputError, OutputError } from '../io/errors.js';
 import { concatKeyColumn, encodeKeyList, encodeKeyParquet, gatherKeyColumn } from '../io/key-file.js';
 import type { KeyColumns } from '../io/layouts.js';
@@ -16,7 +15,7 @@ import type { SelectionStep } from '../select/steps.js';
 import { runKeyedSteps } from '../select/table.js';
 import { UsageError } from './args.js';
 import type { SelectOptions, SelectSummary } from './select.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
+import { removeStaleTemporariesBeside } from './stale-temporaries.js';
 
 /**
  * The key columns of score files that have no uid column; undefined when the first file has uids.
@@ -119,7 +118,7 @@ export async function runKeySelect(
   }
   const write = { force: options.force, inputs: [...files] };
   // Left by a command killed mid-write (SIGKILL) into the same directory.
-  await removeStaleTemporaries(dirname(resolve(options.out)));
+  await removeStaleTemporariesBeside(options.out);
   if (outputs.parquet) await writeFileAtomic(outputs.parquet, encodeKeyParquet(kept), write);
   await writeFileAtomic(outputs.text, list, write);
   return {

@@ -8,7 +8,7 @@
  * atomically as a DataComp subset .npy.
  */
 import { realpath } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../index.js';
@@ -70,7 +70,7 @@ import {
   runImageBased,
 } from './select-image-based.js';
 import { expandPresets, presetHelp } from './select-presets.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
+import { removeStaleTemporariesBeside } from './stale-temporaries.js';
 import { SpillingRunStore } from './uid-runs.js';
 import { counted, formatCount } from './words.js';
 
@@ -610,7 +610,7 @@ export async function runSelect(asGiven: SelectOptions): Promise<SelectSummary> 
 
   const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
   // Left by a command killed mid-write (SIGKILL) into the same directory.
-  if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
+  await removeStaleTemporariesBeside(options.out);
   await writeFileAtomic(options.out, encodeSubsetFile(uids), { force: options.force, inputs });
   return {
     scoreFiles: files.length,
@@ -718,7 +718,7 @@ async function runStreamingSelect(options: SelectOptions, scoreInputs: ScoreInpu
     }
     const inputs = [...files, ...(options.givenUids !== undefined ? [options.givenUids] : [])];
     // Left by a command killed mid-write (SIGKILL) into the same directory.
-    if (!isRemotePath(options.out)) await removeStaleTemporaries(dirname(resolve(options.out)));
+    await removeStaleTemporariesBeside(options.out);
     await writeChunksAtomic(options.out, subsetChunks(), { force: options.force, inputs });
   } finally {
     store.close();

@@ -5,8 +5,9 @@
  * first removes such leftovers there, whatever file they were for, if their writer process is gone.
  */
 import { readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
+import { isRemotePath } from '../io/remote.js';
 
 /** Matches io/node-files.ts's temporary names: .<name>.<pid>.<hex>.tmp (e.g. .subset.npy.4242.0badf00d.tmp) */
 const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -38,6 +39,14 @@ export async function removeStaleTemporaries(dir: string, shards?: ReadonlySet<s
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * Before writing the file `path` (a subset, a kept-key list): removes the stale temporaries in its
+ * directory, as removeStaleTemporaries does; nothing for an s3:// or http(s):// URL.
+ */
+export async function removeStaleTemporariesBeside(path: string): Promise<string[]> {
+  return isRemotePath(path) ? [] : removeStaleTemporaries(dirname(resolve(path)));
 }
 
 function ofShards(name: string, shards: ReadonlySet<string>): boolean {

@@ -3,9 +3,8 @@
  */
 import { counted } from './words.js';
 import process from 'node:process';
-import { dirname, resolve } from 'node:path';
 import { readSubsetFileAt, writeFileAtomic } from '../io/node-files.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
+import { removeStaleTemporariesBeside } from './stale-temporaries.js';
 import { encodeSubsetFile } from '../io/subset-file.js';
 import { uidCount } from '../io/uid.js';
 import { intersectUids, unionUids } from '../select/subset-algebra.js';
@@ -43,7 +42,7 @@ async function run(argv: string[]): Promise<number> {
   const combine = operation === 'union' ? unionUids : intersectUids;
   const result = inputs.slice(1).reduce((acc, uids) => combine(acc, uids), inputs[0]!);
   // encodeSubsetFile sorts and deduplicates too; the result already is, so this is a plain copy.
-  await removeStaleTemporaries(dirname(resolve(values.out)));
+  await removeStaleTemporariesBeside(values.out);
   await writeFileAtomic(values.out, encodeSubsetFile(result), { force: values.force ?? false, inputs: files });
 
   const counts = files.map((file, k) => ({ file, uids: uidCount(inputs[k]!) }));

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeUids, readSubsetUids, runCli, writeScoreFile } from '../select/cli-fixtures.js';
+import { removeStaleTemporariesBeside } from '../../src/cli/stale-temporaries.js';
 import { ROOT, tempDir } from './helpers.js';
 
 const NODE_FILES = join(ROOT, 'dist/lib/io/node-files.js');
@@ -70,5 +71,13 @@ describe('temporaries', () => {
     const combined = await runCli(['subset', 'union', out, out, '--out', join(dir, 'combined.npy')]);
     expect(combined.code, combined.stderr).toBe(0);
     expect(existsSync(join(dir, again))).toBe(false);
+
+    // What both (and run, and select's kept-key lists) call: the directory of the file to write, not for URLs.
+    const third = `.keys.txt.${deadPid}.0000beef.tmp`;
+    writeFileSync(join(dir, third), 'half a file');
+    expect(await removeStaleTemporariesBeside('s3://bucket/keys.txt')).toEqual([]);
+    expect(existsSync(join(dir, third))).toBe(true);
+    expect(await removeStaleTemporariesBeside(join(dir, 'keys.txt'))).toEqual([third]);
+    expect(existsSync(join(dir, live))).toBe(true);
   });
 });
