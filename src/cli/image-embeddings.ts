@@ -5,7 +5,8 @@
  */
 import { firstNonFiniteRow } from '../index.js';
 import { InputError } from '../io/errors.js';
-import { ARCH_DIMS, type Arch, listShards, openShard, type Shard, type ShardRef } from '../io/layouts.js';
+import type { FileSystem } from '../io/file-system.js';
+import { ARCH_DIMS, type Arch, openShard, resolveInputs, type Shard, type ShardRef } from '../io/layouts.js';
 import { nodeFileSystem } from '../io/node-files.js';
 import type { RowData } from '../io/reader.js';
 import { findUid, formatUid, parseUids, uidCount } from '../io/uid.js';
@@ -27,22 +28,25 @@ interface IndexedShard {
 }
 
 /**
- * A gatherer over the shards under `dirs`, for `uses` gathers: the listings and the opened shards (headers
- * and uids) are kept for the gathers after the first, and let go during the last.
+ * A gatherer over the shards under `dirs` (directories or shard files, resolved together as score's inputs
+ * are, so a shard's files given one by one are one shard), read through `fs` (default: the local disk and
+ * URLs; select passes its signed URLs'), for `uses` gathers: the listing and the opened shards (headers and
+ * uids) are kept for the gathers after the first, and let go during the last.
  * @throws {InputError} (from the gatherer) when some uid has no embedding, a shard has no uid column, or
  * shards disagree on dim or dtype
  */
 export function imageEmbeddingGatherer(
   embeddings: { dirs: string[]; arch: Arch; imageKey?: string },
   uses: number,
+  fs: FileSystem = nodeFileSystem,
 ): ImageGatherer {
   const { dirs, arch, imageKey } = embeddings;
-  const listings = new Map<string, Promise<ShardRef[]>>();
+  let listing: ReturnType<typeof resolveInputs> | undefined;
   const opened = new Map<ShardRef, Promise<IndexedShard>>();
   let usesLeft = uses;
 
   const indexShard = async (dir: string, ref: ShardRef): Promise<IndexedShard> => {
-    const shard = await openShard(nodeFileSystem, ref, {
+    const shard = await openShard(fs, ref, {
       arch,
       imageOnly: true,
       ...(imageKey !== undefined ? { imageKey } : {}),
@@ -63,40 +67,40 @@ export function imageEmbeddingGatherer(
     let data: RowData | undefined;
     let dim = 0;
     let foundCount = 0;
-    for (const dir of dirs) {
-      const listing = kept(listings, dir, () => listShards(nodeFileSystem, dir), last);
-      for (const ref of await listing) {
-        const { shard, uids: shardUids } = await kept(opened, ref, () => indexShard(dir, ref), last);
-        const targetIndex = new Int32Array(shard.rows).fill(-1);
-        let wanted = 0;
-        for (let row = 0; row < shard.rows; row++) {
-          const at = findUid(uids, shardUids, row);
-          if (at >= 0 && !found[at]) {
-            targetIndex[row] = at;
-            found[at] = 1;
-            wanted++;
+    listing ??= resolveInputs(fs, dirs);
+    const shards = await listing;
+    if (last) listing = undefined;
+    for (const { ref, input } of shards) {
+      const { shard, uids: shardUids } = await kept(opened, ref, () => indexShard(input, ref), last);
+      const targetIndex = new Int32Array(shard.rows).fill(-1);
+      let wanted = 0;
+      for (let row = 0; row < shard.rows; row++) {
+        const at = findUid(uids, shardUids, row);
+        if (at >= 0 && !found[at]) {
+          targetIndex[row] = at;
+          found[at] = 1;
+          wanted++;
+        }
+      }
+      if (wanted === 0) continue;
+      try {
+        if (!data) {
+          dim = shard.dim;
+          data = shard.image.dtype === 'f2' ? new Uint16Array(count * dim) : new Float32Array(count * dim);
+        } else if (shard.dim !== dim) {
+          throw new InputError(shard.image.name, `has dimension ${shard.dim} but earlier shards have ${dim}`);
+        } else if ((shard.image.dtype === 'f2') !== data instanceof Uint16Array) {
+          throw new InputError(shard.image.name, 'mixes float16 and float32 embeddings with earlier shards');
+        }
+        for await (const chunk of shard.image.readRowChunks(4096)) {
+          for (let k = 0; k < chunk.rows; k++) {
+            const at = targetIndex[chunk.start + k]!;
+            if (at >= 0) data.set(chunk.data.subarray(k * dim, (k + 1) * dim), at * dim);
           }
         }
-        if (wanted === 0) continue;
-        try {
-          if (!data) {
-            dim = shard.dim;
-            data = shard.image.dtype === 'f2' ? new Uint16Array(count * dim) : new Float32Array(count * dim);
-          } else if (shard.dim !== dim) {
-            throw new InputError(shard.image.name, `has dimension ${shard.dim} but earlier shards have ${dim}`);
-          } else if ((shard.image.dtype === 'f2') !== data instanceof Uint16Array) {
-            throw new InputError(shard.image.name, 'mixes float16 and float32 embeddings with earlier shards');
-          }
-          for await (const chunk of shard.image.readRowChunks(4096)) {
-            for (let k = 0; k < chunk.rows; k++) {
-              const at = targetIndex[chunk.start + k]!;
-              if (at >= 0) data.set(chunk.data.subarray(k * dim, (k + 1) * dim), at * dim);
-            }
-          }
-          foundCount += wanted;
-        } finally {
-          await shard.close();
-        }
+        foundCount += wanted;
+      } finally {
+        await shard.close();
       }
     }
     if (foundCount < count) {

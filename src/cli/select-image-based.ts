@@ -6,6 +6,7 @@
  */
 import { createEngine } from '../index.js';
 import { InputError } from '../io/errors.js';
+import type { FileSystem } from '../io/file-system.js';
 import type { Arch } from '../io/layouts.js';
 import { findUid, sortUids, uidCount } from '../io/uid.js';
 import { loadTarget } from '../pipeline/target.js';
@@ -119,6 +120,7 @@ export interface ImageBasedOutcome {
  * Runs the step: clusters the pool rows' distinct uids, keeps the rows of `current` whose uid is in a
  * voted cluster.
  * @param gather the image embeddings of sorted unique uids, in their order (cli/image-embeddings.ts)
+ * @param fs where the target and centroid files are read (default: the local disk and URLs; select's signed URLs)
  */
 export async function runImageBased(
   table: SelectTable,
@@ -128,6 +130,7 @@ export async function runImageBased(
   embeddings: { dirs: string[]; arch: Arch; imageKey?: string; threads: number | 'auto' },
   gather: ImageGatherer,
   quiet: boolean,
+  fs?: FileSystem,
 ): Promise<ImageBasedOutcome> {
   const uids = sortUids(gatherUids(table.uids, pool), { unique: true });
   const distinct = uidCount(uids);
@@ -135,8 +138,8 @@ export async function runImageBased(
     throw new UsageError(
       `--image-based-clusters ${settings.clusters} is more than the pool's ${distinct} distinct uids (k-means needs at least one row per cluster)`,
     );
-  const target = await loadTarget(settings.targets, settings.targetKey, false);
-  const given = settings.centroids ? await loadTarget(settings.centroids, settings.centroidsKey, false) : undefined;
+  const target = await loadTarget(settings.targets, settings.targetKey, false, fs);
+  const given = settings.centroids ? await loadTarget(settings.centroids, settings.centroidsKey, false, fs) : undefined;
   const images = await gather(uids);
   for (const [what, paths, dim] of [
     ['target has', settings.targets, target.dim],

@@ -16,11 +16,9 @@ import { InputError, OutputError } from '../io/errors.js';
 import type { Arch } from '../io/layouts.js';
 import { type FileSystem, joinPath, pathKindIn } from '../io/file-system.js';
 import {
-  listDirectory,
   nodeFileSystem,
-  openFileSource,
   outputExists,
-  pathKind,
+  readSubsetFileAt,
   writeChunksAtomic,
   writeFileAtomic,
 } from '../io/node-files.js';
@@ -33,7 +31,7 @@ import {
   type ScoreTable,
 } from '../io/score-file.js';
 import { isRemotePath, signedInputs } from '../io/remote.js';
-import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords, readSubsetFile } from '../io/subset-file.js';
+import { encodeSubsetFile, encodeSubsetHeader, encodeSubsetRecords } from '../io/subset-file.js';
 import { findUid, sortUids, uidCount } from '../io/uid.js';
 import { joinByUid, type JoinInput } from '../select/join.js';
 import { floorTimes, parseDecimalRatio } from '../select/fraction.js';
@@ -446,7 +444,7 @@ function countedOnce(listed: readonly ListedFile[][], onNote?: (note: string) =>
 interface ScoreInputs {
   listed: ListedFile[][];
   open: ScoreFileOpener;
-  /** What the score files and --given-uids are read through (signed URLs known by their paths). */
+  /** What every input is read through (signed URLs known by their paths): withSignedUrls. */
   fs: FileSystem;
 }
 
@@ -559,7 +557,7 @@ export async function runSelect(asGiven: SelectOptions): Promise<SelectSummary> 
   let segment: SelectionStep[] = [];
   // The --embeddings directories are listed, and their shards' uids read, once for both steps that gather.
   const gatherSteps = options.steps.filter((s) => s.kind === 'image-based' || s.kind === 'normsim-d').length;
-  const gather = options.embeddings ? imageEmbeddingGatherer(options.embeddings, gatherSteps) : undefined;
+  const gather = options.embeddings ? imageEmbeddingGatherer(options.embeddings, gatherSteps, fs) : undefined;
   const flush = () => {
     if (segment.length === 0) return;
     const result = runTableSteps(table, segment, current, poolSize);
@@ -575,7 +573,16 @@ export async function runSelect(asGiven: SelectOptions): Promise<SelectSummary> 
     if (step.kind === 'image-based') {
       flush();
       const settings = options.imageBased!;
-      const outcome = await runImageBased(table, pool, current, settings, options.embeddings!, gather!, options.json);
+      const outcome = await runImageBased(
+        table,
+        pool,
+        current,
+        settings,
+        options.embeddings!,
+        gather!,
+        options.json,
+        fs,
+      );
       current = outcome.rows;
       steps.push({
         kind: 'image-based',
@@ -624,32 +631,43 @@ export async function runSelect(asGiven: SelectOptions): Promise<SelectSummary> 
 }
 
 /**
- * Score inputs and --given-uids given as signed URLs (a query string: presigned S3, CDN tokens) known by
- * their paths and read at their URLs (io/remote.ts signedInputs), so no name or message carries the query.
+ * Inputs given as signed URLs (a query string: presigned S3, CDN tokens): the score inputs, --given-uids,
+ * --metadata, --embeddings, --image-based-target and --image-based-centroids, known by their paths and read at
+ * their URLs (io/remote.ts signedInputs), so no name or message carries the query.
  * @throws {UsageError} with --queue: its workers on other hosts get the files' paths, not their signatures
  */
 function withSignedUrls(options: SelectOptions): { options: SelectOptions; fs: FileSystem } {
-  const uids = options.givenUids === undefined ? [] : [options.givenUids];
-  const { fs, paths, signed } = signedInputs(nodeFileSystem, [...options.inputs, ...uids]);
+  const groups = [
+    options.inputs,
+    options.givenUids === undefined ? [] : [options.givenUids],
+    options.metadata,
+    options.embeddings?.dirs ?? [],
+    options.imageBased?.targets ?? [],
+    options.imageBased?.centroids ?? [],
+  ];
+  const { fs, paths, signed } = signedInputs(nodeFileSystem, groups.flat());
   if (!signed) return { options, fs };
   if (options.queue !== undefined)
     throw new UsageError(
       '--queue takes no signed URLs (with a query string): its workers are given the paths without the signature; give s3:// URLs',
     );
-  const inputs = paths.slice(0, options.inputs.length);
-  const givenUids = paths[inputs.length];
-  return { options: { ...options, inputs, ...(givenUids !== undefined ? { givenUids } : {}) }, fs };
+  const starts = groups.map((_, k) => groups.slice(0, k).reduce((n, group) => n + group.length, 0));
+  const [inputs, givenUids, metadata, dirs, targets, centroids] = groups.map((group, k) =>
+    paths.slice(starts[k], starts[k]! + group.length),
+  );
+  const known: SelectOptions = { ...options, inputs: inputs!, metadata: metadata! };
+  if (options.givenUids !== undefined) known.givenUids = givenUids![0]!;
+  if (options.embeddings) known.embeddings = { ...options.embeddings, dirs: dirs! };
+  if (options.imageBased) {
+    known.imageBased = { ...options.imageBased, targets: targets! };
+    if (options.imageBased.centroids) known.imageBased.centroids = centroids!;
+  }
+  return { options: known, fs };
 }
 
 /** The uids of --given-uids, when given. */
 async function readGivenUids(options: SelectOptions, fs: FileSystem): Promise<Uint32Array | undefined> {
-  if (options.givenUids === undefined) return undefined;
-  const source = await fs.open(options.givenUids);
-  try {
-    return await readSubsetFile(source);
-  } finally {
-    await source.close?.();
-  }
+  return options.givenUids === undefined ? undefined : readSubsetFileAt(options.givenUids, fs);
 }
 
 /**
@@ -817,10 +835,10 @@ async function readSelectTable(
   }
   const metadataFiles: string[] = [];
   if (options.metadata.length > 0 && (fromMetadata.length > 0 || inputs.length === 0)) {
-    for (const dir of options.metadata) metadataFiles.push(...(await metadataParquets(dir)));
+    for (const dir of options.metadata) metadataFiles.push(...(await metadataParquets(dir, scoreInputs.fs)));
     inputs.push({
       name: options.metadata.join(', '),
-      table: await readMetadataColumns(metadataFiles, fromMetadata, openFileSource),
+      table: await readMetadataColumns(metadataFiles, fromMetadata, (name) => scoreInputs.fs.open(name)),
       lenient: inputs.length > 0,
     });
   }
@@ -834,11 +852,11 @@ async function readSelectTable(
 }
 
 /** The DataComp metadata parquets of a directory (`<shard>.parquet`), sorted; score files are not metadata. */
-async function metadataParquets(dir: string): Promise<string[]> {
-  const kind = await pathKind(dir);
+async function metadataParquets(dir: string, fs: FileSystem): Promise<string[]> {
+  const kind = await pathKindIn(fs, dir);
   if (kind === 'missing') throw new InputError(dir, 'no such file or directory');
   if (kind === 'file') return [dir];
-  const names = (await listDirectory(dir))
+  const names = (await fs.list(dir))
     .filter((name) => name.endsWith('.parquet') && !name.endsWith(SCORE_FILE_SUFFIX) && !name.startsWith('.'))
     .sort();
   if (names.length === 0) throw new InputError(dir, 'holds no .parquet metadata files');

@@ -3,7 +3,8 @@
  */
 import { counted } from './words.js';
 import process from 'node:process';
-import { readSubsetFileAt, writeFileAtomic } from '../io/node-files.js';
+import { nodeFileSystem, readSubsetFileAt, writeFileAtomic } from '../io/node-files.js';
+import { signedInputs } from '../io/remote.js';
 import { removeStaleTemporariesBeside } from './stale-temporaries.js';
 import { encodeSubsetFile } from '../io/subset-file.js';
 import { uidCount } from '../io/uid.js';
@@ -31,14 +32,16 @@ const OPTIONS = {
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-  const [operation, ...files] = positionals;
+  const operation = positionals[0];
   if (operation !== 'union' && operation !== 'intersect') {
     throw new UsageError(`expected union or intersect, got ${operation === undefined ? 'nothing' : `'${operation}'`}`);
   }
-  if (files.length < 2) throw new UsageError(`${operation} needs at least two subset files`);
+  if (positionals.length < 3) throw new UsageError(`${operation} needs at least two subset files`);
   if (values.out === undefined) throw new UsageError('--out FILE is required');
 
-  const inputs = await Promise.all(files.map(readSubsetFileAt));
+  // Signed URLs (a query string) are known by their paths and read at their URLs: no name carries the query.
+  const { fs, paths: files } = signedInputs(nodeFileSystem, positionals.slice(1));
+  const inputs = await Promise.all(files.map((file) => readSubsetFileAt(file, fs)));
   const combine = operation === 'union' ? unionUids : intersectUids;
   const result = inputs.slice(1).reduce((acc, uids) => combine(acc, uids), inputs[0]!);
   // encodeSubsetFile sorts and deduplicates too; the result already is, so this is a plain copy.

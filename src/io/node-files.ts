@@ -31,13 +31,13 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
 }
 
-/** The uids of a subset file (numpy.save'd uint32 pairs) at a local path or URL. */
-export async function readSubsetFileAt(path: string): Promise<Uint32Array> {
-  const source = await openFileSource(path);
+/** The uids of a subset file (numpy.save'd uint32 pairs) at a path of `fs` (default: a local path or URL). */
+export async function readSubsetFileAt(path: string, fs: FileSystem = nodeFileSystem): Promise<Uint32Array> {
+  const source = await fs.open(path);
   try {
     return await readSubsetFile(source);
   } finally {
-    await source.close();
+    await source.close?.();
   }
 }
 

@@ -1,0 +1,184 @@
+/**
+ * select's other inputs (--metadata, --embeddings, --image-based-target, --image-based-centroids) and
+ * `clipsift subset` on signed (presigned) https URLs, served as S3 serves GET-presigned objects by a Range
+ * server on 127.0.0.1 (403 to a HEAD and to a missing or wrong query). Each run is compared with the same
+ * run on the local files, and no output or message may carry a signature.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../../src/io/npy.js';
+import { type RangeServer, startRangeServer } from '../io/servers.js';
+import { makeDataCompDir, pairedEmbeddings, runInProcess, tempDir, writeTarget } from './helpers.js';
+
+describe('select inputs and subset files as signed URLs', () => {
+  let http: RangeServer;
+  let pool: string;
+  let target: string;
+  let centroids: string;
+  let subsets: string[];
+  const signatures: Record<string, string> = {};
+  const signedUrl = (path: string) => `${http.url}${path}${signatures[path]}`;
+  const cli = (argv: string[]) => runInProcess(argv);
+  const poolFiles = ['00000000.parquet', '00000000.npz', '00000001.parquet', '00000001.npz'];
+
+  beforeAll(async () => {
+    pool = makeDataCompDir([
+      { name: '00000000', rows: 40, seed: 1 },
+      { name: '00000001', rows: 33, seed: 2, compressed: true },
+    ]).dir;
+    target = join(tempDir(), 'target.npy');
+    writeTarget(target, 5, 768, 9);
+    centroids = join(tempDir(), 'centroids.npy');
+    const { img } = pairedEmbeddings(6, 768, 21);
+    writeFileSync(centroids, encodeNpy(img, [6, 768]));
+    // Two subsets of the pool to combine: by CLIP score and by the metadata's own similarity column.
+    subsets = [join(tempDir(), 'a.npy'), join(tempDir(), 'b.npy')];
+    const scores = tempDir();
+    expect((await cli(['score', pool, '--out', scores, '--target', target, '--quiet'])).code).toBe(0);
+    expect((await cli(['select', scores, '--out', subsets[0]!, '--top', 'clip_score:0.6'])).code).toBe(0);
+    expect((await cli(['select', scores, '--out', subsets[1]!, '--top', 'negclip_loss:0.5'])).code).toBe(0);
+    const files: Record<string, Uint8Array> = {
+      '/target.npy': new Uint8Array(readFileSync(target)),
+      '/centroids.npy': new Uint8Array(readFileSync(centroids)),
+      '/a.npy': new Uint8Array(readFileSync(subsets[0]!)),
+      '/b.npy': new Uint8Array(readFileSync(subsets[1]!)),
+    };
+    for (const name of readdirSync(pool)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(pool, name)));
+    let n = 0;
+    for (const path of Object.keys(files))
+      signatures[path] = `?X-Amz-Expires=3600&X-Amz-Signature=${(++n).toString(16).padStart(8, '0')}`;
+    http = await startRangeServer(files, { signed: signatures });
+  });
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  /** The request log since `from`: every request a GET with its own file's signature. */
+  const allSigned = (from: number) => {
+    const log = http.log.slice(from);
+    expect(log.length).toBeGreaterThan(0);
+    expect(log.every((r) => r.method === 'GET' && r.query === signatures[r.path])).toBe(true);
+  };
+
+  it('selects --image-based over signed --metadata, --embeddings and target into the subset of the local files', async () => {
+    const steps = ['--image-based', '--image-based-clusters', '4', '--threads', '1', '--json'];
+    const localOut = join(tempDir(), 'subset.npy');
+    const local = await cli([
+      'select',
+      '--metadata',
+      pool,
+      '--embeddings',
+      pool,
+      '--image-based-target',
+      target,
+      ...steps,
+      '--out',
+      localOut,
+    ]);
+    expect(local.code, local.stderr).toBe(0);
+    const signedOut = join(tempDir(), 'subset.npy');
+    const from = http.log.length;
+    const signed = await cli([
+      'select',
+      ...['00000000.parquet', '00000001.parquet'].flatMap((name) => ['--metadata', signedUrl(`/pool/${name}`)]),
+      ...poolFiles.flatMap((name) => ['--embeddings', signedUrl(`/pool/${name}`)]),
+      '--image-based-target',
+      signedUrl('/target.npy'),
+      ...steps,
+      '--out',
+      signedOut,
+    ]);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
+    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
+    allSigned(from);
+  });
+
+  it('takes signed --image-based-centroids as the local file, and names a refused one without its query', async () => {
+    const steps = ['--image-based', '--threads', '1', '--json'];
+    const localOut = join(tempDir(), 'subset.npy');
+    const local = await cli([
+      'select',
+      '--metadata',
+      pool,
+      '--embeddings',
+      pool,
+      '--image-based-target',
+      target,
+      '--image-based-centroids',
+      centroids,
+      ...steps,
+      '--out',
+      localOut,
+    ]);
+    expect(local.code, local.stderr).toBe(0);
+    const signedOut = join(tempDir(), 'subset.npy');
+    const from = http.log.length;
+    const signedArgs = [
+      'select',
+      '--metadata',
+      pool,
+      '--embeddings',
+      pool,
+      '--image-based-target',
+      signedUrl('/target.npy'),
+      ...steps,
+    ];
+    const signed = await cli([
+      ...signedArgs,
+      '--image-based-centroids',
+      signedUrl('/centroids.npy'),
+      '--out',
+      signedOut,
+    ]);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
+    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
+    allSigned(from);
+    const refused = await cli([
+      ...signedArgs,
+      '--image-based-centroids',
+      `${http.url}/centroids.npy?X-Amz-Signature=ffffffff`,
+      '--out',
+      join(tempDir(), 'subset.npy'),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      `clipsift select: ${http.url}/centroids.npy: HTTP 403 Forbidden`,
+    ]);
+  });
+
+  it('combines signed subset files as the local ones, naming them without their queries', async () => {
+    for (const operation of ['union', 'intersect']) {
+      const localOut = join(tempDir(), 'c.npy');
+      const local = await cli(['subset', operation, ...subsets, '--out', localOut]);
+      expect(local.code, local.stderr).toBe(0);
+      const signedOut = join(tempDir(), 'c.npy');
+      const from = http.log.length;
+      const signed = await cli(['subset', operation, signedUrl('/a.npy'), signedUrl('/b.npy'), '--out', signedOut]);
+      expect(signed.stderr).toBe('');
+      expect(signed.code).toBe(0);
+      expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
+      const named = (text: string, out: string, a: string, b: string) =>
+        text.replaceAll(out, '<out>').replaceAll(a, '<a>').replaceAll(b, '<b>');
+      expect(named(signed.stdout, signedOut, `${http.url}/a.npy`, `${http.url}/b.npy`)).toEqual(
+        named(local.stdout, localOut, subsets[0]!, subsets[1]!),
+      );
+      expect(signed.stdout).not.toContain('X-Amz');
+      allSigned(from);
+    }
+    const refused = await cli([
+      'subset',
+      'union',
+      signedUrl('/a.npy'),
+      `${http.url}/b.npy?X-Amz-Signature=ffffffff`,
+      '--out',
+      join(tempDir(), 'c.npy'),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([`clipsift subset: ${http.url}/b.npy: HTTP 403 Forbidden`]);
+  });
+});
