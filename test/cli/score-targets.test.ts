@@ -18,6 +18,7 @@ import {
   widen,
   worstError,
 } from './helpers.js';
+import { concatArrays } from '../io/helpers.js';
 
 const TORCH = fileURLToPath(new URL('../fixtures/torch/', import.meta.url));
 
@@ -27,16 +28,6 @@ function expectedRows(name: string, half: boolean): Float64Array {
   return half
     ? Float64Array.from(new Uint16Array(buffer), fromFloat16Bits)
     : Float64Array.from(new Float32Array(buffer));
-}
-
-function concat(...parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 describe('clipsift score --target with .pt files, folders and repeats', () => {
@@ -62,11 +53,11 @@ describe('clipsift score --target with .pt files, folders and repeats', () => {
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const target = concat(
+    const target = concatArrays(Float64Array, [
       expectedRows('in1k_b32.pt', true),
       expectedRows('folder_b32.part_0', false),
       expectedRows('folder_b32.part_1', true),
-    );
+    ]);
     expect(target.length).toBe(10 * 512);
     const file = await readScoreFile(join(out, 's.scores.parquet'));
     const img = widen(shards[0]!.matrices.b32_img);

@@ -13,22 +13,12 @@ import { encodeSubsetHeader, encodeSubsetRecords } from '../../src/io/subset-fil
 import { parseUids, sortUids, UID_WORDS, uidCount } from '../../src/io/uid.js';
 import { mergeUidRunChunks, type ScorePasses, streamSelect } from '../../src/select/streaming.js';
 import { selectFromTable } from '../../src/select/table.js';
-import { expectSameBytes, fixtureBytes } from '../io/helpers.js';
+import { concatArrays, expectSameBytes, fixtureBytes } from '../io/helpers.js';
 
 async function merged(store: SpillingRunStore, chunk: number): Promise<Uint32Array[]> {
   const parts: Uint32Array[] = [];
   for await (const part of mergeUidRunChunks(store.runs(), chunk)) parts.push(part.slice());
   return parts;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 describe('spilled runs of kept uids', () => {
@@ -55,7 +45,10 @@ describe('spilled runs of kept uids', () => {
     for (const chunk of [1, 3, 64]) {
       const parts = await merged(store, chunk);
       const distinct = parts.reduce((n, p) => n + uidCount(p), 0);
-      const file = concat([encodeSubsetHeader(distinct), ...parts.map((p) => encodeSubsetRecords(p))]);
+      const file = concatArrays(Uint8Array, [
+        encodeSubsetHeader(distinct),
+        ...parts.map((p) => encodeSubsetRecords(p)),
+      ]);
       expectSameBytes(file, fixtureBytes('subset.npy'));
     }
     store.close();
@@ -97,9 +90,12 @@ describe('spilled runs of kept uids', () => {
     const expected = selectFromTable(table, [...steps]);
     expect(got.summary.steps).toEqual(expected.summary.steps);
     const parts = await merged(store, 10);
-    expect(concat(parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength)))).toEqual(
-      new Uint8Array(expected.uids.buffer),
-    );
+    expect(
+      concatArrays(
+        Uint8Array,
+        parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength)),
+      ),
+    ).toEqual(new Uint8Array(expected.uids.buffer));
     store.close();
     expect(readdirSync(parent)).toEqual([]);
   });

@@ -46,10 +46,18 @@ export async function readAllChunks(reader: EmbeddingReader, chunkRows: number):
     parts.push(bytesOf(chunk.data).slice());
   }
   expect(next).toBe(reader.rows);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  return concatArrays(Uint8Array, parts);
+}
+
+/** `parts` end to end in one new array of type `Type`. */
+export function concatArrays<T extends Uint8Array | Uint32Array | Float64Array>(
+  Type: new (length: number) => T,
+  parts: readonly T[],
+): T {
+  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
-    out.set(p, at);
+    (out as Uint8Array).set(p as Uint8Array, at);
     at += p.length;
   }
   return out;

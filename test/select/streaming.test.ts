@@ -18,6 +18,7 @@ import {
 } from '../../src/select/streaming.js';
 import { selectFromTable, type ScoreTable } from '../../src/select/table.js';
 import { rng } from '../cli/helpers.js';
+import { concatArrays } from '../io/helpers.js';
 
 /** Passes over `table` in blocks of random sizes (a fresh split each pass), copying what is asked. */
 function passesOver(
@@ -44,14 +45,7 @@ function passesOver(
 }
 
 function mergedUids(runs: Uint32Array[], chunk = 7): Uint32Array {
-  const parts = [...mergeSortedUids(runs, chunk)];
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(Uint32Array, [...mergeSortedUids(runs, chunk)]);
 }
 
 /** A table whose scores come from a small set (ties), with ±0, extremes, and repeated uids. */
