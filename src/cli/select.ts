@@ -89,7 +89,8 @@ depend on file order (without uids: by key). A NaN score in a column a step uses
 an unfinished run (fewer files than its shards, see --partial). A file given twice counts once.
 --top/--min steps (either --rounding) over one set of score files run exactly in passes over the
 files, memory following the kept uids, not the pool. Paths may be s3://bucket/prefix or https:// URLs
-(--out: s3:// only; AWS_* as in the README).
+(--out: s3:// only; AWS_* as in the README); signed https:// URLs (a query string) are read as such and
+named without the query, each file's own (e.g. --embeddings x.parquet?... --embeddings x.npz?...).
 
 options:
   --out FILE                  the subset file to write, or the .parquet/.txt of kept keys for score
@@ -120,7 +121,8 @@ options:
   --normsim-d-seed N          seed of those samples (default 0)
 ${IMAGE_BASED_HELP}
   --embeddings DIR            a DataComp metadata dir or clip-retrieval folder holding the image
-                              embeddings of the scored rows (repeatable)
+                              embeddings of the scored rows, or their shard files (repeatable; all
+                              given are resolved together, as score's inputs)
   --arch NAME                 which DataComp embeddings to read: <NAME>_img (default l14)
   --img-key KEY               read the image embeddings from npz array / parquet column KEY instead
   --threads N|auto            engine threads for --normsim-d and --image-based (default auto: all cores; at most

@@ -16,6 +16,7 @@ const USAGE = `usage: clipsift subset union|intersect A.npy B.npy [C.npy...] --o
 
 Combines DataComp subset files (.npy of (u64, u64) uid halves): union keeps the uids in any input,
 intersect those in all of them. The output is sorted and holds each uid once, as numpy.save writes it.
+Inputs may be s3:// or https:// URLs; a signed https:// URL (a query string) is named without its query.
 
 options:
   --out FILE   the subset file to write (refuses to overwrite without --force, never an input)
