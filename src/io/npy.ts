@@ -249,6 +249,11 @@ export function npyLayout(name: string, header: NpyHeader, dataBytes: number): N
   return { header, dtype, rows, dim };
 }
 
+/** Whether a rows × dim matrix saved with `fortranOrder` is laid out otherwise than row-major (both dimensions exceed 1). */
+export function isColumnMajor(fortranOrder: boolean, rows: number, dim: number): boolean {
+  return fortranOrder && rows > 1 && dim > 1;
+}
+
 /** The fields every NpyArray over `layout` has, whoever reads its rows (a file, a stored or a deflated npz entry). */
 export function npyArrayFields(
   name: string,
@@ -276,8 +281,7 @@ export async function openNpy(source: ByteSource): Promise<NpyArray> {
   const { dtype, rows, dim } = layout;
   const size = itemSize(dtype);
   const base = header.dataOffset;
-  // Column-major only differs from row-major when both dimensions exceed 1.
-  const columnMajor = header.fortranOrder && rows > 1 && dim > 1;
+  const columnMajor = isColumnMajor(header.fortranOrder, rows, dim);
 
   const readRows = async (start: number, count: number): Promise<RowData> => {
     if (

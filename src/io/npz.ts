@@ -11,6 +11,7 @@ import { crc32 } from './crc32.js';
 import { InputError } from './errors.js';
 import {
   decodeElements,
+  isColumnMajor,
   itemSize,
   NPY_PREAMBLE_BYTES,
   npyArrayFields,
@@ -96,7 +97,7 @@ async function openNpzEntry(source: ByteSource, directory: ZipDirectory, entry: 
     await headerStream.close();
   }
   const { header, dtype, rows, dim } = layout;
-  if (header.fortranOrder && rows > 1 && dim > 1) {
+  if (isColumnMajor(header.fortranOrder, rows, dim)) {
     throw new InputError(
       label,
       'fortran_order=True (column-major) arrays cannot be streamed from a deflated npz; save them with np.ascontiguousarray first',
@@ -158,7 +159,7 @@ async function openStoredEntry(
   const rowBytes = dim * itemSize(npy.sourceDtype);
   // openNpy checked the data is exactly rows × rowBytes, so the header is what comes before it.
   const dataOffset = entry.uncompressedSize - rows * rowBytes;
-  const columnMajor = npy.fortranOrder && rows > 1 && dim > 1;
+  const columnMajor = isColumnMajor(npy.fortranOrder, rows, dim);
 
   async function checkWhole(): Promise<void> {
     for await (const _piece of readEntryData(source, entry, dataStart));
