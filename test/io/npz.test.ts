@@ -1,3 +1,4 @@
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { openNpz, openNpzArray } from '../../src/io/npz.js';
 import { bytesSource } from '../../src/io/source.js';
@@ -61,6 +62,23 @@ describe('openNpz on archives written by numpy', () => {
   it('finds the end record behind an archive comment', async () => {
     const array = await openNpzArray(fixture('commented.npz'), 'x');
     expectSameBytes(await readAllChunks(array, 2), expectedBytes('stored.npz.b32_img'));
+  });
+
+  it('reads column-major (fortran_order) arrays from a stored entry, and refuses them from a deflated one', async () => {
+    // numpy.save's own .npy files, put in archives as numpy.savez (stored) and savez_compressed (deflated) would.
+    for (const name of ['fortran_f32_4x3.npy', 'fortran_f16_5x7.npy']) {
+      const stored = zipSync({ 'x.npy': fixtureBytes(name) }, { level: 0 });
+      const array = await openNpzArray(bytesSource('f.npz', stored), 'x');
+      expect(array.fortranOrder).toBe(true);
+      for (const chunkRows of [1, 2, 100]) expectSameBytes(await readAllChunks(array, chunkRows), expectedBytes(name));
+      expectSameBytes(bytesOf(await array.readRows(0, array.rows)), expectedBytes(name));
+      const deflated = zipSync({ 'x.npy': fixtureBytes(name) }, { level: 6 });
+      await expectInputError(
+        () => openNpzArray(bytesSource('f.npz', deflated), 'x'),
+        'f.npz:x.npy',
+        /fortran_order=True \(column-major\) arrays cannot be streamed from a deflated npz/,
+      );
+    }
   });
 
   it('names the available keys when the one asked for is missing', async () => {
