@@ -8,12 +8,15 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
+import { writeParquetTable } from '../../src/io/parquet.js';
 import { type RangeServer, startRangeServer } from '../io/servers.js';
-import { makeDataCompDir, pairedEmbeddings, runInProcess, tempDir, writeTarget } from './helpers.js';
+import { makeDataCompDir, pairedEmbeddings, rng, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('select inputs and subset files as signed URLs', () => {
   let http: RangeServer;
   let pool: string;
+  let scores: string;
+  let meta: string;
   let target: string;
   let centroids: string;
   let subsets: string[];
@@ -23,10 +26,21 @@ describe('select inputs and subset files as signed URLs', () => {
   const poolFiles = ['00000000.parquet', '00000000.npz', '00000001.parquet', '00000001.npz'];
 
   beforeAll(async () => {
-    pool = makeDataCompDir([
+    const made = makeDataCompDir([
       { name: '00000000', rows: 40, seed: 1 },
       { name: '00000001', rows: 33, seed: 2, compressed: true },
-    ]).dir;
+    ]);
+    pool = made.dir;
+    // A DataComp-like metadata column beside the pool (its own parquets: the pool's hold no numeric column).
+    meta = tempDir();
+    const next = rng(17);
+    for (const shard of made.shards) {
+      const similarity = Float32Array.from(shard.uids, () => next());
+      writeFileSync(
+        join(meta, `${shard.name}.parquet`),
+        writeParquetTable({ columns: { uid: shard.uids, sim: similarity } }),
+      );
+    }
     target = join(tempDir(), 'target.npy');
     writeTarget(target, 5, 768, 9);
     centroids = join(tempDir(), 'centroids.npy');
@@ -34,7 +48,7 @@ describe('select inputs and subset files as signed URLs', () => {
     writeFileSync(centroids, encodeNpy(img, [6, 768]));
     // Two subsets of the pool to combine: by CLIP score and by the metadata's own similarity column.
     subsets = [join(tempDir(), 'a.npy'), join(tempDir(), 'b.npy')];
-    const scores = tempDir();
+    scores = tempDir();
     expect((await cli(['score', pool, '--out', scores, '--target', target, '--quiet'])).code).toBe(0);
     expect((await cli(['select', scores, '--out', subsets[0]!, '--top', 'clip_score:0.6'])).code).toBe(0);
     expect((await cli(['select', scores, '--out', subsets[1]!, '--top', 'negclip_loss:0.5'])).code).toBe(0);
@@ -45,6 +59,9 @@ describe('select inputs and subset files as signed URLs', () => {
       '/b.npy': new Uint8Array(readFileSync(subsets[1]!)),
     };
     for (const name of readdirSync(pool)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(pool, name)));
+    for (const name of readdirSync(meta)) files[`/meta/${name}`] = new Uint8Array(readFileSync(join(meta, name)));
+    for (const name of readdirSync(scores).filter((n) => n.endsWith('.scores.parquet')))
+      files[`/scores/${name}`] = new Uint8Array(readFileSync(join(scores, name)));
     let n = 0;
     for (const path of Object.keys(files))
       signatures[path] = `?X-Amz-Expires=3600&X-Amz-Signature=${(++n).toString(16).padStart(8, '0')}`;
@@ -148,6 +165,60 @@ describe('select inputs and subset files as signed URLs', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split('\n')).toEqual([
       `clipsift select: ${http.url}/centroids.npy: HTTP 403 Forbidden`,
+    ]);
+  });
+
+  it('runs NormSim_2-D over signed score files, --metadata columns and --embeddings as over the local files', async () => {
+    const steps = [
+      ...['--top', 'sim:0.7', '--normsim-d', '--normsim-d-final', '0.3', '--normsim-d-iterations', '4'],
+      ...['--top', 'clip_score:0.8', '--threads', '1', '--json'],
+    ];
+    const localOut = join(tempDir(), 'subset.npy');
+    const local = await cli(['select', scores, '--metadata', meta, '--embeddings', pool, ...steps, '--out', localOut]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(JSON.parse(local.stdout).steps.map((s: { kind: string }) => s.kind)).toEqual(['top', 'normsim-d', 'top']);
+    const scoreNames = readdirSync(scores).filter((n) => n.endsWith('.scores.parquet'));
+    const signedArgs = [
+      'select',
+      ...scoreNames.map((name) => signedUrl(`/scores/${name}`)),
+      ...['00000000.parquet', '00000001.parquet'].flatMap((name) => ['--metadata', signedUrl(`/meta/${name}`)]),
+      ...poolFiles.flatMap((name) => ['--embeddings', signedUrl(`/pool/${name}`)]),
+    ];
+    const signedOut = join(tempDir(), 'subset.npy');
+    const from = http.log.length;
+    const signed = await cli([...signedArgs, ...steps, '--out', signedOut]);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
+    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
+    allSigned(from);
+    // An --embeddings file whose signature the server refuses: one line naming it without the query.
+    const refused = await cli([
+      ...signedArgs.slice(0, -2),
+      '--embeddings',
+      `${http.url}/pool/00000001.npz?X-Amz-Signature=ffffffff`,
+      ...steps,
+      '--out',
+      join(tempDir(), 'subset.npy'),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      `clipsift select: ${http.url}/pool/00000001.npz: HTTP 403 Forbidden`,
+    ]);
+    // And a --metadata file: its name in the message, never its query.
+    const badMeta = await cli([
+      'select',
+      scores,
+      '--metadata',
+      `${http.url}/meta/00000000.parquet?X-Amz-Signature=ffffffff`,
+      '--top',
+      'sim:0.5',
+      '--out',
+      join(tempDir(), 'subset.npy'),
+    ]);
+    expect(badMeta.code).toBe(1);
+    expect(badMeta.stderr.trim().split('\n')).toEqual([
+      `clipsift select: ${http.url}/meta/00000000.parquet: HTTP 403 Forbidden`,
     ]);
   });
 
