@@ -31,6 +31,18 @@ function topRows(rows: number[], score: (r: number) => number, count: number, ui
   return [...rows].sort((a, b) => score(b) - score(a) || (uids[a]! < uids[b]! ? -1 : 1)).slice(0, count);
 }
 
+/** The official recipe by definition: negCLIPLoss top 30 % of the pool, then NormSim top 20 % of it; sorted uids. */
+function negClip30NormSim20(uids: string[], negclip: ArrayLike<number>, normsim: ArrayLike<number>): string[] {
+  const first = topRows(
+    uids.map((_, i) => i),
+    (r) => negclip[r]!,
+    Math.floor(uids.length * 0.3),
+    uids,
+  );
+  const second = topRows(first, (r) => normsim[r]!, Math.floor(uids.length * 0.2), uids);
+  return second.map((r) => uids[r]!).sort();
+}
+
 describe('DataComp metadata columns and DataComp rounding', () => {
   const scores = (() => {
     const bytes = readFileSync(join(RULE, 'scores.npy'));
@@ -131,14 +143,7 @@ describe('select --join: score directories of different archs, joined by uid', (
       out,
     ]);
     expect(result.code, result.stderr).toBe(0);
-    const first = topRows(
-      uids.map((_, i) => i),
-      (r) => negclip[r]!,
-      Math.floor(rows * 0.3),
-      uids,
-    );
-    const second = topRows(first, (r) => normsim[r]!, Math.floor(rows * 0.2), uids);
-    expect(readSubsetUids(out)).toEqual(second.map((r) => uids[r]!).sort());
+    expect(readSubsetUids(out)).toEqual(negClip30NormSim20(uids, negclip, normsim));
   });
 
   it('names a uid present in one input and missing in the other', async () => {
@@ -261,14 +266,7 @@ describe('select --preset and --dry-run', () => {
     const out = join(tempDir(), 'subset.npy');
     const result = await runCli(['select', scores, '--preset', 'negclip-30-normsim-inf-20', '--out', out]);
     expect(result.code, result.stderr).toBe(0);
-    const first = topRows(
-      uids.map((_, i) => i),
-      (r) => negclip[r]!,
-      Math.floor(rows * 0.3),
-      uids,
-    );
-    const second = topRows(first, (r) => normsim[r]!, Math.floor(rows * 0.2), uids);
-    expect(readSubsetUids(out)).toEqual(second.map((r) => uids[r]!).sort());
+    expect(readSubsetUids(out)).toEqual(negClip30NormSim20(uids, negclip, normsim));
   });
 
   it('--dry-run prints the expanded options and the steps, and writes nothing', async () => {
