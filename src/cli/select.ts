@@ -896,15 +896,26 @@ export function formatSelectSummary(summary: SelectSummary): string {
   return lines.join('\n');
 }
 
-/** What --dry-run prints: the command with presets expanded, and the steps in order. */
+/**
+ * What --dry-run prints: the command with presets expanded, and the steps in order. A signed URL is shown
+ * by its path and `?…`: its query is a credential.
+ */
 export function formatPlan(options: SelectOptions): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  // An argument (or an --option=value's value) that is a signed URL, as its path and `?…`.
+  const unsigned = (arg: string) => {
+    const at = arg.startsWith('--') ? arg.indexOf('=') + 1 : 0;
+    const [path] = signedInputs(nodeFileSystem, [arg.slice(at)]).paths;
+    return path === arg.slice(at) ? arg : `${arg.slice(0, at)}${path}?…`;
+  };
   const lines = [
     `clipsift select ${options.expanded
       .filter((a) => a !== '--dry-run')
-      .map(quote)
+      .map((a) => quote(unsigned(a)))
       .join(' ')}`,
   ];
+  const centroids = (options.imageBased?.centroids ?? []).map(unsigned);
+  const targets = (options.imageBased?.targets ?? []).map(unsigned);
   options.steps.forEach((step, k) => {
     const text =
       step.kind === 'top'
@@ -912,7 +923,7 @@ export function formatPlan(options: SelectOptions): string {
         : step.kind === 'min'
           ? `keep rows with ${step.column} ≥ ${step.value}`
           : step.kind === 'image-based'
-            ? `keep rows whose ${options.imageBased!.centroids ? `centroid of ${options.imageBased!.centroids.join(', ')}` : `k-means cluster (${options.imageBased!.clusters} clusters of the pool's image embeddings, ${options.imageBased!.iterations} rounds, seed ${options.imageBased!.seed})`} is the nearest of some image of ${options.imageBased!.targets.join(', ')}`
+            ? `keep rows whose ${options.imageBased!.centroids ? `centroid of ${centroids.join(', ')}` : `k-means cluster (${options.imageBased!.clusters} clusters of the pool's image embeddings, ${options.imageBased!.iterations} rounds, seed ${options.imageBased!.seed})`} is the nearest of some image of ${targets.join(', ')}`
             : `NormSim_2-D down to ⌊N·${options.normSimD!.final}⌋ rows (${options.normSimD!.iterations} rounds, ${options.normSimD!.schedule} schedule, ${options.normSimD!.sample === undefined ? 'exact' : `sampled ${options.normSimD!.sample}`})`;
     lines.push(`  ${k + 1}. ${text}`);
   });

@@ -222,6 +222,31 @@ describe('select inputs and subset files as signed URLs', () => {
     ]);
   });
 
+  it('prints the --dry-run plan with each signed URL as its path and ?…, never its query', async () => {
+    const plan = await cli([
+      'select',
+      signedUrl('/scores/00000000.scores.parquet'),
+      '--given-uids',
+      signedUrl('/a.npy'),
+      '--image-based',
+      '--embeddings',
+      signedUrl('/pool/00000000.parquet'),
+      `--image-based-target=${signedUrl('/target.npy')}`,
+      '--image-based-centroids',
+      signedUrl('/centroids.npy'),
+      '--out',
+      join(tempDir(), 'subset.npy'),
+      '--dry-run',
+    ]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout + plan.stderr).not.toContain('X-Amz');
+    expect(plan.stdout).toContain(`'${http.url}/scores/00000000.scores.parquet?…' --given-uids '${http.url}/a.npy?…'`);
+    expect(plan.stdout).toContain(`'--image-based-target=${http.url}/target.npy?…'`);
+    expect(plan.stdout).toContain(
+      `centroid of ${http.url}/centroids.npy?… is the nearest of some image of ${http.url}/target.npy?…`,
+    );
+  });
+
   it('combines signed subset files as the local ones, naming them without their queries', async () => {
     for (const operation of ['union', 'intersect']) {
       const localOut = join(tempDir(), 'c.npy');
