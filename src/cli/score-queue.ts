@@ -13,7 +13,7 @@ import { clipsiftVersion } from '../pipeline/version.js';
 import type { LoadedTarget } from '../pipeline/target.js';
 import type { ScoreJobData } from '../cluster/queue.js';
 import type { ScoreParameters } from '../io/score-file.js';
-import { runVariant } from '../pipeline/plan.js';
+import { runVariant, type ScoringSettings } from '../pipeline/plan.js';
 import type { ScoreShard } from '../pipeline/score-shard.js';
 import { join } from 'node:path';
 import { RUN_STATS_FILE } from '../io/run-stats.js';
@@ -22,7 +22,7 @@ import type { ScoreReportBuilder } from './score-report.js';
 import { Progress, formatCount, formatDuration } from './progress.js';
 
 /** The part of score's options the queue needs. */
-export interface QueueScoreOptions {
+export interface QueueScoreOptions extends ScoringSettings {
   queue: string;
   detach: boolean;
   attempts: number;
@@ -35,15 +35,7 @@ export interface QueueScoreOptions {
   textKey?: string | undefined;
   targetKey: string | undefined;
   target: string[];
-  batchSize: number;
-  temperature: number;
-  repeats: number;
-  seed: number;
-  p: number;
-  normalize: boolean;
-  skipInvalid: boolean;
   simd: 'auto' | 'baseline' | 'relaxed';
-  precision: 'f32' | 'i16';
   quiet: boolean;
   /** The run's shard count (all parts of a --shard run), recorded in every score file for select. */
   runShards: number;

@@ -31,7 +31,7 @@ import {
 import { urlWithoutQuery } from '../io/http.js';
 import { parseUids } from '../io/uid.js';
 import { generateSamplePool, type SamplePool } from '../sample/pool.js';
-import type { DroppedFile, PoolRequest } from './protocol.js';
+import type { DroppedFile, PoolRequest, PoolRows } from './protocol.js';
 import { parseUrls, urlInputs } from './url-input.js';
 
 /** One unit of negCLIPLoss batching: a DataComp shard, a clip-retrieval part, or a pair of plain files. */
@@ -46,22 +46,12 @@ export interface PoolShard {
   read(): Promise<{ img: Embeddings; txt: Embeddings }>;
 }
 
-export interface LoadedPool {
-  source: string;
-  rows: number;
-  ids: string[];
-  hasUids: boolean;
-  /** The uids as src/io's 4-word arrays (for tie-breaks and subset.npy); null without uids. */
-  uids: Uint32Array | null;
-  captions: (string | null)[];
-  urls: (string | null)[];
-  kinds: string[] | null;
+/** A pool read and ready to score: its rows, and what scoring them needs. */
+export interface LoadedPool extends PoolRows {
   /** The sample pool itself, scored the way `clipsift demo` scores it; null for dropped files. */
   sample: SamplePool | null;
   shards: PoolShard[];
   target: Embeddings | null;
-  /** What NormSim measures against, shown on the page; null without a target. */
-  targetDescription: string | null;
   /** Scores read from dropped clipsift score files (nothing to compute then); null otherwise. */
   scores: Record<string, Float32Array> | null;
 }

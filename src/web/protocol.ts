@@ -38,8 +38,8 @@ export interface EngineSummary {
   precision: string;
 }
 
-/** A scored pool: one entry per row in every array. */
-export interface ScoredPool {
+/** A pool's rows as the page shows them: one entry per row in every array. */
+export interface PoolRows {
   /** Where the rows came from, for the page ("sample pool", file names). */
   source: string;
   rows: number;
@@ -53,12 +53,16 @@ export interface ScoredPool {
   urls: (string | null)[];
   /** The sample pool's planted defect per row (clean, mismatched, …); absent for real data. */
   kinds: string[] | null;
+  /** What NormSim is measured against, for the page ("target.npy: 1,000 rows × 768"); null without a target. */
+  targetDescription: string | null;
+}
+
+/** A scored pool: its rows and their scores. */
+export interface ScoredPool extends PoolRows {
   /** Score columns by their score-file names: clip_score, negclip_loss, and normsim_inf / normsim_2 with a target. */
   scores: Record<string, Float32Array>;
   /** The NormSim column's name when a target was given. */
   normsimColumn: string | null;
-  /** What NormSim was measured against, for the page ("target.npy: 1,000 rows × 768"); null without a target. */
-  targetDescription: string | null;
   engine: EngineSummary;
 }
 
