@@ -71,6 +71,44 @@ function csvColumnBits(csv: string, column: string): Uint32Array {
   return new Uint32Array(Float32Array.from(lines.map((line) => Number(line.split(',')[index]))).buffer);
 }
 
+/**
+ * What the page must match: `clipsift score` (i16, NormSim against `target`) into `<work>/<prefix>scores`,
+ * then the paper's `clipsift select` into `<work>/<prefix>subset.npy`, with select's --json summary.
+ */
+async function scoreThenSelect(inputs: string[], target: string, prefix: string) {
+  const scores = join(work, `${prefix}scores`);
+  const scored = await runChild(process.execPath, [
+    BIN,
+    'score',
+    ...inputs,
+    '--out',
+    scores,
+    '--target',
+    target,
+    '--threads',
+    '1',
+    '--precision',
+    'i16',
+  ]);
+  expect(scored.code, scored.stderr).toBe(0);
+  const subsetPath = join(work, `${prefix}subset.npy`);
+  const selected = await runChild(process.execPath, [
+    BIN,
+    'select',
+    scores,
+    '--top',
+    'negclip_loss:0.3',
+    '--top',
+    'normsim_inf:0.2',
+    '--out',
+    subsetPath,
+    '--json',
+  ]);
+  expect(selected.code, selected.stderr).toBe(0);
+  const cli = JSON.parse(selected.stdout) as { keptRows: number; steps: { kept: number }[] };
+  return { scores, subsetPath, cli };
+}
+
 describe('browser demo on a pool at a URL', () => {
   it('scores DataComp shards and a target from ?pool= and ?target= like clipsift score, and selects like clipsift select', async () => {
     const { dir } = makeDataCompDir([
@@ -78,37 +116,11 @@ describe('browser demo on a pool at a URL', () => {
       { name: 'shard-00001', rows: 211, seed: 42, compressed: true },
     ]);
     writeTarget(join(dir, 'target.npy'), 30, 768, 43);
-    const scores = join(work, 'scores');
-    const scored = await runChild(process.execPath, [
-      BIN,
-      'score',
-      join(dir, 'shard-00000.parquet'),
-      join(dir, 'shard-00001.parquet'),
-      '--out',
-      scores,
-      '--target',
+    const { scores, subsetPath, cli } = await scoreThenSelect(
+      [join(dir, 'shard-00000.parquet'), join(dir, 'shard-00001.parquet')],
       join(dir, 'target.npy'),
-      '--threads',
-      '1',
-      '--precision',
-      'i16',
-    ]);
-    expect(scored.code, scored.stderr).toBe(0);
-    const subsetPath = join(work, 'subset.npy');
-    const selected = await runChild(process.execPath, [
-      BIN,
-      'select',
-      scores,
-      '--top',
-      'negclip_loss:0.3',
-      '--top',
-      'normsim_inf:0.2',
-      '--out',
-      subsetPath,
-      '--json',
-    ]);
-    expect(selected.code, selected.stderr).toBe(0);
-    const cli = JSON.parse(selected.stdout) as { keptRows: number; steps: { kept: number }[] };
+      '',
+    );
 
     const server = await serve(dir, 'full');
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -148,36 +160,7 @@ describe('browser demo on a pool at a URL', () => {
   it('scores a DataComp shard and a target at signed URLs (a query on every GET, names from the path), and refuses s3://', async () => {
     const { dir } = makeDataCompDir([{ name: 'shard-00000', rows: 150, seed: 51 }]);
     writeTarget(join(dir, 'target.npy'), 20, 768, 52);
-    const scores = join(work, 'signed-scores');
-    const scored = await runChild(process.execPath, [
-      BIN,
-      'score',
-      dir,
-      '--out',
-      scores,
-      '--target',
-      join(dir, 'target.npy'),
-      '--threads',
-      '1',
-      '--precision',
-      'i16',
-    ]);
-    expect(scored.code, scored.stderr).toBe(0);
-    const subsetPath = join(work, 'signed-subset.npy');
-    const selected = await runChild(process.execPath, [
-      BIN,
-      'select',
-      scores,
-      '--top',
-      'negclip_loss:0.3',
-      '--top',
-      'normsim_inf:0.2',
-      '--out',
-      subsetPath,
-      '--json',
-    ]);
-    expect(selected.code, selected.stderr).toBe(0);
-    const cli = JSON.parse(selected.stdout) as { keptRows: number; steps: { kept: number }[] };
+    const { scores, subsetPath, cli } = await scoreThenSelect([dir], join(dir, 'target.npy'), 'signed-');
 
     const server = await serve(dir, 'full', true);
     const signedUrl = (name: string) => `${server.url}/pool/${name}${signedQuery(`/pool/${name}`)}`;
