@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
-import { type RangeServer, startRangeServer } from '../io/servers.js';
+import { type RangeServer, startSignedServer } from '../io/servers.js';
 import { makeDataCompDir, pairedEmbeddings, rng, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('select inputs and subset files as signed URLs', () => {
@@ -58,14 +58,15 @@ describe('select inputs and subset files as signed URLs', () => {
       '/a.npy': new Uint8Array(readFileSync(subsets[0]!)),
       '/b.npy': new Uint8Array(readFileSync(subsets[1]!)),
     };
-    for (const name of readdirSync(pool)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(pool, name)));
-    for (const name of readdirSync(meta)) files[`/meta/${name}`] = new Uint8Array(readFileSync(join(meta, name)));
-    for (const name of readdirSync(scores).filter((n) => n.endsWith('.scores.parquet')))
-      files[`/scores/${name}`] = new Uint8Array(readFileSync(join(scores, name)));
-    let n = 0;
-    for (const path of Object.keys(files))
-      signatures[path] = `?X-Amz-Expires=3600&X-Amz-Signature=${(++n).toString(16).padStart(8, '0')}`;
-    http = await startRangeServer(files, { signed: signatures });
+    http = await startSignedServer(
+      files,
+      [
+        ['/pool', pool],
+        ['/meta', meta],
+        ['/scores', scores, (n) => n.endsWith('.scores.parquet')],
+      ],
+      signatures,
+    );
   });
   afterAll(async () => {
     await http?.close();

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
-import { type RangeServer, startRangeServer } from '../io/servers.js';
+import { type RangeServer, startRangeServer, startSignedServer } from '../io/servers.js';
 import { makeDataCompDir, pairedEmbeddings, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('signed URLs on the command line', () => {
@@ -38,13 +38,14 @@ describe('signed URLs on the command line', () => {
       '/target.npy': new Uint8Array(readFileSync(target)),
       '/given.npy': new Uint8Array(readFileSync(given)),
     };
-    for (const name of readdirSync(pool)) files[`/pool/${name}`] = new Uint8Array(readFileSync(join(pool, name)));
-    for (const name of readdirSync(scores).filter((n) => n.endsWith('.scores.parquet')))
-      files[`/scores/${name}`] = new Uint8Array(readFileSync(join(scores, name)));
-    let n = 0;
-    for (const path of Object.keys(files))
-      signatures[path] = `?X-Amz-Expires=3600&X-Amz-Signature=${(++n).toString(16).padStart(8, '0')}`;
-    http = await startRangeServer(files, { signed: signatures });
+    http = await startSignedServer(
+      files,
+      [
+        ['/pool', pool],
+        ['/scores', scores, (n) => n.endsWith('.scores.parquet')],
+      ],
+      signatures,
+    );
   });
   afterAll(async () => {
     await http?.close();

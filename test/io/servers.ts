@@ -2,7 +2,7 @@
  * Servers the remote-io tests start on 127.0.0.1 free ports and stop in teardown: a static HTTP server
  * that honours Range and injects faults on request, and s3rver (an S3-compatible store from npm).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,27 @@ export async function startRangeServer(
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   return state;
+}
+
+/**
+ * A Range server answering like S3 to presigned URLs (startRangeServer's `signed`): `files`, plus each
+ * `[prefix, dir, keep?]`'s files (those `keep` accepts) under `prefix/<name>`, each path under a signature
+ * of its own. `signatures` is filled in place (path → query), so a test can hold it before the server starts.
+ */
+export async function startSignedServer(
+  files: Record<string, Uint8Array>,
+  dirs: [prefix: string, dir: string, keep?: (name: string) => boolean][],
+  signatures: Record<string, string> = {},
+): Promise<RangeServer> {
+  const all = { ...files };
+  for (const [prefix, dir, keep] of dirs) {
+    for (const name of readdirSync(dir))
+      if (!keep || keep(name)) all[`${prefix}/${name}`] = new Uint8Array(readFileSync(join(dir, name)));
+  }
+  let n = 0;
+  for (const path of Object.keys(all))
+    signatures[path] = `?X-Amz-Expires=3600&X-Amz-Signature=${(++n).toString(16).padStart(8, '0')}`;
+  return startRangeServer(all, { signed: signatures });
 }
 
 export interface S3Server {
