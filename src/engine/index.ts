@@ -16,6 +16,7 @@ import {
   maxFiniteNorm,
   temperatureProblem,
   type Embeddings,
+  type RowNorms,
 } from './validate.js';
 
 export type { Embeddings } from './validate.js';
@@ -32,7 +33,7 @@ function checkScoreNorms(
   img: Embeddings,
   txt: Embeddings,
   limit: number,
-  [imgNorms, txtNorms]: ReturnType<typeof checkPairs>,
+  [imgNorms, txtNorms]: [RowNorms, RowNorms],
 ): void {
   checkNorms('image embeddings', img, limit, imgNorms);
   checkNorms('text embeddings', txt, limit, txtNorms);

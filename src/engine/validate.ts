@@ -8,11 +8,14 @@ export interface Embeddings {
   dim: number;
 }
 
+/** Row norms a check computed on the way (float32 rows), or undefined (float16 rows: computed when needed). */
+export type RowNorms = Float64Array | undefined;
+
 /**
  * Throws unless `e` is a well-formed embedding matrix with finite values. Returns its row norms when
  * the check computed them on the way (float32 data: one pass finds both), for checkNorms to reuse.
  */
-export function checkEmbeddings(what: string, e: Embeddings): Float64Array | undefined {
+export function checkEmbeddings(what: string, e: Embeddings): RowNorms {
   if (!e || typeof e !== 'object') throw new TypeError(`clipsift: ${what}: expected { data, rows, dim }`);
   if (!(e.data instanceof Float32Array) && !(e.data instanceof Uint16Array)) {
     throw new TypeError(`clipsift: ${what}: data must be a Float32Array or a Uint16Array of float16 bits`);
@@ -27,20 +30,23 @@ export function checkEmbeddings(what: string, e: Embeddings): Float64Array | und
     );
   }
   const norms = e.data instanceof Float32Array ? rowNorms(e) : undefined;
-  const row = norms ? norms.findIndex((n) => !Number.isFinite(n)) : firstNonFiniteRow(e);
+  const row = firstNonFiniteRow(e, norms);
   if (row >= 0) throw new RangeError(`clipsift: ${what}: row ${row} has a non-finite value (NaN or Infinity)`);
   return norms;
 }
 
-/** Index of the first row holding NaN or ±Infinity, or -1. */
-export function firstNonFiniteRow(e: Embeddings): number {
+/**
+ * Index of the first row holding NaN or ±Infinity, or -1. `norms`: float32 rows' norms when already
+ * computed (rowNorms), else they are computed here; float16 rows are read by their exponent bits.
+ */
+export function firstNonFiniteRow(e: Embeddings, norms?: Float64Array): number {
   const { data, dim } = e;
   if (data instanceof Uint16Array) {
     // float16: exponent bits all ones is Inf or NaN.
     for (let i = 0; i < data.length; i++) if ((data[i]! & 0x7c00) === 0x7c00) return Math.floor(i / dim);
     return -1;
   }
-  return rowNorms(e).findIndex((n) => !Number.isFinite(n));
+  return (norms ?? rowNorms(e)).findIndex((n) => !Number.isFinite(n));
 }
 
 /**
@@ -84,10 +90,10 @@ function sumOfSquares(data: Float32Array, start: number, end: number): number {
 }
 
 /** Throws unless image and text embeddings pair up row for row; returns their row norms as checkEmbeddings does. */
-export function checkPairs(img: Embeddings, txt: Embeddings): [Float64Array | undefined, Float64Array | undefined] {
-  const norms = [checkEmbeddings('image embeddings', img), checkEmbeddings('text embeddings', txt)] as [
-    Float64Array | undefined,
-    Float64Array | undefined,
+export function checkPairs(img: Embeddings, txt: Embeddings): [RowNorms, RowNorms] {
+  const norms: [RowNorms, RowNorms] = [
+    checkEmbeddings('image embeddings', img),
+    checkEmbeddings('text embeddings', txt),
   ];
   if (img.dim !== txt.dim) throw new RangeError(`clipsift: image dim ${img.dim} differs from text dim ${txt.dim}`);
   if (img.rows !== txt.rows) throw new RangeError(`clipsift: ${img.rows} image rows but ${txt.rows} text rows`);
