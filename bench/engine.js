@@ -6,6 +6,7 @@
 // Usage: node bench/engine.js [--threads N] [--simd baseline|relaxed] [--quick] [--runs K] [--candidates N]
 import process from 'node:process';
 import { createEngine } from '../dist/lib/index.js';
+import { bestOf } from './best-of.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -47,24 +48,6 @@ function toHalf(f) {
   return out;
 }
 
-/**
- * Best time of `runs` calls of each function, interleaved, after one warm-up call each. A function that
- * resolves with a number reports its own seconds (numpy's, timed inside python).
- */
-async function bestOf(fns) {
-  for (const fn of fns) await fn();
-  const best = fns.map(() => Infinity);
-  for (let run = 0; run < runs; run++) {
-    for (let i = 0; i < fns.length; i++) {
-      const start = performance.now();
-      const reported = await fns[i]();
-      const seconds = typeof reported === 'number' ? reported : (performance.now() - start) / 1000;
-      best[i] = Math.min(best[i], seconds);
-    }
-  }
-  return best;
-}
-
 const engine = await createEngine({ threads, simd });
 const info = engine.info();
 console.log(`engine: ${info.runtime}, ${info.threads} thread(s), ${info.simd} SIMD; best of ${runs}`);
@@ -84,7 +67,7 @@ for (const n of quick ? [4096] : [4096, 8192]) {
     const setups = ['f32', 'i16'].map(
       (precision) => () => engine.negClipLoss(a, b, { batchSize: n, repeats: 1, precision }),
     );
-    const [f32, i16, ...npSeconds] = await bestOf([...setups, ...nps.map(({ np }) => np.run)]);
+    const [f32, i16, ...npSeconds] = await bestOf([...setups, ...nps.map(({ np }) => np.run)], runs);
     for (const { np } of nps) np.close();
     const gflops = (seconds) => (2 * n * n * dim) / seconds / 1e9;
     let line =
@@ -104,7 +87,10 @@ for (const p of [2, Infinity]) {
   const prepStart = performance.now();
   const target = await engine.prepareTarget(tgt, { p });
   const prep = (performance.now() - prepStart) / 1000;
-  const [f32, i16] = await bestOf(['f32', 'i16'].map((precision) => () => engine.normSim(cand, target, { precision })));
+  const [f32, i16] = await bestOf(
+    ['f32', 'i16'].map((precision) => () => engine.normSim(cand, target, { precision })),
+    runs,
+  );
   console.log(
     `NormSim_${p === Infinity ? 'inf' : p}: ${candidates} f16 candidates vs 10000-row target, dim ${dim}: ` +
       `f32 ${(candidates / f32).toFixed(0)}, i16 ${(candidates / i16).toFixed(0)} candidates/s ` +

@@ -7,6 +7,7 @@
 // From Node it then runs itself in Deno too (unless --no-deno), so one command prints every figure.
 // Run `npm run build` first: it measures the package's build in dist/.
 import { createEngine } from '../dist/lib/index.js';
+import { bestOf } from './best-of.js';
 
 const isDeno = typeof globalThis.Deno === 'object';
 const argv = isDeno ? globalThis.Deno.args : globalThis.process.argv.slice(2);
@@ -68,17 +69,8 @@ export async function benchThreads({ rows = 8192, dim = 768, runs = 3, threads =
           ),
           ...nps.map(({ np }) => np.run),
         ];
-        for (const call of calls) await call(); // warm-up: memory growth, tier-up of the compiled kernels
-        // Interleaved, best of `runs`: a noisy neighbour slows every setup alike. numpy reports its own seconds.
-        const best = calls.map(() => Infinity);
-        for (let run = 0; run < runs; run++) {
-          for (let i = 0; i < calls.length; i++) {
-            const started = performance.now();
-            const reported = await calls[i]();
-            const seconds = typeof reported === 'number' ? reported : (performance.now() - started) / 1000;
-            best[i] = Math.min(best[i], seconds);
-          }
-        }
+        // Interleaved, best of `runs` (bench/best-of.js); numpy reports its own seconds.
+        const best = await bestOf(calls, runs);
         for (const { np } of nps) np.close();
         const record = (precision, seconds) => ({
           runtime: info.runtime,
