@@ -79,61 +79,42 @@ describe('select inputs and subset files as signed URLs', () => {
     expect(log.every((r) => r.method === 'GET' && r.query === signatures[r.path])).toBe(true);
   };
 
-  it('selects --image-based over signed --metadata, --embeddings and target into the subset of the local files', async () => {
-    const steps = ['--image-based', '--image-based-clusters', '4', '--threads', '1', '--json'];
+  /**
+   * `clipsift <local> --out A` and `clipsift <signed> --out B`: B is A byte for byte with the same --json
+   * summary, and the signed run's every request a GET with its own file's signature. Returns the local run.
+   */
+  async function expectSignedAsLocal(local: string[], signed: string[]) {
     const localOut = join(tempDir(), 'subset.npy');
-    const local = await cli([
-      'select',
-      '--metadata',
-      pool,
-      '--embeddings',
-      pool,
-      '--image-based-target',
-      target,
-      ...steps,
-      '--out',
-      localOut,
-    ]);
-    expect(local.code, local.stderr).toBe(0);
+    const a = await cli([...local, '--out', localOut]);
+    expect(a.code, a.stderr).toBe(0);
     const signedOut = join(tempDir(), 'subset.npy');
     const from = http.log.length;
-    const signed = await cli([
-      'select',
-      ...['00000000.parquet', '00000001.parquet'].flatMap((name) => ['--metadata', signedUrl(`/pool/${name}`)]),
-      ...poolFiles.flatMap((name) => ['--embeddings', signedUrl(`/pool/${name}`)]),
-      '--image-based-target',
-      signedUrl('/target.npy'),
-      ...steps,
-      '--out',
-      signedOut,
-    ]);
-    expect(signed.stderr).toBe('');
-    expect(signed.code).toBe(0);
+    const b = await cli([...signed, '--out', signedOut]);
+    expect(b.stderr).toBe('');
+    expect(b.code).toBe(0);
     expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
-    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
+    expect({ ...JSON.parse(b.stdout), out: null }).toEqual({ ...JSON.parse(a.stdout), out: null });
     allSigned(from);
+    return a;
+  }
+
+  it('selects --image-based over signed --metadata, --embeddings and target into the subset of the local files', async () => {
+    const steps = ['--image-based', '--image-based-clusters', '4', '--threads', '1', '--json'];
+    await expectSignedAsLocal(
+      ['select', '--metadata', pool, '--embeddings', pool, '--image-based-target', target, ...steps],
+      [
+        'select',
+        ...['00000000.parquet', '00000001.parquet'].flatMap((name) => ['--metadata', signedUrl(`/pool/${name}`)]),
+        ...poolFiles.flatMap((name) => ['--embeddings', signedUrl(`/pool/${name}`)]),
+        '--image-based-target',
+        signedUrl('/target.npy'),
+        ...steps,
+      ],
+    );
   });
 
   it('takes signed --image-based-centroids as the local file, and names a refused one without its query', async () => {
     const steps = ['--image-based', '--threads', '1', '--json'];
-    const localOut = join(tempDir(), 'subset.npy');
-    const local = await cli([
-      'select',
-      '--metadata',
-      pool,
-      '--embeddings',
-      pool,
-      '--image-based-target',
-      target,
-      '--image-based-centroids',
-      centroids,
-      ...steps,
-      '--out',
-      localOut,
-    ]);
-    expect(local.code, local.stderr).toBe(0);
-    const signedOut = join(tempDir(), 'subset.npy');
-    const from = http.log.length;
     const signedArgs = [
       'select',
       '--metadata',
@@ -144,18 +125,21 @@ describe('select inputs and subset files as signed URLs', () => {
       signedUrl('/target.npy'),
       ...steps,
     ];
-    const signed = await cli([
-      ...signedArgs,
-      '--image-based-centroids',
-      signedUrl('/centroids.npy'),
-      '--out',
-      signedOut,
-    ]);
-    expect(signed.stderr).toBe('');
-    expect(signed.code).toBe(0);
-    expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
-    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
-    allSigned(from);
+    await expectSignedAsLocal(
+      [
+        'select',
+        '--metadata',
+        pool,
+        '--embeddings',
+        pool,
+        '--image-based-target',
+        target,
+        '--image-based-centroids',
+        centroids,
+        ...steps,
+      ],
+      [...signedArgs, '--image-based-centroids', signedUrl('/centroids.npy')],
+    );
     const refused = await cli([
       ...signedArgs,
       '--image-based-centroids',
@@ -174,10 +158,6 @@ describe('select inputs and subset files as signed URLs', () => {
       ...['--top', 'sim:0.7', '--normsim-d', '--normsim-d-final', '0.3', '--normsim-d-iterations', '4'],
       ...['--top', 'clip_score:0.8', '--threads', '1', '--json'],
     ];
-    const localOut = join(tempDir(), 'subset.npy');
-    const local = await cli(['select', scores, '--metadata', meta, '--embeddings', pool, ...steps, '--out', localOut]);
-    expect(local.code, local.stderr).toBe(0);
-    expect(JSON.parse(local.stdout).steps.map((s: { kind: string }) => s.kind)).toEqual(['top', 'normsim-d', 'top']);
     const scoreNames = readdirSync(scores).filter((n) => n.endsWith('.scores.parquet'));
     const signedArgs = [
       'select',
@@ -185,14 +165,11 @@ describe('select inputs and subset files as signed URLs', () => {
       ...['00000000.parquet', '00000001.parquet'].flatMap((name) => ['--metadata', signedUrl(`/meta/${name}`)]),
       ...poolFiles.flatMap((name) => ['--embeddings', signedUrl(`/pool/${name}`)]),
     ];
-    const signedOut = join(tempDir(), 'subset.npy');
-    const from = http.log.length;
-    const signed = await cli([...signedArgs, ...steps, '--out', signedOut]);
-    expect(signed.stderr).toBe('');
-    expect(signed.code).toBe(0);
-    expect(readFileSync(signedOut)).toEqual(readFileSync(localOut));
-    expect({ ...JSON.parse(signed.stdout), out: null }).toEqual({ ...JSON.parse(local.stdout), out: null });
-    allSigned(from);
+    const local = await expectSignedAsLocal(
+      ['select', scores, '--metadata', meta, '--embeddings', pool, ...steps],
+      [...signedArgs, ...steps],
+    );
+    expect(JSON.parse(local.stdout).steps.map((s: { kind: string }) => s.kind)).toEqual(['top', 'normsim-d', 'top']);
     // An --embeddings file whose signature the server refuses: one line naming it without the query.
     const refused = await cli([
       ...signedArgs.slice(0, -2),
