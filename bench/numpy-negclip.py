@@ -1,9 +1,9 @@
 # negCLIPLoss of one batch as a native CPU stack computes it: numpy's float32 GEMM (OpenBLAS) for the
 # similarity matrix, then stable row and column log-sum-exps, in float32. For bench/numpy.js.
-# Usage: python3 bench/numpy-negclip.py ROWS DIM RUNS   (threads: OPENBLAS_NUM_THREADS)
+# Usage: python3 bench/numpy-negclip.py ROWS DIM RUNS [gemm]   (threads: OPENBLAS_NUM_THREADS)
 # Prints JSON: best seconds per call and GFLOP/s counting 2·rows·rows·dim.
 # With RUNS = serve it answers each line read on stdin with one call's seconds instead, so a bench can
-# interleave numpy's calls with its own in one run.
+# interleave numpy's calls with its own in one run. With `gemm` it times the float32 GEMM alone.
 import json
 import sys
 import time
@@ -13,6 +13,7 @@ import numpy as np
 rows, dim = int(sys.argv[1]), int(sys.argv[2])
 serve = sys.argv[3] == 'serve'
 runs = 0 if serve else int(sys.argv[3])
+gemm_only = len(sys.argv) > 4 and sys.argv[4] == 'gemm'
 tau = np.float32(0.01)
 rng = np.random.default_rng(0)
 
@@ -32,6 +33,8 @@ def lse(logits, axis):
 
 def negclip():
     s = img @ txt.T
+    if gemm_only:
+        return s
     logits = s / tau
     return np.diagonal(s) - tau / 2 * (lse(logits, 1) + lse(logits, 0))
 

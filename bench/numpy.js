@@ -43,10 +43,10 @@ function numpyEnv(threads, coretype) {
 /**
  * A numpy process that computes one negCLIPLoss (rows = batch) per `run()` and resolves with that call's
  * seconds (timed inside python), so a bench can interleave it with its own setups; `close()` ends it.
- * `coretype`: a setup's from numpySetups().
+ * `coretype`: a setup's from numpySetups(). `op: 'gemm'` times the float32 GEMM alone instead.
  */
-export async function openNumpyNegClip({ rows, dim, threads, coretype }) {
-  const child = spawn('python3', [SCRIPT, String(rows), String(dim), 'serve'], {
+export async function openNumpyNegClip({ rows, dim, threads, coretype, op = 'negclip' }) {
+  const child = spawn('python3', [SCRIPT, String(rows), String(dim), 'serve', ...(op === 'gemm' ? ['gemm'] : [])], {
     env: numpyEnv(threads, coretype),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -68,12 +68,12 @@ export async function openNumpyNegClip({ rows, dim, threads, coretype }) {
   };
 }
 
-/** Opens one numpy process per setup of numpySetups() (none without numpy), for openNumpyNegClip's shape. */
-export async function openNumpySetups({ rows, dim, threads }) {
+/** Opens one numpy process per setup of numpySetups() (none without numpy), for openNumpyNegClip's shape and op. */
+export async function openNumpySetups({ rows, dim, threads, op }) {
   if (!hasNumpy()) return [];
   const opened = [];
   for (const setup of numpySetups()) {
-    opened.push({ ...setup, np: await openNumpyNegClip({ rows, dim, threads, coretype: setup.coretype }) });
+    opened.push({ ...setup, np: await openNumpyNegClip({ rows, dim, threads, coretype: setup.coretype, op }) });
   }
   return opened;
 }

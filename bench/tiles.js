@@ -5,16 +5,20 @@
 // LHS rows against 32 RHS rows, dim 768, panels in L1/L2 as in a real strip), best of several
 // interleaved runs. Prints multiply-adds per second and the ratio to the engine's kernels (4 x 8).
 // The int32 accumulation registers are MR·NR/4 v128s, the B loads NR/4 and one A broadcast: shapes
-// whose total passes the 16 vector registers of x86-64 spill (what the figures show). Last, the int16
-// ceiling: dot + add with every operand in a register, the most any int16 GEMM can do on this CPU.
+// whose total passes the 16 vector registers of x86-64 spill (what the figures show). Last, what bounds
+// the engine's int16 tile: the same loop with its B panel, then its A broadcasts, held in registers
+// instead of loaded (the same rate means the dot + add issue bounds it, not memory), and, where python3
+// has numpy, numpy's float32 GEMM alone (OpenBLAS, no log-sum-exp) on 4096 x 4096 x dim in the same run.
 // Usage: node bench/tiles.js [--runs K] [--dim D]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { setFlagsFromString } from 'node:v8';
+import { openNumpySetups } from './numpy.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -36,20 +40,27 @@ const SHAPES = [
   [2, 16],
 ];
 
-/** AssemblyScript source of one micro-kernel: element 'i16' or 'f32', MR rows, NR columns. */
-function kernel(element, mr, nr) {
+/**
+ * AssemblyScript source of one micro-kernel: element 'i16' or 'f32', MR rows, NR columns. `hold` 'b' (or
+ * 'a') loads the B vectors (or A broadcasts) once before the k loop instead of at every k: the same
+ * arithmetic without those loads, named with a suffix `_hold_b` (`_hold_a`).
+ */
+function kernel(element, mr, nr, hold = '') {
   const vectors = nr / 4;
   const kr = element === 'i16' ? 2 : 1;
-  const lines = [
-    `export function ${element}_gemm_${mr}x${nr}(a: usize, b: usize, kc: i32, c: usize, ldc: usize): void {`,
-  ];
+  const name = `${mr}x${nr}${hold ? `_hold_${hold}` : ''}`;
+  const bLoads = Array.from({ length: vectors }, (_, v) => `const b${v} = v128.load(b, ${v * 16});`);
+  const aLoads = Array.from({ length: mr }, (_, r) => `const a${r} = v128.load32_splat(a, ${r * 4});`);
+  const lines = [`export function ${element}_gemm_${name}(a: usize, b: usize, kc: i32, c: usize, ldc: usize): void {`];
+  if (hold === 'b') lines.push(...bLoads.map((l) => `  ${l}`));
+  if (hold === 'a') lines.push(...aLoads.map((l) => `  ${l}`));
   for (let r = 0; r < mr; r++)
     for (let v = 0; v < vectors; v++)
       lines.push(`  let c${r}_${v} = ${element === 'i16' ? 'i32x4' : 'f32x4'}.splat(0);`);
   lines.push(`  const steps = (kc + ${kr - 1}) / ${kr};`, '  for (let j = 0; j < steps; j++) {');
-  for (let v = 0; v < vectors; v++) lines.push(`    const b${v} = v128.load(b, ${v * 16});`);
+  if (hold !== 'b') lines.push(...bLoads.map((l) => `    ${l}`));
   for (let r = 0; r < mr; r++) {
-    lines.push(`    const a${r} = v128.load32_splat(a, ${r * 4});`);
+    if (hold !== 'a') lines.push(`    ${aLoads[r]}`);
     for (let v = 0; v < vectors; v++)
       lines.push(
         element === 'i16'
@@ -67,13 +78,13 @@ function kernel(element, mr, nr) {
   // The strip loop of tile.ts over this kernel: BLOCK_ROWS x STRIP_COLS, panels laid out back to back.
   const rowsPadded = Math.ceil(BLOCK_ROWS / mr) * mr;
   lines.push(
-    `export function ${element}_strip_${mr}x${nr}(lhs: usize, rhs: usize, dim: i32, strip: usize): void {`,
+    `export function ${element}_strip_${name}(lhs: usize, rhs: usize, dim: i32, strip: usize): void {`,
     `  const steps = (dim + ${kr - 1}) / ${kr};`,
     `  const lhsPanel = <usize>steps * ${mr * 4};`,
     `  const rhsPanel = <usize>steps * ${nr * 4};`,
     `  for (let cp = 0; cp < ${STRIP_COLS / nr}; cp++) {`,
     `    for (let rp = 0; rp < ${rowsPadded / mr}; rp++) {`,
-    `      ${element}_gemm_${mr}x${nr}(lhs + <usize>rp * lhsPanel, rhs + <usize>cp * rhsPanel, dim, strip + <usize>(rp * ${mr}) * ${STRIP_COLS * 4} + <usize>(cp * ${nr * 4}), ${STRIP_COLS * 4});`,
+    `      ${element}_gemm_${name}(lhs + <usize>rp * lhsPanel, rhs + <usize>cp * rhsPanel, dim, strip + <usize>(rp * ${mr}) * ${STRIP_COLS * 4} + <usize>(cp * ${nr * 4}), ${STRIP_COLS * 4});`,
     '    }',
     '  }',
     '}',
@@ -81,36 +92,20 @@ function kernel(element, mr, nr) {
   return lines.join('\n');
 }
 
-/**
- * The ceiling of the int16 kernels: i32x4.dot_i16x8_s plus its accumulating add (the two instructions
- * a micro-kernel issues per 8 multiply-adds) on CHAINS accumulators held in registers, with no loads:
- * what the CPU gives wasm SIMD128's int16 dot as V8 compiles it (vpmaddwd + vpaddd on x86).
- */
-const CHAINS = 12;
-function ceiling() {
-  const lines = [
-    'export function i16_ceiling(steps: i32, seed: i32): f64 {',
-    '  let a = i32x4.splat(seed);',
-    '  const b = i32x4.splat(seed * 7 + 3);',
-    '  const step = i32x4.splat(1);',
-  ];
-  for (let c = 0; c < CHAINS; c++) lines.push(`  let c${c} = i32x4.splat(${c});`);
-  lines.push('  for (let j = 0; j < steps; j++) {');
-  for (let c = 0; c < CHAINS; c++) lines.push(`    c${c} = i32x4.add(c${c}, i32x4.dot_i16x8_s(a, b));`);
-  // a changes every step so no multiply can be hoisted out of the loop.
-  lines.push('    a = i32x4.add(a, step);', '  }', '  let sum: f64 = 0;');
-  for (let c = 0; c < CHAINS; c++) lines.push(`  sum += <f64>i32x4.extract_lane(c${c}, 0);`);
-  lines.push('  return sum;', '}');
-  return lines.join('\n');
-}
+// The engine's int16 tile, as the built module exports it (the shape is written once, in assembly/).
+const engineWasm = readFileSync(fileURLToPath(new URL('../dist/wasm/clipsift.baseline.wasm', import.meta.url)));
+const engineExports = (await WebAssembly.instantiate(engineWasm, {})).instance.exports;
+const ENGINE_I16 = [engineExports.i16_gemm_mr(), engineExports.i16_gemm_nr()];
 
 const require = createRequire(import.meta.url);
 const asc = join(dirname(require.resolve('assemblyscript/package.json')), 'bin', 'asc.js');
 const work = mkdtempSync(join(tmpdir(), 'clipsift-tiles-'));
 try {
-  const source = [...SHAPES.flatMap(([mr, nr]) => [kernel('i16', mr, nr), kernel('f32', mr, nr)]), ceiling()].join(
-    '\n\n',
-  );
+  const held = ['b', 'a'];
+  const source = [
+    ...SHAPES.flatMap(([mr, nr]) => [kernel('i16', mr, nr), kernel('f32', mr, nr)]),
+    ...held.map((hold) => kernel('i16', ...ENGINE_I16, hold)),
+  ].join('\n\n');
   writeFileSync(join(work, 'tiles.ts'), source);
   const built = spawnSync(
     process.execPath,
@@ -157,16 +152,16 @@ try {
   const at = (element) => ({ lhs: base[element], rhs: base[element] + span, strip: base[element] + 2 * span });
   const macs = BLOCK_ROWS * STRIP_COLS * dim;
   const repeat = Math.max(1, Math.round(2e9 / macs / 40));
-  const setups = SHAPES.flatMap(([mr, nr]) =>
-    ['i16', 'f32'].map((element) => ({
-      element,
-      mr,
-      nr,
-      fn: x[`${element}_strip_${mr}x${nr}`],
-      best: Infinity,
-      ...at(element),
-    })),
-  );
+  const setups = [
+    ...SHAPES.flatMap(([mr, nr]) => ['i16', 'f32'].map((element) => ({ element, mr, nr, hold: '' }))),
+    ...held.map((hold) => ({ element: 'i16', mr: ENGINE_I16[0], nr: ENGINE_I16[1], hold })),
+  ].map((s) => {
+    const name = `${s.mr}x${s.nr}${s.hold ? `_hold_${s.hold}` : ''}`;
+    return { ...s, fn: x[`${s.element}_strip_${name}`], best: Infinity, ...at(s.element) };
+  });
+  // numpy's float32 GEMM alone, 4096 x 4096 x dim, one thread, per OpenBLAS setup (see numpy.js).
+  const npRows = 4096;
+  const nps = await openNumpySetups({ rows: npRows, dim, threads: 1, op: 'gemm' });
   for (const s of setups) s.fn(s.lhs, s.rhs, dim, s.strip); // warm-up
   for (let run = 0; run < runs; run++) {
     for (const s of setups) {
@@ -174,12 +169,15 @@ try {
       for (let i = 0; i < repeat; i++) s.fn(s.lhs, s.rhs, dim, s.strip);
       s.best = Math.min(s.best, (performance.now() - start) / 1000);
     }
+    for (const n of nps) n.best = Math.min(n.best ?? Infinity, await n.np.run());
   }
+  for (const { np } of nps) np.close();
   const rate = (s) => (macs * repeat) / s.best / 1e9;
-  const reference = Object.fromEntries(setups.filter((s) => s.mr === 4 && s.nr === 8).map((s) => [s.element, rate(s)]));
+  const shapes = setups.filter((s) => !s.hold);
+  const reference = Object.fromEntries(shapes.filter((s) => s.mr === 4 && s.nr === 8).map((s) => [s.element, rate(s)]));
   console.log(`GEMM tile shapes: strip of ${BLOCK_ROWS} x ${STRIP_COLS}, dim ${dim}, one thread, best of ${runs}`);
   for (const element of ['i16', 'f32']) {
-    for (const s of setups.filter((t) => t.element === element)) {
+    for (const s of shapes.filter((t) => t.element === element)) {
       const registers = (s.mr * s.nr) / 4 + s.nr / 4 + 1;
       console.log(
         `${element} ${s.mr}x${s.nr}: ${rate(s).toFixed(1)} GMAC/s (${(rate(s) / reference[element]).toFixed(2)}x the 4x8; ${registers} vector registers)`,
@@ -187,22 +185,28 @@ try {
     }
   }
   console.log(`i16 4x8 / f32 4x8: ${(reference.i16 / reference.f32).toFixed(2)}x`);
-  // The ceiling: int16 multiply-adds per second with every operand in a register.
-  const steps = 2e8 / (CHAINS * 8);
-  x.i16_ceiling(1000, 1); // warm-up
-  let fastest = Infinity;
-  for (let run = 0; run < runs; run++) {
-    const start = performance.now();
-    x.i16_ceiling(steps, run + 1);
-    fastest = Math.min(fastest, (performance.now() - start) / 1000);
-  }
-  const ceilingRate = (steps * CHAINS * 8) / fastest / 1e9;
-  const best16 = Math.max(...setups.filter((t) => t.element === 'i16').map(rate));
-  console.log(
-    `i16 ceiling (dot + add on ${CHAINS} accumulators in registers, no loads): ${ceilingRate.toFixed(1)} GMAC/s; ` +
-      `the best i16 tile runs at ${((100 * best16) / ceilingRate).toFixed(0)} % of it. No i16 GEMM here passes ` +
-      `${(2 * ceilingRate).toFixed(0)} GFLOP/s-equivalent per thread.`,
+  // What bounds the engine's tile: its loads, or its dot + add issue.
+  const engineTile = rate(shapes.find((s) => s.element === 'i16' && s.mr === ENGINE_I16[0] && s.nr === ENGINE_I16[1]));
+  const shape = ENGINE_I16.join('x');
+  const heldSetups = setups.filter((s) => s.hold);
+  const heldRates = heldSetups.map(
+    (s) => `${s.hold === 'b' ? 'B' : 'A'} ${rate(s).toFixed(1)} GMAC/s (${(rate(s) / engineTile).toFixed(2)}x)`,
   );
+  // Within 5 %: what the loads cost is below this bench's run-to-run noise.
+  const loadBound = heldSetups.some((s) => rate(s) > 1.05 * engineTile);
+  console.log(
+    `i16 ${shape} (the engine's tile) with operands held in registers instead of loaded: ${heldRates.join(', ')}: ` +
+      (loadBound
+        ? 'faster without its loads, so memory bounds the tile here.'
+        : 'within 5 % of loading them, so the tile is bound by its dot + add issue, not by its loads.'),
+  );
+  for (const n of nps) {
+    const gmacs = (npRows * npRows * dim) / n.best / 1e9;
+    console.log(
+      `${n.label}: float32 GEMM alone ${npRows} x ${npRows} x ${dim}, one thread: ${gmacs.toFixed(1)} GMAC/s ` +
+        `(the engine's i16 tile = ${(engineTile / gmacs).toFixed(2)}x)`,
+    );
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
