@@ -67,9 +67,16 @@ const panelRows = (g: GemmKernels, side: 'lhs' | 'rhs') => (side === 'lhs' ? g.m
 const packedBytes = (g: GemmKernels, side: 'lhs' | 'rhs', rows: number, dim: number) =>
   g.packedBytes(rows, dim, panelRows(g, side));
 
+/**
+ * Elements a pack task packs (~340 rows of dim 768, whatever the side's panel height): a task is one
+ * message to a worker, so tasks stay coarse (a 4096-row side is 12 tasks; 94 when this counted panels
+ * of 2 rows, whose messages made packing on 2 workers slower than on one).
+ */
+const PACK_TASK_ELEMENTS = 1 << 18;
+
 function packTasks(g: GemmKernels, side: 'lhs' | 'rhs', e: Embeddings, src: number, rows: number, dst: number): Task[] {
   const panels = Math.ceil(rows / panelRows(g, side));
-  const perTask = Math.max(1, Math.ceil(16384 / e.dim));
+  const perTask = Math.max(1, Math.ceil(PACK_TASK_ELEMENTS / (e.dim * panelRows(g, side))));
   return rangeTasks(g.pack[side][sourceType(e)], [src, rows, e.dim, dst], panels, perTask);
 }
 
