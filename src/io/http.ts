@@ -102,6 +102,8 @@ function describeNetworkError(err: unknown): string {
 /**
  * fetch with an idle timer: aborted when neither headers nor body bytes arrive for `idleTimeoutMs`.
  * Returns the response and a function that reads the body into exactly `expected` bytes (or fails).
+ * The timer runs only while something is awaited (the headers, then each body chunk), so a response
+ * whose body is discarded or never read leaves no timer behind to hold the process open.
  */
 export async function fetchIdle(
   settings: RemoteSettings,
@@ -123,8 +125,9 @@ export async function fetchIdle(
   try {
     response = await settings.fetch(request, { ...init, signal: controller.signal });
   } catch (err) {
-    disarm();
     throw controller.signal.aborted ? controller.signal.reason : err;
+  } finally {
+    disarm();
   }
   const body = async (expected?: number): Promise<Uint8Array> => {
     try {

@@ -3,9 +3,9 @@
  * injects faults, and s3rver. Every read is compared with the same bytes read from disk; a fault must end
  * in the right bytes or an InputError naming the URL, never in different bytes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, OutputError } from '../../src/io/errors.js';
-import { openHttpSource } from '../../src/io/http.js';
+import { discard, fetchIdle, openHttpSource, remoteSettings } from '../../src/io/http.js';
 import { listShards, openShard } from '../../src/io/layouts.js';
 import { nodeFileSystem } from '../../src/io/node-files.js';
 import { openNpzArray } from '../../src/io/npz.js';
@@ -33,6 +33,38 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected a rejection');
 }
+
+describe('fetchIdle: the idle timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is off once headers or a body are in, so an unread or discarded response cannot hold the process open', async () => {
+    vi.useFakeTimers();
+    const settings = remoteSettings({ idleTimeoutMs: 30_000, fetch: async () => new Response('abcdef') });
+    const discarded = await fetchIdle(settings, 'https://example.test/head-only');
+    expect(vi.getTimerCount()).toBe(0);
+    await discard(discarded.response);
+    const read = await fetchIdle(settings, 'https://example.test/read');
+    expect(new TextDecoder().decode(await read.body(6))).toBe('abcdef');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('still aborts a request whose headers do not come within the idle time', async () => {
+    vi.useFakeTimers();
+    const settings = remoteSettings({
+      idleTimeoutMs: 1000,
+      fetch: (_input, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        }),
+    });
+    const failed = rejection(fetchIdle(settings, 'https://example.test/stalled'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await failed).message).toBe('no data for 1000 ms');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
 
 describe('https byte source', () => {
   let server: RangeServer;
