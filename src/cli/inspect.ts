@@ -2,13 +2,12 @@
  * `clipsift inspect`: what is in an embedding file or directory, before scoring it: shapes, dtypes,
  * norm range, and how many rows hold NaN/Inf or are all zeros.
  */
-import type { Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import process from 'node:process';
 import { InputError } from '../io/errors.js';
-import type { FileSystem } from '../io/file-system.js';
+import { type FileSystem, pathKindIn } from '../io/file-system.js';
 import { nodeFileSystem } from '../io/node-files.js';
+import { isHttpUrl } from '../io/http.js';
 import { isRemotePath, signedInputs } from '../io/remote.js';
 import { openNpy, type NpyArray } from '../io/npy.js';
 import { openNpz } from '../io/npz.js';
@@ -221,22 +220,21 @@ function embeddingFileKind(path: string): FileKind | undefined {
   return ext === '.npy' ? 'npy' : ext === '.npz' ? 'npz' : ext === '.parquet' ? 'parquet' : undefined;
 }
 
-/** Embedding files under `path` (itself if it is a file or a URL), sorted, recursing into directories. */
-export async function findEmbeddingFiles(path: string): Promise<string[]> {
-  if (isRemotePath(path)) return [path];
-  let info: Stats;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new InputError(path, 'no such file or directory');
-  }
-  if (!info.isDirectory()) return [path];
+/**
+ * Embedding files under `path` in `fs`, sorted: itself if it is a file (or an http(s) URL, which names
+ * one file), else every embedding file in it and in its subdirectories, an s3:// prefix as a directory.
+ */
+export async function findEmbeddingFiles(fs: FileSystem, path: string): Promise<string[]> {
+  if (isHttpUrl(path)) return [path];
+  const kind = await pathKindIn(fs, path);
+  if (kind === 'missing') throw new InputError(path, 'no such file or directory');
+  if (kind === 'file') return [path];
   const found: string[] = [];
-  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (entry.name.startsWith('.')) continue; // temporaries and hidden files
-    const child = join(path, entry.name);
-    if (entry.isDirectory()) found.push(...(await findEmbeddingFiles(child)));
-    else if (embeddingFileKind(entry.name)) found.push(child);
+  for (const name of await fs.list(path)) {
+    if (name.startsWith('.')) continue; // temporaries and hidden files
+    const child = isRemotePath(path) ? `${path.replace(/\/+$/, '')}/${name}` : join(path, name);
+    if (embeddingFileKind(name)) found.push(child);
+    else if ((await pathKindIn(fs, child)) === 'directory') found.push(...(await findEmbeddingFiles(fs, child)));
   }
   return found;
 }
@@ -260,7 +258,7 @@ export const command: Command = {
     // Signed URLs (a query string) are known by their paths and read at their URLs, as score reads them.
     const { fs, paths } = signedInputs(nodeFileSystem, positionals);
     for (const path of paths) {
-      const found = await findEmbeddingFiles(path);
+      const found = await findEmbeddingFiles(fs, path);
       if (found.length === 0) throw new InputError(path, 'holds no .npy, .npz, .parquet, .pt or .safetensors files');
       for (const file of found) {
         let report: FileReport;

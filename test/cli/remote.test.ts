@@ -6,7 +6,7 @@
  * in teardown.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listS3, openS3Source, putS3Object } from '../../src/io/s3.js';
 import { type RangeServer, startLoggingProxy, startRangeServer, startS3, type S3Server } from '../io/servers.js';
@@ -273,6 +273,23 @@ describe('remote pools', () => {
     } finally {
       http.fault = () => 'none';
     }
+  });
+
+  it('inspects an s3:// prefix as a directory: every embedding file under it, described as the local ones', async () => {
+    const local = await cli(['inspect', '--json', '--quiet', pool]);
+    expect(local.code, local.stderr).toBe(0);
+    const remote = await cli(['inspect', '--json', '--quiet', 's3://pool/metadata']);
+    expect(remote.code, remote.stderr).toBe(0);
+    const reports = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { file: string });
+    const want = reports(local.stdout);
+    const got = reports(remote.stdout);
+    expect(want.length).toBeGreaterThan(1);
+    expect(got.map((r) => r.file)).toEqual(want.map((r) => `s3://pool/metadata/${basename(r.file)}`));
+    expect(got.map(({ file: _, ...rest }) => rest)).toEqual(want.map(({ file: _, ...rest }) => rest));
   });
 
   it('names the URL in one line when an input is missing', async () => {
