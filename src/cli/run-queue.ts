@@ -42,16 +42,17 @@ export async function runThroughQueue(
   // Workers on other machines and runtimes must write the same bytes: the variant is pinned here.
   const simd = runVariant(score.simd, true);
   const target = normSim ? await loadTarget(score.target, score.targetKey, score.normalize) : undefined;
-  const base = { ...score, queue: score.queue!, runShards: shards.length, force: false };
-  // The negCLIPLoss stage's files are score's, planned as score plans them. Workers cannot overwrite a
-  // file computed with other parameters, so --force does not apply here.
+  // --force goes with every task: the workers replace a negCLIPLoss or survivor file computed with other
+  // parameters, as the local run does.
+  const base = { ...score, queue: score.queue!, runShards: shards.length };
+  // The negCLIPLoss stage's files are score's, planned as score plans them.
   const plan = await planShards(shards, {
     out: score.out,
     settings: score,
     target: null,
     variant: simd,
-    force: false,
-    remedy: 'remove it or use another --out',
+    force: score.force,
+    remedy: 'pass --force to overwrite, or use another --out',
     warn: (message) => process.stderr.write(`clipsift run: warning: ${message}\n`),
   });
   const negclip = plan

@@ -208,7 +208,7 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
     const refused = run(other);
     expect(await refused.exited).toBe(1);
     expect(refused.stderr()).toMatch(
-      /shard-00\.scores\.parquet: exists with other parameters: seed 6 ≠ 5.* \(and 1 more score file\); remove it or use another --out/,
+      /shard-00\.scores\.parquet: exists with other parameters: seed 6 ≠ 5.* \(and 1 more score file\); pass --force to overwrite, or use another --out/,
     );
 
     // The negCLIPLoss files of this run, then shard-01's embeddings change: it is scored again, and said so.
@@ -221,6 +221,32 @@ describe('clipsift run --queue', { timeout: 300_000 }, () => {
       /warning: \S*shard-01\.scores\.parquet: shard-01\.npz changed content.* since it was written; scoring shard-01 again/,
     );
     expect(submitter.stderr()).not.toMatch(/scoring shard-00 again/);
+  });
+
+  it('--force replaces the files of a run with other parameters, as the local run --force does', async () => {
+    const { dir } = makeDataCompDir(shardsOf(3, 400, 1700));
+    const target = join(tempDir(), 'target.npy');
+    writeTarget(target, 20, 768, 5);
+    const args = ['--target', target, ...STEPS, '--threads', '1', '--quiet'];
+    const withSeed = (seed: string) => SCORE.map((arg, k) => (SCORE[k - 1] === '--seed' ? seed : arg));
+    const local = join(tempDir(), 'local');
+    const reference = await runInProcess(['run', dir, '--out', local, ...withSeed('5'), ...args]);
+    expect(reference.code, reference.stderr).toBe(0);
+    const out = join(tempDir(), 'forced');
+    const before = await runInProcess(['run', dir, '--out', out, ...withSeed('6'), ...args]);
+    expect(before.code, before.stderr).toBe(0);
+
+    const redis = await TestRedis.start(tempDir('clipsift-redis-'));
+    const team = Array.from({ length: 2 }, () => clipsift(['worker', '--queue', redis.url, ...FAST_LOCKS]));
+    await waitFor('the workers to connect', () => team.every((w) => /waiting for shard jobs/.test(w.stderr())));
+    const submit = (extra: string[]) =>
+      clipsift(['run', dir, '--out', out, ...withSeed('5'), ...args, '--queue', redis.url, ...extra]);
+    const refused = submit([]);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(/exists with other parameters: seed 6 ≠ 5.*pass --force to overwrite/);
+    const forced = submit(['--force']);
+    expect(await forced.exited, forced.stderr()).toBe(0);
+    expectSameFiles(out, local);
   });
 
   it('survives Redis killed and restarted without its data mid-run: the stage is enqueued again', async () => {
