@@ -4,23 +4,17 @@
  * lock. The thread lives across jobs, and so do its engine and target (see ShardTaskRunner).
  */
 import process from 'node:process';
+import { workerData } from 'node:worker_threads';
 import { type FlowJob, FlowProducer, type SandboxedJob } from 'bullmq';
 import { ShardTaskRunner } from '../pipeline/task.js';
 import { isRunJob, runStageJob, type RunJobData } from './flow.js';
-import { connectionOptions, type RedisLocation, type ScoreJobData, WORKER_REDIS_VARIABLE } from './queue.js';
+import { connectionOptions, type ProcessorSetup, type ScoreJobData } from './queue.js';
 
-/** Kernel threads, set by `clipsift worker --threads` before BullMQ starts this thread. */
-function threadsFromEnvironment(): number | 'auto' {
-  const text = process.env.CLIPSIFT_WORKER_THREADS;
-  const n = Number(text);
-  return text && Number.isInteger(n) && n > 0 ? n : 'auto';
-}
-
-/** The Redis of `clipsift worker --queue`, set before BullMQ starts this thread (a stage may enqueue). */
-function redisFromEnvironment(): RedisLocation {
-  const text = process.env[WORKER_REDIS_VARIABLE];
-  if (!text) throw new Error(`${WORKER_REDIS_VARIABLE} is not set: this processor runs under clipsift worker`);
-  return JSON.parse(text) as RedisLocation;
+/** What `clipsift worker` handed this thread: its kernel threads and its Redis. */
+function setup(): ProcessorSetup {
+  const data = workerData as ProcessorSetup | undefined;
+  if (!data?.redis) throw new Error('no processor setup in workerData: this processor runs under clipsift worker');
+  return data;
 }
 
 let runner: ShardTaskRunner | undefined;
@@ -29,7 +23,7 @@ let producer: FlowProducer | undefined;
 /** Adds a flow to the queue this worker serves (one producer for the thread's life, waiting out restarts). */
 function addFlow(flow: FlowJob): Promise<unknown> {
   if (!producer) {
-    producer = new FlowProducer({ connection: connectionOptions(redisFromEnvironment(), true) });
+    producer = new FlowProducer({ connection: connectionOptions(setup().redis, true) });
     producer.on('error', () => {});
   }
   return producer.add(flow);
@@ -40,7 +34,7 @@ function addFlow(flow: FlowJob): Promise<unknown> {
  * (rows, already done; a stage's result) becomes the job's result.
  */
 export default async function processScoreJob(job: SandboxedJob<ScoreJobData | RunJobData>) {
-  runner ??= new ShardTaskRunner(threadsFromEnvironment(), (message) =>
+  runner ??= new ShardTaskRunner(setup().threads, (message) =>
     process.stderr.write(`clipsift worker: warning: ${message}\n`),
   );
   const data = job.data;

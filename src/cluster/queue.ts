@@ -60,8 +60,13 @@ export function connectionOptions(location: RedisLocation, blocking: boolean) {
   };
 }
 
-/** The environment variable through which `clipsift worker` tells its processor threads its Redis (JSON). */
-export const WORKER_REDIS_VARIABLE = 'CLIPSIFT_WORKER_REDIS';
+/** What `clipsift worker` hands each processor thread (as its workerData). */
+export interface ProcessorSetup {
+  /** Kernel threads of the thread's engine. */
+  threads: number | 'auto';
+  /** The worker's Redis: the threshold job of a run adds the run's second flow from the processor thread. */
+  redis: RedisLocation;
+}
 
 /** How long a command waits for Redis to answer when it starts, before it gives up (exit 1). */
 export const CONNECT_TIMEOUT_MS = 5000;

@@ -2,7 +2,6 @@
  * `clipsift worker`: takes shard jobs from the queue and writes their score files, on as many machines
  * as you like. Node-only adapter (BullMQ on Redis).
  */
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import type { ShardTaskResult } from '../pipeline/task.js';
@@ -15,7 +14,7 @@ import {
   type LockSettings,
   type RedisLocation,
   type ScoreJobData,
-  WORKER_REDIS_VARIABLE,
+  type ProcessorSetup,
 } from './queue.js';
 
 export interface WorkerOptions {
@@ -34,16 +33,16 @@ export interface WorkerOptions {
  * disconnects.
  */
 export async function startWorker(options: WorkerOptions): Promise<{ stop(): Promise<void>; worker: Worker }> {
-  // The processor thread reads this when it first runs (worker threads copy the environment at start).
-  process.env.CLIPSIFT_WORKER_THREADS = String(options.threads);
-  // The threshold job of a run adds the run's second flow from the processor thread.
-  process.env[WORKER_REDIS_VARIABLE] = JSON.stringify(options.location);
+  // What the processor threads need, handed to each as its workerData rather than through the process
+  // environment, which any child process would inherit (the Redis location may carry a password).
+  const setup: ProcessorSetup = { threads: options.threads, redis: options.location };
   const locks = options.locks ?? DEFAULT_LOCKS;
   const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
   const worker = new Worker<ScoreJobData | RunJobData, unknown>(SCORE_QUEUE, processor, {
     connection: connectionOptions(options.location, true),
     concurrency: options.concurrency,
     useWorkerThreads: true,
+    workerThreadsOptions: { workerData: setup },
     lockDuration: locks.lockDuration,
     stalledInterval: locks.stalledInterval,
     maxStalledCount: locks.maxStalledCount,
