@@ -19,6 +19,8 @@ import type { Browser, Page } from 'playwright-core';
 import { parquetReadObjects } from 'hyparquet';
 import { createEngine, deriveSeed } from 'clipsift';
 import { encodeNpy } from '../../src/io/npy.js';
+import { decodeSubsetFile } from '../../src/io/subset-file.js';
+import { formatUid, uidCount } from '../../src/io/uid.js';
 import { writeParquetTable } from '../../src/io/parquet.js';
 import { generateSamplePool } from '../../src/sample/pool.js';
 import { scoreSamplePool } from '../../src/sample/demo.js';
@@ -191,6 +193,11 @@ describe('browser demo on the built-in sample pool', () => {
     };
     const inPool = countKinds(pool.uids.keys());
     const alone = countKinds(byClip);
+    // "kept here": the kinds of the rows whose uids are in the subset select wrote.
+    const subsetUids = await decodeSubsetFile('subset.npy', cli.subset);
+    const keptUidSet = new Set(Array.from({ length: uidCount(subsetUids) }, (_, i) => formatUid(subsetUids, i)));
+    const kept = countKinds([...pool.uids.keys()].filter((row) => keptUidSet.has(pool.uids[row]!)));
+    expect(keptUidSet.size).toBe(cli.keptRows);
     expect(
       await page.$$eval('#kinds-table tbody tr', (rows) =>
         rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)),
@@ -198,7 +205,7 @@ describe('browser demo on the built-in sample pool', () => {
     ).toEqual(
       [...inPool.keys()]
         .sort()
-        .map((kind) => [kind, String(inPool.get(kind)), expect.any(String), String(alone.get(kind) ?? 0)]),
+        .map((kind) => [kind, String(inPool.get(kind)), String(kept.get(kind) ?? 0), String(alone.get(kind) ?? 0)]),
     );
 
     const csv = new TextDecoder().decode(await download(page, '#download-csv'));
