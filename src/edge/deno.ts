@@ -12,6 +12,7 @@ import { createScoreApp } from './app.js';
 interface DenoGlobal {
   readFile(path: URL): Promise<Uint8Array>;
   env: { get(name: string): string | undefined };
+  permissions?: { querySync?(descriptor: { name: 'env'; variable: string }): { state: string } };
 }
 const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
 
@@ -47,8 +48,14 @@ export default createScoreApp({
   variables: readEnv,
 });
 
-/** An environment variable, or undefined without --allow-env for it. */
+/**
+ * An environment variable, or undefined without --allow-env for it. Asked first, so Deno never prompts:
+ * started from a terminal without --allow-env, `deno serve` would otherwise stop at the first request
+ * to ask on that terminal, and answer nothing until someone did.
+ */
 function readEnv(name: string): string | undefined {
+  if (deno.permissions?.querySync && deno.permissions.querySync({ name: 'env', variable: name }).state !== 'granted')
+    return undefined;
   try {
     return deno.env.get(name);
   } catch {

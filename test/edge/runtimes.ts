@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 
 export const EDGE_DIR = fileURLToPath(new URL('../../dist/edge/', import.meta.url));
-const DENO = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
+export const DENO = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
 
 export interface EdgeLimits {
   maxBodyBytes: number;

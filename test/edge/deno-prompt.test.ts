@@ -1,0 +1,82 @@
+/**
+ * `deno serve dist/edge/deno.js` started from a terminal without --allow-env: the edge app must never
+ * ask for env access (Deno would stop at the first request to prompt on that terminal and answer nothing
+ * until someone typed y or n). It answers with the default limits instead. The terminal is a real
+ * pseudo-terminal (test/cli/pty-run.py); the server is stopped, and looked for afterwards, in teardown.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DENO, EDGE_DIR } from './runtimes.js';
+
+const PTY = fileURLToPath(new URL('../cli/pty-run.py', import.meta.url));
+const MARK = `clipsift-deno-prompt-${process.pid}-${Date.now()}`;
+
+/** Pids of processes whose environment holds this test's mark (the deno server under the terminal). */
+function markedProcesses(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(MARK)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+let terminal: ChildProcess | undefined;
+
+afterEach(async () => {
+  // SIGKILL on the terminal closes it; the server, its session's leader, gets SIGHUP. Anything left is killed.
+  terminal?.kill('SIGKILL');
+  for (let i = 0; i < 50 && markedProcesses().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const left = markedProcesses();
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  expect(left, 'deno server left running').toEqual([]);
+});
+
+describe('deno serve from a terminal without --allow-env', () => {
+  it('answers its first request with the default limits, without prompting', async () => {
+    terminal = spawn(
+      'python3',
+      [
+        PTY,
+        '120',
+        DENO,
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        `--allow-read=${EDGE_DIR}`,
+        `${EDGE_DIR}deno.js`,
+      ],
+      // MAX_ROWS is set but not allowed to be read: the limit stays the default.
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1', MAX_ROWS: '7', CLIPSIFT_TEST_MARK: MARK },
+      },
+    );
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`deno serve did not start:\n${output}`)), 60_000);
+      terminal!.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      terminal!.once('exit', (code) => reject(new Error(`the terminal exited with ${code}:\n${output}`)));
+    });
+    const response = await fetch(`${url}health`, { signal: AbortSignal.timeout(20_000) });
+    expect(response.status).toBe(200);
+    const health = (await response.json()) as { limits: { maxRows: number } };
+    expect(health.limits.maxRows).toBe(4096);
+    expect(output).not.toMatch(/Deno requests/);
+  });
+});
