@@ -7,9 +7,16 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listS3, openS3Source, putS3Object } from '../../src/io/s3.js';
-import { type RangeServer, startLoggingProxy, startRangeServer, startS3, type S3Server } from '../io/servers.js';
+import {
+  publishDir,
+  type RangeServer,
+  startLoggingProxy,
+  startRangeServer,
+  startS3,
+  type S3Server,
+} from '../io/servers.js';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from './helpers.js';
 
 describe('remote pools', () => {
@@ -17,7 +24,6 @@ describe('remote pools', () => {
   let http: RangeServer;
   let pool: string;
   let target: string;
-  const saved: Record<string, string | undefined> = {};
 
   async function s3Bytes(url: string): Promise<Uint8Array> {
     const source = await openS3Source(url, { env: s3.env });
@@ -27,29 +33,20 @@ describe('remote pools', () => {
 
   beforeAll(async () => {
     s3 = await startS3(['pool']);
-    for (const [key, value] of Object.entries(s3.env)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
+    for (const [key, value] of Object.entries(s3.env)) vi.stubEnv(key, value);
     pool = makeDataCompDir([
       { name: '00000000', rows: 40, seed: 1 },
       { name: '00000001', rows: 33, seed: 2, compressed: true },
     ]).dir;
     target = join(tempDir(), 'target.npy');
     writeTarget(target, 12, 768, 9);
-    const files: Record<string, Uint8Array> = { '/target.npy': new Uint8Array(readFileSync(target)) };
-    for (const name of readdirSync(pool)) {
-      const bytes = new Uint8Array(readFileSync(join(pool, name)));
-      await putS3Object(`s3://pool/metadata/${name}`, bytes, { env: s3.env });
-      files[`/metadata/${name}`] = bytes;
-    }
-    http = await startRangeServer(files);
+    http = await startRangeServer({
+      '/target.npy': new Uint8Array(readFileSync(target)),
+      ...(await publishDir(s3, pool, 's3://pool/metadata', '/metadata')),
+    });
   });
   afterAll(async () => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    vi.unstubAllEnvs();
     await http?.close();
     await s3?.close();
   });

@@ -7,10 +7,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { putS3Object } from '../../src/io/s3.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from '../cli/helpers.js';
-import { type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
+import { publishDir, type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
 import { clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
 
 const SCORE = ['--batch-size', '16', '--repeats', '2', '--seed', '3', '--simd', 'baseline', '--quiet'];
@@ -31,15 +30,11 @@ describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
   let target: string;
   let pool: string;
   let local: string;
-  const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
     s3 = await startS3(['pool']);
     // The workers are children of this process: they inherit the store's endpoint and credentials.
-    for (const [key, value] of Object.entries(s3.env)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
+    for (const [key, value] of Object.entries(s3.env)) vi.stubEnv(key, value);
     pool = makeDataCompDir([
       { name: SHARDS[0]!, rows: 40, seed: 1 },
       { name: SHARDS[1]!, rows: 33, seed: 2, compressed: true },
@@ -47,13 +42,7 @@ describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
     ]).dir;
     target = join(tempDir(), 'target.npy');
     writeTarget(target, 12, 768, 9);
-    const files: Record<string, Uint8Array> = {};
-    for (const name of readdirSync(pool)) {
-      const bytes = new Uint8Array(readFileSync(join(pool, name)));
-      await putS3Object(`s3://pool/metadata/${name}`, bytes, { env: s3.env });
-      files[`/metadata/${name}`] = bytes;
-    }
-    http = await startRangeServer(files);
+    http = await startRangeServer(await publishDir(s3, pool, 's3://pool/metadata', '/metadata'));
     local = tempDir();
     const result = await runInProcess(['score', pool, '--out', local, '--target', target, ...SCORE, '--threads', '1']);
     expect(result.code, result.stderr).toBe(0);
@@ -63,10 +52,7 @@ describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
     await killAll();
   });
   afterAll(async () => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    vi.unstubAllEnvs();
     await http?.close();
     await s3?.close();
   });

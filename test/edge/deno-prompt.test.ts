@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DENO, EDGE_DIR } from './runtimes.js';
+import { DENO, denoListening, denoServeArgs } from './runtimes.js';
 
 const PTY = fileURLToPath(new URL('../cli/pty-run.py', import.meta.url));
 const MARK = `clipsift-deno-prompt-${process.pid}-${Date.now()}`;
@@ -40,43 +40,17 @@ afterEach(async () => {
 
 describe('deno serve from a terminal without --allow-env', () => {
   it('answers its first request with the default limits, without prompting', async () => {
-    terminal = spawn(
-      'python3',
-      [
-        PTY,
-        '120',
-        DENO,
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        `--allow-read=${EDGE_DIR}`,
-        `${EDGE_DIR}deno.js`,
-      ],
+    terminal = spawn('python3', [PTY, '120', DENO, ...denoServeArgs()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
       // MAX_ROWS is set but not allowed to be read: the limit stays the default.
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1', MAX_ROWS: '7', CLIPSIFT_TEST_MARK: MARK },
-      },
-    );
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`deno serve did not start:\n${output}`)), 60_000);
-      terminal!.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-      terminal!.once('exit', (code) => reject(new Error(`the terminal exited with ${code}:\n${output}`)));
+      env: { ...process.env, NO_COLOR: '1', MAX_ROWS: '7', CLIPSIFT_TEST_MARK: MARK },
     });
-    const response = await fetch(`${url}health`, { signal: AbortSignal.timeout(20_000) });
+    const server = denoListening(terminal);
+    const url = await server.url;
+    const response = await fetch(new URL('health', url), { signal: AbortSignal.timeout(20_000) });
     expect(response.status).toBe(200);
     const health = (await response.json()) as { limits: { maxRows: number } };
     expect(health.limits.maxRows).toBe(4096);
-    expect(output).not.toMatch(/Deno requests/);
+    expect(server.output()).not.toMatch(/Deno requests/);
   });
 });

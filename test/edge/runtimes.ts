@@ -3,7 +3,7 @@
  * workerd through miniflare (the same module rules as wrangler.toml), and `deno serve` from the npm
  * `deno` package. Both get the same limits so the error-code tests can hit them with small bodies.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
@@ -54,6 +54,30 @@ export async function startWorkerd(limits: EdgeLimits, vars: Record<string, stri
   return { name: 'workerd', url, stop: () => mf.dispose() };
 }
 
+/** `deno serve`'s arguments for the built bundle on a free 127.0.0.1 port, reading its own directory; `allow`: more permission flags. */
+export function denoServeArgs(allow: string[] = []): string[] {
+  return ['serve', '--host', '127.0.0.1', '--port', '0', `--allow-read=${EDGE_DIR}`, ...allow, `${EDGE_DIR}deno.js`];
+}
+
+/**
+ * The URL a `deno serve` child prints once it listens (on stdout or stderr), rejected if the child exits
+ * first; `output()` is everything it has printed so far.
+ */
+export function denoListening(child: ChildProcess): { url: Promise<URL>; output: () => string } {
+  let output = '';
+  const url = new Promise<URL>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (match) resolve(new URL(match[1]!));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`deno serve exited with code ${code}:\n${output}`)));
+  });
+  return { url, output: () => output };
+}
+
 /** `deno serve` with the bundle, its limits, other variables (allowed to be read) and hosts it may fetch from. */
 export async function startDeno(
   limits: EdgeLimits,
@@ -63,33 +87,16 @@ export async function startDeno(
   checkBuilt();
   const child = spawn(
     DENO,
-    [
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      `--allow-read=${EDGE_DIR}`,
+    denoServeArgs([
       `--allow-env=${['MAX_BODY_BYTES', 'MAX_JSON_BYTES', 'MAX_ROWS', ...Object.keys(vars)].join(',')}`,
       ...(allowNet.length > 0 ? [`--allow-net=${allowNet.join(',')}`] : []),
-      `${EDGE_DIR}deno.js`,
-    ],
+    ]),
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', ...limitVars(limits), ...vars },
     },
   );
-  let output = '';
-  const url = await new Promise<URL>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-      if (match) resolve(new URL(match[1]!));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`deno serve exited with code ${code}:\n${output}`)));
-  });
+  const url = await denoListening(child).url;
   return {
     name: 'deno',
     url,

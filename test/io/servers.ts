@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { putS3Object } from '../../src/io/s3.js';
 
 /** What the server does with one request (decided per request by the test). */
 export type Fault =
@@ -221,6 +222,25 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Puts every file of `dir` into the store as `${s3Prefix}/<name>` and returns the same files keyed
+ * `${httpPath}/<name>`, for startRangeServer to serve the pool over http too.
+ */
+export async function publishDir(
+  s3: S3Server,
+  dir: string,
+  s3Prefix: string,
+  httpPath: string,
+): Promise<Record<string, Uint8Array>> {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of readdirSync(dir)) {
+    const bytes = new Uint8Array(readFileSync(join(dir, name)));
+    await putS3Object(`${s3Prefix}/${name}`, bytes, { env: s3.env });
+    files[`${httpPath}/${name}`] = bytes;
+  }
+  return files;
 }
 
 /** A pass-through HTTP proxy that logs every request: to count what a client asks of a server (e.g. s3rver). */
