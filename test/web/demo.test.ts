@@ -28,6 +28,7 @@ import { keepTop } from '../../src/select/steps.js';
 import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../cli/helpers.js';
 import { writeInputCases } from '../cli/input-cases.js';
 import { launchChromium } from './browser.js';
+import { scoreAsThePage } from './cli.js';
 import { startServeDemo, type RunningDemo } from './serve.js';
 
 let browser: Browser;
@@ -282,20 +283,7 @@ describe('browser demo on dropped DataComp files', () => {
     const target = join(work, 'target.npy');
     writeTarget(target, 40, 768, 23);
     const scoresDir = join(work, 'scores');
-    const scored = await runChild(process.execPath, [
-      BIN,
-      'score',
-      dir,
-      '--out',
-      scoresDir,
-      '--target',
-      target,
-      '--threads',
-      '1',
-      // The page's default precision (README "Precision").
-      '--precision',
-      'i16',
-    ]);
+    const scored = await scoreAsThePage([dir], scoresDir, ['--target', target]);
     expect(scored.code, scored.stderr).toBe(0);
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -346,22 +334,7 @@ describe('browser demo with a PyTorch .pt target', () => {
     // Written by torch.save (test/fixtures/torch/make_torch_fixtures.py): 5 × 512 float16 image features.
     const target = fileURLToPath(new URL('../fixtures/torch/in1k_b32.pt', import.meta.url));
     const scoresDir = join(work, 'scores-pt');
-    const scored = await runChild(process.execPath, [
-      BIN,
-      'score',
-      dir,
-      '--arch',
-      'b32',
-      '--out',
-      scoresDir,
-      '--target',
-      target,
-      '--threads',
-      '1',
-      // The page's default precision (README "Precision").
-      '--precision',
-      'i16',
-    ]);
+    const scored = await scoreAsThePage([dir], scoresDir, ['--arch', 'b32', '--target', target]);
     expect(scored.code, scored.stderr).toBe(0);
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -395,18 +368,7 @@ describe('browser demo on dropped clip-retrieval files', () => {
       copyFileSync(join(fixtures, name), join(folder, sub, name));
     }
     const scoresDir = join(work, 'clip-retrieval-scores');
-    // --precision i16: the page's default (README "Precision").
-    const scored = await runChild(process.execPath, [
-      BIN,
-      'score',
-      folder,
-      '--out',
-      scoresDir,
-      '--threads',
-      '1',
-      '--precision',
-      'i16',
-    ]);
+    const scored = await scoreAsThePage([folder], scoresDir);
     expect(scored.code, scored.stderr).toBe(0);
     const scoreFile = readdirSync(scoresDir).find((name) => name.endsWith('.scores.parquet'))!;
     const cliScores = await readScoreFile(join(scoresDir, scoreFile));
@@ -505,18 +467,7 @@ describe('browser demo on the inputs clipsift score takes', () => {
     await page.goto(`${demo.url}?simd=baseline`);
     for (const input of cases) {
       const out = join(work, `inputs-scores-${cases.indexOf(input)}`);
-      // --precision i16: the page's default (README "Precision").
-      const cli = await runChild(process.execPath, [
-        BIN,
-        'score',
-        ...input.inputs,
-        '--out',
-        out,
-        '--threads',
-        '1',
-        '--precision',
-        'i16',
-      ]);
+      const cli = await scoreAsThePage(input.inputs, out);
       await page.setInputFiles('#pool-input', input.inputs);
       await page.click('#score-button');
       await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });

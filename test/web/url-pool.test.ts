@@ -18,6 +18,7 @@ import { makeDataCompDir, readScoreFile, runChild, writeTarget, BIN } from '../c
 import { writeInputCases } from '../cli/input-cases.js';
 import { startRangeServer, type Cors, type RangeServer } from '../io/servers.js';
 import { launchChromium } from './browser.js';
+import { scoreAsThePage } from './cli.js';
 import { startServeDemo, type RunningDemo } from './serve.js';
 
 let browser: Browser;
@@ -77,19 +78,7 @@ function csvColumnBits(csv: string, column: string): Uint32Array {
  */
 async function scoreThenSelect(inputs: string[], target: string, prefix: string) {
   const scores = join(work, `${prefix}scores`);
-  const scored = await runChild(process.execPath, [
-    BIN,
-    'score',
-    ...inputs,
-    '--out',
-    scores,
-    '--target',
-    target,
-    '--threads',
-    '1',
-    '--precision',
-    'i16',
-  ]);
+  const scored = await scoreAsThePage(inputs, scores, ['--target', target]);
   expect(scored.code, scored.stderr).toBe(0);
   const subsetPath = join(work, `${prefix}subset.npy`);
   const selected = await runChild(process.execPath, [
@@ -253,17 +242,7 @@ describe('browser demo on a pool at a URL', () => {
       const server = await serve(input.dir, 'full');
       const base = `${server.url}/pool`;
       const out = join(work, `inputs-scores-${cases.indexOf(input)}`);
-      const cli = await runChild(process.execPath, [
-        BIN,
-        'score',
-        ...input.inputs,
-        '--out',
-        out,
-        '--threads',
-        '1',
-        '--precision',
-        'i16',
-      ]);
+      const cli = await scoreAsThePage(input.inputs, out);
       await page.fill('#pool-url', input.inputs.map((path) => path.replace(input.dir, base)).join(' '));
       await page.click('#url-button');
       const state = await settle(page);
