@@ -64,22 +64,28 @@ async function until(what: string, predicate: () => boolean, ms: number): Promis
   }
 }
 
+/**
+ * Starts a select that spills every kept uid (`--memory-budget 0`) into `tmp` and resolves once its
+ * first sorted run is on disk; `mine` tells its spill directory's name from any other.
+ */
+async function spillingSelect(args: string[], tmp: string, out: string) {
+  const victim = select([...args, '--memory-budget', '0', '--out', out], tmp);
+  const pid = victim.child.pid!;
+  const mine = (name: string) => name.startsWith(`clipsift-runs-${pid}-`);
+  await until(
+    'a spilled run',
+    () => readdirSync(tmp).some((n) => mine(n) && readdirSync(join(tmp, n)).length > 0),
+    60_000,
+  );
+  return { victim, mine };
+}
+
 describe('select spill directories of killed selects', { timeout: 120_000 }, () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`a select ended by ${signal} while spilled removes its spill directory and ends by the signal`, async () => {
       const pool = writePool(24, 20_000);
       const tmp = tempDir();
-      const victim = select(
-        [pool, '--top', 'negclip_loss:0.9', '--memory-budget', '0', '--out', join(tmp, 'x.npy')],
-        tmp,
-      );
-      const pid = victim.child.pid!;
-      const mine = (name: string) => name.startsWith(`clipsift-runs-${pid}-`);
-      await until(
-        'a spilled run',
-        () => readdirSync(tmp).some((n) => mine(n) && readdirSync(join(tmp, n)).length > 0),
-        60_000,
-      );
+      const { victim, mine } = await spillingSelect([pool, '--top', 'negclip_loss:0.9'], tmp, join(tmp, 'x.npy'));
       victim.child.kill(signal);
       const ended = await victim.ended;
       expect(ended.signal, ended.stderr).toBe(signal);
@@ -93,15 +99,8 @@ describe('select spill directories of killed selects', { timeout: 120_000 }, () 
     const tmp = tempDir();
     const out = tempDir();
 
-    const victim = select([pool, ...steps, '--memory-budget', '0', '--out', join(out, 'killed.npy')], tmp);
-    const pid = victim.child.pid!;
-    const mine = (name: string) => name.startsWith(`clipsift-runs-${pid}-`);
     // Killed as soon as its first run is on disk: the merge and the subset are still to come.
-    await until(
-      'a spilled run',
-      () => readdirSync(tmp).some((n) => mine(n) && readdirSync(join(tmp, n)).length > 0),
-      60_000,
-    );
+    const { victim, mine } = await spillingSelect([pool, ...steps], tmp, join(out, 'killed.npy'));
     victim.child.kill('SIGKILL');
     const killed = await victim.ended;
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
