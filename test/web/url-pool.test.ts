@@ -98,6 +98,30 @@ async function scoreThenSelect(inputs: string[], target: string, prefix: string)
   return { scores, subsetPath, cli };
 }
 
+/**
+ * The page, at its default sliders (the fractions scoreThenSelect gives clipsift select), against the CLI:
+ * its CSV columns bit for bit against the score files of `shards` in order, its kept and per-step counts
+ * against select's summary, and its subset download byte for byte against select's file.
+ */
+async function expectAsScoreThenSelect(
+  page: Page,
+  { scores, subsetPath, cli }: Awaited<ReturnType<typeof scoreThenSelect>>,
+  shards: string[],
+): Promise<void> {
+  const csv = new TextDecoder().decode(await download(page, '#download-csv'));
+  const want = [];
+  for (const shard of shards) want.push(...(await readScoreFile(join(scores, `${shard}.scores.parquet`))).rows);
+  for (const column of ['clip_score', 'negclip_loss', 'normsim_inf']) {
+    const values = Float32Array.from(want, (row) => row[column] as number);
+    expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
+  }
+  expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(cli.keptRows);
+  expect(
+    await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept))),
+  ).toEqual(cli.steps.map((step) => step.kept));
+  expect(Buffer.from(await download(page, '#download-subset')).equals(readFileSync(subsetPath))).toBe(true);
+}
+
 describe('browser demo on a pool at a URL', () => {
   it('scores DataComp shards and a target from ?pool= and ?target= like clipsift score, and selects like clipsift select', async () => {
     const { dir } = makeDataCompDir([
@@ -105,7 +129,7 @@ describe('browser demo on a pool at a URL', () => {
       { name: 'shard-00001', rows: 211, seed: 42, compressed: true },
     ]);
     writeTarget(join(dir, 'target.npy'), 30, 768, 43);
-    const { scores, subsetPath, cli } = await scoreThenSelect(
+    const reference = await scoreThenSelect(
       [join(dir, 'shard-00000.parquet'), join(dir, 'shard-00001.parquet')],
       join(dir, 'target.npy'),
       '',
@@ -125,22 +149,7 @@ describe('browser demo on a pool at a URL', () => {
     expect(await settle(page), (await page.textContent('#error')) ?? '').toBe('ready');
     expect(await page.textContent('#normsim-note')).toContain(`${server.url}/pool/target.npy: 30 rows × 768`);
 
-    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
-    const want = [
-      ...(await readScoreFile(join(scores, 'shard-00000.scores.parquet'))).rows,
-      ...(await readScoreFile(join(scores, 'shard-00001.scores.parquet'))).rows,
-    ];
-    for (const column of ['clip_score', 'negclip_loss', 'normsim_inf']) {
-      const values = Float32Array.from(want, (row) => row[column] as number);
-      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
-    }
-    // The page's default sliders are the fractions given to clipsift select above.
-    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(cli.keptRows);
-    expect(
-      await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept))),
-    ).toEqual(cli.steps.map((step) => step.kept));
-    const subset = await download(page, '#download-subset');
-    expect(Buffer.from(subset).equals(readFileSync(subsetPath))).toBe(true);
+    await expectAsScoreThenSelect(page, reference, ['shard-00000', 'shard-00001']);
     // Read by ranges: no request asked for a whole file without a Range.
     expect(server.log.filter((entry) => entry.method === 'GET' && entry.range === undefined)).toEqual([]);
     await page.close();
@@ -149,7 +158,7 @@ describe('browser demo on a pool at a URL', () => {
   it('scores a DataComp shard and a target at signed URLs (a query on every GET, names from the path), and refuses s3://', async () => {
     const { dir } = makeDataCompDir([{ name: 'shard-00000', rows: 150, seed: 51 }]);
     writeTarget(join(dir, 'target.npy'), 20, 768, 52);
-    const { scores, subsetPath, cli } = await scoreThenSelect([dir], join(dir, 'target.npy'), 'signed-');
+    const reference = await scoreThenSelect([dir], join(dir, 'target.npy'), 'signed-');
 
     const server = await serve(dir, 'full', true);
     const signedUrl = (name: string) => `${server.url}/pool/${name}${signedQuery(`/pool/${name}`)}`;
@@ -166,17 +175,7 @@ describe('browser demo on a pool at a URL', () => {
     expect(await page.textContent('#normsim-note')).toBe(
       `NormSim target: ${server.url}/pool/target.npy: 20 rows × 768.`,
     );
-    const csv = new TextDecoder().decode(await download(page, '#download-csv'));
-    const want = (await readScoreFile(join(scores, 'shard-00000.scores.parquet'))).rows;
-    for (const column of ['clip_score', 'negclip_loss', 'normsim_inf']) {
-      const values = Float32Array.from(want, (row) => row[column] as number);
-      expect(csvColumnBits(csv, column), column).toEqual(new Uint32Array(values.buffer));
-    }
-    expect(Number(await page.getAttribute('#kept-count', 'data-value'))).toBe(cli.keptRows);
-    expect(
-      await page.$$eval('#steps li', (items) => items.map((item) => Number((item as HTMLElement).dataset.kept))),
-    ).toEqual(cli.steps.map((step) => step.kept));
-    expect(Buffer.from(await download(page, '#download-subset')).equals(readFileSync(subsetPath))).toBe(true);
+    await expectAsScoreThenSelect(page, reference, ['shard-00000']);
     // Every request was a ranged GET carrying its file's own query (the server refuses anything else).
     const requests = server.log.filter((entry) => entry.method !== 'OPTIONS');
     expect(requests.length).toBeGreaterThan(3);
