@@ -5,7 +5,7 @@
 import { extname, join } from 'node:path';
 import process from 'node:process';
 import { InputError } from '../io/errors.js';
-import { type FileSystem, pathKindIn } from '../io/file-system.js';
+import { type FileSystem, joinPath, pathKindIn } from '../io/file-system.js';
 import { nodeFileSystem } from '../io/node-files.js';
 import { isHttpUrl } from '../io/http.js';
 import { isRemotePath, signedInputs } from '../io/remote.js';
@@ -232,7 +232,7 @@ export async function findEmbeddingFiles(fs: FileSystem, path: string): Promise<
   const found: string[] = [];
   for (const name of await fs.list(path)) {
     if (name.startsWith('.')) continue; // temporaries and hidden files
-    const child = isRemotePath(path) ? `${path.replace(/\/+$/, '')}/${name}` : join(path, name);
+    const child = isRemotePath(path) ? joinPath(path, name) : join(path, name);
     if (embeddingFileKind(name)) found.push(child);
     else if ((await pathKindIn(fs, child)) === 'directory') found.push(...(await findEmbeddingFiles(fs, child)));
   }
