@@ -3,7 +3,9 @@
  * worker and submitter child processes, and teardown that leaves no process behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
+import { join } from 'node:path';
 import { BIN, ROOT } from '../cli/helpers.js';
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
@@ -127,4 +129,12 @@ export async function waitFor(what: string, predicate: () => boolean, ms = 60_00
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** The score files in a directory, by name, with their bytes (temporaries of killed writers are not score files). */
+export function scoreFiles(dir: string): Map<string, Buffer> {
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.scores.parquet') && !name.startsWith('.'))
+    .sort();
+  return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
 }

@@ -3,11 +3,11 @@
  * files match a local run byte for byte, through worker kills, a poisoned shard, and Redis restarts with
  * and without its append-only file. Every test stops its workers and its Redis (see afterEach).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
-import { clipsift, killAll, sleep, TestRedis, waitFor, type Child } from './cluster-helpers.js';
+import { clipsift, killAll, scoreFiles, sleep, TestRedis, waitFor, type Child } from './cluster-helpers.js';
 import type { ScoreReport } from '../../src/cli/score-report.js';
 
 const SCORE = ['--batch-size', '128', '--temperature', '0.07', '--repeats', '3', '--seed', '9', '--simd', 'baseline'];
@@ -17,14 +17,6 @@ const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000', '--
 afterEach(async () => {
   await killAll();
 });
-
-/** The score files in a directory (temporaries of killed writers are not score files). */
-function scoreFiles(dir: string): Map<string, Buffer> {
-  const names = readdirSync(dir)
-    .filter((name) => name.endsWith('.scores.parquet') && !name.startsWith('.'))
-    .sort();
-  return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
-}
 
 function expectSameFiles(got: string, expected: string): void {
   const a = scoreFiles(got);

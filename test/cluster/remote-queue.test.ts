@@ -5,24 +5,15 @@
  * the score files match a local run of the same shards byte for byte. Every server runs on 127.0.0.1 and
  * stops in teardown.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from '../cli/helpers.js';
 import { publishDir, type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
-import { clipsift, killAll, TestRedis, waitFor } from './cluster-helpers.js';
+import { clipsift, killAll, scoreFiles, TestRedis, waitFor } from './cluster-helpers.js';
 
 const SCORE = ['--batch-size', '16', '--repeats', '2', '--seed', '3', '--simd', 'baseline', '--quiet'];
 const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000', '--threads', '1'];
 const SHARDS = ['00000000', '00000001', '00000002'];
-
-/** The score files in a directory, by name. */
-function scoreFiles(dir: string): Map<string, Buffer> {
-  const names = readdirSync(dir)
-    .filter((name) => name.endsWith('.scores.parquet'))
-    .sort();
-  return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
-}
 
 describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
   let s3: S3Server;
