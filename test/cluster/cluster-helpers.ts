@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { BIN, ROOT } from '../cli/helpers.js';
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
@@ -137,4 +138,12 @@ export function scoreFiles(dir: string): Map<string, Buffer> {
     .filter((name) => name.endsWith('.scores.parquet') && !name.startsWith('.'))
     .sort();
   return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
+}
+
+/** `got`'s score files are `expected`'s: the same names, byte for byte. */
+export function expectSameScoreFiles(got: string, expected: string): void {
+  const a = scoreFiles(got);
+  const b = scoreFiles(expected);
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [name, bytes] of b) expect(a.get(name)!.equals(bytes), `${name} differs from the local run`).toBe(true);
 }

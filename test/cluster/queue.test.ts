@@ -7,7 +7,16 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget, type ShardSpec } from '../cli/helpers.js';
-import { clipsift, killAll, scoreFiles, sleep, TestRedis, waitFor, type Child } from './cluster-helpers.js';
+import {
+  clipsift,
+  expectSameScoreFiles,
+  killAll,
+  scoreFiles,
+  sleep,
+  TestRedis,
+  waitFor,
+  type Child,
+} from './cluster-helpers.js';
 import type { ScoreReport } from '../../src/cli/score-report.js';
 
 const SCORE = ['--batch-size', '128', '--temperature', '0.07', '--repeats', '3', '--seed', '9', '--simd', 'baseline'];
@@ -17,13 +26,6 @@ const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000', '--
 afterEach(async () => {
   await killAll();
 });
-
-function expectSameFiles(got: string, expected: string): void {
-  const a = scoreFiles(got);
-  const b = scoreFiles(expected);
-  expect([...a.keys()]).toEqual([...b.keys()]);
-  for (const [name, bytes] of b) expect(a.get(name)!.equals(bytes), `${name} differs from the local run`).toBe(true);
-}
 
 /** A pool, a target, and the local run's score files to compare with. */
 async function pool(specs: ShardSpec[]): Promise<{ dir: string; target: string; local: string }> {
@@ -83,7 +85,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     const submitter = submit(redis, dir, out, target);
     expect(await submitter.exited, submitter.stderr()).toBe(0);
     expect(submitter.stdout()).toMatch(/^scored [\d,]+ rows in 8 shards on the cluster/);
-    expectSameFiles(out, local);
+    expectSameScoreFiles(out, local);
     // Work was shared: more than one worker wrote score files.
     const busy = team.filter((w) => /wrote \d+ rows/.test(w.stderr()));
     expect(busy.length).toBeGreaterThan(1);
@@ -119,7 +121,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
       expect(victim!.stderr()).not.toMatch(new RegExp(`${shard}: wrote`));
       const rescuers = workers(redis, 2);
       expect(await submitter.exited, submitter.stderr()).toBe(0);
-      expectSameFiles(out, local);
+      expectSameScoreFiles(out, local);
       expect(rescuers.map((w) => w.stderr()).join('')).toMatch(new RegExp(`${shard}: wrote`));
       for (const w of rescuers) w.process.kill('SIGKILL');
       await Promise.all(rescuers.map((w) => w.exited));
@@ -191,7 +193,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
       await sleep(1500);
       await redis.startAgain();
       expect(await submitter.exited, submitter.stderr()).toBe(0);
-      expectSameFiles(out, local);
+      expectSameScoreFiles(out, local);
       if (!aof) expect(submitter.stderr()).toMatch(/missing from Redis .* enqueued again/);
     });
   }
@@ -211,7 +213,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     const first = submitAuto();
     expect(await first.exited, first.stderr()).toBe(0);
     // --simd auto means baseline on the cluster: the files of the local baseline run.
-    expectSameFiles(out, local);
+    expectSameScoreFiles(out, local);
     const again = submitAuto();
     expect(await again.exited, again.stderr()).toBe(0);
     expect(again.stdout()).toMatch(/all 2 score files .* are up to date/);
@@ -241,7 +243,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     expect(refused.stderr()).toMatch(/exists with other parameters: seed 10 ≠ 9.*pass --force to overwrite/);
     const forced = submit(redis, dir, out, target, ['--force', '--attempts', '1']);
     expect(await forced.exited, forced.stderr()).toBe(0);
-    expectSameFiles(out, local);
+    expectSameScoreFiles(out, local);
   });
 
   it('--detach enqueues and returns; status follows; a worker of another variant fails the job with the reason', async () => {
@@ -256,7 +258,7 @@ describe('clipsift score --queue', { timeout: 300_000 }, () => {
     expect(before.stdout()).toMatch(/0\/3 shards done, 0 running, 3 waiting, 0 failed/);
     workers(redis, 1);
     await waitFor('three score files', () => existsSync(out) && scoreFiles(out).size === 3);
-    expectSameFiles(out, local);
+    expectSameScoreFiles(out, local);
 
     // relaxed SIMD cannot run on Node 20 without a flag: the job fails with the engine's reason.
     const relaxedOut = join(tempDir(), 'relaxed');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeDataCompDir, runInProcess, tempDir, writeTarget } from '../cli/helpers.js';
 import { publishDir, type RangeServer, startRangeServer, startS3, type S3Server } from '../io/servers.js';
-import { clipsift, killAll, scoreFiles, TestRedis, waitFor } from './cluster-helpers.js';
+import { clipsift, expectSameScoreFiles, killAll, scoreFiles, TestRedis, waitFor } from './cluster-helpers.js';
 
 const SCORE = ['--batch-size', '16', '--repeats', '2', '--seed', '3', '--simd', 'baseline', '--quiet'];
 const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000', '--threads', '1'];
@@ -63,12 +63,7 @@ describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
   }
 
   it('an s3:// metadata directory: the worker reads the shards from the store, files as the local run', async () => {
-    const out = await scoreOnQueue(['s3://pool/metadata']);
-    const got = scoreFiles(out);
-    const want = scoreFiles(local);
-    expect([...got.keys()]).toEqual([...want.keys()]);
-    for (const [name, bytes] of want)
-      expect(got.get(name)!.equals(bytes), `${name} differs from the local run`).toBe(true);
+    expectSameScoreFiles(await scoreOnQueue(['s3://pool/metadata']), local);
   });
 
   it('shard files over http(s): the worker fetches each URL, files as a local run of the same files', async () => {
@@ -86,11 +81,7 @@ describe('clipsift score --queue on remote pools', { timeout: 300_000 }, () => {
       '1',
     ]);
     expect(result.code, result.stderr).toBe(0);
-    const out = await scoreOnQueue(names.map((name) => `${http.url}/metadata/${name}`));
-    const got = scoreFiles(out);
-    const want = scoreFiles(reference);
-    expect([...got.keys()]).toEqual(SHARDS.slice(0, 2).map((s) => `${s}.scores.parquet`));
-    for (const [name, bytes] of want)
-      expect(got.get(name)!.equals(bytes), `${name} differs from the local run`).toBe(true);
+    expect([...scoreFiles(reference).keys()]).toEqual(SHARDS.slice(0, 2).map((s) => `${s}.scores.parquet`));
+    expectSameScoreFiles(await scoreOnQueue(names.map((name) => `${http.url}/metadata/${name}`)), reference);
   });
 });
