@@ -5,35 +5,24 @@
  * pseudo-terminal (test/cli/pty-run.py); the server is stopped, and looked for afterwards, in teardown.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MARKER, processesWithMarker } from '../global-setup.js';
 import { DENO, denoListening, denoServeArgs } from './runtimes.js';
 
 const PTY = fileURLToPath(new URL('../cli/pty-run.py', import.meta.url));
-const MARK = `clipsift-deno-prompt-${process.pid}-${Date.now()}`;
-
-/** Pids of processes whose environment holds this test's mark (the deno server under the terminal). */
-function markedProcesses(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(MARK)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
+// The suite's run marker (test/global-setup.ts), extended as a nested run's is: the teardown there still
+// sees the server, and this file finds its own by it.
+const RUN = `${process.env[MARKER]}.deno-prompt-${process.pid}`;
+const mine = () => processesWithMarker(RUN).map(({ pid }) => pid);
 
 let terminal: ChildProcess | undefined;
 
 afterEach(async () => {
   // SIGKILL on the terminal closes it; the server, its session's leader, gets SIGHUP. Anything left is killed.
   terminal?.kill('SIGKILL');
-  for (let i = 0; i < 50 && markedProcesses().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  const left = markedProcesses();
+  for (let i = 0; i < 50 && mine().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const left = mine();
   for (const pid of left) process.kill(pid, 'SIGKILL');
   expect(left, 'deno server left running').toEqual([]);
 });
@@ -43,7 +32,7 @@ describe('deno serve from a terminal without --allow-env', () => {
     terminal = spawn('python3', [PTY, '120', DENO, ...denoServeArgs()], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // MAX_ROWS is set but not allowed to be read: the limit stays the default.
-      env: { ...process.env, NO_COLOR: '1', MAX_ROWS: '7', CLIPSIFT_TEST_MARK: MARK },
+      env: { ...process.env, NO_COLOR: '1', MAX_ROWS: '7', [MARKER]: RUN },
     });
     const server = denoListening(terminal);
     const url = await server.url;
